@@ -1,0 +1,181 @@
+//! The database: SQLite by default, PostgreSQL when `DATABASE_URL` says so.
+//!
+//! One set of data-access code serves both through sqlx's `Any` driver. The SQL is kept portable:
+//! `$1` placeholders (SQLite accepts them), `TEXT` ids made by the application, `BIGINT` unix
+//! milliseconds for times, `BIGINT` 0/1 for flags, `ON CONFLICT` and `RETURNING` (both support
+//! them). Migrations live in `migrations/` and are applied at startup.
+
+use sqlx::{
+    any::{install_default_drivers, AnyPoolOptions},
+    migrate::Migrator,
+    AnyPool, Executor,
+};
+use std::time::Duration;
+
+pub type Db = AnyPool;
+
+pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// Checks the shape of a `DATABASE_URL` before anything connects, so a typo is reported as a bad
+/// setting rather than as a connection failure deep inside startup.
+pub fn check_url(url: &str) -> Result<Backend, String> {
+    let backend = Backend::of_url(url).ok_or_else(|| {
+        "must start with `sqlite:` or `postgres://` (for example sqlite://data/giveaway.db)".to_string()
+    })?;
+    match backend {
+        Backend::Sqlite => {
+            let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+            let path = path.split('?').next().unwrap_or_default();
+            if path.is_empty() {
+                return Err("names no database file (for example sqlite://data/giveaway.db)".into());
+            }
+        }
+        Backend::Postgres => {
+            let parsed = url::Url::parse(url).map_err(|e| format!("is not a valid URL ({e})"))?;
+            if parsed.host_str().unwrap_or_default().is_empty() {
+                return Err("names no host (for example postgres://user:password@localhost/giveaway)".into());
+            }
+            if parsed.path().trim_start_matches('/').is_empty() {
+                return Err("names no database (for example postgres://user:password@localhost/giveaway)".into());
+            }
+        }
+    }
+    Ok(backend)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot create the folder for the SQLite file {path}: {source}")]
+    CreateDir { path: String, source: std::io::Error },
+    #[error("cannot connect to the database: {0}")]
+    Connect(sqlx::Error),
+    #[error("cannot apply the migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Connects and applies pending migrations. The pool is always handed around explicitly (axum
+/// state, Leptos context) so tests can run many databases side by side.
+pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbError> {
+    install_default_drivers();
+    let backend = check_url(url).map_err(|p| DbError::Connect(sqlx::Error::Configuration(p.into())))?;
+    let url = match backend {
+        Backend::Sqlite => prepare_sqlite(url)?,
+        Backend::Postgres => url.to_string(),
+    };
+    let pool = AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    // WAL lets readers work while one writer commits; the busy timeout turns
+                    // writer contention into a short wait instead of an error.
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                }
+                Ok(())
+            })
+        })
+        .connect(&url)
+        .await
+        .map_err(DbError::Connect)?;
+    MIGRATOR.run(&pool).await?;
+    Ok(pool)
+}
+
+/// Makes sure the SQLite file's folder exists and that the file is created on first use.
+fn prepare_sqlite(url: &str) -> Result<String, DbError> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    if path != ":memory:" {
+        if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
+                path: path.to_string(),
+                source,
+            })?;
+        }
+    }
+    Ok(match query {
+        Some(q) if q.contains("mode=") => url.to_string(),
+        Some(q) => format!("sqlite://{path}?{q}&mode=rwc"),
+        None => format!("sqlite://{path}?mode=rwc"),
+    })
+}
+
+/// Readiness: the database answers and every migration this build knows has been applied.
+pub async fn readiness(db: &Db) -> Result<(), String> {
+    let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+        .fetch_one(db)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "readiness check failed");
+            "database unreachable".to_string()
+        })?;
+    let expected = MIGRATOR.iter().map(|m| m.version).max();
+    if applied < expected {
+        return Err("migrations not applied".into());
+    }
+    Ok(())
+}
+
+/// Milliseconds since the Unix epoch: the one time format stored in the database.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// A fresh random id for a row: 128 bits, hex.
+pub fn new_id() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked_before_connecting() {
+        assert_eq!(check_url("sqlite://data/x.db"), Ok(Backend::Sqlite));
+        assert_eq!(check_url("sqlite::memory:"), Ok(Backend::Sqlite));
+        assert_eq!(check_url("postgres://u:p@localhost/db"), Ok(Backend::Postgres));
+        assert!(check_url("postgres://").is_err());
+        assert!(check_url("postgres://localhost").unwrap_err().contains("no database"));
+        assert!(check_url("sqlite://").is_err());
+        assert!(check_url("mysql://x/y").unwrap_err().contains("must start with"));
+        assert!(check_url("data/x.db").is_err());
+    }
+
+    #[test]
+    fn sqlite_urls_create_their_file() {
+        assert_eq!(prepare_sqlite("sqlite::memory:").unwrap(), "sqlite://:memory:?mode=rwc");
+        let dir = std::env::temp_dir().join(format!("giveaway-db-{}", new_id()));
+        let url = format!("sqlite://{}/sub/x.db", dir.display());
+        assert!(prepare_sqlite(&url).unwrap().ends_with("x.db?mode=rwc"));
+        assert!(dir.join("sub").is_dir());
+    }
+}

@@ -1,0 +1,67 @@
+//! The Leptos application: every page a browser sees, and (behind the `ssr` feature) the server
+//! side of the product that those pages call into.
+//!
+//! Modules are named after the business. UI components compile for both the browser and the
+//! server; modules that touch the database, secrets or Meta exist only with `ssr`.
+
+pub mod home;
+
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod secrets;
+#[cfg(feature = "ssr")]
+pub mod settings;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    StaticSegment,
+};
+
+/// The HTML document around every page rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/giveaway.css"/>
+        <Title text="Giveaways on Messenger"/>
+        <Router>
+            <main>
+                <Routes fallback=home::NotFound>
+                    <Route path=StaticSegment("") view=home::HomePage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// Entry point of the browser bundle: takes over the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

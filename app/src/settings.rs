@@ -1,0 +1,320 @@
+//! Settings: read once at startup from the environment (and an optional `.env`), validated as a
+//! whole. A bad or missing setting is one [`SettingError`] naming the variable and the problem, so
+//! `main` can print one line and exit before anything starts.
+
+use crate::secrets::{Secret, SecretKey};
+use std::{fmt, net::SocketAddr, path::PathBuf};
+use url::Url;
+
+/// Meta's public endpoints, used when the sandbox is off and nothing overrides them.
+pub const META_GRAPH_URL: &str = "https://graph.facebook.com";
+pub const META_WWW_URL: &str = "https://www.facebook.com";
+pub const META_MME_URL: &str = "https://m.me";
+pub const DEFAULT_GRAPH_VERSION: &str = "v25.0";
+
+/// The sandbox app's documented development credentials (README, "Sandbox").
+pub const SANDBOX_APP_ID: &str = "1000000000000001";
+pub const SANDBOX_APP_SECRET: &str = "sandbox-app-secret-not-for-production";
+pub const SANDBOX_VERIFY_TOKEN: &str = "sandbox-verify-token";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppMode {
+    Development,
+    Production,
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub mode: AppMode,
+    pub database_url: String,
+    pub site_addr: SocketAddr,
+    /// Where browsers and Meta reach this server; links and redirect URIs are built from it.
+    pub public_base_url: Url,
+    pub data_dir: PathBuf,
+    pub secret_key: SecretKey,
+    pub facebook: FacebookSettings,
+    /// Whether this process mounts the sandbox (the local stand-in of Meta) under `/sandbox`.
+    pub sandbox: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct FacebookSettings {
+    pub app_id: String,
+    pub app_secret: Secret,
+    pub graph_version: String,
+    pub verify_token: Secret,
+    /// Base of Graph API calls, without the version: `{graph_url}/{version}/me`.
+    pub graph_url: Url,
+    /// Base of the Login dialog: `{www_url}/{version}/dialog/oauth`.
+    pub www_url: Url,
+    /// Base of Messenger links: `{mme_url}/{page}?ref=...`.
+    pub mme_url: Url,
+}
+
+/// One bad setting: which variable, and what is wrong with it. Never carries a secret's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+impl fmt::Display for SettingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "setting {}: {}", self.name, self.problem)
+    }
+}
+
+impl std::error::Error for SettingError {}
+
+fn bad(name: &'static str, problem: impl Into<String>) -> SettingError {
+    SettingError {
+        name,
+        problem: problem.into(),
+    }
+}
+
+impl Settings {
+    /// Reads the process environment, after loading `.env` if there is one.
+    pub fn from_env() -> Result<Self, SettingError> {
+        // A missing .env is normal; a malformed one is not silently ignored.
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(e) if e.not_found() => {}
+            Err(e) => return Err(bad("(.env file)", e.to_string())),
+        }
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds settings from any lookup (tests pass a map). Empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingError> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+
+        let mode = match get("APP_MODE").as_deref() {
+            None | Some("development") => AppMode::Development,
+            Some("production") => AppMode::Production,
+            Some(other) => {
+                return Err(bad(
+                    "APP_MODE",
+                    format!("must be `development` or `production`, not `{other}`"),
+                ))
+            }
+        };
+        let production = mode == AppMode::Production;
+
+        let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "data".into()));
+
+        let database_url = match get("DATABASE_URL") {
+            Some(url) => {
+                crate::db::check_url(&url).map_err(|problem| bad("DATABASE_URL", problem))?;
+                url
+            }
+            None => format!("sqlite://{}/giveaway.db", data_dir.display()),
+        };
+
+        let site_addr: SocketAddr = get("LEPTOS_SITE_ADDR")
+            .unwrap_or_else(|| "127.0.0.1:3000".into())
+            .parse()
+            .map_err(|_| bad("LEPTOS_SITE_ADDR", "must be an address such as 127.0.0.1:3000"))?;
+
+        let public_base_url = match get("PUBLIC_BASE_URL") {
+            Some(raw) => parse_base_url("PUBLIC_BASE_URL", &raw)?,
+            None if production => {
+                return Err(bad("PUBLIC_BASE_URL", "is required in production (the https address users reach)"))
+            }
+            None => {
+                let host = if site_addr.ip().is_unspecified() {
+                    "127.0.0.1".to_string()
+                } else {
+                    site_addr.ip().to_string()
+                };
+                parse_base_url("PUBLIC_BASE_URL", &format!("http://{host}:{}", site_addr.port()))?
+            }
+        };
+        if production && public_base_url.scheme() != "https" {
+            return Err(bad("PUBLIC_BASE_URL", "must be https in production"));
+        }
+
+        let secret_key = match get("SECRET_KEY") {
+            Some(raw) => SecretKey::from_setting(&raw).map_err(|p| bad("SECRET_KEY", p))?,
+            None if production => return Err(bad("SECRET_KEY", "is required in production")),
+            None => SecretKey::load_or_create(&data_dir.join("secret_key"))
+                .map_err(|p| bad("SECRET_KEY", p))?,
+        };
+
+        let app_id = get("FACEBOOK_APP_ID");
+        let sandbox = match get("FACEBOOK_SANDBOX").as_deref() {
+            None | Some("auto") => !production && app_id.is_none(),
+            Some("on") => true,
+            Some("off") => false,
+            Some(other) => {
+                return Err(bad("FACEBOOK_SANDBOX", format!("must be `auto`, `on` or `off`, not `{other}`")))
+            }
+        };
+        if sandbox && production {
+            return Err(bad("FACEBOOK_SANDBOX", "the sandbox never runs in production mode"));
+        }
+
+        let (app_id, app_secret) = match (app_id, get("FACEBOOK_APP_SECRET")) {
+            (Some(id), Some(secret)) => (id, secret),
+            (Some(_), None) => return Err(bad("FACEBOOK_APP_SECRET", "is required when FACEBOOK_APP_ID is set")),
+            (None, Some(_)) => return Err(bad("FACEBOOK_APP_ID", "is required when FACEBOOK_APP_SECRET is set")),
+            (None, None) if production => {
+                return Err(bad("FACEBOOK_APP_ID", "is required in production (a Facebook app's id)"))
+            }
+            (None, None) => (SANDBOX_APP_ID.to_string(), SANDBOX_APP_SECRET.to_string()),
+        };
+        if !app_id.chars().all(|c| c.is_ascii_digit()) {
+            return Err(bad("FACEBOOK_APP_ID", "must be the app's numeric id"));
+        }
+
+        let graph_version = get("FACEBOOK_GRAPH_VERSION").unwrap_or_else(|| DEFAULT_GRAPH_VERSION.into());
+        if !is_graph_version(&graph_version) {
+            return Err(bad("FACEBOOK_GRAPH_VERSION", format!("must look like v25.0, not `{graph_version}`")));
+        }
+
+        let verify_token = match get("FACEBOOK_VERIFY_TOKEN") {
+            Some(token) => token,
+            None if production => return Err(bad("FACEBOOK_VERIFY_TOKEN", "is required in production")),
+            None => SANDBOX_VERIFY_TOKEN.to_string(),
+        };
+
+        // With the sandbox on, Meta's addresses default to the sandbox on this very server.
+        let local = |path: &str| format!("{}{path}", public_base_url.as_str().trim_end_matches('/'));
+        let endpoint = |name: &'static str, meta: &str, sandbox_path: &str| match get(name) {
+            Some(raw) => parse_base_url(name, &raw),
+            None if sandbox => parse_base_url(name, &local(sandbox_path)),
+            None => parse_base_url(name, meta),
+        };
+        let facebook = FacebookSettings {
+            app_id,
+            app_secret: Secret::new(app_secret),
+            graph_version,
+            verify_token: Secret::new(verify_token),
+            graph_url: endpoint("FACEBOOK_GRAPH_URL", META_GRAPH_URL, "/sandbox/graph")?,
+            www_url: endpoint("FACEBOOK_WWW_URL", META_WWW_URL, "/sandbox/www")?,
+            mme_url: endpoint("FACEBOOK_MME_URL", META_MME_URL, "/sandbox/m.me")?,
+        };
+
+        Ok(Settings {
+            mode,
+            database_url,
+            site_addr,
+            public_base_url,
+            data_dir,
+            secret_key,
+            facebook,
+            sandbox,
+        })
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.mode == AppMode::Production
+    }
+}
+
+fn parse_base_url(name: &'static str, raw: &str) -> Result<Url, SettingError> {
+    let url = Url::parse(raw).map_err(|e| bad(name, format!("is not a valid URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(bad(name, "must be an http(s) URL with a host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad(name, "must not carry a query or fragment"));
+    }
+    Ok(url)
+}
+
+fn is_graph_version(v: &str) -> bool {
+    let Some(rest) = v.strip_prefix('v') else { return false };
+    let mut parts = rest.split('.');
+    matches!(
+        (parts.next(), parts.next(), parts.next()),
+        (Some(major), Some(minor), None)
+            if !major.is_empty() && !minor.is_empty()
+                && major.chars().all(|c| c.is_ascii_digit())
+                && minor.chars().all(|c| c.is_ascii_digit())
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Settings, SettingError> {
+        let dir = std::env::temp_dir().join(format!("giveaway-settings-{}", rand::random::<u64>()));
+        let mut map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        map.entry("DATA_DIR".into()).or_insert_with(|| dir.display().to_string());
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn development_defaults_turn_the_sandbox_on() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.mode, AppMode::Development);
+        assert!(s.sandbox);
+        assert!(s.database_url.starts_with("sqlite://"));
+        assert_eq!(s.public_base_url.as_str(), "http://127.0.0.1:3000/");
+        assert_eq!(s.facebook.graph_url.as_str(), "http://127.0.0.1:3000/sandbox/graph");
+        assert_eq!(s.facebook.www_url.as_str(), "http://127.0.0.1:3000/sandbox/www");
+        assert_eq!(s.facebook.app_id, SANDBOX_APP_ID);
+        assert_eq!(s.facebook.graph_version, "v25.0");
+    }
+
+    #[test]
+    fn a_real_app_turns_the_sandbox_off_and_points_at_meta() {
+        let s = load(&[("FACEBOOK_APP_ID", "1234"), ("FACEBOOK_APP_SECRET", "s3cret")]).unwrap();
+        assert!(!s.sandbox);
+        assert_eq!(s.facebook.graph_url.as_str(), "https://graph.facebook.com/");
+        assert_eq!(s.facebook.mme_url.as_str(), "https://m.me/");
+    }
+
+    #[test]
+    fn each_bad_setting_is_named() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("DATABASE_URL", "mysql://x")], "DATABASE_URL"),
+            (&[("DATABASE_URL", "postgres://")], "DATABASE_URL"),
+            (&[("APP_MODE", "staging")], "APP_MODE"),
+            (&[("LEPTOS_SITE_ADDR", "nowhere")], "LEPTOS_SITE_ADDR"),
+            (&[("PUBLIC_BASE_URL", "ftp://x")], "PUBLIC_BASE_URL"),
+            (&[("FACEBOOK_GRAPH_VERSION", "25")], "FACEBOOK_GRAPH_VERSION"),
+            (&[("FACEBOOK_APP_ID", "123")], "FACEBOOK_APP_SECRET"),
+            (&[("FACEBOOK_APP_ID", "abc"), ("FACEBOOK_APP_SECRET", "x")], "FACEBOOK_APP_ID"),
+            (&[("SECRET_KEY", "short")], "SECRET_KEY"),
+            (&[("FACEBOOK_SANDBOX", "maybe")], "FACEBOOK_SANDBOX"),
+            (&[("APP_MODE", "production")], "PUBLIC_BASE_URL"),
+            (
+                &[("APP_MODE", "production"), ("PUBLIC_BASE_URL", "https://example.org")],
+                "SECRET_KEY",
+            ),
+        ];
+        for (pairs, name) in cases {
+            let err = load(pairs).unwrap_err();
+            assert_eq!(err.name, *name, "for {pairs:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn production_needs_everything_and_never_runs_the_sandbox() {
+        let base = [
+            ("APP_MODE", "production"),
+            ("PUBLIC_BASE_URL", "https://giveaways.example.org"),
+            ("SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+            ("FACEBOOK_APP_ID", "1234"),
+            ("FACEBOOK_APP_SECRET", "s3cret"),
+            ("FACEBOOK_VERIFY_TOKEN", "verify-me"),
+        ];
+        let s = load(&base).unwrap();
+        assert!(s.is_production() && !s.sandbox);
+
+        let mut with_sandbox = base.to_vec();
+        with_sandbox.push(("FACEBOOK_SANDBOX", "on"));
+        assert_eq!(load(&with_sandbox).unwrap_err().name, "FACEBOOK_SANDBOX");
+    }
+
+    #[test]
+    fn errors_never_echo_secrets() {
+        let err = load(&[("SECRET_KEY", "tooshort-secret")]).unwrap_err();
+        assert!(!err.to_string().contains("tooshort-secret"), "{err}");
+    }
+}

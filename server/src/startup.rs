@@ -1,0 +1,168 @@
+//! Startup: connect the database, build the router, serve until told to stop, then stop cleanly
+//! (in-flight requests finish, background tasks end).
+
+use crate::{health, sessions::DbSessionStore};
+use app::{settings::Settings, shell, state::AppState, App};
+use axum::{
+    body::Body,
+    http::{header, HeaderValue, Request},
+    middleware::{self, Next},
+    response::Response,
+    routing::get,
+    Router,
+};
+use leptos::{config::LeptosOptions, prelude::provide_context};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use tokio::net::TcpListener;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tower_http::trace::TraceLayer;
+use tower_sessions::{cookie::{Key, SameSite}, session_store::ExpiredDeletion, Expiry, SessionManagerLayer};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] app::db::DbError),
+    #[error("cannot read the listening address: {0}")]
+    Listener(std::io::Error),
+}
+
+pub struct Server {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    /// Cancelled at shutdown; every background task watches it.
+    stop: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl Server {
+    /// Builds the whole server on an already bound listener (tests bind port 0 first).
+    pub async fn build(settings: Settings, listener: TcpListener) -> Result<Server, StartupError> {
+        let db = app::db::connect(&settings.database_url, 16).await?;
+        let local_addr = listener.local_addr().map_err(StartupError::Listener)?;
+        let state = AppState {
+            leptos_options: leptos_options(local_addr),
+            token_cipher: settings.secret_key.token_cipher(),
+            db,
+            settings: Arc::new(settings),
+        };
+        let router = router(state.clone());
+        Ok(Server {
+            listener,
+            router,
+            state,
+            stop: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then drains requests and stops background tasks.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let Server { listener, router, state, stop, tasks } = self;
+
+        let store = DbSessionStore::new(state.db.clone());
+        tasks.spawn(run_until(stop.clone(), async move {
+            let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                hourly.tick().await;
+                if let Err(e) = store.delete_expired().await {
+                    tracing::warn!(error = %e, "could not delete expired sessions");
+                }
+            }
+        }));
+
+        let stop_serving = stop.clone();
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                tokio::select! {
+                    _ = shutdown => {},
+                    _ = stop_serving.cancelled() => {},
+                }
+                tracing::info!("shutting down: finishing in-flight requests");
+            })
+            .await;
+
+        stop.cancel();
+        tasks.close();
+        tasks.wait().await;
+        state.db.close().await;
+        tracing::info!("stopped");
+        served
+    }
+}
+
+/// Runs a background task until it ends or the server stops.
+async fn run_until(stop: CancellationToken, task: impl Future<Output = ()>) {
+    tokio::select! {
+        _ = stop.cancelled() => {},
+        _ = task => {},
+    }
+}
+
+fn leptos_options(site_addr: SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("giveaway")
+        // cargo-leptos writes the browser bundle and assets here; a deployment may move it.
+        .site_root(std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into()))
+        .site_pkg_dir("pkg")
+        .site_addr(site_addr)
+        .build()
+}
+
+pub fn router(state: AppState) -> Router {
+    let settings = state.settings.clone();
+    let routes = generate_route_list(App);
+    let context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name("giveaway_session")
+        .with_http_only(true)
+        // Lax, not Strict: the session must survive the redirect back from the Facebook dialog.
+        .with_same_site(SameSite::Lax)
+        .with_secure(settings.is_production())
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(7)))
+        .with_signed(Key::from(&settings.secret_key.derive("session-cookies", 64)));
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .leptos_routes_with_context(&state, routes, context.clone(), {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(sessions)
+        .layer(middleware::from_fn(security_headers))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Admin pages must never be framed (clickjacking); only the campaign widget is made to be.
+async fn security_headers(request: Request<Body>, next: Next) -> Response {
+    let framable = is_framable(request.uri().path());
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+    if !framable {
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'none'"));
+    }
+    response
+}
+
+fn is_framable(path: &str) -> bool {
+    path.starts_with("/embed/") || path.starts_with("/pkg/")
+}
