@@ -3,5 +3,6 @@
 //! tests call the same function to boot the real server on port 0.
 
 pub mod health;
+pub mod sandbox;
 pub mod sessions;
 pub mod startup;

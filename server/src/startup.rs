@@ -135,7 +135,12 @@ pub fn router(state: AppState) -> Router {
         .with_expiry(Expiry::OnInactivity(time::Duration::days(7)))
         .with_signed(Key::from(&settings.secret_key.derive("session-cookies", 64)));
 
-    Router::new()
+    let mut router = Router::<AppState>::new();
+    if settings.sandbox {
+        let config = crate::sandbox::SandboxConfig::from_settings(&settings);
+        router = router.merge(crate::sandbox::router(config));
+    }
+    router
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .leptos_routes_with_context(&state, routes, context.clone(), {
