@@ -5,6 +5,7 @@
 //! server; modules that touch the database, secrets or Meta exist only with `ssr`.
 
 pub mod home;
+pub mod messenger;
 
 #[cfg(feature = "ssr")]
 pub mod db;

@@ -1,0 +1,795 @@
+//! The one Graph API client. Nothing else in the product builds Graph URLs: it reaches real Meta
+//! or the sandbox only through settings (base URL, version), with no special case for either.
+//!
+//! Every failure comes back as a [`GraphError`] whose [`GraphError::class`] tells the caller what
+//! to do (retry, slow down, give up, mark the person unreachable, ask the admin to reconnect), from
+//! the table in ../shared/docs/messenger-platform.md §4.
+
+use crate::{secrets::Secret, settings::FacebookSettings};
+use hmac::{Hmac, Mac};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use sha2::Sha256;
+use std::time::Duration;
+use url::Url;
+
+#[derive(Clone)]
+pub struct GraphClient {
+    http: reqwest::Client,
+    graph_url: Url,
+    version: String,
+    app_id: String,
+    app_secret: Secret,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+/// Meta's error envelope: `{"error":{...}}`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub struct ApiError {
+    #[serde(default)]
+    pub message: String,
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    pub code: i64,
+    #[serde(default)]
+    pub error_subcode: Option<i64>,
+    #[serde(default)]
+    pub error_user_title: Option<String>,
+    #[serde(default)]
+    pub error_user_msg: Option<String>,
+    #[serde(default)]
+    pub fbtrace_id: Option<String>,
+    #[serde(default)]
+    pub is_transient: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    error: ApiError,
+}
+
+/// What a sender should do about a failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Temporary (code 2, `is_transient`, HTTP 5xx, network): retry with backoff.
+    Transient,
+    /// Throttled (4, 17, 32, 613, 80001, 80006): slow this Page down, retry later.
+    Throttled,
+    /// Outside the 24-hour window (10 / 2018278): needs another allowed path.
+    OutsideWindow,
+    /// The person cannot receive this now (10 / 2018108): permanent for this send.
+    CannotReceive,
+    /// The Page is temporarily restricted (10 / 1893063): pause the Page, tell the admin.
+    PageRestricted,
+    /// Invalid parameter (100), including a retired message tag since 2026-04-27.
+    InvalidParameter,
+    /// No matching user (100 / 2018001).
+    NoMatchingUser,
+    /// The token is invalid, expired or revoked (190): pause the Page, ask for reconnection.
+    TokenInvalid,
+    /// The app may not message people without a role yet (200 / 2018028): configuration.
+    NotApproved,
+    /// The person blocked the Page or is unavailable (551, 1545041): mark unreachable.
+    Unreachable,
+    /// Tag abuse warning (613 / 2018338): stop tagged sends, tell the admin.
+    TagAbuse,
+    /// Another app controls the thread (2018300).
+    ThreadControlled,
+    /// Any other permanent error.
+    Permanent,
+}
+
+impl ErrorClass {
+    pub fn is_retryable(self) -> bool {
+        matches!(self, ErrorClass::Transient | ErrorClass::Throttled)
+    }
+}
+
+impl ApiError {
+    pub fn class(&self) -> ErrorClass {
+        let sub = self.error_subcode;
+        match (self.code, sub) {
+            (613, Some(2018338)) => ErrorClass::TagAbuse,
+            (551, _) | (_, Some(1545041)) => ErrorClass::Unreachable,
+            (10, Some(2018278)) => ErrorClass::OutsideWindow,
+            (10, Some(2018108)) => ErrorClass::CannotReceive,
+            (10, Some(1893063)) => ErrorClass::PageRestricted,
+            (100, Some(2018001)) => ErrorClass::NoMatchingUser,
+            (190, _) => ErrorClass::TokenInvalid,
+            (200, Some(2018028)) => ErrorClass::NotApproved,
+            (_, Some(2018300)) => ErrorClass::ThreadControlled,
+            (4 | 17 | 32 | 613 | 80001 | 80006, _) => ErrorClass::Throttled,
+            (2, _) => ErrorClass::Transient,
+            _ if self.is_transient == Some(true) => ErrorClass::Transient,
+            (100, _) => ErrorClass::InvalidParameter,
+            _ => ErrorClass::Permanent,
+        }
+    }
+
+    /// A short reason for the admin's statistics, e.g. "outside the 24-hour window (10/2018278)".
+    pub fn reason(&self) -> String {
+        let what = match self.class() {
+            ErrorClass::Transient => "temporary error at Meta",
+            ErrorClass::Throttled => "rate limited by Meta",
+            ErrorClass::OutsideWindow => "outside the 24-hour window",
+            ErrorClass::CannotReceive => "person cannot receive messages right now",
+            ErrorClass::PageRestricted => "Page temporarily restricted",
+            ErrorClass::InvalidParameter => "invalid parameter",
+            ErrorClass::NoMatchingUser => "no matching user",
+            ErrorClass::TokenInvalid => "Page token invalid: reconnect the Page",
+            ErrorClass::NotApproved => "app not approved for pages_messaging",
+            ErrorClass::Unreachable => "person blocked the Page or is unavailable",
+            ErrorClass::TagAbuse => "message tag abuse warning",
+            ErrorClass::ThreadControlled => "another app controls the conversation",
+            ErrorClass::Permanent => "refused by Meta",
+        };
+        match self.error_subcode {
+            Some(sub) => format!("{what} ({}/{sub})", self.code),
+            None => format!("{what} ({})", self.code),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GraphError {
+    /// Meta answered with its error envelope.
+    #[error("Graph API error {}: {}", .error.code, .error.message)]
+    Api { status: u16, error: ApiError, usage: Usage },
+    /// No answer we could use: connection failure, timeout, or a body that is not Meta's.
+    #[error("Graph API unreachable: {0}")]
+    Network(String),
+    #[error("unexpected Graph API answer (HTTP {status}): {detail}")]
+    Unexpected { status: u16, detail: String },
+}
+
+impl GraphError {
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            GraphError::Api { error, status, .. } => match error.class() {
+                ErrorClass::Permanent if *status >= 500 => ErrorClass::Transient,
+                class => class,
+            },
+            GraphError::Network(_) => ErrorClass::Transient,
+            GraphError::Unexpected { status, .. } if *status >= 500 => ErrorClass::Transient,
+            GraphError::Unexpected { .. } => ErrorClass::Permanent,
+        }
+    }
+
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            GraphError::Api { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    pub fn reason(&self) -> String {
+        match self {
+            GraphError::Api { error, .. } => error.reason(),
+            GraphError::Network(_) => "Meta unreachable".into(),
+            GraphError::Unexpected { status, .. } => format!("unexpected answer from Meta (HTTP {status})"),
+        }
+    }
+}
+
+/// Throttling headers (`x-app-usage`, `x-business-use-case-usage`): percentages of the quota,
+/// and Meta's estimate of minutes until access returns. Senders slow down as they climb.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Usage {
+    /// The highest of call_count / total_cputime / total_time over both headers, in percent.
+    pub max_percent: Option<f64>,
+    pub minutes_to_regain_access: Option<f64>,
+}
+
+impl Usage {
+    fn from_headers(headers: &reqwest::header::HeaderMap) -> Usage {
+        let mut usage = Usage::default();
+        let mut note = |v: &serde_json::Value| {
+            for key in ["call_count", "total_cputime", "total_time"] {
+                if let Some(p) = v.get(key).and_then(|x| x.as_f64()) {
+                    usage.max_percent = Some(usage.max_percent.map_or(p, |m: f64| m.max(p)));
+                }
+            }
+            if let Some(m) = v.get("estimated_time_to_regain_access").and_then(|x| x.as_f64()) {
+                usage.minutes_to_regain_access = Some(usage.minutes_to_regain_access.map_or(m, |o: f64| o.max(m)));
+            }
+        };
+        let parse = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|h| h.to_str().ok())
+                .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
+        };
+        if let Some(app) = parse("x-app-usage") {
+            note(&app);
+        }
+        if let Some(buc) = parse("x-business-use-case-usage") {
+            if let Some(map) = buc.as_object() {
+                for list in map.values() {
+                    for item in list.as_array().into_iter().flatten() {
+                        note(item);
+                    }
+                }
+            }
+        }
+        usage
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Response types
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    #[serde(default)]
+    pub expires_in: Option<i64>,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse").field("expires_in", &self.expires_in).finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct DebugToken {
+    #[serde(default)]
+    pub app_id: Option<String>,
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub is_valid: bool,
+    /// Unix seconds; 0 means "never".
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+    #[serde(default)]
+    pub data_access_expires_at: Option<i64>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub error: Option<serde_json::Value>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct Me {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct Permission {
+    pub permission: String,
+    pub status: String,
+}
+
+/// A Page from `/me/accounts`. Holds the Page token, so it is neither `Debug` nor `Serialize`.
+#[derive(Clone, Deserialize)]
+pub struct PageAccount {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub tasks: Vec<String>,
+    access_token: Option<String>,
+}
+
+impl PageAccount {
+    pub fn access_token(&self) -> Option<Secret> {
+        self.access_token.clone().map(Secret::new)
+    }
+}
+
+#[derive(Deserialize)]
+struct Paged<T> {
+    data: Vec<T>,
+    #[serde(default)]
+    paging: Option<Paging>,
+}
+
+#[derive(Deserialize)]
+struct Paging {
+    #[serde(default)]
+    cursors: Option<Cursors>,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Cursors {
+    #[serde(default)]
+    after: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct SendResponse {
+    pub recipient_id: String,
+    pub message_id: String,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct TemplateCreated {
+    pub id: String,
+    pub status: String,
+    #[serde(default)]
+    pub category: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct TemplateInfo {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    #[serde(default)]
+    pub language: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Send API request
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SendRequest {
+    pub recipient: Recipient,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messaging_type: Option<MessagingType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<OutgoingMessage>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender_action: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Recipient {
+    pub id: String,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MessagingType {
+    Response,
+    Update,
+    MessageTag,
+    Utility,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct OutgoingMessage {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub quick_replies: Vec<QuickReply>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<UtilityTemplate>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct QuickReply {
+    pub content_type: String,
+    pub title: String,
+    pub payload: String,
+}
+
+/// A utility template send: `message.template` with named or positional body parameters.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct UtilityTemplate {
+    pub name: String,
+    pub language: TemplateLanguage,
+    pub components: Vec<serde_json::Value>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct TemplateLanguage {
+    pub code: String,
+}
+
+impl SendRequest {
+    /// A normal text message inside the 24-hour window.
+    pub fn text(psid: &str, text: &str) -> SendRequest {
+        SendRequest {
+            recipient: Recipient { id: psid.into() },
+            messaging_type: Some(MessagingType::Response),
+            tag: None,
+            message: Some(OutgoingMessage { text: Some(text.into()), ..Default::default() }),
+            sender_action: None,
+        }
+    }
+
+    /// A tagged text message (outside the window, on the tag path).
+    pub fn tagged(psid: &str, text: &str, tag: &str) -> SendRequest {
+        SendRequest {
+            messaging_type: Some(MessagingType::MessageTag),
+            tag: Some(tag.into()),
+            ..SendRequest::text(psid, text)
+        }
+    }
+
+    /// An approved utility template with named body parameters.
+    pub fn utility(psid: &str, template: &str, language: &str, params: &[(&str, &str)]) -> SendRequest {
+        let parameters: Vec<serde_json::Value> = params
+            .iter()
+            .map(|(name, text)| serde_json::json!({"type": "text", "parameter_name": name, "text": text}))
+            .collect();
+        SendRequest {
+            recipient: Recipient { id: psid.into() },
+            messaging_type: Some(MessagingType::Utility),
+            tag: None,
+            message: Some(OutgoingMessage {
+                template: Some(UtilityTemplate {
+                    name: template.into(),
+                    language: TemplateLanguage { code: language.into() },
+                    components: vec![serde_json::json!({"type": "body", "parameters": parameters})],
+                }),
+                ..Default::default()
+            }),
+            sender_action: None,
+        }
+    }
+
+    pub fn with_quick_reply(mut self, title: &str, payload: &str) -> SendRequest {
+        if let Some(message) = self.message.as_mut() {
+            message.quick_replies.push(QuickReply {
+                content_type: "text".into(),
+                title: title.into(),
+                payload: payload.into(),
+            });
+        }
+        self
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The client
+// ---------------------------------------------------------------------------------------------
+
+impl GraphClient {
+    pub fn new(settings: &FacebookSettings) -> GraphClient {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(10))
+            .pool_max_idle_per_host(64)
+            .build()
+            .expect("HTTP client builds");
+        GraphClient {
+            http,
+            graph_url: settings.graph_url.clone(),
+            version: settings.graph_version.clone(),
+            app_id: settings.app_id.clone(),
+            app_secret: settings.app_secret.clone(),
+        }
+    }
+
+    /// `{graph_url}/{version}/{path}`.
+    pub fn url(&self, path: &str) -> Url {
+        let base = self.graph_url.as_str().trim_end_matches('/');
+        Url::parse(&format!("{base}/{}/{}", self.version, path.trim_start_matches('/')))
+            .expect("Graph URL from a valid base")
+    }
+
+    /// `appsecret_proof`: proves the call comes from the app's server, not from a stolen token.
+    pub fn appsecret_proof(&self, token: &Secret) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.app_secret.expose().as_bytes()).expect("any key length");
+        mac.update(token.expose().as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    fn authorized(&self, request: reqwest::RequestBuilder, token: &Secret) -> reqwest::RequestBuilder {
+        request.query(&[("access_token", token.expose()), ("appsecret_proof", &self.appsecret_proof(token))])
+    }
+
+    async fn execute<T: DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<(T, Usage), GraphError> {
+        // reqwest's error text can include the URL, and so the token: keep only its kind.
+        let response = request.send().await.map_err(|e| {
+            GraphError::Network(if e.is_timeout() { "timeout".into() } else { "connection failed".into() })
+        })?;
+        let status = response.status().as_u16();
+        let usage = Usage::from_headers(response.headers());
+        let body = response.bytes().await.map_err(|_| GraphError::Network("body not received".into()))?;
+        if (200..300).contains(&status) {
+            return serde_json::from_slice(&body).map(|v| (v, usage.clone())).map_err(|e| GraphError::Unexpected {
+                status,
+                detail: format!("cannot read the answer: {e}"),
+            });
+        }
+        match serde_json::from_slice::<Envelope>(&body) {
+            Ok(envelope) => Err(GraphError::Api { status, error: envelope.error, usage }),
+            Err(_) => Err(GraphError::Unexpected {
+                status,
+                detail: String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
+            }),
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str, token: &Secret, query: &[(&str, &str)]) -> Result<T, GraphError> {
+        let request = self.authorized(self.http.get(self.url(path)), token).query(query);
+        Ok(self.execute(request).await?.0)
+    }
+
+    async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        token: &Secret,
+        body: &impl Serialize,
+    ) -> Result<(T, Usage), GraphError> {
+        self.execute(self.authorized(self.http.post(self.url(path)), token).json(body)).await
+    }
+
+    // --- Login and tokens ---
+
+    /// The Login dialog for a manual flow (`{www}/{version}/dialog/oauth`).
+    pub fn dialog_url(www_url: &Url, version: &str) -> Url {
+        let base = www_url.as_str().trim_end_matches('/');
+        Url::parse(&format!("{base}/{version}/dialog/oauth")).expect("dialog URL from a valid base")
+    }
+
+    /// The token endpoint (`{graph}/{version}/oauth/access_token`).
+    pub fn token_url(&self) -> Url {
+        self.url("oauth/access_token")
+    }
+
+    pub async fn exchange_code(&self, code: &str, redirect_uri: &str) -> Result<TokenResponse, GraphError> {
+        let request = self.http.get(self.token_url()).query(&[
+            ("client_id", self.app_id.as_str()),
+            ("client_secret", self.app_secret.expose()),
+            ("redirect_uri", redirect_uri),
+            ("code", code),
+        ]);
+        Ok(self.execute(request).await?.0)
+    }
+
+    /// Trades a short-lived user token for a long-lived one (about 60 days).
+    pub async fn long_lived_token(&self, user_token: &Secret) -> Result<TokenResponse, GraphError> {
+        let request = self.http.get(self.token_url()).query(&[
+            ("grant_type", "fb_exchange_token"),
+            ("client_id", self.app_id.as_str()),
+            ("client_secret", self.app_secret.expose()),
+            ("fb_exchange_token", user_token.expose()),
+        ]);
+        Ok(self.execute(request).await?.0)
+    }
+
+    pub async fn app_token(&self) -> Result<Secret, GraphError> {
+        let request = self.http.get(self.token_url()).query(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", self.app_id.as_str()),
+            ("client_secret", self.app_secret.expose()),
+        ]);
+        let (token, _): (TokenResponse, _) = self.execute(request).await?;
+        Ok(Secret::new(token.access_token))
+    }
+
+    /// Inspects any token with the app token: validity, expiry, data-access expiry, scopes.
+    pub async fn debug_token(&self, input: &Secret) -> Result<DebugToken, GraphError> {
+        #[derive(Deserialize)]
+        struct Wrapper {
+            data: DebugToken,
+        }
+        let app = self.app_token().await?;
+        let wrapper: Wrapper = self.get("debug_token", &app, &[("input_token", input.expose())]).await?;
+        Ok(wrapper.data)
+    }
+
+    pub async fn me(&self, user_token: &Secret) -> Result<Me, GraphError> {
+        self.get("me", user_token, &[("fields", "id,name")]).await
+    }
+
+    pub async fn permissions(&self, user_token: &Secret) -> Result<Vec<Permission>, GraphError> {
+        let page: Paged<Permission> = self.get("me/permissions", user_token, &[]).await?;
+        Ok(page.data)
+    }
+
+    /// Every Page the person has a role on, following the cursors to the end.
+    pub async fn accounts(&self, user_token: &Secret) -> Result<Vec<PageAccount>, GraphError> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut query = vec![("fields", "id,name,category,username,tasks,access_token"), ("limit", "25")];
+            if let Some(cursor) = after.as_deref() {
+                query.push(("after", cursor));
+            }
+            let page: Paged<PageAccount> = self.get("me/accounts", user_token, &query).await?;
+            let got = page.data.len();
+            all.extend(page.data);
+            let next = page.paging.as_ref().and_then(|p| p.next.as_ref());
+            after = page.paging.as_ref().and_then(|p| p.cursors.as_ref()).and_then(|c| c.after.clone());
+            // Meta signals the last page by leaving out `next`.
+            if next.is_none() || after.is_none() || got == 0 {
+                return Ok(all);
+            }
+        }
+    }
+
+    // --- Pages ---
+
+    /// Subscribes the app to the Page's webhook fields. Meta documents `"true"` and answers
+    /// `true`: both count as success.
+    pub async fn subscribe_app(&self, page_id: &str, page_token: &Secret, fields: &[&str]) -> Result<(), GraphError> {
+        let request = self
+            .authorized(self.http.post(self.url(&format!("{page_id}/subscribed_apps"))), page_token)
+            .query(&[("subscribed_fields", fields.join(","))]);
+        let (answer, _): (serde_json::Value, _) = self.execute(request).await?;
+        success_flag(answer)
+    }
+
+    pub async fn set_get_started(&self, page_token: &Secret, payload: &str) -> Result<(), GraphError> {
+        let body = serde_json::json!({"get_started": {"payload": payload}});
+        let (answer, _): (serde_json::Value, _) = self.post("me/messenger_profile", page_token, &body).await?;
+        success_flag(answer)
+    }
+
+    /// Creates a UTILITY template; it starts PENDING and its approval arrives by webhook.
+    pub async fn create_utility_template(
+        &self,
+        page_id: &str,
+        page_token: &Secret,
+        name: &str,
+        language: &str,
+        body_text: &str,
+    ) -> Result<TemplateCreated, GraphError> {
+        let body = serde_json::json!({
+            "name": name,
+            "language": language,
+            "category": "UTILITY",
+            "parameter_format": "NAMED",
+            "components": [{"type": "BODY", "text": body_text}],
+        });
+        Ok(self.post(&format!("{page_id}/message_templates"), page_token, &body).await?.0)
+    }
+
+    pub async fn templates(&self, page_id: &str, page_token: &Secret) -> Result<Vec<TemplateInfo>, GraphError> {
+        let page: Paged<TemplateInfo> = self.get(&format!("{page_id}/message_templates"), page_token, &[]).await?;
+        Ok(page.data)
+    }
+
+    // --- Send API ---
+
+    /// Sends one message. The usage headers come back too, on success and failure alike, so the
+    /// sender can slow down before Meta throttles it.
+    pub async fn send(
+        &self,
+        page_id: &str,
+        page_token: &Secret,
+        request: &SendRequest,
+    ) -> Result<(SendResponse, Usage), GraphError> {
+        self.post(&format!("{page_id}/messages"), page_token, request).await
+    }
+}
+
+fn success_flag(answer: serde_json::Value) -> Result<(), GraphError> {
+    match answer.get("success") {
+        Some(serde_json::Value::Bool(true)) => Ok(()),
+        Some(serde_json::Value::String(s)) if s == "true" => Ok(()),
+        _ => Err(GraphError::Unexpected { status: 200, detail: format!("expected success, got {answer}") }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(code: i64, sub: Option<i64>) -> ApiError {
+        ApiError {
+            message: String::new(),
+            kind: "OAuthException".into(),
+            code,
+            error_subcode: sub,
+            error_user_title: None,
+            error_user_msg: None,
+            fbtrace_id: None,
+            is_transient: None,
+        }
+    }
+
+    #[test]
+    fn every_documented_code_has_its_class() {
+        use ErrorClass::*;
+        let table = [
+            (2, None, Transient),
+            (4, None, Throttled),
+            (17, None, Throttled),
+            (32, None, Throttled),
+            (613, None, Throttled),
+            (80001, None, Throttled),
+            (80006, None, Throttled),
+            (10, Some(2018278), OutsideWindow),
+            (10, Some(2018108), CannotReceive),
+            (10, Some(1893063), PageRestricted),
+            (100, None, InvalidParameter),
+            (100, Some(2018001), NoMatchingUser),
+            (190, Some(458), TokenInvalid),
+            (190, Some(460), TokenInvalid),
+            (190, Some(463), TokenInvalid),
+            (190, Some(467), TokenInvalid),
+            (190, Some(492), TokenInvalid),
+            (200, Some(2018028), NotApproved),
+            (551, None, Unreachable),
+            (551, Some(1545041), Unreachable),
+            (200, Some(1545041), Unreachable),
+            (613, Some(2018338), TagAbuse),
+            (10, Some(2018300), ThreadControlled),
+            (1, None, Permanent),
+        ];
+        for (code, sub, class) in table {
+            assert_eq!(err(code, sub).class(), class, "{code}/{sub:?}");
+        }
+        let mut transient = err(1, None);
+        transient.is_transient = Some(true);
+        assert_eq!(transient.class(), Transient);
+    }
+
+    #[test]
+    fn reasons_name_the_code() {
+        assert_eq!(err(10, Some(2018278)).reason(), "outside the 24-hour window (10/2018278)");
+        assert_eq!(err(551, None).reason(), "person blocked the Page or is unavailable (551)");
+    }
+
+    #[test]
+    fn send_requests_serialize_as_meta_expects() {
+        let text = serde_json::to_value(SendRequest::text("123", "hi").with_quick_reply("Join", "KW")).unwrap();
+        assert_eq!(
+            text,
+            serde_json::json!({"recipient": {"id": "123"}, "messaging_type": "RESPONSE",
+                "message": {"text": "hi", "quick_replies": [{"content_type": "text", "title": "Join", "payload": "KW"}]}})
+        );
+        let tagged = serde_json::to_value(SendRequest::tagged("1", "x", "CONFIRMED_EVENT_UPDATE")).unwrap();
+        assert_eq!(tagged["messaging_type"], "MESSAGE_TAG");
+        assert_eq!(tagged["tag"], "CONFIRMED_EVENT_UPDATE");
+        let utility = serde_json::to_value(SendRequest::utility("1", "campaign_end", "en_US", &[("title", "T")])).unwrap();
+        assert_eq!(utility["messaging_type"], "UTILITY");
+        assert_eq!(utility["message"]["template"]["language"]["code"], "en_US");
+        assert_eq!(
+            utility["message"]["template"]["components"][0]["parameters"][0],
+            serde_json::json!({"type": "text", "parameter_name": "title", "text": "T"})
+        );
+    }
+
+    #[test]
+    fn usage_headers_give_the_highest_percentage() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-app-usage", r#"{"call_count":12,"total_cputime":3,"total_time":40}"#.parse().unwrap());
+        headers.insert(
+            "x-business-use-case-usage",
+            r#"{"123":[{"type":"messenger","call_count":85,"total_cputime":1,"total_time":2,"estimated_time_to_regain_access":4}]}"#
+                .parse()
+                .unwrap(),
+        );
+        let usage = Usage::from_headers(&headers);
+        assert_eq!(usage.max_percent, Some(85.0));
+        assert_eq!(usage.minutes_to_regain_access, Some(4.0));
+    }
+
+    #[test]
+    fn urls_and_proofs() {
+        let settings = crate::settings::FacebookSettings {
+            app_id: "1".into(),
+            app_secret: Secret::new("secret"),
+            graph_version: "v25.0".into(),
+            verify_token: Secret::new("v"),
+            graph_url: Url::parse("http://127.0.0.1:9/sandbox/graph").unwrap(),
+            www_url: Url::parse("http://127.0.0.1:9/sandbox/www").unwrap(),
+            mme_url: Url::parse("http://127.0.0.1:9/sandbox/m.me").unwrap(),
+        };
+        let client = GraphClient::new(&settings);
+        assert_eq!(client.url("/me/accounts").as_str(), "http://127.0.0.1:9/sandbox/graph/v25.0/me/accounts");
+        assert_eq!(
+            GraphClient::dialog_url(&settings.www_url, "v25.0").as_str(),
+            "http://127.0.0.1:9/sandbox/www/v25.0/dialog/oauth"
+        );
+        // HMAC-SHA256("secret", "token"), hex.
+        assert_eq!(
+            client.appsecret_proof(&Secret::new("token")),
+            "e941110e3d2bfe82621f0e3e1434730d7305d106c5f68c87165d0b27a4611a4a"
+        );
+    }
+}
