@@ -136,7 +136,7 @@ impl ApiError {
 pub enum GraphError {
     /// Meta answered with its error envelope.
     #[error("Graph API error {}: {}", .error.code, .error.message)]
-    Api { status: u16, error: ApiError, usage: Usage },
+    Api { status: u16, error: Box<ApiError>, usage: Usage },
     /// No answer we could use: connection failure, timeout, or a body that is not Meta's.
     #[error("Graph API unreachable: {0}")]
     Network(String),
@@ -503,7 +503,7 @@ impl GraphClient {
             });
         }
         match serde_json::from_slice::<Envelope>(&body) {
-            Ok(envelope) => Err(GraphError::Api { status, error: envelope.error, usage }),
+            Ok(envelope) => Err(GraphError::Api { status, error: Box::new(envelope.error), usage }),
             Err(_) => Err(GraphError::Unexpected {
                 status,
                 detail: String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
