@@ -38,23 +38,32 @@ impl Backend {
 /// setting rather than as a connection failure deep inside startup.
 pub fn check_url(url: &str) -> Result<Backend, String> {
     let backend = Backend::of_url(url).ok_or_else(|| {
-        "must start with `sqlite:` or `postgres://` (for example sqlite://data/giveaway.db)".to_string()
+        "must start with `sqlite:` or `postgres://` (for example sqlite://data/giveaway.db)"
+            .to_string()
     })?;
     match backend {
         Backend::Sqlite => {
             let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
             let path = path.split('?').next().unwrap_or_default();
             if path.is_empty() {
-                return Err("names no database file (for example sqlite://data/giveaway.db)".into());
+                return Err(
+                    "names no database file (for example sqlite://data/giveaway.db)".into(),
+                );
             }
         }
         Backend::Postgres => {
             let parsed = url::Url::parse(url).map_err(|e| format!("is not a valid URL ({e})"))?;
             if parsed.host_str().unwrap_or_default().is_empty() {
-                return Err("names no host (for example postgres://user:password@localhost/giveaway)".into());
+                return Err(
+                    "names no host (for example postgres://user:password@localhost/giveaway)"
+                        .into(),
+                );
             }
             if parsed.path().trim_start_matches('/').is_empty() {
-                return Err("names no database (for example postgres://user:password@localhost/giveaway)".into());
+                return Err(
+                    "names no database (for example postgres://user:password@localhost/giveaway)"
+                        .into(),
+                );
             }
         }
     }
@@ -64,7 +73,10 @@ pub fn check_url(url: &str) -> Result<Backend, String> {
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("cannot create the folder for the SQLite file {path}: {source}")]
-    CreateDir { path: String, source: std::io::Error },
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot connect to the database: {0}")]
     Connect(sqlx::Error),
     #[error("cannot apply the migrations: {0}")]
@@ -75,7 +87,8 @@ pub enum DbError {
 /// state, Leptos context) so tests can run many databases side by side.
 pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbError> {
     install_default_drivers();
-    let backend = check_url(url).map_err(|p| DbError::Connect(sqlx::Error::Configuration(p.into())))?;
+    let backend =
+        check_url(url).map_err(|p| DbError::Connect(sqlx::Error::Configuration(p.into())))?;
     let url = match backend {
         Backend::Sqlite => prepare_sqlite(url)?,
         Backend::Postgres => url.to_string(),
@@ -111,7 +124,10 @@ fn prepare_sqlite(url: &str) -> Result<String, DbError> {
         None => (rest, None),
     };
     if path != ":memory:" {
-        if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = std::path::Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
             std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
                 path: path.to_string(),
                 source,
@@ -162,17 +178,27 @@ mod tests {
     fn urls_are_checked_before_connecting() {
         assert_eq!(check_url("sqlite://data/x.db"), Ok(Backend::Sqlite));
         assert_eq!(check_url("sqlite::memory:"), Ok(Backend::Sqlite));
-        assert_eq!(check_url("postgres://u:p@localhost/db"), Ok(Backend::Postgres));
+        assert_eq!(
+            check_url("postgres://u:p@localhost/db"),
+            Ok(Backend::Postgres)
+        );
         assert!(check_url("postgres://").is_err());
-        assert!(check_url("postgres://localhost").unwrap_err().contains("no database"));
+        assert!(check_url("postgres://localhost")
+            .unwrap_err()
+            .contains("no database"));
         assert!(check_url("sqlite://").is_err());
-        assert!(check_url("mysql://x/y").unwrap_err().contains("must start with"));
+        assert!(check_url("mysql://x/y")
+            .unwrap_err()
+            .contains("must start with"));
         assert!(check_url("data/x.db").is_err());
     }
 
     #[test]
     fn sqlite_urls_create_their_file() {
-        assert_eq!(prepare_sqlite("sqlite::memory:").unwrap(), "sqlite://:memory:?mode=rwc");
+        assert_eq!(
+            prepare_sqlite("sqlite::memory:").unwrap(),
+            "sqlite://:memory:?mode=rwc"
+        );
         let dir = std::env::temp_dir().join(format!("giveaway-db-{}", new_id()));
         let url = format!("sqlite://{}/sub/x.db", dir.display());
         assert!(prepare_sqlite(&url).unwrap().ends_with("x.db?mode=rwc"));

@@ -4,6 +4,7 @@
 //! Modules are named after the business. UI components compile for both the browser and the
 //! server; modules that touch the database, secrets or Meta exist only with `ssr`.
 
+pub mod admins;
 pub mod home;
 pub mod messenger;
 
@@ -20,7 +21,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    StaticSegment,
+    SsrMode, StaticSegment,
 };
 
 /// The HTML document around every page rendered on the server.
@@ -53,6 +54,9 @@ pub fn App() -> impl IntoView {
             <main>
                 <Routes fallback=home::NotFound>
                     <Route path=StaticSegment("") view=home::HomePage/>
+                    // Async rendering: these pages must be complete without JavaScript.
+                    <Route path=StaticSegment("login") view=admins::LoginPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("admin") view=admins::AdminHome ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

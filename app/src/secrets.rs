@@ -71,7 +71,8 @@ impl SecretKey {
                     std::fs::create_dir_all(dir)
                         .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
                 }
-                write_private(path, &key).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                write_private(path, &key)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
                 Self::from_setting(&key)
             }
             Err(e) => Err(format!("cannot read {}: {e}", path.display())),
@@ -130,7 +131,13 @@ impl TokenCipher {
         rand::thread_rng().fill_bytes(&mut nonce);
         let sealed = self
             .aead
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: token.expose().as_bytes(), aad: aad.as_bytes() })
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: token.expose().as_bytes(),
+                    aad: aad.as_bytes(),
+                },
+            )
             .expect("encryption of a short token cannot fail");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
@@ -146,9 +153,17 @@ impl TokenCipher {
         let (nonce, sealed) = bytes.split_at(24);
         let plain = self
             .aead
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: sealed, aad: aad.as_bytes() })
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: sealed,
+                    aad: aad.as_bytes(),
+                },
+            )
             .map_err(|_| DecryptError)?;
-        String::from_utf8(plain).map(Secret::new).map_err(|_| DecryptError)
+        String::from_utf8(plain)
+            .map(Secret::new)
+            .map_err(|_| DecryptError)
     }
 }
 
@@ -166,17 +181,30 @@ mod tests {
         let token = Secret::new("EAAB-page-token-123");
         let stored = cipher.encrypt(&token, "page:42");
         assert!(!stored.contains("EAAB"));
-        assert_ne!(stored, cipher.encrypt(&token, "page:42"), "nonces are random");
+        assert_ne!(
+            stored,
+            cipher.encrypt(&token, "page:42"),
+            "nonces are random"
+        );
         assert_eq!(cipher.decrypt(&stored, "page:42").unwrap(), token);
     }
 
     #[test]
     fn a_token_does_not_decrypt_on_another_row_or_with_another_key() {
         let stored = key().token_cipher().encrypt(&Secret::new("tok"), "page:42");
-        assert_eq!(key().token_cipher().decrypt(&stored, "page:43"), Err(DecryptError));
+        assert_eq!(
+            key().token_cipher().decrypt(&stored, "page:43"),
+            Err(DecryptError)
+        );
         let other = SecretKey::from_setting("ffffffffffffffffffffffffffffffff").unwrap();
-        assert_eq!(other.token_cipher().decrypt(&stored, "page:42"), Err(DecryptError));
-        assert_eq!(key().token_cipher().decrypt("garbage", "page:42"), Err(DecryptError));
+        assert_eq!(
+            other.token_cipher().decrypt(&stored, "page:42"),
+            Err(DecryptError)
+        );
+        assert_eq!(
+            key().token_cipher().decrypt("garbage", "page:42"),
+            Err(DecryptError)
+        );
     }
 
     #[test]

@@ -87,7 +87,11 @@ impl Settings {
 
     /// Builds settings from any lookup (tests pass a map). Empty values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingError> {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
 
         let mode = match get("APP_MODE").as_deref() {
             None | Some("development") => AppMode::Development,
@@ -114,12 +118,20 @@ impl Settings {
         let site_addr: SocketAddr = get("LEPTOS_SITE_ADDR")
             .unwrap_or_else(|| "127.0.0.1:3000".into())
             .parse()
-            .map_err(|_| bad("LEPTOS_SITE_ADDR", "must be an address such as 127.0.0.1:3000"))?;
+            .map_err(|_| {
+                bad(
+                    "LEPTOS_SITE_ADDR",
+                    "must be an address such as 127.0.0.1:3000",
+                )
+            })?;
 
         let public_base_url = match get("PUBLIC_BASE_URL") {
             Some(raw) => parse_base_url("PUBLIC_BASE_URL", &raw)?,
             None if production => {
-                return Err(bad("PUBLIC_BASE_URL", "is required in production (the https address users reach)"))
+                return Err(bad(
+                    "PUBLIC_BASE_URL",
+                    "is required in production (the https address users reach)",
+                ))
             }
             None => {
                 let host = if site_addr.ip().is_unspecified() {
@@ -127,7 +139,10 @@ impl Settings {
                 } else {
                     site_addr.ip().to_string()
                 };
-                parse_base_url("PUBLIC_BASE_URL", &format!("http://{host}:{}", site_addr.port()))?
+                parse_base_url(
+                    "PUBLIC_BASE_URL",
+                    &format!("http://{host}:{}", site_addr.port()),
+                )?
             }
         };
         if production && public_base_url.scheme() != "https" {
@@ -147,19 +162,38 @@ impl Settings {
             Some("on") => true,
             Some("off") => false,
             Some(other) => {
-                return Err(bad("FACEBOOK_SANDBOX", format!("must be `auto`, `on` or `off`, not `{other}`")))
+                return Err(bad(
+                    "FACEBOOK_SANDBOX",
+                    format!("must be `auto`, `on` or `off`, not `{other}`"),
+                ))
             }
         };
         if sandbox && production {
-            return Err(bad("FACEBOOK_SANDBOX", "the sandbox never runs in production mode"));
+            return Err(bad(
+                "FACEBOOK_SANDBOX",
+                "the sandbox never runs in production mode",
+            ));
         }
 
         let (app_id, app_secret) = match (app_id, get("FACEBOOK_APP_SECRET")) {
             (Some(id), Some(secret)) => (id, secret),
-            (Some(_), None) => return Err(bad("FACEBOOK_APP_SECRET", "is required when FACEBOOK_APP_ID is set")),
-            (None, Some(_)) => return Err(bad("FACEBOOK_APP_ID", "is required when FACEBOOK_APP_SECRET is set")),
+            (Some(_), None) => {
+                return Err(bad(
+                    "FACEBOOK_APP_SECRET",
+                    "is required when FACEBOOK_APP_ID is set",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(bad(
+                    "FACEBOOK_APP_ID",
+                    "is required when FACEBOOK_APP_SECRET is set",
+                ))
+            }
             (None, None) if production => {
-                return Err(bad("FACEBOOK_APP_ID", "is required in production (a Facebook app's id)"))
+                return Err(bad(
+                    "FACEBOOK_APP_ID",
+                    "is required in production (a Facebook app's id)",
+                ))
             }
             (None, None) => (SANDBOX_APP_ID.to_string(), SANDBOX_APP_SECRET.to_string()),
         };
@@ -167,19 +201,26 @@ impl Settings {
             return Err(bad("FACEBOOK_APP_ID", "must be the app's numeric id"));
         }
 
-        let graph_version = get("FACEBOOK_GRAPH_VERSION").unwrap_or_else(|| DEFAULT_GRAPH_VERSION.into());
+        let graph_version =
+            get("FACEBOOK_GRAPH_VERSION").unwrap_or_else(|| DEFAULT_GRAPH_VERSION.into());
         if !is_graph_version(&graph_version) {
-            return Err(bad("FACEBOOK_GRAPH_VERSION", format!("must look like v25.0, not `{graph_version}`")));
+            return Err(bad(
+                "FACEBOOK_GRAPH_VERSION",
+                format!("must look like v25.0, not `{graph_version}`"),
+            ));
         }
 
         let verify_token = match get("FACEBOOK_VERIFY_TOKEN") {
             Some(token) => token,
-            None if production => return Err(bad("FACEBOOK_VERIFY_TOKEN", "is required in production")),
+            None if production => {
+                return Err(bad("FACEBOOK_VERIFY_TOKEN", "is required in production"))
+            }
             None => SANDBOX_VERIFY_TOKEN.to_string(),
         };
 
         // With the sandbox on, Meta's addresses default to the sandbox on this very server.
-        let local = |path: &str| format!("{}{path}", public_base_url.as_str().trim_end_matches('/'));
+        let local =
+            |path: &str| format!("{}{path}", public_base_url.as_str().trim_end_matches('/'));
         let endpoint = |name: &'static str, meta: &str, sandbox_path: &str| match get(name) {
             Some(raw) => parse_base_url(name, &raw),
             None if sandbox => parse_base_url(name, &local(sandbox_path)),
@@ -224,7 +265,9 @@ fn parse_base_url(name: &'static str, raw: &str) -> Result<Url, SettingError> {
 }
 
 fn is_graph_version(v: &str) -> bool {
-    let Some(rest) = v.strip_prefix('v') else { return false };
+    let Some(rest) = v.strip_prefix('v') else {
+        return false;
+    };
     let mut parts = rest.split('.');
     matches!(
         (parts.next(), parts.next(), parts.next()),
@@ -242,9 +285,12 @@ mod tests {
 
     fn load(pairs: &[(&str, &str)]) -> Result<Settings, SettingError> {
         let dir = std::env::temp_dir().join(format!("giveaway-settings-{}", rand::random::<u64>()));
-        let mut map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        map.entry("DATA_DIR".into()).or_insert_with(|| dir.display().to_string());
+        let mut map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        map.entry("DATA_DIR".into())
+            .or_insert_with(|| dir.display().to_string());
         Settings::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -255,15 +301,25 @@ mod tests {
         assert!(s.sandbox);
         assert!(s.database_url.starts_with("sqlite://"));
         assert_eq!(s.public_base_url.as_str(), "http://127.0.0.1:3000/");
-        assert_eq!(s.facebook.graph_url.as_str(), "http://127.0.0.1:3000/sandbox/graph");
-        assert_eq!(s.facebook.www_url.as_str(), "http://127.0.0.1:3000/sandbox/www");
+        assert_eq!(
+            s.facebook.graph_url.as_str(),
+            "http://127.0.0.1:3000/sandbox/graph"
+        );
+        assert_eq!(
+            s.facebook.www_url.as_str(),
+            "http://127.0.0.1:3000/sandbox/www"
+        );
         assert_eq!(s.facebook.app_id, SANDBOX_APP_ID);
         assert_eq!(s.facebook.graph_version, "v25.0");
     }
 
     #[test]
     fn a_real_app_turns_the_sandbox_off_and_points_at_meta() {
-        let s = load(&[("FACEBOOK_APP_ID", "1234"), ("FACEBOOK_APP_SECRET", "s3cret")]).unwrap();
+        let s = load(&[
+            ("FACEBOOK_APP_ID", "1234"),
+            ("FACEBOOK_APP_SECRET", "s3cret"),
+        ])
+        .unwrap();
         assert!(!s.sandbox);
         assert_eq!(s.facebook.graph_url.as_str(), "https://graph.facebook.com/");
         assert_eq!(s.facebook.mme_url.as_str(), "https://m.me/");
@@ -277,14 +333,23 @@ mod tests {
             (&[("APP_MODE", "staging")], "APP_MODE"),
             (&[("LEPTOS_SITE_ADDR", "nowhere")], "LEPTOS_SITE_ADDR"),
             (&[("PUBLIC_BASE_URL", "ftp://x")], "PUBLIC_BASE_URL"),
-            (&[("FACEBOOK_GRAPH_VERSION", "25")], "FACEBOOK_GRAPH_VERSION"),
+            (
+                &[("FACEBOOK_GRAPH_VERSION", "25")],
+                "FACEBOOK_GRAPH_VERSION",
+            ),
             (&[("FACEBOOK_APP_ID", "123")], "FACEBOOK_APP_SECRET"),
-            (&[("FACEBOOK_APP_ID", "abc"), ("FACEBOOK_APP_SECRET", "x")], "FACEBOOK_APP_ID"),
+            (
+                &[("FACEBOOK_APP_ID", "abc"), ("FACEBOOK_APP_SECRET", "x")],
+                "FACEBOOK_APP_ID",
+            ),
             (&[("SECRET_KEY", "short")], "SECRET_KEY"),
             (&[("FACEBOOK_SANDBOX", "maybe")], "FACEBOOK_SANDBOX"),
             (&[("APP_MODE", "production")], "PUBLIC_BASE_URL"),
             (
-                &[("APP_MODE", "production"), ("PUBLIC_BASE_URL", "https://example.org")],
+                &[
+                    ("APP_MODE", "production"),
+                    ("PUBLIC_BASE_URL", "https://example.org"),
+                ],
                 "SECRET_KEY",
             ),
         ];

@@ -17,7 +17,11 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower_http::trace::TraceLayer;
-use tower_sessions::{cookie::{Key, SameSite}, session_store::ExpiredDeletion, Expiry, SessionManagerLayer};
+use tower_sessions::{
+    cookie::{Key, SameSite},
+    session_store::ExpiredDeletion,
+    Expiry, SessionManagerLayer,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -58,7 +62,9 @@ impl Server {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     pub fn state(&self) -> &AppState {
@@ -66,8 +72,17 @@ impl Server {
     }
 
     /// Serves until `shutdown` resolves, then drains requests and stops background tasks.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let Server { listener, router, state, stop, tasks } = self;
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let Server {
+            listener,
+            router,
+            state,
+            stop,
+            tasks,
+        } = self;
 
         let store = DbSessionStore::new(state.db.clone());
         tasks.spawn(run_until(stop.clone(), async move {
@@ -133,7 +148,9 @@ pub fn router(state: AppState) -> Router {
         .with_same_site(SameSite::Lax)
         .with_secure(settings.is_production())
         .with_expiry(Expiry::OnInactivity(time::Duration::days(7)))
-        .with_signed(Key::from(&settings.secret_key.derive("session-cookies", 64)));
+        .with_signed(Key::from(
+            &settings.secret_key.derive("session-cookies", 64),
+        ));
 
     let mut router = Router::<AppState>::new();
     if settings.sandbox {
@@ -143,11 +160,15 @@ pub fn router(state: AppState) -> Router {
     router
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(app::admins::auth::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
         .layer(sessions)
         .layer(middleware::from_fn(security_headers))
         .layer(TraceLayer::new_for_http())
@@ -159,11 +180,20 @@ async fn security_headers(request: Request<Body>, next: Next) -> Response {
     let framable = is_framable(request.uri().path());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
     if !framable {
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'none'"));
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        );
     }
     response
 }

@@ -136,7 +136,11 @@ impl ApiError {
 pub enum GraphError {
     /// Meta answered with its error envelope.
     #[error("Graph API error {}: {}", .error.code, .error.message)]
-    Api { status: u16, error: Box<ApiError>, usage: Usage },
+    Api {
+        status: u16,
+        error: Box<ApiError>,
+        usage: Usage,
+    },
     /// No answer we could use: connection failure, timeout, or a body that is not Meta's.
     #[error("Graph API unreachable: {0}")]
     Network(String),
@@ -168,7 +172,9 @@ impl GraphError {
         match self {
             GraphError::Api { error, .. } => error.reason(),
             GraphError::Network(_) => "Meta unreachable".into(),
-            GraphError::Unexpected { status, .. } => format!("unexpected answer from Meta (HTTP {status})"),
+            GraphError::Unexpected { status, .. } => {
+                format!("unexpected answer from Meta (HTTP {status})")
+            }
         }
     }
 }
@@ -191,8 +197,12 @@ impl Usage {
                     usage.max_percent = Some(usage.max_percent.map_or(p, |m: f64| m.max(p)));
                 }
             }
-            if let Some(m) = v.get("estimated_time_to_regain_access").and_then(|x| x.as_f64()) {
-                usage.minutes_to_regain_access = Some(usage.minutes_to_regain_access.map_or(m, |o: f64| o.max(m)));
+            if let Some(m) = v
+                .get("estimated_time_to_regain_access")
+                .and_then(|x| x.as_f64())
+            {
+                usage.minutes_to_regain_access =
+                    Some(usage.minutes_to_regain_access.map_or(m, |o: f64| o.max(m)));
             }
         };
         let parse = |name: &str| {
@@ -230,7 +240,9 @@ pub struct TokenResponse {
 
 impl std::fmt::Debug for TokenResponse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenResponse").field("expires_in", &self.expires_in).finish_non_exhaustive()
+        f.debug_struct("TokenResponse")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
     }
 }
 
@@ -401,7 +413,10 @@ impl SendRequest {
             recipient: Recipient { id: psid.into() },
             messaging_type: Some(MessagingType::Response),
             tag: None,
-            message: Some(OutgoingMessage { text: Some(text.into()), ..Default::default() }),
+            message: Some(OutgoingMessage {
+                text: Some(text.into()),
+                ..Default::default()
+            }),
             sender_action: None,
         }
     }
@@ -416,7 +431,12 @@ impl SendRequest {
     }
 
     /// An approved utility template with named body parameters.
-    pub fn utility(psid: &str, template: &str, language: &str, params: &[(&str, &str)]) -> SendRequest {
+    pub fn utility(
+        psid: &str,
+        template: &str,
+        language: &str,
+        params: &[(&str, &str)],
+    ) -> SendRequest {
         let parameters: Vec<serde_json::Value> = params
             .iter()
             .map(|(name, text)| serde_json::json!({"type": "text", "parameter_name": name, "text": text}))
@@ -428,7 +448,9 @@ impl SendRequest {
             message: Some(OutgoingMessage {
                 template: Some(UtilityTemplate {
                     name: template.into(),
-                    language: TemplateLanguage { code: language.into() },
+                    language: TemplateLanguage {
+                        code: language.into(),
+                    },
                     components: vec![serde_json::json!({"type": "body", "parameters": parameters})],
                 }),
                 ..Default::default()
@@ -473,37 +495,65 @@ impl GraphClient {
     /// `{graph_url}/{version}/{path}`.
     pub fn url(&self, path: &str) -> Url {
         let base = self.graph_url.as_str().trim_end_matches('/');
-        Url::parse(&format!("{base}/{}/{}", self.version, path.trim_start_matches('/')))
-            .expect("Graph URL from a valid base")
+        Url::parse(&format!(
+            "{base}/{}/{}",
+            self.version,
+            path.trim_start_matches('/')
+        ))
+        .expect("Graph URL from a valid base")
     }
 
     /// `appsecret_proof`: proves the call comes from the app's server, not from a stolen token.
     pub fn appsecret_proof(&self, token: &Secret) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.app_secret.expose().as_bytes()).expect("any key length");
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.app_secret.expose().as_bytes())
+            .expect("any key length");
         mac.update(token.expose().as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
 
-    fn authorized(&self, request: reqwest::RequestBuilder, token: &Secret) -> reqwest::RequestBuilder {
-        request.query(&[("access_token", token.expose()), ("appsecret_proof", &self.appsecret_proof(token))])
+    fn authorized(
+        &self,
+        request: reqwest::RequestBuilder,
+        token: &Secret,
+    ) -> reqwest::RequestBuilder {
+        request.query(&[
+            ("access_token", token.expose()),
+            ("appsecret_proof", &self.appsecret_proof(token)),
+        ])
     }
 
-    async fn execute<T: DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<(T, Usage), GraphError> {
+    async fn execute<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(T, Usage), GraphError> {
         // reqwest's error text can include the URL, and so the token: keep only its kind.
         let response = request.send().await.map_err(|e| {
-            GraphError::Network(if e.is_timeout() { "timeout".into() } else { "connection failed".into() })
+            GraphError::Network(if e.is_timeout() {
+                "timeout".into()
+            } else {
+                "connection failed".into()
+            })
         })?;
         let status = response.status().as_u16();
         let usage = Usage::from_headers(response.headers());
-        let body = response.bytes().await.map_err(|_| GraphError::Network("body not received".into()))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|_| GraphError::Network("body not received".into()))?;
         if (200..300).contains(&status) {
-            return serde_json::from_slice(&body).map(|v| (v, usage.clone())).map_err(|e| GraphError::Unexpected {
-                status,
-                detail: format!("cannot read the answer: {e}"),
-            });
+            return serde_json::from_slice(&body)
+                .map(|v| (v, usage.clone()))
+                .map_err(|e| GraphError::Unexpected {
+                    status,
+                    detail: format!("cannot read the answer: {e}"),
+                });
         }
         match serde_json::from_slice::<Envelope>(&body) {
-            Ok(envelope) => Err(GraphError::Api { status, error: Box::new(envelope.error), usage }),
+            Ok(envelope) => Err(GraphError::Api {
+                status,
+                error: Box::new(envelope.error),
+                usage,
+            }),
             Err(_) => Err(GraphError::Unexpected {
                 status,
                 detail: String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
@@ -511,8 +561,15 @@ impl GraphClient {
         }
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str, token: &Secret, query: &[(&str, &str)]) -> Result<T, GraphError> {
-        let request = self.authorized(self.http.get(self.url(path)), token).query(query);
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        token: &Secret,
+        query: &[(&str, &str)],
+    ) -> Result<T, GraphError> {
+        let request = self
+            .authorized(self.http.get(self.url(path)), token)
+            .query(query);
         Ok(self.execute(request).await?.0)
     }
 
@@ -522,7 +579,11 @@ impl GraphClient {
         token: &Secret,
         body: &impl Serialize,
     ) -> Result<(T, Usage), GraphError> {
-        self.execute(self.authorized(self.http.post(self.url(path)), token).json(body)).await
+        self.execute(
+            self.authorized(self.http.post(self.url(path)), token)
+                .json(body),
+        )
+        .await
     }
 
     // --- Login and tokens ---
@@ -538,7 +599,11 @@ impl GraphClient {
         self.url("oauth/access_token")
     }
 
-    pub async fn exchange_code(&self, code: &str, redirect_uri: &str) -> Result<TokenResponse, GraphError> {
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<TokenResponse, GraphError> {
         let request = self.http.get(self.token_url()).query(&[
             ("client_id", self.app_id.as_str()),
             ("client_secret", self.app_secret.expose()),
@@ -576,7 +641,9 @@ impl GraphClient {
             data: DebugToken,
         }
         let app = self.app_token().await?;
-        let wrapper: Wrapper = self.get("debug_token", &app, &[("input_token", input.expose())]).await?;
+        let wrapper: Wrapper = self
+            .get("debug_token", &app, &[("input_token", input.expose())])
+            .await?;
         Ok(wrapper.data)
     }
 
@@ -594,7 +661,10 @@ impl GraphClient {
         let mut all = Vec::new();
         let mut after: Option<String> = None;
         loop {
-            let mut query = vec![("fields", "id,name,category,username,tasks,access_token"), ("limit", "25")];
+            let mut query = vec![
+                ("fields", "id,name,category,username,tasks,access_token"),
+                ("limit", "25"),
+            ];
             if let Some(cursor) = after.as_deref() {
                 query.push(("after", cursor));
             }
@@ -602,7 +672,11 @@ impl GraphClient {
             let got = page.data.len();
             all.extend(page.data);
             let next = page.paging.as_ref().and_then(|p| p.next.as_ref());
-            after = page.paging.as_ref().and_then(|p| p.cursors.as_ref()).and_then(|c| c.after.clone());
+            after = page
+                .paging
+                .as_ref()
+                .and_then(|p| p.cursors.as_ref())
+                .and_then(|c| c.after.clone());
             // Meta signals the last page by leaving out `next`.
             if next.is_none() || after.is_none() || got == 0 {
                 return Ok(all);
@@ -614,17 +688,31 @@ impl GraphClient {
 
     /// Subscribes the app to the Page's webhook fields. Meta documents `"true"` and answers
     /// `true`: both count as success.
-    pub async fn subscribe_app(&self, page_id: &str, page_token: &Secret, fields: &[&str]) -> Result<(), GraphError> {
+    pub async fn subscribe_app(
+        &self,
+        page_id: &str,
+        page_token: &Secret,
+        fields: &[&str],
+    ) -> Result<(), GraphError> {
         let request = self
-            .authorized(self.http.post(self.url(&format!("{page_id}/subscribed_apps"))), page_token)
+            .authorized(
+                self.http
+                    .post(self.url(&format!("{page_id}/subscribed_apps"))),
+                page_token,
+            )
             .query(&[("subscribed_fields", fields.join(","))]);
         let (answer, _): (serde_json::Value, _) = self.execute(request).await?;
         success_flag(answer)
     }
 
-    pub async fn set_get_started(&self, page_token: &Secret, payload: &str) -> Result<(), GraphError> {
+    pub async fn set_get_started(
+        &self,
+        page_token: &Secret,
+        payload: &str,
+    ) -> Result<(), GraphError> {
         let body = serde_json::json!({"get_started": {"payload": payload}});
-        let (answer, _): (serde_json::Value, _) = self.post("me/messenger_profile", page_token, &body).await?;
+        let (answer, _): (serde_json::Value, _) =
+            self.post("me/messenger_profile", page_token, &body).await?;
         success_flag(answer)
     }
 
@@ -644,11 +732,20 @@ impl GraphClient {
             "parameter_format": "NAMED",
             "components": [{"type": "BODY", "text": body_text}],
         });
-        Ok(self.post(&format!("{page_id}/message_templates"), page_token, &body).await?.0)
+        Ok(self
+            .post(&format!("{page_id}/message_templates"), page_token, &body)
+            .await?
+            .0)
     }
 
-    pub async fn templates(&self, page_id: &str, page_token: &Secret) -> Result<Vec<TemplateInfo>, GraphError> {
-        let page: Paged<TemplateInfo> = self.get(&format!("{page_id}/message_templates"), page_token, &[]).await?;
+    pub async fn templates(
+        &self,
+        page_id: &str,
+        page_token: &Secret,
+    ) -> Result<Vec<TemplateInfo>, GraphError> {
+        let page: Paged<TemplateInfo> = self
+            .get(&format!("{page_id}/message_templates"), page_token, &[])
+            .await?;
         Ok(page.data)
     }
 
@@ -662,7 +759,8 @@ impl GraphClient {
         page_token: &Secret,
         request: &SendRequest,
     ) -> Result<(SendResponse, Usage), GraphError> {
-        self.post(&format!("{page_id}/messages"), page_token, request).await
+        self.post(&format!("{page_id}/messages"), page_token, request)
+            .await
     }
 }
 
@@ -670,7 +768,10 @@ fn success_flag(answer: serde_json::Value) -> Result<(), GraphError> {
     match answer.get("success") {
         Some(serde_json::Value::Bool(true)) => Ok(()),
         Some(serde_json::Value::String(s)) if s == "true" => Ok(()),
-        _ => Err(GraphError::Unexpected { status: 200, detail: format!("expected success, got {answer}") }),
+        _ => Err(GraphError::Unexpected {
+            status: 200,
+            detail: format!("expected success, got {answer}"),
+        }),
     }
 }
 
@@ -730,22 +831,37 @@ mod tests {
 
     #[test]
     fn reasons_name_the_code() {
-        assert_eq!(err(10, Some(2018278)).reason(), "outside the 24-hour window (10/2018278)");
-        assert_eq!(err(551, None).reason(), "person blocked the Page or is unavailable (551)");
+        assert_eq!(
+            err(10, Some(2018278)).reason(),
+            "outside the 24-hour window (10/2018278)"
+        );
+        assert_eq!(
+            err(551, None).reason(),
+            "person blocked the Page or is unavailable (551)"
+        );
     }
 
     #[test]
     fn send_requests_serialize_as_meta_expects() {
-        let text = serde_json::to_value(SendRequest::text("123", "hi").with_quick_reply("Join", "KW")).unwrap();
+        let text =
+            serde_json::to_value(SendRequest::text("123", "hi").with_quick_reply("Join", "KW"))
+                .unwrap();
         assert_eq!(
             text,
             serde_json::json!({"recipient": {"id": "123"}, "messaging_type": "RESPONSE",
                 "message": {"text": "hi", "quick_replies": [{"content_type": "text", "title": "Join", "payload": "KW"}]}})
         );
-        let tagged = serde_json::to_value(SendRequest::tagged("1", "x", "CONFIRMED_EVENT_UPDATE")).unwrap();
+        let tagged =
+            serde_json::to_value(SendRequest::tagged("1", "x", "CONFIRMED_EVENT_UPDATE")).unwrap();
         assert_eq!(tagged["messaging_type"], "MESSAGE_TAG");
         assert_eq!(tagged["tag"], "CONFIRMED_EVENT_UPDATE");
-        let utility = serde_json::to_value(SendRequest::utility("1", "campaign_end", "en_US", &[("title", "T")])).unwrap();
+        let utility = serde_json::to_value(SendRequest::utility(
+            "1",
+            "campaign_end",
+            "en_US",
+            &[("title", "T")],
+        ))
+        .unwrap();
         assert_eq!(utility["messaging_type"], "UTILITY");
         assert_eq!(utility["message"]["template"]["language"]["code"], "en_US");
         assert_eq!(
@@ -757,7 +873,12 @@ mod tests {
     #[test]
     fn usage_headers_give_the_highest_percentage() {
         let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert("x-app-usage", r#"{"call_count":12,"total_cputime":3,"total_time":40}"#.parse().unwrap());
+        headers.insert(
+            "x-app-usage",
+            r#"{"call_count":12,"total_cputime":3,"total_time":40}"#
+                .parse()
+                .unwrap(),
+        );
         headers.insert(
             "x-business-use-case-usage",
             r#"{"123":[{"type":"messenger","call_count":85,"total_cputime":1,"total_time":2,"estimated_time_to_regain_access":4}]}"#
@@ -781,7 +902,10 @@ mod tests {
             mme_url: Url::parse("http://127.0.0.1:9/sandbox/m.me").unwrap(),
         };
         let client = GraphClient::new(&settings);
-        assert_eq!(client.url("/me/accounts").as_str(), "http://127.0.0.1:9/sandbox/graph/v25.0/me/accounts");
+        assert_eq!(
+            client.url("/me/accounts").as_str(),
+            "http://127.0.0.1:9/sandbox/graph/v25.0/me/accounts"
+        );
         assert_eq!(
             GraphClient::dialog_url(&settings.www_url, "v25.0").as_str(),
             "http://127.0.0.1:9/sandbox/www/v25.0/dialog/oauth"

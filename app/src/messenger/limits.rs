@@ -31,7 +31,9 @@ pub fn check_ref(value: &str) -> Result<(), String> {
         return Err(format!("must be at most {REF_MAX} characters"));
     }
     if let Some(bad) = value.chars().find(|c| !is_ref_char(*c)) {
-        return Err(format!("may only use letters, digits, -, _ and = (found `{bad}`)"));
+        return Err(format!(
+            "may only use letters, digits, -, _ and = (found `{bad}`)"
+        ));
     }
     Ok(())
 }

@@ -19,21 +19,31 @@ pub enum SignatureError {
 /// Checks `X-Hub-Signature-256: sha256=<hex>` against HMAC-SHA256(app secret, raw body). The
 /// comparison is constant-time (`Mac::verify_slice`), so timing reveals nothing of the expected
 /// signature. Call it on the exact bytes received, before any parsing.
-pub fn verify_signature(app_secret: &Secret, header: Option<&str>, body: &[u8]) -> Result<(), SignatureError> {
+pub fn verify_signature(
+    app_secret: &Secret,
+    header: Option<&str>,
+    body: &[u8],
+) -> Result<(), SignatureError> {
     let header = header.ok_or(SignatureError::Missing)?;
-    let hex_sig = header.trim().strip_prefix("sha256=").ok_or(SignatureError::Malformed)?;
+    let hex_sig = header
+        .trim()
+        .strip_prefix("sha256=")
+        .ok_or(SignatureError::Malformed)?;
     let expected = hex::decode(hex_sig).map_err(|_| SignatureError::Malformed)?;
     if expected.len() != 32 {
         return Err(SignatureError::Malformed);
     }
-    let mut mac = Hmac::<Sha256>::new_from_slice(app_secret.expose().as_bytes()).expect("any key length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(app_secret.expose().as_bytes()).expect("any key length");
     mac.update(body);
-    mac.verify_slice(&expected).map_err(|_| SignatureError::Mismatch)
+    mac.verify_slice(&expected)
+        .map_err(|_| SignatureError::Mismatch)
 }
 
 /// The value of `X-Hub-Signature-256` for a body: what Meta (and the sandbox) sends.
 pub fn sign(app_secret: &Secret, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(app_secret.expose().as_bytes()).expect("any key length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(app_secret.expose().as_bytes()).expect("any key length");
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
@@ -173,7 +183,10 @@ impl EventKind {
 
     /// Whether this interaction opens or renews the 24-hour standard messaging window.
     pub fn opens_window(self) -> bool {
-        matches!(self, EventKind::Message | EventKind::QuickReply | EventKind::Postback | EventKind::Referral)
+        matches!(
+            self,
+            EventKind::Message | EventKind::QuickReply | EventKind::Postback | EventKind::Referral
+        )
     }
 }
 
@@ -230,7 +243,11 @@ impl MessagingEvent {
                 };
                 format!(
                     "{page_id}:{}:{}:{}{extra}",
-                    self.sender.id.as_deref().or(self.sender.user_ref.as_deref()).unwrap_or("-"),
+                    self.sender
+                        .id
+                        .as_deref()
+                        .or(self.sender.user_ref.as_deref())
+                        .unwrap_or("-"),
                     self.timestamp,
                     self.kind().as_str()
                 )
@@ -249,11 +266,30 @@ mod tests {
         let body = br#"{"object":"page","entry":[]}"#;
         let header = sign(&secret, body);
         assert_eq!(verify_signature(&secret, Some(&header), body), Ok(()));
-        assert_eq!(verify_signature(&secret, Some(&header), b"{\"object\":\"page\",\"entry\":[] }"), Err(SignatureError::Mismatch));
-        assert_eq!(verify_signature(&Secret::new("other"), Some(&header), body), Err(SignatureError::Mismatch));
-        assert_eq!(verify_signature(&secret, None, body), Err(SignatureError::Missing));
-        assert_eq!(verify_signature(&secret, Some("sha1=abc"), body), Err(SignatureError::Malformed));
-        assert_eq!(verify_signature(&secret, Some("sha256=zz"), body), Err(SignatureError::Malformed));
+        assert_eq!(
+            verify_signature(
+                &secret,
+                Some(&header),
+                b"{\"object\":\"page\",\"entry\":[] }"
+            ),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_signature(&Secret::new("other"), Some(&header), body),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_signature(&secret, None, body),
+            Err(SignatureError::Missing)
+        );
+        assert_eq!(
+            verify_signature(&secret, Some("sha1=abc"), body),
+            Err(SignatureError::Malformed)
+        );
+        assert_eq!(
+            verify_signature(&secret, Some("sha256=zz"), body),
+            Err(SignatureError::Malformed)
+        );
     }
 
     #[test]
@@ -270,9 +306,16 @@ mod tests {
           {"sender":{"id":"U"},"recipient":{"id":"P"},"timestamp":9,"reaction":{"reaction":"love"}}
         ]}]}"#;
         let envelope: Envelope = serde_json::from_str(raw).unwrap();
-        let kinds: Vec<_> = envelope.entry[0].messaging.iter().map(|e| e.kind()).collect();
+        let kinds: Vec<_> = envelope.entry[0]
+            .messaging
+            .iter()
+            .map(|e| e.kind())
+            .collect();
         use EventKind::*;
-        assert_eq!(kinds, [Message, QuickReply, Echo, Postback, Referral, Optin, Delivery, Read, Unknown]);
+        assert_eq!(
+            kinds,
+            [Message, QuickReply, Echo, Postback, Referral, Optin, Delivery, Read, Unknown]
+        );
         let events = &envelope.entry[0].messaging;
         assert_eq!(events[3].referral_ref(), Some("abc"));
         assert_eq!(events[4].referral_ref(), Some("def"));
