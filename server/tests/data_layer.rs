@@ -46,43 +46,62 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
-both_databases!(migrations_apply_and_are_idempotent, |url: String| async move {
-    let pool = db::connect(&url, 2).await.unwrap();
-    db::readiness(&pool).await.unwrap();
-    pool.close().await;
-    // A second start applies nothing new and fails on nothing.
-    let pool = db::connect(&url, 2).await.unwrap();
-    db::readiness(&pool).await.unwrap();
-    for table in [
-        "admins", "pages", "page_admins", "campaigns", "subscribers", "entries",
-        "outgoing_messages", "webhook_events", "jobs", "sessions",
-    ] {
-        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-            .fetch_one(&pool)
-            .await
-            .unwrap_or_else(|e| panic!("table {table}: {e}"));
-        assert_eq!(n, 0, "{table} starts empty");
+both_databases!(
+    migrations_apply_and_are_idempotent,
+    |url: String| async move {
+        let pool = db::connect(&url, 2).await.unwrap();
+        db::readiness(&pool).await.unwrap();
+        pool.close().await;
+        // A second start applies nothing new and fails on nothing.
+        let pool = db::connect(&url, 2).await.unwrap();
+        db::readiness(&pool).await.unwrap();
+        for table in [
+            "admins",
+            "pages",
+            "page_admins",
+            "campaigns",
+            "subscribers",
+            "entries",
+            "outgoing_messages",
+            "webhook_events",
+            "jobs",
+            "sessions",
+        ] {
+            let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(&pool)
+                .await
+                .unwrap_or_else(|e| panic!("table {table}: {e}"));
+            assert_eq!(n, 0, "{table} starts empty");
+        }
     }
-});
+);
 
-both_databases!(readiness_fails_when_the_database_is_gone, |url: String| async move {
-    let pool = db::connect(&url, 2).await.unwrap();
-    pool.close().await;
-    assert_eq!(db::readiness(&pool).await, Err("database unreachable".into()));
-});
+both_databases!(
+    readiness_fails_when_the_database_is_gone,
+    |url: String| async move {
+        let pool = db::connect(&url, 2).await.unwrap();
+        pool.close().await;
+        assert_eq!(
+            db::readiness(&pool).await,
+            Err("database unreachable".into())
+        );
+    }
+);
 
-both_databases!(duplicates_are_stopped_by_the_database, |url: String| async move {
-    let pool = db::connect(&url, 2).await.unwrap();
-    let page = seed_page(&pool).await;
-    let campaign = seed_campaign(&pool, &page, "summer").await.unwrap();
-    let err = seed_campaign(&pool, &page, "summer").await.unwrap_err();
-    assert!(is_unique_violation(&err), "slug is unique: {err}");
+both_databases!(
+    duplicates_are_stopped_by_the_database,
+    |url: String| async move {
+        let pool = db::connect(&url, 2).await.unwrap();
+        let page = seed_page(&pool).await;
+        let campaign = seed_campaign(&pool, &page, "summer").await.unwrap();
+        let err = seed_campaign(&pool, &page, "summer").await.unwrap_err();
+        assert!(is_unique_violation(&err), "slug is unique: {err}");
 
-    let add_subscriber = |psid: &'static str| {
-        let pool = pool.clone();
-        let page = page.clone();
-        async move {
-            sqlx::query(
+        let add_subscriber = |psid: &'static str| {
+            let pool = pool.clone();
+            let page = page.clone();
+            async move {
+                sqlx::query(
                 "INSERT INTO subscribers (id, page_id, psid, last_interaction_at, created_at) VALUES ($1, $2, $3, $4, $4)",
             )
             .bind(new_id())
@@ -91,21 +110,24 @@ both_databases!(duplicates_are_stopped_by_the_database, |url: String| async move
             .bind(now_ms())
             .execute(&pool)
             .await
-        }
-    };
-    add_subscriber("psid-1").await.unwrap();
-    assert!(is_unique_violation(&add_subscriber("psid-1").await.unwrap_err()));
+            }
+        };
+        add_subscriber("psid-1").await.unwrap();
+        assert!(is_unique_violation(
+            &add_subscriber("psid-1").await.unwrap_err()
+        ));
 
-    let subscriber: String = sqlx::query_scalar("SELECT id FROM subscribers WHERE psid = 'psid-1'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    let add_entry = |code: &'static str| {
-        let pool = pool.clone();
-        let campaign = campaign.clone();
-        let subscriber = subscriber.clone();
-        async move {
-            sqlx::query(
+        let subscriber: String =
+            sqlx::query_scalar("SELECT id FROM subscribers WHERE psid = 'psid-1'")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        let add_entry = |code: &'static str| {
+            let pool = pool.clone();
+            let campaign = campaign.clone();
+            let subscriber = subscriber.clone();
+            async move {
+                sqlx::query(
                 "INSERT INTO entries (id, campaign_id, ref_nonce, fallback_code, subscriber_id, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6)",
             )
@@ -117,14 +139,17 @@ both_databases!(duplicates_are_stopped_by_the_database, |url: String| async move
             .bind(now_ms())
             .execute(&pool)
             .await
-        }
-    };
-    add_entry("CODE1").await.unwrap();
-    assert!(is_unique_violation(&add_entry("CODE2").await.unwrap_err()), "one entry per person");
+            }
+        };
+        add_entry("CODE1").await.unwrap();
+        assert!(
+            is_unique_violation(&add_entry("CODE2").await.unwrap_err()),
+            "one entry per person"
+        );
 
-    // Portable idempotent insert: the second webhook event with the same key changes nothing.
-    for _ in 0..2 {
-        sqlx::query(
+        // Portable idempotent insert: the second webhook event with the same key changes nothing.
+        for _ in 0..2 {
+            sqlx::query(
             "INSERT INTO webhook_events (id, dedupe_key, page_id, kind, event_timestamp, payload, received_at)
              VALUES ($1, 'mid.1', $2, 'message', 1, '{}', 1) ON CONFLICT (dedupe_key) DO NOTHING",
         )
@@ -133,12 +158,15 @@ both_databases!(duplicates_are_stopped_by_the_database, |url: String| async move
         .execute(&pool)
         .await
         .unwrap();
-    }
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_events").fetch_one(&pool).await.unwrap();
-    assert_eq!(n, 1);
+        }
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_events")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
 
-    // An end date before the start date is refused by the database too.
-    let bad = sqlx::query(
+        // An end date before the start date is refused by the database too.
+        let bad = sqlx::query(
         "INSERT INTO campaigns (id, page_id, slug, title, starts_at, ends_at, created_at, updated_at)
          VALUES ($1, $2, 'backwards', 't', 10, 5, 1, 1)",
     )
@@ -146,8 +174,9 @@ both_databases!(duplicates_are_stopped_by_the_database, |url: String| async move
     .bind(&page)
     .execute(&pool)
     .await;
-    assert!(bad.is_err());
-});
+        assert!(bad.is_err());
+    }
+);
 
 both_databases!(sessions_round_trip_and_expire, |url: String| async move {
     let pool = db::connect(&url, 2).await.unwrap();
@@ -160,7 +189,10 @@ both_databases!(sessions_round_trip_and_expire, |url: String| async move {
     store.create(&mut record).await.unwrap();
     let loaded = store.load(&record.id).await.unwrap().expect("stored");
     assert_eq!(loaded.data, record.data);
-    assert_eq!(loaded.expiry_date.unix_timestamp(), record.expiry_date.unix_timestamp());
+    assert_eq!(
+        loaded.expiry_date.unix_timestamp(),
+        record.expiry_date.unix_timestamp()
+    );
 
     record.data.insert("k".into(), serde_json::json!(2));
     store.save(&record).await.unwrap();
@@ -175,8 +207,14 @@ both_databases!(sessions_round_trip_and_expire, |url: String| async move {
         expiry_date: time::OffsetDateTime::now_utc() - time::Duration::minutes(1),
     };
     store.create(&mut old).await.unwrap();
-    assert!(store.load(&old.id).await.unwrap().is_none(), "expired sessions do not load");
+    assert!(
+        store.load(&old.id).await.unwrap().is_none(),
+        "expired sessions do not load"
+    );
     store.delete_expired().await.unwrap();
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions").fetch_one(&pool).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(n, 0);
 });

@@ -30,7 +30,9 @@ pub async fn fresh_database(backend: &str) -> String {
                 )
             });
             let name = format!("giveaway_test_{}", &id[..16]);
-            conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+            conn.execute(format!("CREATE DATABASE {name}").as_str())
+                .await
+                .unwrap();
             let mut url = url::Url::parse(&admin).unwrap();
             url.set_path(&name);
             url.to_string()
@@ -89,14 +91,23 @@ impl TestServer {
         for (k, v) in extra {
             vars.insert(k.to_string(), v.to_string());
         }
-        let settings = Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings are valid");
-        let server = Server::build(settings, listener).await.expect("server starts");
+        let settings =
+            Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings are valid");
+        let server = Server::build(settings, listener)
+            .await
+            .expect("server starts");
         let state = server.state().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(server.run(async move {
             let _ = rx.await;
         }));
-        TestServer { addr, base, state, stop: Some(tx), handle: Some(handle) }
+        TestServer {
+            addr,
+            base,
+            state,
+            stop: Some(tx),
+            handle: Some(handle),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
