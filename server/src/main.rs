@@ -10,9 +10,16 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info")),
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info")),
         )
         .init();
+
+    // `server sandbox [--port N]`: the Meta stand-in alone, without the product or its settings.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("sandbox") {
+        return run_sandbox(&args[1..]).await;
+    }
 
     // One line naming the bad setting, and nothing started.
     let settings = match Settings::from_env() {
@@ -25,7 +32,10 @@ async fn main() -> ExitCode {
     let listener = match TcpListener::bind(settings.site_addr).await {
         Ok(listener) => listener,
         Err(e) => {
-            eprintln!("error: setting LEPTOS_SITE_ADDR: cannot listen on {}: {e}", settings.site_addr);
+            eprintln!(
+                "error: setting LEPTOS_SITE_ADDR: cannot listen on {}: {e}",
+                settings.site_addr
+            );
             return ExitCode::from(2);
         }
     };
@@ -39,11 +49,14 @@ async fn main() -> ExitCode {
         }
     };
 
-    println!("Giveaways on Messenger is running at {base}");
+    let shutdown = shutdown_signal();
+    say(&format!("Giveaways on Messenger is running at {base}"));
     if sandbox {
-        println!("Facebook sandbox on: log in at {base} with any sandbox test user (no Facebook app needed).");
+        say(&format!(
+            "Facebook sandbox on: log in at {base}login with any sandbox test user (no Facebook app needed)."
+        ));
     }
-    match server.run(shutdown_signal()).await {
+    match server.run(shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -52,23 +65,121 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+/// Runs the sandbox alone on 127.0.0.1:N (default 3100). The app adopts `FACEBOOK_APP_ID` /
+/// `FACEBOOK_APP_SECRET` when both are set, else the documented development credentials; webhooks
+/// go to `SANDBOX_WEBHOOK_URL` (default: the product on its default port).
+async fn run_sandbox(args: &[String]) -> ExitCode {
+    use app::{secrets::Secret, settings};
+    use server::sandbox::{SandboxConfig, SandboxTuning};
+
+    let port = match args {
+        [] => 3100,
+        [flag, value] if flag == "--port" => match value.parse::<u16>() {
+            Ok(port) => port,
+            Err(_) => {
+                eprintln!("error: --port takes a port number, not `{value}`");
+                return ExitCode::from(2);
             }
-            Err(_) => std::future::pending::<()>().await,
+        },
+        _ => {
+            eprintln!("usage: server sandbox [--port N]");
+            return ExitCode::from(2);
         }
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
+    let env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let (app_id, app_secret, adopted) = match (env("FACEBOOK_APP_ID"), env("FACEBOOK_APP_SECRET")) {
+        (Some(id), Some(secret)) => (id, secret, true),
+        _ => (
+            settings::SANDBOX_APP_ID.to_string(),
+            settings::SANDBOX_APP_SECRET.to_string(),
+            false,
+        ),
+    };
+    let webhook = env("SANDBOX_WEBHOOK_URL")
+        .unwrap_or_else(|| "http://127.0.0.1:3000/webhooks/messenger".into());
+    let webhook_url = match url::Url::parse(&webhook) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => url,
+        _ => {
+            eprintln!("error: setting SANDBOX_WEBHOOK_URL: must be an absolute http(s) URL");
+            return ExitCode::from(2);
+        }
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    let config = SandboxConfig {
+        app_id: app_id.clone(),
+        app_secret: Secret::new(app_secret),
+        base_url: url::Url::parse(&base).expect("a loopback URL parses"),
+        webhook_url: webhook_url.clone(),
+        world_file: std::env::var_os("SANDBOX_WORLD_FILE").map(Into::into),
+        tuning: SandboxTuning::default(),
+    };
+    let listener = match TcpListener::bind(("127.0.0.1", port)).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("error: cannot listen on 127.0.0.1:{port}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let version = settings::DEFAULT_GRAPH_VERSION;
+    let shutdown = shutdown_signal();
+    println!("Facebook sandbox running at {base}/sandbox");
+    if adopted {
+        println!("  app id      {app_id} (from FACEBOOK_APP_ID; secret from FACEBOOK_APP_SECRET)");
+    } else {
+        // The development credentials are public by design (README, "Sandbox").
+        println!("  app id      {app_id}");
+        println!("  app secret  {}", settings::SANDBOX_APP_SECRET);
+        println!("  verify tok  {}", settings::SANDBOX_VERIFY_TOKEN);
     }
+    println!("  Graph API   {base}/sandbox/graph/{version}");
+    println!("  Login       {base}/sandbox/www/{version}/dialog/oauth");
+    println!("  Messenger   {base}/sandbox/m.me/{{page}}");
+    println!("  Control     {base}/sandbox/control/world");
+    println!("  Webhooks to {webhook_url}");
+    match server::sandbox::serve(config, listener, shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, not when the
+/// future is first polled: a signal that arrives right after the "running" line must still be
+/// a graceful stop, not the default kill.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            match (interrupt, terminate) {
+                (Ok(mut interrupt), Ok(mut terminate)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {},
+                        _ = terminate.recv() => {},
+                    }
+                }
+                _ => std::future::pending::<()>().await,
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Prints a line for the person who started the server. A closed stdout (a pipe whose reader went
+/// away) must not take the server down, as `println!` would by panicking.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
 }

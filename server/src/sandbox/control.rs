@@ -1,0 +1,468 @@
+//! The sandbox control API: faults, clock, tokens, simulated people, and inspection. JSON in,
+//! JSON out; errors are `{"error": "..."}` with HTTP 400 or 404. Not part of Meta: only tests,
+//! benchmarks and curious developers call it.
+//!
+//! ## Control API (`/sandbox/control/...`)
+//!
+//! Users are named by their key (`admin`, `alice`, ...) or their app-scoped id; Pages by id or
+//! username. `GET /sandbox/control/world` lists both, with every PSID.
+//!
+//! | call | body / query | what it does |
+//! |---|---|---|
+//! | `POST /reset` | | back to the seeded world: tokens, threads, grants, templates, logs and settings reset, queued webhooks dropped |
+//! | `GET /world` | | app id, users (key, id, name, tasks, `psids` per Page), Pages |
+//! | `GET /settings` | | the global settings below |
+//! | `PATCH /settings` | any of: `tag_era` (`"2026"`\|`"legacy"`), `rate_limit_per_second` (300), `webhook_url`, `webhook_duplicate` (false), `webhook_reorder` (false), `reorder_window_ms` (100), `delivery_delay_ms` (200), `read_delay_ms` (null: only when the chat is viewed), `template_approval_delay_ms` (1000), `template_outcome` (`"APPROVED"`\|`"REJECTED"`), `webhook_retry_initial_ms` (1000), `webhook_retry_for_ms` (3600000), `require_subscription` (true), `require_appsecret_proof` (false), `short_lived_token_seconds` (5400) | changes them; answers the new settings |
+//! | `GET /pages/{page}` | | that Page's faults |
+//! | `PATCH /pages/{page}` | any of: `latency_ms` (0), `transient_error_rate` (0.0–1.0: share of calls with that Page's token answered with code 2, HTTP 500), `throttled` (false: every send gets `throttle_code`), `throttle_code` (613; or 4, 17, 32, 80001, 80006), `restricted` (false: sends get 10 / 1893063), `tag_era` (null: the global one) | changes them |
+//! | `GET /clock` | | `{"now_ms","offset_ms"}`: the sandbox clock (windows, expiries, timestamps) |
+//! | `POST /clock` | `{"advance_ms": n}` or `{"offset_ms": n}` | moves the clock forward (past a 24-hour window, a token's expiry...) without sleeping |
+//! | `POST /tokens` | `{"user", "scopes": [...]?, "long_lived": true?, "page"?}` | grants `scopes` to the user and mints a user token (and that Page's token when `page` is given) without the dialog: `{"access_token","user_id","page_access_token"?}` |
+//! | `POST /tokens/revoke` | `{"access_token"}` or `{"user"}`, `"subcode"` (460; or 458, 459, 464, 467, 492) | the token (with the Page tokens read from it), or every token of the user, fails with 190 / subcode from now on |
+//! | `POST /tokens/expire` | `{"access_token"}` | the token fails with 190 / 463 from now on |
+//! | `POST /interactions` | `{"user", "page", "kind", "text"?, "payload"?, "title"?, "ref"?, "ago_ms"?}`; `kind`: `message`, `quick_reply` (text = title, with `payload`), `get_started` (with `ref` as from an m.me link), `postback`, `referral`, `open_link` (m.me link: `referral` if the thread exists, nothing yet if new), `block`, `unblock` | acts as the person in Messenger: thread, 24-hour window and webhook exactly as the chat page does; `ago_ms` backdates it. Answers `{"psid","mid","event","delivered"}` |
+//! | `GET /threads/{page}/{user}` | | `{"psid","started","blocked","window_open","last_interaction_ms","messages":[{"mid","from","timestamp","body","messaging_type"?,"tag"?}]}` |
+//! | `GET /requests` | `?path=<substring>&method=POST&since=<seq>` | every Graph call received, oldest first: `{"data":[{"seq","time","method","path","query","body","status","error_code"?,"error_subcode"?}]}`; tokens and secrets shown as `***` |
+//! | `DELETE /requests` | | empties that log |
+//! | `GET /webhooks` | | webhook POSTs attempted: `{"data":[{"time","url","attempt","duplicate","events","result","ok","body"}]}` |
+//! | `DELETE /webhooks` | | empties that log |
+//! | `PATCH /templates/{page}/{id}` | `{"status": "APPROVED"\|"REJECTED"\|"PAUSED"\|"DISABLED"}` | decides a template's review now (sends the status webhook) |
+
+use super::{
+    messenger::{interact as person_acts, Interaction},
+    state::{Knobs, TokenKind},
+    webhooks::Item,
+    Shared,
+};
+use axum::{
+    extract::{Path, Query, State as AxState},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+fn fail(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// Applies a partial JSON object onto a settings struct; unknown keys and wrong types are errors.
+fn merge<T: serde::Serialize + serde::de::DeserializeOwned>(
+    current: &T,
+    patch: &Value,
+) -> Result<T, String> {
+    let Value::Object(patch) = patch else {
+        return Err("the body must be a JSON object".into());
+    };
+    let mut value = serde_json::to_value(current).map_err(|e| e.to_string())?;
+    let fields = value
+        .as_object_mut()
+        .expect("settings serialize as objects");
+    for (k, v) in patch {
+        if !fields.contains_key(k) {
+            return Err(format!("unknown setting `{k}`"));
+        }
+        fields.insert(k.clone(), v.clone());
+    }
+    serde_json::from_value(value).map_err(|e| format!("invalid value: {e}"))
+}
+
+pub async fn reset(AxState(sb): AxState<Shared>) -> Json<Value> {
+    sb.reset();
+    Json(json!({ "ok": true }))
+}
+
+pub async fn world(AxState(sb): AxState<Shared>) -> Json<Value> {
+    let st = sb.lock();
+    let mut out = st.world.describe();
+    out["app_id"] = json!(sb.config.app_id);
+    Json(out)
+}
+
+pub async fn get_settings(AxState(sb): AxState<Shared>) -> Json<Knobs> {
+    Json(sb.lock().knobs.clone())
+}
+
+pub async fn patch_settings(AxState(sb): AxState<Shared>, Json(patch): Json<Value>) -> Response {
+    let mut st = sb.lock();
+    match merge(&st.knobs, &patch) {
+        Ok(knobs) => {
+            if knobs.template_outcome != "APPROVED" && knobs.template_outcome != "REJECTED" {
+                return fail(
+                    StatusCode::BAD_REQUEST,
+                    "template_outcome must be APPROVED or REJECTED",
+                );
+            }
+            if !url::Url::parse(&knobs.webhook_url)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+            {
+                return fail(
+                    StatusCode::BAD_REQUEST,
+                    "webhook_url must be an absolute http(s) URL",
+                );
+            }
+            st.knobs = knobs;
+            Json(st.knobs.clone()).into_response()
+        }
+        Err(e) => fail(StatusCode::BAD_REQUEST, e),
+    }
+}
+
+pub async fn get_page(AxState(sb): AxState<Shared>, Path(page): Path<String>) -> Response {
+    let st = sb.lock();
+    match st.world.page(&page) {
+        Some(p) => Json(st.page_knobs(&p.id)).into_response(),
+        None => fail(StatusCode::NOT_FOUND, format!("no Page `{page}`")),
+    }
+}
+
+pub async fn patch_page(
+    AxState(sb): AxState<Shared>,
+    Path(page): Path<String>,
+    Json(patch): Json<Value>,
+) -> Response {
+    let mut st = sb.lock();
+    let Some(id) = st.world.page(&page).map(|p| p.id.clone()) else {
+        return fail(StatusCode::NOT_FOUND, format!("no Page `{page}`"));
+    };
+    match merge(&st.page_knobs(&id), &patch) {
+        Ok(knobs) if !(0.0..=1.0).contains(&knobs.transient_error_rate) => {
+            let _ = knobs;
+            fail(
+                StatusCode::BAD_REQUEST,
+                "transient_error_rate is a share between 0.0 and 1.0",
+            )
+        }
+        Ok(knobs) => {
+            st.page_knobs.insert(id, knobs.clone());
+            Json(knobs).into_response()
+        }
+        Err(e) => fail(StatusCode::BAD_REQUEST, e),
+    }
+}
+
+pub async fn get_clock(AxState(sb): AxState<Shared>) -> Json<Value> {
+    let st = sb.lock();
+    Json(json!({ "now_ms": st.now_ms(), "offset_ms": st.clock_offset_ms }))
+}
+
+#[derive(Deserialize)]
+pub struct ClockMove {
+    advance_ms: Option<i64>,
+    offset_ms: Option<i64>,
+}
+
+pub async fn move_clock(AxState(sb): AxState<Shared>, Json(m): Json<ClockMove>) -> Response {
+    let mut st = sb.lock();
+    match (m.advance_ms, m.offset_ms) {
+        (Some(a), None) if a >= 0 => st.clock_offset_ms += a,
+        (None, Some(o)) if o >= 0 => st.clock_offset_ms = o,
+        _ => {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "give one of advance_ms or offset_ms, not negative",
+            )
+        }
+    }
+    Json(json!({ "now_ms": st.now_ms(), "offset_ms": st.clock_offset_ms })).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct Mint {
+    user: String,
+    scopes: Option<Vec<String>>,
+    long_lived: Option<bool>,
+    page: Option<String>,
+}
+
+pub async fn mint_token(AxState(sb): AxState<Shared>, Json(m): Json<Mint>) -> Response {
+    let mut st = sb.lock();
+    let Some(user) = st.world.user(&m.user).map(|u| u.key.clone()) else {
+        return fail(StatusCode::NOT_FOUND, format!("no user `{}`", m.user));
+    };
+    let grants = st.grants.entry(user.clone()).or_default();
+    grants.insert("public_profile".into(), true);
+    for s in m.scopes.unwrap_or_default() {
+        grants.insert(s, true);
+    }
+    let long_lived = m.long_lived.unwrap_or(true);
+    let lifetime = if long_lived {
+        super::login::LONG_LIVED_SECONDS
+    } else {
+        st.knobs.short_lived_token_seconds
+    };
+    let token = st.issue_token(
+        TokenKind::User {
+            user: user.clone(),
+            long_lived,
+        },
+        Some(lifetime),
+    );
+    let mut out = json!({ "access_token": token, "user_id": st.world.asid(&user) });
+    if let Some(page) = m.page {
+        let Some(page_id) = st.world.page(&page).map(|p| p.id.clone()) else {
+            return fail(StatusCode::NOT_FOUND, format!("no Page `{page}`"));
+        };
+        if st.world.tasks(&user, &page_id).is_empty() {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                format!("`{user}` has no task on Page {page_id}"),
+            );
+        }
+        let page_lifetime = if long_lived { None } else { Some(lifetime) };
+        let kind = TokenKind::Page {
+            page: page_id.clone(),
+            user: user.clone(),
+            parent: Some(token.clone()),
+        };
+        let page_token = st.issue_token(kind, page_lifetime);
+        st.page_tokens.insert((token, page_id), page_token.clone());
+        out["page_access_token"] = json!(page_token);
+    }
+    Json(out).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct Revoke {
+    access_token: Option<String>,
+    user: Option<String>,
+    subcode: Option<u32>,
+}
+
+pub async fn revoke_token(AxState(sb): AxState<Shared>, Json(r): Json<Revoke>) -> Response {
+    let subcode = r.subcode.unwrap_or(460);
+    if ![458, 459, 460, 464, 467, 492].contains(&subcode) {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "subcode must be one of 458, 459, 460, 464, 467, 492",
+        );
+    }
+    let mut st = sb.lock();
+    let mut count = 0;
+    match (r.access_token, r.user) {
+        (Some(token), None) => {
+            let Some(t) = st.tokens.get_mut(&token) else {
+                return fail(StatusCode::NOT_FOUND, "no such token");
+            };
+            t.revoked = Some(subcode);
+            count += 1;
+        }
+        (None, Some(user)) => {
+            let Some(key) = st.world.user(&user).map(|u| u.key.clone()) else {
+                return fail(StatusCode::NOT_FOUND, format!("no user `{user}`"));
+            };
+            for t in st.tokens.values_mut() {
+                if matches!(&t.kind, TokenKind::User { user, .. } | TokenKind::Page { user, .. } if *user == key)
+                {
+                    t.revoked = Some(subcode);
+                    count += 1;
+                }
+            }
+        }
+        _ => return fail(StatusCode::BAD_REQUEST, "give one of access_token or user"),
+    }
+    Json(json!({ "revoked": count, "subcode": subcode })).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct Expire {
+    access_token: String,
+}
+
+pub async fn expire_token(AxState(sb): AxState<Shared>, Json(e): Json<Expire>) -> Response {
+    let mut st = sb.lock();
+    let now = st.now_ms();
+    let Some(t) = st.tokens.get_mut(&e.access_token) else {
+        return fail(StatusCode::NOT_FOUND, "no such token");
+    };
+    t.expires_ms = Some(now - 1);
+    Json(json!({ "expired": true })).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct Act {
+    user: String,
+    page: String,
+    kind: String,
+    text: Option<String>,
+    payload: Option<String>,
+    title: Option<String>,
+    #[serde(rename = "ref")]
+    referral: Option<String>,
+    ago_ms: Option<i64>,
+}
+
+pub async fn interact(AxState(sb): AxState<Shared>, Json(a): Json<Act>) -> Response {
+    let mut st = sb.lock();
+    let Some(user) = st.world.user(&a.user).map(|u| u.key.clone()) else {
+        return fail(StatusCode::NOT_FOUND, format!("no user `{}`", a.user));
+    };
+    let Some(page) = st.world.page(&a.page).map(|p| p.id.clone()) else {
+        return fail(StatusCode::NOT_FOUND, format!("no Page `{}`", a.page));
+    };
+    let what = match a.kind.as_str() {
+        "message" => Interaction::Message {
+            text: a.text.unwrap_or_default(),
+            quick_reply: None,
+        },
+        "quick_reply" => Interaction::Message {
+            text: a.text.or(a.title).unwrap_or_default(),
+            quick_reply: Some(a.payload.unwrap_or_default()),
+        },
+        "get_started" => Interaction::GetStarted {
+            referral: a.referral,
+        },
+        "postback" => Interaction::Postback {
+            title: a.title.unwrap_or_else(|| "Button".into()),
+            payload: a.payload.unwrap_or_default(),
+        },
+        "referral" => Interaction::Referral {
+            referral: a.referral.unwrap_or_default(),
+        },
+        "open_link" => {
+            let started = st
+                .threads
+                .get(&(page.clone(), user.clone()))
+                .is_some_and(|t| t.started);
+            match (started, a.referral) {
+                (true, Some(r)) => Interaction::Referral { referral: r },
+                _ => {
+                    return Json(
+                        json!({ "psid": st.world.psid(&page, &user), "new_thread": !started }),
+                    )
+                    .into_response()
+                }
+            }
+        }
+        "block" => Interaction::Block,
+        "unblock" => Interaction::Unblock,
+        other => return fail(StatusCode::BAD_REQUEST, format!("unknown kind `{other}`")),
+    };
+    let at = a.ago_ms.map(|ago| st.now_ms() - ago.max(0));
+    match person_acts(&sb, &mut st, &page, &user, what, at) {
+        Ok(v) => Json(v).into_response(),
+        Err(problem) => fail(StatusCode::CONFLICT, problem),
+    }
+}
+
+pub async fn thread(
+    AxState(sb): AxState<Shared>,
+    Path((page, user)): Path<(String, String)>,
+) -> Response {
+    let st = sb.lock();
+    let Some(page_id) = st.world.page(&page).map(|p| p.id.clone()) else {
+        return fail(StatusCode::NOT_FOUND, format!("no Page `{page}`"));
+    };
+    let Some(key) = st.world.user(&user).map(|u| u.key.clone()) else {
+        return fail(StatusCode::NOT_FOUND, format!("no user `{user}`"));
+    };
+    let now = st.now_ms();
+    let psid = st.world.psid(&page_id, &key);
+    let t = st
+        .threads
+        .get(&(page_id.clone(), key.clone()))
+        .cloned()
+        .unwrap_or_default();
+    let window_open = t.started
+        && t.last_interaction_ms
+            .is_some_and(|l| now - l <= 24 * 3600 * 1000);
+    Json(json!({
+        "page_id": page_id, "user": key, "psid": psid, "started": t.started, "blocked": t.blocked,
+        "window_open": window_open, "last_interaction_ms": t.last_interaction_ms, "messages": t.messages,
+    }))
+    .into_response()
+}
+
+pub async fn requests(
+    AxState(sb): AxState<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Json<Value> {
+    let st = sb.lock();
+    let since: u64 = q.get("since").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let data: Vec<_> = st
+        .requests
+        .iter()
+        .filter(|r| r.seq > since)
+        .filter(|r| q.get("path").is_none_or(|p| r.path.contains(p.as_str())))
+        .filter(|r| {
+            q.get("method")
+                .is_none_or(|m| r.method.eq_ignore_ascii_case(m))
+        })
+        .collect();
+    Json(json!({ "data": data }))
+}
+
+pub async fn clear_requests(AxState(sb): AxState<Shared>) -> Json<Value> {
+    sb.lock().requests.clear();
+    Json(json!({ "ok": true }))
+}
+
+pub async fn webhook_log(AxState(sb): AxState<Shared>) -> Json<Value> {
+    let st = sb.lock();
+    Json(json!({ "data": st.webhook_log }))
+}
+
+pub async fn clear_webhook_log(AxState(sb): AxState<Shared>) -> Json<Value> {
+    sb.lock().webhook_log.clear();
+    Json(json!({ "ok": true }))
+}
+
+#[derive(Deserialize)]
+pub struct TemplateStatus {
+    status: String,
+}
+
+pub async fn set_template_status(
+    AxState(sb): AxState<Shared>,
+    Path((page, id)): Path<(String, String)>,
+    Json(body): Json<TemplateStatus>,
+) -> Response {
+    if !["APPROVED", "REJECTED", "PAUSED", "DISABLED", "PENDING"].contains(&body.status.as_str()) {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "status must be APPROVED, REJECTED, PAUSED, DISABLED or PENDING",
+        );
+    }
+    let mut st = sb.lock();
+    let Some(page_id) = st.world.page(&page).map(|p| p.id.clone()) else {
+        return fail(StatusCode::NOT_FOUND, format!("no Page `{page}`"));
+    };
+    let Some(t) = st
+        .templates
+        .get_mut(&page_id)
+        .and_then(|l| l.iter_mut().find(|t| t.id == id))
+    else {
+        return fail(StatusCode::NOT_FOUND, "no such template");
+    };
+    t.status = body.status.clone();
+    let change = json!({
+        "field": "message_template_status_update",
+        "value": {
+            "event": t.status, "message_template_id": t.id, "message_template_name": t.name,
+            "message_template_language": t.language, "message_template_category": t.category, "reason": null,
+        },
+    });
+    let out = serde_json::to_value(&*t).unwrap_or(Value::Null);
+    drop(st);
+    sb.hooks.deliver(Item::Change {
+        page: page_id,
+        change,
+    });
+    Json(out).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::state::PageKnobs;
+
+    #[test]
+    fn merge_rejects_unknown_keys_and_bad_types() {
+        let knobs = PageKnobs::default();
+        assert!(merge(&knobs, &json!({"latency_ms": 5})).is_ok());
+        assert!(merge(&knobs, &json!({"latncy_ms": 5})).is_err());
+        assert!(merge(&knobs, &json!({"latency_ms": "x"})).is_err());
+    }
+}

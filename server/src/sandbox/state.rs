@@ -1,0 +1,333 @@
+//! Everything the sandbox remembers, in memory: tokens and codes, permission grants, threads and
+//! their 24-hour windows, Page settings (webhook subscriptions, Get Started, templates), fault
+//! knobs, rate-limit buckets, and the request and webhook logs. One `Mutex` guards it all; every
+//! critical section is short and never awaits.
+
+use super::world::World;
+use super::SandboxConfig;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::Instant;
+
+/// How many Graph requests and webhook deliveries the logs keep (oldest dropped first).
+pub const REQUEST_LOG_CAP: usize = 50_000;
+pub const WEBHOOK_LOG_CAP: usize = 2_000;
+
+/// Which message tags exist: `2026` (the three retired tags fail with code 100) or `legacy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TagEra {
+    #[serde(rename = "2026")]
+    Y2026,
+    #[serde(rename = "legacy")]
+    Legacy,
+}
+
+/// Global settings that tests change through `PATCH /sandbox/control/settings`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Knobs {
+    pub tag_era: TagEra,
+    /// Send API calls per second per Page before code 613.
+    pub rate_limit_per_second: u32,
+    /// An absolute http(s) URL (checked when changed).
+    pub webhook_url: String,
+    /// Deliver every webhook POST twice (same bytes).
+    pub webhook_duplicate: bool,
+    /// Hold events for `reorder_window_ms`, then deliver them newest first, one per POST.
+    pub webhook_reorder: bool,
+    pub reorder_window_ms: u64,
+    pub delivery_delay_ms: u64,
+    /// `null`: read receipts only when the person views the thread.
+    pub read_delay_ms: Option<u64>,
+    pub template_approval_delay_ms: u64,
+    /// `APPROVED` or `REJECTED`: what template review decides.
+    pub template_outcome: String,
+    pub webhook_retry_initial_ms: u64,
+    /// Meta keeps retrying a failing webhook for about an hour.
+    pub webhook_retry_for_ms: u64,
+    /// Deliver only the fields a Page subscribed the app to (as Meta does).
+    pub require_subscription: bool,
+    /// Reject Graph calls without `appsecret_proof` ("Require App Secret" app setting).
+    pub require_appsecret_proof: bool,
+    /// Lifetime of a short-lived user token from the code exchange.
+    pub short_lived_token_seconds: i64,
+}
+
+impl Knobs {
+    pub fn from_config(config: &SandboxConfig) -> Knobs {
+        let t = &config.tuning;
+        Knobs {
+            tag_era: t.tag_era,
+            rate_limit_per_second: t.rate_limit_per_second,
+            webhook_url: config.webhook_url.to_string(),
+            webhook_duplicate: false,
+            webhook_reorder: false,
+            reorder_window_ms: 100,
+            delivery_delay_ms: t.delivery_delay_ms,
+            read_delay_ms: t.read_delay_ms,
+            template_approval_delay_ms: t.template_approval_delay_ms,
+            template_outcome: "APPROVED".into(),
+            webhook_retry_initial_ms: t.webhook_retry_initial_ms,
+            webhook_retry_for_ms: t.webhook_retry_for_ms,
+            require_subscription: true,
+            require_appsecret_proof: false,
+            short_lived_token_seconds: 5400,
+        }
+    }
+}
+
+/// Faults and settings of one Page (`PATCH /sandbox/control/pages/{page}`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct PageKnobs {
+    /// Added before answering any Graph call made with this Page's token.
+    pub latency_ms: u64,
+    /// Share (0.0 to 1.0) of calls answered with code 2, HTTP 500.
+    pub transient_error_rate: f64,
+    /// Every Send API call is throttled with `throttle_code`.
+    pub throttled: bool,
+    /// 613 by default; 4, 17, 32, 80001, 80006 are accepted too.
+    pub throttle_code: Option<u32>,
+    /// Sends fail with 10 / 1893063.
+    pub restricted: bool,
+    /// Overrides the global tag era for this Page.
+    pub tag_era: Option<TagEra>,
+}
+
+/// No `Debug`: a Page token names its parent token, a secret.
+#[derive(Clone, PartialEq, Eq)]
+pub enum TokenKind {
+    User {
+        user: String,
+        long_lived: bool,
+    },
+    Page {
+        page: String,
+        user: String,
+        parent: Option<String>,
+    },
+    App,
+}
+
+#[derive(Clone)]
+pub struct Token {
+    pub kind: TokenKind,
+    pub issued_ms: i64,
+    /// `None`: never expires.
+    pub expires_ms: Option<i64>,
+    /// Subcode of code 190 once revoked.
+    pub revoked: Option<u32>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AuthCode {
+    pub user: String,
+    pub redirect_uri: String,
+    pub created_ms: i64,
+    pub used: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum From {
+    User,
+    Page,
+    /// Notes in the thread (block, link opened) that are not messages.
+    System,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ChatMessage {
+    pub mid: String,
+    pub from: From,
+    pub timestamp: i64,
+    /// For the person: `{"text"}`, `{"postback":{"title","payload"}}`, ...; for the Page: the
+    /// `message` object it sent (or the utility template, rendered).
+    pub body: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messaging_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Thread {
+    pub messages: Vec<ChatMessage>,
+    /// Whether the person ever opened the conversation (Get Started, a message...).
+    pub started: bool,
+    /// Last interaction that opens the 24-hour window.
+    pub last_interaction_ms: Option<i64>,
+    pub blocked: bool,
+    pub read_watermark_ms: i64,
+    pub typing: bool,
+    /// Bumped on every change; the chat page polls it.
+    pub version: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Template {
+    pub id: String,
+    pub name: String,
+    pub language: String,
+    pub category: String,
+    pub status: String,
+    pub components: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter_format: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Bucket {
+    pub tokens: f64,
+    pub last: Instant,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LoggedRequest {
+    pub seq: u64,
+    pub time: i64,
+    pub method: String,
+    pub path: String,
+    /// Query parameters, tokens and secrets replaced by `***`.
+    pub query: BTreeMap<String, String>,
+    pub body: Value,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_subcode: Option<u32>,
+}
+
+pub struct State {
+    pub world: World,
+    pub knobs: Knobs,
+    pub page_knobs: HashMap<String, PageKnobs>,
+    /// Added to the real clock: lets tests step past windows and expiries without sleeping.
+    pub clock_offset_ms: i64,
+    pub tokens: HashMap<String, Token>,
+    pub codes: HashMap<String, AuthCode>,
+    /// user key -> permission -> granted?
+    pub grants: HashMap<String, BTreeMap<String, bool>>,
+    /// (parent user token, page id) -> Page token, so a user token always yields the same one.
+    pub page_tokens: HashMap<(String, String), String>,
+    /// The token the test-user API hands out per user.
+    pub test_user_tokens: HashMap<String, String>,
+    pub threads: HashMap<(String, String), Thread>,
+    pub subscriptions: HashMap<String, Vec<String>>,
+    pub profiles: HashMap<String, serde_json::Map<String, Value>>,
+    pub templates: HashMap<String, Vec<Template>>,
+    pub buckets: HashMap<String, Bucket>,
+    pub requests: VecDeque<LoggedRequest>,
+    pub request_seq: u64,
+    pub webhook_log: VecDeque<Value>,
+    pub next_id: u64,
+}
+
+impl State {
+    pub fn new(config: &SandboxConfig, world: World) -> State {
+        State {
+            world,
+            knobs: Knobs::from_config(config),
+            page_knobs: HashMap::new(),
+            clock_offset_ms: 0,
+            tokens: HashMap::new(),
+            codes: HashMap::new(),
+            grants: HashMap::new(),
+            page_tokens: HashMap::new(),
+            test_user_tokens: HashMap::new(),
+            threads: HashMap::new(),
+            subscriptions: HashMap::new(),
+            profiles: HashMap::new(),
+            templates: HashMap::new(),
+            buckets: HashMap::new(),
+            requests: VecDeque::new(),
+            request_seq: 0,
+            webhook_log: VecDeque::new(),
+            next_id: 1,
+        }
+    }
+
+    /// The sandbox clock, in milliseconds since the epoch.
+    pub fn now_ms(&self) -> i64 {
+        super::real_now_ms() + self.clock_offset_ms
+    }
+
+    /// A fresh numeric id (templates, test users) that cannot collide with seeded ids.
+    pub fn numeric_id(&mut self, prefix: u64) -> String {
+        self.next_id += 1;
+        format!("{prefix}{:012}", self.next_id)
+    }
+
+    pub fn page_knobs(&self, page: &str) -> PageKnobs {
+        self.page_knobs.get(page).cloned().unwrap_or_default()
+    }
+
+    pub fn tag_era(&self, page: &str) -> TagEra {
+        self.page_knobs
+            .get(page)
+            .and_then(|k| k.tag_era)
+            .unwrap_or(self.knobs.tag_era)
+    }
+
+    pub fn granted(&self, user: &str, permission: &str) -> bool {
+        self.grants
+            .get(user)
+            .and_then(|g| g.get(permission))
+            .copied()
+            .unwrap_or(false)
+    }
+
+    pub fn granted_list(&self, user: &str) -> Vec<String> {
+        let mut list: Vec<String> = self
+            .grants
+            .get(user)
+            .map(|g| {
+                g.iter()
+                    .filter(|(_, &ok)| ok)
+                    .map(|(p, _)| p.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !list.iter().any(|p| p == "public_profile") {
+            list.push("public_profile".into());
+        }
+        list.sort();
+        list
+    }
+
+    pub fn thread(&mut self, page: &str, user: &str) -> &mut Thread {
+        self.threads
+            .entry((page.to_string(), user.to_string()))
+            .or_default()
+    }
+
+    /// Whether the Page subscribed the app to `field` (or the check is switched off).
+    pub fn subscribed(&self, page: &str, field: &str) -> bool {
+        !self.knobs.require_subscription
+            || self
+                .subscriptions
+                .get(page)
+                .is_some_and(|fields| fields.iter().any(|f| f == field))
+    }
+
+    pub fn log_webhook(&mut self, entry: Value) {
+        if self.webhook_log.len() >= WEBHOOK_LOG_CAP {
+            self.webhook_log.pop_front();
+        }
+        self.webhook_log.push_back(entry);
+    }
+
+    pub fn issue_token(&mut self, kind: TokenKind, lifetime_s: Option<i64>) -> String {
+        let token = format!("EAAB{}", super::random_alnum(120));
+        let now = self.now_ms();
+        self.tokens.insert(
+            token.clone(),
+            Token {
+                kind,
+                issued_ms: now,
+                expires_ms: lifetime_s.map(|s| now + s * 1000),
+                revoked: None,
+            },
+        );
+        token
+    }
+}

@@ -1,0 +1,278 @@
+//! The seeded world: the app's test users, the Pages they run and the tasks each holds on each
+//! Page. Built in, or read from a JSON file of the same shape (`SANDBOX_WORLD_FILE`):
+//!
+//! ```json
+//! { "app_name": "Giveaways Sandbox",
+//!   "pages": [{"id": "101000000000001", "username": "sunnybakery", "name": "Sunny Bakery",
+//!              "category": "Bakery", "category_list": [{"id": "197871390225897", "name": "Bakery"}]}],
+//!   "users": [{"key": "admin", "name": "Ada Admin", "email": "ada@sandbox.test",
+//!              "tasks": {"101000000000001": ["MANAGE", "CREATE_CONTENT", "MODERATE", "MESSAGING", "ADVERTISE", "ANALYZE"]}}] }
+//! ```
+//!
+//! Ids the app sees are derived, never stored: a user's app-scoped id (ASID) from the app id and
+//! the user's key, and a page-scoped id (PSID) from the Page id and the key, so one person has a
+//! different PSID on each Page, as on Messenger, and the same one after every reset.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+
+pub const ALL_TASKS: [&str; 6] = [
+    "MANAGE",
+    "CREATE_CONTENT",
+    "MODERATE",
+    "MESSAGING",
+    "ADVERTISE",
+    "ANALYZE",
+];
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Category {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Page {
+    pub id: String,
+    pub username: String,
+    pub name: String,
+    pub category: String,
+    #[serde(default)]
+    pub category_list: Vec<Category>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct User {
+    /// Short handle used by the control API and the chat UI (`admin`, `alice`, ...).
+    pub key: String,
+    pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Page id -> tasks on that Page.
+    #[serde(default)]
+    pub tasks: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct World {
+    #[serde(default = "default_app_name")]
+    pub app_name: String,
+    pub pages: Vec<Page>,
+    pub users: Vec<User>,
+    /// Derived lookups (PSID -> (page, user), ASID -> user), rebuilt by [`World::index`].
+    #[serde(skip)]
+    psids: HashMap<String, (String, String)>,
+    #[serde(skip)]
+    asids: HashMap<String, String>,
+    #[serde(skip)]
+    app_id: String,
+}
+
+fn default_app_name() -> String {
+    "Giveaways Sandbox".into()
+}
+
+/// A 16-digit numeric id derived from a label, stable across runs (Meta's ids are numeric strings).
+fn numeric_id(label: &str, first_digit: u64) -> String {
+    let digest = Sha256::digest(label.as_bytes());
+    let mut raw = [0u8; 8];
+    raw.copy_from_slice(&digest[..8]);
+    let span = 1_000_000_000_000_000u64;
+    (first_digit * span + u64::from_be_bytes(raw) % span).to_string()
+}
+
+impl World {
+    /// The built-in world: two Pages, their admin, an editor, a moderator, a person without
+    /// Pages and six would-be entrants.
+    pub fn builtin() -> World {
+        let page = |id: &str, username: &str, name: &str, category: &str, cat_id: &str| Page {
+            id: id.into(),
+            username: username.into(),
+            name: name.into(),
+            category: category.into(),
+            category_list: vec![Category {
+                id: cat_id.into(),
+                name: category.into(),
+            }],
+        };
+        let pages = vec![
+            page(
+                "101000000000001",
+                "sunnybakery",
+                "Sunny Bakery",
+                "Bakery",
+                "197871390225897",
+            ),
+            page(
+                "101000000000002",
+                "riverbooks",
+                "River Books",
+                "Book Shop",
+                "197048876974495",
+            ),
+        ];
+        let tasks = |list: &[&str]| list.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+        let admin = tasks(&ALL_TASKS);
+        let editor = tasks(&ALL_TASKS[1..]);
+        let moderator = tasks(&["MODERATE", "ADVERTISE", "ANALYZE"]);
+        let user = |key: &str, name: &str, roles: Vec<(&str, Vec<String>)>| User {
+            key: key.into(),
+            name: name.into(),
+            email: Some(format!("{key}@sandbox.test")),
+            tasks: roles.into_iter().map(|(p, t)| (p.to_string(), t)).collect(),
+        };
+        let users = vec![
+            user(
+                "admin",
+                "Ada Admin",
+                vec![
+                    ("101000000000001", admin.clone()),
+                    ("101000000000002", admin),
+                ],
+            ),
+            user("editor", "Ed Editor", vec![("101000000000001", editor)]),
+            user(
+                "moderator",
+                "Mo Moderator",
+                vec![("101000000000002", moderator)],
+            ),
+            user("nopages", "Nora Nopages", vec![]),
+            user("alice", "Alice Entrant", vec![]),
+            user("bob", "Bob Entrant", vec![]),
+            user("carol", "Carol Entrant", vec![]),
+            user("dave", "Dave Entrant", vec![]),
+            user("erin", "Erin Entrant", vec![]),
+            user("frank", "Frank Entrant", vec![]),
+        ];
+        World {
+            app_name: default_app_name(),
+            pages,
+            users,
+            psids: HashMap::new(),
+            asids: HashMap::new(),
+            app_id: String::new(),
+        }
+    }
+
+    /// Reads a world file; the error names the file and the problem.
+    pub fn from_file(path: &std::path::Path) -> Result<World, String> {
+        let raw = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let world: World = serde_json::from_str(&raw)
+            .map_err(|e| format!("{} is not a valid world file: {e}", path.display()))?;
+        if world.pages.is_empty() || world.users.is_empty() {
+            return Err(format!(
+                "{}: a world needs at least one Page and one user",
+                path.display()
+            ));
+        }
+        Ok(world)
+    }
+
+    /// Builds the id lookups for this app. Call after loading and after adding a user.
+    pub fn index(&mut self, app_id: &str) {
+        self.app_id = app_id.to_string();
+        self.psids.clear();
+        self.asids.clear();
+        for user in &self.users {
+            self.asids.insert(
+                numeric_id(&format!("asid:{app_id}:{}", user.key), 1),
+                user.key.clone(),
+            );
+            for page in &self.pages {
+                self.psids.insert(
+                    numeric_id(&format!("psid:{}:{}", page.id, user.key), 2),
+                    (page.id.clone(), user.key.clone()),
+                );
+            }
+        }
+    }
+
+    pub fn asid(&self, user_key: &str) -> String {
+        numeric_id(&format!("asid:{}:{user_key}", self.app_id), 1)
+    }
+
+    pub fn psid(&self, page_id: &str, user_key: &str) -> String {
+        numeric_id(&format!("psid:{page_id}:{user_key}"), 2)
+    }
+
+    /// (page id, user key) for a PSID.
+    pub fn by_psid(&self, psid: &str) -> Option<&(String, String)> {
+        self.psids.get(psid)
+    }
+
+    /// A user by key or by app-scoped id.
+    pub fn user(&self, key_or_asid: &str) -> Option<&User> {
+        let key = self
+            .asids
+            .get(key_or_asid)
+            .map(String::as_str)
+            .unwrap_or(key_or_asid);
+        self.users.iter().find(|u| u.key == key)
+    }
+
+    pub fn user_by_asid(&self, asid: &str) -> Option<&User> {
+        self.asids
+            .get(asid)
+            .and_then(|key| self.users.iter().find(|u| &u.key == key))
+    }
+
+    /// A Page by id or by username (case-insensitive, as m.me links are).
+    pub fn page(&self, id_or_username: &str) -> Option<&Page> {
+        self.pages
+            .iter()
+            .find(|p| p.id == id_or_username || p.username.eq_ignore_ascii_case(id_or_username))
+    }
+
+    pub fn tasks(&self, user_key: &str, page_id: &str) -> &[String] {
+        self.users
+            .iter()
+            .find(|u| u.key == user_key)
+            .and_then(|u| u.tasks.get(page_id))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// What the control API shows: every user with ASID and PSIDs, every Page.
+    pub fn describe(&self) -> serde_json::Value {
+        let users: Vec<_> = self
+            .users
+            .iter()
+            .map(|u| {
+                let psids: BTreeMap<_, _> = self
+                    .pages
+                    .iter()
+                    .map(|p| (p.id.clone(), self.psid(&p.id, &u.key)))
+                    .collect();
+                serde_json::json!({
+                    "key": u.key, "id": self.asid(&u.key), "name": u.name, "email": u.email,
+                    "tasks": u.tasks, "psids": psids,
+                })
+            })
+            .collect();
+        serde_json::json!({ "app_name": self.app_name, "pages": self.pages, "users": users })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn psids_are_page_scoped_and_stable() {
+        let mut world = World::builtin();
+        world.index("1");
+        let a = world.psid("101000000000001", "alice");
+        let b = world.psid("101000000000002", "alice");
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 16);
+        assert_eq!(
+            world.by_psid(&a),
+            Some(&("101000000000001".to_string(), "alice".to_string()))
+        );
+        let asid = world.asid("alice");
+        assert_eq!(world.user(&asid).unwrap().key, "alice");
+        assert_eq!(world.page("SunnyBakery").unwrap().id, "101000000000001");
+    }
+}
