@@ -7,6 +7,7 @@
 pub mod admins;
 pub mod home;
 pub mod messenger;
+pub mod pages;
 
 #[cfg(feature = "ssr")]
 pub mod db;

@@ -316,3 +316,253 @@ both_databases!(
         server.stop().await;
     }
 );
+
+/// Logs `user` in with every permission; the client keeps the session cookie.
+async fn log_in(http: &reqwest::Client, server: &TestServer, user: &str) {
+    let callback = through_dialog(http, server, "/auth/facebook", user, &[], "continue").await;
+    assert_eq!(
+        location(http.get(&callback).send().await.unwrap()).await,
+        (303, "/admin".into())
+    );
+}
+
+async fn call(
+    http: &reqwest::Client,
+    server: &TestServer,
+    function: &str,
+    form: &[(&str, &str)],
+) -> (u16, String) {
+    let response = http
+        .post(server.url(&format!("/api/{function}")))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+const BAKERY: &str = "101000000000001";
+const BOOKS: &str = "101000000000002";
+
+both_databases!(
+    admins_see_the_pages_they_moderate_with_their_role,
+    |url: String| async move {
+        let server = TestServer::start(&url).await;
+        for (user, expected) in [
+            ("admin", vec![(BAKERY, "Admin"), (BOOKS, "Admin")]),
+            ("editor", vec![(BAKERY, "Editor")]),
+            ("moderator", vec![(BOOKS, "Moderator")]),
+            ("nopages", vec![]),
+        ] {
+            let http = client();
+            log_in(&http, &server, user).await;
+            let (status, body) = call(&http, &server, "my_pages", &[]).await;
+            assert_eq!(status, 200, "{body}");
+            let pages: Vec<app::pages::ManagedPage> = serde_json::from_str(&body).unwrap();
+            let got: Vec<(&str, &str)> = pages
+                .iter()
+                .map(|p| (p.facebook_page_id.as_str(), p.role.as_str()))
+                .collect();
+            assert_eq!(got, expected, "{user}");
+            assert!(pages
+                .iter()
+                .all(|p| p.health == app::pages::Health::NotConnected));
+        }
+        server.stop().await;
+    }
+);
+
+both_databases!(
+    connecting_a_page_stores_its_token_encrypted_and_subscribes_the_app,
+    |url: String| async move {
+        let server = TestServer::start(&url).await;
+        let http = client();
+        log_in(&http, &server, "admin").await;
+        let (status, body) = call(
+            &http,
+            &server,
+            "connect_page",
+            &[("facebook_page_id", BAKERY)],
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+
+        let (stored, token_status): (String, String) = sqlx::query_as(
+            "SELECT access_token_enc, token_status FROM pages WHERE facebook_page_id = $1",
+        )
+        .bind(BAKERY)
+        .fetch_one(&server.state.db)
+        .await
+        .unwrap();
+        assert_eq!(token_status, "valid");
+        let token =
+            app::pages::store::page_token(&server.state.db, &server.state.token_cipher, BAKERY)
+                .await
+                .unwrap()
+                .expect("decrypts");
+        assert!(
+            !stored.contains(token.expose()),
+            "the stored bytes are not the token"
+        );
+
+        // What the sandbox (Meta) received: the webhook subscription and the Get Started button.
+        let log: serde_json::Value = http
+            .get(server.url("/sandbox/control/requests?method=POST"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let paths: Vec<&str> = log["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["path"].as_str().unwrap())
+            .collect();
+        assert!(
+            paths.contains(&format!("/{BAKERY}/subscribed_apps").as_str()),
+            "{paths:?}"
+        );
+        assert!(paths.contains(&"/me/messenger_profile"), "{paths:?}");
+
+        let (_, body) = call(&http, &server, "my_pages", &[]).await;
+        let pages: Vec<app::pages::ManagedPage> = serde_json::from_str(&body).unwrap();
+        assert_eq!(pages[0].health, app::pages::Health::Healthy);
+
+        // Page health follows the token: revoked at Facebook, the Page asks to be reconnected.
+        let (_, health) = call(
+            &http,
+            &server,
+            "check_page",
+            &[("facebook_page_id", BAKERY)],
+        )
+        .await;
+        assert_eq!(
+            serde_json::from_str::<app::pages::Health>(&health).unwrap(),
+            app::pages::Health::Healthy
+        );
+        let revoked = http
+            .post(server.url("/sandbox/control/tokens/revoke"))
+            .json(&serde_json::json!({"user": "admin"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(revoked.status(), 200);
+        let (_, health) = call(
+            &http,
+            &server,
+            "check_page",
+            &[("facebook_page_id", BAKERY)],
+        )
+        .await;
+        assert_eq!(
+            serde_json::from_str::<app::pages::Health>(&health).unwrap(),
+            app::pages::Health::Reconnect("revoked".into())
+        );
+        server.stop().await;
+    }
+);
+
+both_databases!(page_functions_refuse_outsiders, |url: String| async move {
+    let server = TestServer::start(&url).await;
+    // Nobody logged in: 401 for every function, nothing stored.
+    let anonymous = client();
+    for (function, form) in [
+        ("my_pages", vec![]),
+        ("connect_page", vec![("facebook_page_id", BAKERY)]),
+        ("check_page", vec![("facebook_page_id", BAKERY)]),
+    ] {
+        let (status, body) = call(&anonymous, &server, function, &form).await;
+        assert_eq!(status, 401, "{function}: {body}");
+    }
+
+    // The moderator of River Books cannot connect or inspect Sunny Bakery.
+    let moderator = client();
+    log_in(&moderator, &server, "moderator").await;
+    let (status, body) = call(
+        &moderator,
+        &server,
+        "connect_page",
+        &[("facebook_page_id", BAKERY)],
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("You do not moderate this Page"), "{body}");
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pages")
+        .fetch_one(&server.state.db)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+
+    let admin = client();
+    log_in(&admin, &server, "admin").await;
+    assert_eq!(
+        call(
+            &admin,
+            &server,
+            "connect_page",
+            &[("facebook_page_id", BAKERY)]
+        )
+        .await
+        .0,
+        200
+    );
+    let (status, _) = call(
+        &moderator,
+        &server,
+        "check_page",
+        &[("facebook_page_id", BAKERY)],
+    )
+    .await;
+    assert_eq!(status, 403);
+    server.stop().await;
+});
+
+both_databases!(
+    rights_are_recomputed_at_each_login,
+    |url: String| async move {
+        let server = TestServer::start(&url).await;
+        let admin = client();
+        log_in(&admin, &server, "admin").await;
+        assert_eq!(
+            call(
+                &admin,
+                &server,
+                "connect_page",
+                &[("facebook_page_id", BAKERY)]
+            )
+            .await
+            .0,
+            200
+        );
+        // The editor moderates Sunny Bakery too: at login, they get the right to manage it.
+        let editor = client();
+        log_in(&editor, &server, "editor").await;
+        let rights: Vec<(String, String)> = sqlx::query_as(
+        "SELECT a.name, pa.tasks FROM page_admins pa JOIN admins a ON a.id = pa.admin_id ORDER BY a.name",
+    )
+    .fetch_all(&server.state.db)
+    .await
+    .unwrap();
+        assert_eq!(rights.len(), 2, "{rights:?}");
+        assert_eq!(rights[1].0, "Ed Editor");
+        assert!(
+            !rights[1].1.contains("MANAGE,"),
+            "editors lack MANAGE: {}",
+            rights[1].1
+        );
+        assert_eq!(
+            call(
+                &editor,
+                &server,
+                "check_page",
+                &[("facebook_page_id", BAKERY)]
+            )
+            .await
+            .0,
+            200
+        );
+        server.stop().await;
+    }
+);

@@ -242,6 +242,9 @@ async fn finish_login(
         &granted,
     )
     .await?;
+    // Rights are Facebook's to give: recompute them from the Pages this person moderates now.
+    let accounts = graph.accounts(&token).await?;
+    crate::pages::store::refresh_rights(&state.db, &admin.id, &accounts).await?;
     // A new session id at the moment of login defeats session fixation.
     session.cycle_id().await?;
     session.insert(ADMIN_ID, &admin.id).await?;

@@ -3,6 +3,8 @@
 #[cfg(feature = "ssr")]
 pub mod auth;
 #[cfg(feature = "ssr")]
+pub mod guard;
+#[cfg(feature = "ssr")]
 pub mod store;
 
 use leptos::prelude::*;
@@ -118,6 +120,7 @@ pub fn AdminHome() -> impl IntoView {
                                         <button type="submit" data-testid="logout">"Log out"</button>
                                     </form>
                                 </section>
+                                <crate::pages::PagesPanel/>
                             }
                                 .into_any()
                         }

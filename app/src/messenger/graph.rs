@@ -764,10 +764,14 @@ impl GraphClient {
     }
 }
 
+/// Meta says "it worked" three ways: `{"success":true}`, `{"success":"true"}` (as documented
+/// for subscribed_apps) and `{"result":"success"}` (messenger_profile).
 fn success_flag(answer: serde_json::Value) -> Result<(), GraphError> {
-    match answer.get("success") {
-        Some(serde_json::Value::Bool(true)) => Ok(()),
-        Some(serde_json::Value::String(s)) if s == "true" => Ok(()),
+    use serde_json::Value;
+    match (answer.get("success"), answer.get("result")) {
+        (Some(Value::Bool(true)), _) => Ok(()),
+        (Some(Value::String(s)), _) if s == "true" => Ok(()),
+        (_, Some(Value::String(s))) if s == "success" => Ok(()),
         _ => Err(GraphError::Unexpected {
             status: 200,
             detail: format!("expected success, got {answer}"),
@@ -868,6 +872,21 @@ mod tests {
             utility["message"]["template"]["components"][0]["parameters"][0],
             serde_json::json!({"type": "text", "parameter_name": "title", "text": "T"})
         );
+    }
+
+    #[test]
+    fn every_success_shape_counts() {
+        for ok in [
+            r#"{"success":true}"#,
+            r#"{"success":"true"}"#,
+            r#"{"result":"success"}"#,
+        ] {
+            assert!(
+                success_flag(serde_json::from_str(ok).unwrap()).is_ok(),
+                "{ok}"
+            );
+        }
+        assert!(success_flag(serde_json::json!({"success": false})).is_err());
     }
 
     #[test]

@@ -1,0 +1,41 @@
+//! The check every admin server function makes first: who is calling, and may they touch this
+//! Page. Failures are errors with a 401/403 status, never redirects, so nothing after the check
+//! can run for an outsider.
+
+use super::{auth, store, Admin};
+use crate::state::AppState;
+use leptos::prelude::*;
+
+/// The signed-in admin, or an error (HTTP 401).
+pub async fn require_admin() -> Result<(AppState, Admin), ServerFnError> {
+    let state = expect_context::<AppState>();
+    let session: tower_sessions::Session = leptos_axum::extract().await?;
+    let admin = match auth::admin_id(&session).await {
+        Some(id) => store::find(&state.db, &id).await.map_err(internal)?,
+        None => None,
+    };
+    match admin {
+        Some(admin) => Ok((state, admin)),
+        None => Err(refuse(
+            http::StatusCode::UNAUTHORIZED,
+            "You are not logged in.",
+        )),
+    }
+}
+
+/// An error response with a status; the message is safe to show.
+pub fn refuse(status: http::StatusCode, message: &str) -> ServerFnError {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(status);
+    }
+    ServerFnError::new(message)
+}
+
+/// Logs the detail, tells the browser only that something failed.
+pub fn internal(e: impl std::fmt::Display) -> ServerFnError {
+    tracing::error!(error = %e, "server function failed");
+    refuse(
+        http::StatusCode::INTERNAL_SERVER_ERROR,
+        "The server could not complete this request.",
+    )
+}

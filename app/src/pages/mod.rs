@@ -1,0 +1,294 @@
+//! Facebook Pages: which ones an admin moderates, connecting one (token encrypted, app subscribed
+//! to its webhooks, Get Started button set), and its health.
+
+#[cfg(feature = "ssr")]
+pub mod store;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Webhook fields the product needs (facts file §2).
+pub const WEBHOOK_FIELDS: &[&str] = &[
+    "messages",
+    "messaging_postbacks",
+    "messaging_referrals",
+    "message_deliveries",
+    "message_reads",
+    "messaging_optins",
+];
+/// The Get Started payload; the m.me `ref` rides along with it.
+pub const GET_STARTED_PAYLOAD: &str = "GET_STARTED";
+
+/// "Pages you moderate" are the Pages where the person has the `MODERATE` task.
+pub fn moderates(tasks: &[String]) -> bool {
+    tasks.iter().any(|t| t == "MODERATE")
+}
+
+/// The classic role name for a set of tasks (facts file §2: inferred, Meta publishes no table).
+pub fn role(tasks: &[String]) -> &'static str {
+    let has = |t: &str| tasks.iter().any(|x| x == t);
+    if has("MANAGE") {
+        "Admin"
+    } else if has("CREATE_CONTENT") {
+        "Editor"
+    } else if has("MODERATE") {
+        "Moderator"
+    } else {
+        "Other"
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Health {
+    /// Not connected to the product.
+    NotConnected,
+    /// Connected and the token works.
+    Healthy,
+    /// The token expired, was revoked, or data access lapsed: sends would fail.
+    Reconnect(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManagedPage {
+    pub facebook_page_id: String,
+    pub name: String,
+    pub category: Option<String>,
+    pub role: String,
+    pub health: Health,
+    pub enabled: bool,
+}
+
+/// The Pages the signed-in admin moderates, as Facebook says now, with their connection state.
+#[server(endpoint = "my_pages")]
+pub async fn my_pages() -> Result<Vec<ManagedPage>, ServerFnError> {
+    use crate::admins::guard::{internal, refuse, require_admin};
+    use crate::messenger::graph::GraphClient;
+    let (state, admin) = require_admin().await?;
+    let token = crate::admins::store::user_token(&state.db, &state.token_cipher, &admin.id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| refuse(http::StatusCode::UNAUTHORIZED, "Please log in again."))?;
+    let accounts = GraphClient::new(&state.settings.facebook)
+        .accounts(&token)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "cannot list the admin's Pages");
+            refuse(
+                http::StatusCode::BAD_GATEWAY,
+                "Facebook did not list your Pages; log in again.",
+            )
+        })?;
+    let connected = store::connected_for_admin(&state.db, &admin.id)
+        .await
+        .map_err(internal)?;
+    Ok(accounts
+        .into_iter()
+        .filter(|a| moderates(&a.tasks))
+        .map(|a| {
+            let link = connected.iter().find(|c| c.facebook_page_id == a.id);
+            let health = match link {
+                None => Health::NotConnected,
+                Some(c) if c.token_status == "valid" || c.token_status == "unknown" => {
+                    Health::Healthy
+                }
+                Some(c) => Health::Reconnect(c.token_status.clone()),
+            };
+            ManagedPage {
+                role: role(&a.tasks).to_string(),
+                enabled: link.is_none_or(|c| c.enabled),
+                facebook_page_id: a.id,
+                name: a.name,
+                category: a.category,
+                health,
+            }
+        })
+        .collect())
+}
+
+/// Connects a Page the admin moderates: Meta first (subscribe, Get Started), then the database,
+/// so a failure at Meta stores nothing.
+#[server(endpoint = "connect_page")]
+pub async fn connect_page(facebook_page_id: String) -> Result<(), ServerFnError> {
+    use crate::admins::guard::{internal, refuse, require_admin};
+    use crate::messenger::graph::GraphClient;
+    let (state, admin) = require_admin().await?;
+    let graph = GraphClient::new(&state.settings.facebook);
+    let user_token = crate::admins::store::user_token(&state.db, &state.token_cipher, &admin.id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| refuse(http::StatusCode::UNAUTHORIZED, "Please log in again."))?;
+    let accounts = graph.accounts(&user_token).await.map_err(|_| {
+        refuse(
+            http::StatusCode::BAD_GATEWAY,
+            "Facebook did not list your Pages; log in again.",
+        )
+    })?;
+    let Some(account) = accounts
+        .into_iter()
+        .find(|a| a.id == facebook_page_id && moderates(&a.tasks))
+    else {
+        return Err(refuse(
+            http::StatusCode::FORBIDDEN,
+            "You do not moderate this Page.",
+        ));
+    };
+    let Some(page_token) = account.access_token() else {
+        return Err(refuse(
+            http::StatusCode::BAD_GATEWAY,
+            "Facebook gave no token for this Page.",
+        ));
+    };
+    let at_meta = async {
+        graph
+            .subscribe_app(&account.id, &page_token, WEBHOOK_FIELDS)
+            .await?;
+        graph
+            .set_get_started(&page_token, GET_STARTED_PAYLOAD)
+            .await
+    };
+    if let Err(e) = at_meta.await {
+        tracing::warn!(error = %e, page = %account.id, "connecting the Page failed at Meta");
+        return Err(refuse(
+            http::StatusCode::BAD_GATEWAY,
+            &format!("Facebook refused: {}", e.reason()),
+        ));
+    }
+    store::connect(
+        &state.db,
+        &state.token_cipher,
+        &admin.id,
+        &account,
+        &page_token,
+    )
+    .await
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// Asks Meta whether the Page token still works, and records the answer.
+#[server(endpoint = "check_page")]
+pub async fn check_page(facebook_page_id: String) -> Result<Health, ServerFnError> {
+    use crate::admins::guard::{internal, refuse, require_admin};
+    use crate::messenger::graph::GraphClient;
+    let (state, admin) = require_admin().await?;
+    if store::find_for_admin(&state.db, &admin.id, &facebook_page_id)
+        .await
+        .map_err(internal)?
+        .is_none()
+    {
+        return Err(refuse(
+            http::StatusCode::FORBIDDEN,
+            "You do not manage this Page.",
+        ));
+    }
+    let token = store::page_token(&state.db, &state.token_cipher, &facebook_page_id)
+        .await
+        .map_err(internal)?;
+    let graph = GraphClient::new(&state.settings.facebook);
+    let (status, data_access) = match token {
+        None => ("revoked".to_string(), None),
+        Some(token) => match graph.debug_token(&token).await {
+            Ok(info) if info.is_valid => {
+                let lapsed = info
+                    .data_access_expires_at
+                    .is_some_and(|t| t > 0 && t * 1000 < crate::db::now_ms());
+                (
+                    if lapsed {
+                        "data_access_expired"
+                    } else {
+                        "valid"
+                    }
+                    .to_string(),
+                    info.data_access_expires_at,
+                )
+            }
+            Ok(info) => {
+                let expired = info
+                    .expires_at
+                    .is_some_and(|t| t > 0 && t * 1000 < crate::db::now_ms());
+                (
+                    if expired { "expired" } else { "revoked" }.to_string(),
+                    info.data_access_expires_at,
+                )
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "debug_token failed");
+                return Err(refuse(
+                    http::StatusCode::BAD_GATEWAY,
+                    "Facebook could not be asked; try again.",
+                ));
+            }
+        },
+    };
+    store::record_health(&state.db, &facebook_page_id, &status, data_access)
+        .await
+        .map_err(internal)?;
+    Ok(if status == "valid" {
+        Health::Healthy
+    } else {
+        Health::Reconnect(status)
+    })
+}
+
+/// The admin's Pages, with Connect and Check buttons.
+#[component]
+pub fn PagesPanel() -> impl IntoView {
+    let connect = ServerAction::<ConnectPage>::new();
+    let check = ServerAction::<CheckPage>::new();
+    let pages = Resource::new(
+        move || (connect.version().get(), check.version().get()),
+        |_| my_pages(),
+    );
+    view! {
+        <section class="card" aria-labelledby="pages-heading">
+            <h2 id="pages-heading">"Your Pages"</h2>
+            {move || connect.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+            <Suspense fallback=|| view! { <p>"Loading your Pages…"</p> }>
+                {move || pages.get().map(|result| match result {
+                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                    Ok(list) if list.is_empty() => view! {
+                        <p data-testid="no-pages">"You do not moderate any Facebook Page."</p>
+                    }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="pages">
+                            {list.into_iter().map(|p| {
+                                let row_id = p.facebook_page_id.clone();
+                                let id = p.facebook_page_id.clone();
+                                let id2 = id.clone();
+                                let status = match &p.health {
+                                    Health::NotConnected => view! { <span class="muted">"Not connected"</span> }.into_any(),
+                                    Health::Healthy => view! { <span class="ok" data-testid="page-connected">"Connected"</span> }.into_any(),
+                                    Health::Reconnect(why) => view! { <span class="error" data-testid="page-reconnect">{format!("Reconnect needed ({why})")}</span> }.into_any(),
+                                };
+                                let connected = p.health != Health::NotConnected;
+                                view! {
+                                    <li class="page-row" data-testid="page" data-page-id=row_id>
+                                        <div>
+                                            <strong>{p.name}</strong>
+                                            <span class="muted">{format!(" · {} · {}", p.role, p.category.unwrap_or_default())}</span>
+                                        </div>
+                                        <div class="page-actions">
+                                            {status}
+                                            <ActionForm action=connect>
+                                                <input type="hidden" name="facebook_page_id" value=id/>
+                                                <button type="submit" data-testid="connect-page">
+                                                    {if connected { "Reconnect" } else { "Connect" }}
+                                                </button>
+                                            </ActionForm>
+                                            {connected.then(|| view! {
+                                                <ActionForm action=check>
+                                                    <input type="hidden" name="facebook_page_id" value=id2/>
+                                                    <button type="submit" class="secondary">"Check"</button>
+                                                </ActionForm>
+                                            })}
+                                        </div>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}

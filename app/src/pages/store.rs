@@ -1,0 +1,185 @@
+//! Connected Pages and who may manage them. Page tokens are stored encrypted, bound to the Page.
+
+use crate::{
+    db::{new_id, now_ms, Db},
+    messenger::graph::PageAccount,
+    secrets::{Secret, TokenCipher},
+};
+
+/// Associated data for a Page token: a ciphertext copied onto another Page does not decrypt.
+fn aad(facebook_page_id: &str) -> String {
+    format!("page:{facebook_page_id}")
+}
+
+pub struct Connected {
+    pub id: String,
+    pub facebook_page_id: String,
+    pub token_status: String,
+    pub enabled: bool,
+    pub data_access_expires_at: Option<i64>,
+}
+
+/// Stores (or refreshes) the connection of a Page and the connecting admin's rights on it.
+pub async fn connect(
+    db: &Db,
+    cipher: &TokenCipher,
+    admin_id: &str,
+    account: &PageAccount,
+    token: &Secret,
+) -> Result<String, sqlx::Error> {
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    let id: String = sqlx::query_scalar(
+        "INSERT INTO pages (id, facebook_page_id, name, username, category, access_token_enc, token_status,
+                            connected_by, connected_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'valid', $7, $8, $8)
+         ON CONFLICT (facebook_page_id) DO UPDATE
+           SET name = excluded.name, username = excluded.username, category = excluded.category,
+               access_token_enc = excluded.access_token_enc, token_status = 'valid',
+               paused_reason = NULL, updated_at = excluded.updated_at
+         RETURNING id",
+    )
+    .bind(new_id())
+    .bind(&account.id)
+    .bind(&account.name)
+    .bind(&account.username)
+    .bind(&account.category)
+    .bind(cipher.encrypt(token, &aad(&account.id)))
+    .bind(admin_id)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    upsert_right(&mut tx, &id, admin_id, &account.tasks, now).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+async fn upsert_right(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    page_id: &str,
+    admin_id: &str,
+    tasks: &[String],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO page_admins (page_id, admin_id, tasks, refreshed_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (page_id, admin_id) DO UPDATE SET tasks = excluded.tasks, refreshed_at = excluded.refreshed_at",
+    )
+    .bind(page_id)
+    .bind(admin_id)
+    .bind(tasks.join(","))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Recomputes an admin's rights from a fresh `/me/accounts`: connected Pages they moderate are
+/// theirs to manage; every other right they held is dropped.
+pub async fn refresh_rights(
+    db: &Db,
+    admin_id: &str,
+    accounts: &[PageAccount],
+) -> Result<(), sqlx::Error> {
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    sqlx::query("DELETE FROM page_admins WHERE admin_id = $1")
+        .bind(admin_id)
+        .execute(&mut *tx)
+        .await?;
+    for account in accounts.iter().filter(|a| super::moderates(&a.tasks)) {
+        let id: Option<String> =
+            sqlx::query_scalar("SELECT id FROM pages WHERE facebook_page_id = $1")
+                .bind(&account.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(id) = id {
+            upsert_right(&mut tx, &id, admin_id, &account.tasks, now).await?;
+        }
+    }
+    tx.commit().await
+}
+
+/// The connected Page with this Facebook id, if the admin may manage it.
+pub async fn find_for_admin(
+    db: &Db,
+    admin_id: &str,
+    facebook_page_id: &str,
+) -> Result<Option<Connected>, sqlx::Error> {
+    let row: Option<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT p.id, p.facebook_page_id, p.token_status, p.enabled, p.data_access_expires_at
+         FROM pages p JOIN page_admins pa ON pa.page_id = p.id
+         WHERE pa.admin_id = $1 AND p.facebook_page_id = $2",
+    )
+    .bind(admin_id)
+    .bind(facebook_page_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(
+        |(id, facebook_page_id, token_status, enabled, data_access_expires_at)| Connected {
+            id,
+            facebook_page_id,
+            token_status,
+            enabled: enabled != 0,
+            data_access_expires_at,
+        },
+    ))
+}
+
+/// Every connected Page this admin may manage, by Facebook id.
+pub async fn connected_for_admin(db: &Db, admin_id: &str) -> Result<Vec<Connected>, sqlx::Error> {
+    let rows: Vec<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT p.id, p.facebook_page_id, p.token_status, p.enabled, p.data_access_expires_at
+         FROM pages p JOIN page_admins pa ON pa.page_id = p.id WHERE pa.admin_id = $1",
+    )
+    .bind(admin_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, facebook_page_id, token_status, enabled, data_access_expires_at)| Connected {
+                id,
+                facebook_page_id,
+                token_status,
+                enabled: enabled != 0,
+                data_access_expires_at,
+            },
+        )
+        .collect())
+}
+
+pub async fn page_token(
+    db: &Db,
+    cipher: &TokenCipher,
+    facebook_page_id: &str,
+) -> Result<Option<Secret>, sqlx::Error> {
+    let stored: Option<Option<String>> =
+        sqlx::query_scalar("SELECT access_token_enc FROM pages WHERE facebook_page_id = $1")
+            .bind(facebook_page_id)
+            .fetch_optional(db)
+            .await?;
+    Ok(stored
+        .flatten()
+        .and_then(|enc| cipher.decrypt(&enc, &aad(facebook_page_id)).ok()))
+}
+
+pub async fn record_health(
+    db: &Db,
+    facebook_page_id: &str,
+    token_status: &str,
+    data_access_expires_at: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE pages SET token_status = $1, data_access_expires_at = $2, token_checked_at = $3,
+                paused_reason = CASE WHEN $1 = 'valid' THEN NULL ELSE 'reconnect' END
+         WHERE facebook_page_id = $4",
+    )
+    .bind(token_status)
+    .bind(data_access_expires_at)
+    .bind(now_ms())
+    .bind(facebook_page_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
