@@ -714,3 +714,89 @@ async fn appsecret_proof_is_verified_when_present_and_required_when_switched_on(
     assert_error(s, &b, 100, None);
     assert_eq!(call(Some(&proof)).await.0, 200);
 }
+
+#[tokio::test]
+async fn pkce_codes_are_redeemed_only_with_the_verifier() {
+    let sbx = Sbx::start().await;
+    // RFC 7636 appendix B's example pair.
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let redeem = |code: String, verifier: Option<&'static str>| {
+        let sbx = &sbx;
+        async move {
+            let mut query = vec![
+                ("client_id", APP_ID.to_string()),
+                ("redirect_uri", REDIRECT.to_string()),
+                ("client_secret", APP_SECRET.to_string()),
+                ("code", code),
+            ];
+            if let Some(v) = verifier {
+                query.push(("code_verifier", v.to_string()));
+            }
+            let r = sbx
+                .http
+                .post(sbx.graph("/oauth/access_token"))
+                .form(&query)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let code_with_challenge = || async {
+        let mut form: Vec<(&str, &str)> = vec![
+            ("client_id", APP_ID),
+            ("redirect_uri", REDIRECT),
+            ("state", "st-123"),
+            ("scope", SCOPES),
+            ("response_type", "code"),
+            ("code_challenge", challenge),
+            ("code_challenge_method", "S256"),
+            ("as", "admin"),
+            ("action", "continue"),
+        ];
+        for g in SCOPES.split(',') {
+            form.push(("grant", g));
+        }
+        let r = sbx
+            .http
+            .post(sbx.server.url("/sandbox/www/v25.0/dialog/oauth/confirm"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let back = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+        query(&back)["code"].clone()
+    };
+
+    // The dialog page carries the challenge through its consent form.
+    let (_, page) = html(
+        &sbx,
+        &dialog_url(
+            &sbx,
+            SCOPES,
+            &[
+                ("code_challenge", challenge),
+                ("code_challenge_method", "S256"),
+                ("as", "admin"),
+            ],
+        ),
+    )
+    .await;
+    assert!(
+        page.contains(challenge),
+        "the consent form keeps the challenge"
+    );
+
+    let (status, body) = redeem(code_with_challenge().await, None).await;
+    assert_error(status, &body, 100, None);
+    let (status, body) = redeem(
+        code_with_challenge().await,
+        Some("wrong-verifier-wrong-verifier-wrong-verifier"),
+    )
+    .await;
+    assert_error(status, &body, 100, None);
+    let (status, body) = redeem(code_with_challenge().await, Some(verifier)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["access_token"].as_str().is_some());
+}

@@ -311,6 +311,13 @@ pub async fn confirm(AxState(sb): AxState<Shared>, body: Bytes) -> Response {
             redirect_uri: redirect.to_string(),
             created_ms: now,
             used: false,
+            code_challenge: q.get("code_challenge").map(|c| {
+                let method = q
+                    .get("code_challenge_method")
+                    .cloned()
+                    .unwrap_or_else(|| "plain".into());
+                (c.clone(), method)
+            }),
         },
     );
     let mut pairs = vec![("code", code.as_str())];
@@ -514,6 +521,14 @@ pub fn exchange(ctx: &mut Ctx, req: &Req) -> GraphResult {
                 )
                 .with_subcode(36008));
             }
+            if let Some((challenge, method)) = &entry.code_challenge {
+                // PKCE: only the holder of the verifier behind the dialog's challenge may redeem
+                // the code. Meta answers a mismatch with a plain invalid-parameter error.
+                let verifier = req.params.str("code_verifier").unwrap_or_default();
+                if !pkce_matches(challenge, method, &verifier) {
+                    return Err(GraphError::param("Invalid code_verifier."));
+                }
+            }
             entry.used = true;
             let user = entry.user.clone();
             let lifetime = ctx.st.knobs.short_lived_token_seconds;
@@ -676,5 +691,20 @@ pub fn test_users(ctx: &mut Ctx, req: &Req, method: &str) -> GraphResult {
             Ok(out)
         }
         _ => Err(super::graph::unsupported(req, "test-users")),
+    }
+}
+
+/// RFC 7636: `S256` compares base64url(sha256(verifier)) with the challenge; `plain` compares them
+/// as they are.
+fn pkce_matches(challenge: &str, method: &str, verifier: &str) -> bool {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    use sha2::{Digest, Sha256};
+    if verifier.is_empty() {
+        return false;
+    }
+    match method {
+        "S256" => URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) == challenge,
+        "plain" => verifier == challenge,
+        _ => false,
     }
 }

@@ -124,6 +124,8 @@ pub struct AuthCode {
     pub redirect_uri: String,
     pub created_ms: i64,
     pub used: bool,
+    /// PKCE: the dialog's `code_challenge` (S256 or plain), checked against `code_verifier`.
+    pub code_challenge: Option<(String, String)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
