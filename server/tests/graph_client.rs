@@ -1,0 +1,343 @@
+//! The product's one Graph client against the sandbox: every documented answer shape and every
+//! error class in the facts file (§4) comes back classified as a sender needs it.
+
+mod support;
+
+use app::{
+    messenger::graph::{ErrorClass, GraphClient, SendRequest},
+    secrets::Secret,
+};
+use serde_json::{json, Value};
+use support::{client, fresh_database, TestServer};
+
+const BAKERY: &str = "101000000000001";
+
+struct World {
+    server: TestServer,
+    http: reqwest::Client,
+    graph: GraphClient,
+}
+
+impl World {
+    async fn start() -> World {
+        let server = TestServer::start(&fresh_database("sqlite").await).await;
+        let graph = GraphClient::new(&server.state.settings.facebook);
+        let world = World {
+            server,
+            http: client(),
+            graph,
+        };
+        world
+            .control(
+                "PATCH",
+                "/settings",
+                json!({"template_approval_delay_ms": 10, "delivery_delay_ms": 5}),
+            )
+            .await;
+        world
+    }
+
+    async fn control(&self, method: &str, path: &str, body: Value) -> Value {
+        let url = self.server.url(&format!("/sandbox/control{path}"));
+        let request = match method {
+            "PATCH" => self.http.patch(url),
+            "GET" => self.http.get(url),
+            _ => self.http.post(url),
+        };
+        let response = request.json(&body).send().await.unwrap();
+        assert!(response.status().is_success(), "{method} {path}");
+        response.json().await.unwrap()
+    }
+
+    /// A long-lived user token for `user` and, with `page`, that Page's token.
+    async fn tokens(&self, user: &str, page: Option<&str>) -> (Secret, Option<Secret>) {
+        let scopes = [
+            "pages_show_list",
+            "pages_manage_metadata",
+            "pages_messaging",
+            "page_utility_messaging",
+        ];
+        let mut body = json!({"user": user, "scopes": scopes, "long_lived": true});
+        if let Some(page) = page {
+            body["page"] = json!(page);
+        }
+        let minted = self.control("POST", "/tokens", body).await;
+        (
+            Secret::new(minted["access_token"].as_str().unwrap()),
+            minted["page_access_token"].as_str().map(Secret::new),
+        )
+    }
+
+    /// `user` writes to the Page (opening the 24-hour window); answers their PSID.
+    async fn message_from(&self, user: &str, ago_ms: i64) -> String {
+        let acted = self
+            .control("POST", "/interactions", json!({"user": user, "page": BAKERY, "kind": "message", "text": "hi", "ago_ms": ago_ms}))
+            .await;
+        acted["psid"].as_str().unwrap().to_string()
+    }
+}
+
+#[tokio::test]
+async fn login_and_page_calls_answer_meta_shapes() {
+    let w = World::start().await;
+    let (user, _) = w.tokens("admin", None).await;
+    let me = w.graph.me(&user).await.unwrap();
+    assert_eq!(me.name, "Ada Admin");
+    let permissions = w.graph.permissions(&user).await.unwrap();
+    assert!(permissions
+        .iter()
+        .any(|p| p.permission == "pages_messaging" && p.status == "granted"));
+
+    let info = w.graph.debug_token(&user).await.unwrap();
+    assert!(info.is_valid);
+    assert_eq!(info.kind.as_deref(), Some("USER"));
+    assert_eq!(info.user_id.as_deref(), Some(me.id.as_str()));
+    assert!(info.data_access_expires_at.unwrap_or_default() > 0);
+
+    let accounts = w.graph.accounts(&user).await.unwrap();
+    let names: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["Sunny Bakery", "River Books"]);
+    assert!(accounts[0].tasks.contains(&"MANAGE".to_string()));
+    let page_token = accounts[0].access_token().expect("a Page token");
+
+    w.graph
+        .subscribe_app(BAKERY, &page_token, app::pages::WEBHOOK_FIELDS)
+        .await
+        .unwrap();
+    w.graph
+        .set_get_started(&page_token, "GET_STARTED")
+        .await
+        .unwrap();
+
+    let created = w
+        .graph
+        .create_utility_template(
+            BAKERY,
+            &page_token,
+            "campaign_end",
+            "en_US",
+            "Hi {{first_name}}, the giveaway has ended.",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (created.status.as_str(), created.category.as_deref()),
+        ("PENDING", Some("UTILITY"))
+    );
+    let mut status = String::new();
+    for _ in 0..100 {
+        status = w.graph.templates(BAKERY, &page_token).await.unwrap()[0]
+            .status
+            .clone();
+        if status == "APPROVED" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(status, "APPROVED");
+
+    // The app token, and an invalid token classified as a reconnect.
+    let app_token = w.graph.app_token().await.unwrap();
+    assert!(app_token
+        .expose()
+        .starts_with(&format!("{}|", w.server.state.settings.facebook.app_id)));
+    let bad = w.graph.me(&Secret::new("EAAnotatoken")).await.unwrap_err();
+    assert_eq!(bad.class(), ErrorClass::TokenInvalid, "{bad}");
+}
+
+#[tokio::test]
+async fn sends_succeed_inside_the_window_and_each_failure_is_classified() {
+    let w = World::start().await;
+    let (_, page) = w.tokens("admin", Some(BAKERY)).await;
+    let page = page.unwrap();
+    w.graph
+        .subscribe_app(BAKERY, &page, app::pages::WEBHOOK_FIELDS)
+        .await
+        .unwrap();
+    let alice = w.message_from("alice", 0).await;
+
+    let (sent, _usage) = w
+        .graph
+        .send(
+            BAKERY,
+            &page,
+            &SendRequest::text(&alice, "You are in!").with_quick_reply("JOIN", "JOIN"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sent.recipient_id, alice);
+    assert!(sent.message_id.starts_with("m_"));
+
+    // Outside the 24-hour window: normal messages are refused, the retired tag too (era 2026).
+    let bob = w.message_from("bob", 25 * 3600 * 1000).await;
+    let class =
+        |r: Result<_, app::messenger::graph::GraphError>| r.map(|_| ()).unwrap_err().class();
+    assert_eq!(
+        class(
+            w.graph
+                .send(BAKERY, &page, &SendRequest::text(&bob, "late"))
+                .await
+        ),
+        ErrorClass::OutsideWindow
+    );
+    let tagged = SendRequest::tagged(&bob, "The giveaway ended", "CONFIRMED_EVENT_UPDATE");
+    assert_eq!(
+        class(w.graph.send(BAKERY, &page, &tagged).await),
+        ErrorClass::InvalidParameter
+    );
+
+    // A text longer than Meta's 2000 characters.
+    let long = SendRequest::text(&alice, &"x".repeat(2001));
+    assert_eq!(
+        class(w.graph.send(BAKERY, &page, &long).await),
+        ErrorClass::InvalidParameter
+    );
+
+    // Nobody by that id on this Page.
+    assert_eq!(
+        class(
+            w.graph
+                .send(BAKERY, &page, &SendRequest::text("123", "hi"))
+                .await
+        ),
+        ErrorClass::NoMatchingUser
+    );
+
+    // A person who blocked the Page.
+    let carol = w.message_from("carol", 0).await;
+    w.control(
+        "POST",
+        "/interactions",
+        json!({"user": "carol", "page": BAKERY, "kind": "block"}),
+    )
+    .await;
+    assert_eq!(
+        class(
+            w.graph
+                .send(BAKERY, &page, &SendRequest::text(&carol, "hi"))
+                .await
+        ),
+        ErrorClass::Unreachable
+    );
+
+    // Injected faults: throttling, a restricted Page, transient errors.
+    w.control(
+        "PATCH",
+        &format!("/pages/{BAKERY}"),
+        json!({"throttled": true}),
+    )
+    .await;
+    assert_eq!(
+        class(
+            w.graph
+                .send(BAKERY, &page, &SendRequest::text(&alice, "hi"))
+                .await
+        ),
+        ErrorClass::Throttled
+    );
+    w.control(
+        "PATCH",
+        &format!("/pages/{BAKERY}"),
+        json!({"throttled": false, "restricted": true}),
+    )
+    .await;
+    assert_eq!(
+        class(
+            w.graph
+                .send(BAKERY, &page, &SendRequest::text(&alice, "hi"))
+                .await
+        ),
+        ErrorClass::PageRestricted
+    );
+    w.control(
+        "PATCH",
+        &format!("/pages/{BAKERY}"),
+        json!({"restricted": false, "transient_error_rate": 1.0}),
+    )
+    .await;
+    assert_eq!(
+        class(
+            w.graph
+                .send(BAKERY, &page, &SendRequest::text(&alice, "hi"))
+                .await
+        ),
+        ErrorClass::Transient
+    );
+    w.control(
+        "PATCH",
+        &format!("/pages/{BAKERY}"),
+        json!({"transient_error_rate": 0.0}),
+    )
+    .await;
+
+    // A revoked Page token asks for reconnection.
+    w.control(
+        "POST",
+        "/tokens/revoke",
+        json!({"access_token": page.expose()}),
+    )
+    .await;
+    let revoked = w
+        .graph
+        .send(BAKERY, &page, &SendRequest::text(&alice, "hi"))
+        .await
+        .unwrap_err();
+    assert_eq!(revoked.class(), ErrorClass::TokenInvalid);
+    assert_eq!(revoked.api().unwrap().error_subcode, Some(460));
+}
+
+#[tokio::test]
+async fn the_legacy_era_accepts_the_tag_and_utility_templates_reach_people_outside_the_window() {
+    let w = World::start().await;
+    let (_, page) = w.tokens("admin", Some(BAKERY)).await;
+    let page = page.unwrap();
+    w.graph
+        .subscribe_app(BAKERY, &page, app::pages::WEBHOOK_FIELDS)
+        .await
+        .unwrap();
+    let bob = w.message_from("bob", 30 * 3600 * 1000).await;
+
+    w.control("PATCH", "/settings", json!({"tag_era": "legacy"}))
+        .await;
+    let tagged = SendRequest::tagged(&bob, "The giveaway ended", "CONFIRMED_EVENT_UPDATE");
+    w.graph
+        .send(BAKERY, &page, &tagged)
+        .await
+        .expect("accepted before 2026-04-27");
+    w.control("PATCH", "/settings", json!({"tag_era": "2026"}))
+        .await;
+
+    let created = w
+        .graph
+        .create_utility_template(
+            BAKERY,
+            &page,
+            "campaign_end",
+            "en_US",
+            "Hi {{first_name}}, the giveaway has ended.",
+        )
+        .await
+        .unwrap();
+    w.control(
+        "PATCH",
+        &format!("/templates/{BAKERY}/{}", created.id),
+        json!({"status": "APPROVED"}),
+    )
+    .await;
+    let utility = SendRequest::utility(&bob, "campaign_end", "en_US", &[("first_name", "Bob")]);
+    let (sent, _) = w.graph.send(BAKERY, &page, &utility).await.unwrap();
+    assert_eq!(sent.recipient_id, bob);
+    let thread = w
+        .control("GET", &format!("/threads/{BAKERY}/bob"), json!({}))
+        .await;
+    let last = thread["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert!(
+        last.to_string().contains("Hi Bob, the giveaway has ended."),
+        "{last}"
+    );
+}
