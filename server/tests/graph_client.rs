@@ -156,7 +156,7 @@ async fn sends_succeed_inside_the_window_and_each_failure_is_classified() {
         .unwrap();
     let alice = w.message_from("alice", 0).await;
 
-    let (sent, _usage) = w
+    let (sent, usage) = w
         .graph
         .send(
             BAKERY,
@@ -167,6 +167,27 @@ async fn sends_succeed_inside_the_window_and_each_failure_is_classified() {
         .unwrap();
     assert_eq!(sent.recipient_id, alice);
     assert!(sent.message_id.starts_with("m_"));
+    // Meta's usage headers come back with every send, so a sender can slow down in time.
+    let first = usage.max_percent.expect("usage headers");
+    w.control("PATCH", "/settings", json!({"rate_limit_per_second": 20}))
+        .await;
+    let mut last = first;
+    for _ in 0..10 {
+        last = w
+            .graph
+            .send(BAKERY, &page, &SendRequest::text(&alice, "again"))
+            .await
+            .unwrap()
+            .1
+            .max_percent
+            .unwrap();
+    }
+    assert!(
+        last > first,
+        "a burst fills the Page's quota: {first}% then {last}%"
+    );
+    w.control("PATCH", "/settings", json!({"rate_limit_per_second": 300}))
+        .await;
 
     // Outside the 24-hour window: normal messages are refused, the retired tag too (era 2026).
     let bob = w.message_from("bob", 25 * 3600 * 1000).await;

@@ -130,6 +130,8 @@ pub struct Ctx<'a> {
     pub sb: &'a Sandbox,
     pub st: &'a mut State,
     pub latency_ms: u64,
+    /// Send API calls report how full their Page's rate bucket is: (Page id, percent used).
+    pub usage: Option<(String, f64)>,
 }
 
 /// Who is calling, once the token is checked.
@@ -190,15 +192,42 @@ pub async fn handle(
         })
         .unwrap_or_default();
 
-    let (result, latency_ms) = process(
+    let (result, latency_ms, usage) = process(
         &sb, &method, segs, version, path, parsed, &headers, log_query, log_body,
     );
     if latency_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(latency_ms)).await;
     }
-    match result {
+    let mut response = match result {
         Ok(value) => Json(value).into_response(),
         Err(e) => e.into_response(),
+    };
+    if let Some((page, percent)) = usage {
+        add_usage_headers(response.headers_mut(), &page, percent);
+    }
+    response
+}
+
+/// Meta's throttling headers (facts file §8): percentages of the quota, so a careful sender slows
+/// down before it is throttled. Here the Page's rate bucket is the quota.
+fn add_usage_headers(headers: &mut HeaderMap, page: &str, percent: f64) {
+    let percent = percent.round().clamp(0.0, 100.0) as u64;
+    let regain = if percent >= 100 { 1 } else { 0 };
+    let app = json!({ "call_count": percent, "total_cputime": 0, "total_time": 0 });
+    let business = json!({ page: [{
+        "type": "messenger",
+        "call_count": percent,
+        "total_cputime": 0,
+        "total_time": 0,
+        "estimated_time_to_regain_access": regain,
+    }]});
+    for (name, value) in [
+        ("x-app-usage", app),
+        ("x-business-use-case-usage", business),
+    ] {
+        if let Ok(value) = axum::http::HeaderValue::from_str(&value.to_string()) {
+            headers.insert(name, value);
+        }
     }
 }
 
@@ -214,9 +243,10 @@ fn process(
     headers: &HeaderMap,
     log_query: BTreeMap<String, String>,
     log_body: Value,
-) -> (GraphResult, u64) {
+) -> (GraphResult, u64, Option<(String, f64)>) {
     let mut st = sb.lock();
     let mut latency_ms = 0;
+    let mut usage = None;
     let result = match parsed {
         Err(e) => Err(e),
         Ok(params) => {
@@ -233,9 +263,11 @@ fn process(
                 sb,
                 st: &mut st,
                 latency_ms: 0,
+                usage: None,
             };
             let result = route(&mut ctx, &req);
             latency_ms = ctx.latency_ms;
+            usage = ctx.usage.take();
             result
         }
     };
@@ -259,7 +291,7 @@ fn process(
         error_subcode: subcode,
     };
     st.requests.push_back(entry);
-    (result, latency_ms)
+    (result, latency_ms, usage)
 }
 
 fn is_version(seg: &str) -> bool {

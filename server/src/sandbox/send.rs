@@ -367,12 +367,12 @@ fn take_rate_token(ctx: &mut Ctx, page: &str) -> bool {
     bucket.tokens =
         (bucket.tokens + now.duration_since(bucket.last).as_secs_f64() * rate).min(rate);
     bucket.last = now;
-    if bucket.tokens >= 1.0 {
+    let allowed = bucket.tokens >= 1.0;
+    if allowed {
         bucket.tokens -= 1.0;
-        true
-    } else {
-        false
     }
+    ctx.usage = Some((page.to_string(), (rate - bucket.tokens) / rate * 100.0));
+    allowed
 }
 
 fn outside_window(what: &str) -> GraphError {
