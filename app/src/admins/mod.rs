@@ -75,7 +75,8 @@ pub fn LoginPage() -> impl IntoView {
                 fallback=|| {
                     view! {
                         <p>"Run giveaways for the Facebook Pages you moderate."</p>
-                        <a class="button" href="/auth/facebook" data-testid="continue-with-facebook">
+                        // rel=external: a server route, not a client-side one, for the hydrated router.
+                        <a class="button" href="/auth/facebook" rel="external" data-testid="continue-with-facebook">
                             "Continue with Facebook"
                         </a>
                     }
@@ -95,7 +96,7 @@ pub fn LoginPage() -> impl IntoView {
                         }}
                     </ul>
                 </div>
-                <a class="button" href="/auth/facebook?rerequest=1" data-testid="ask-again">
+                <a class="button" href="/auth/facebook?rerequest=1" rel="external" data-testid="ask-again">
                     "Ask again"
                 </a>
             </Show>
