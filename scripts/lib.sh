@@ -49,11 +49,15 @@ setup_toolchain() {
 
   step "Node packages in end2end/ (wasm-opt 123, Playwright)"
   if ! command -v npm >/dev/null; then apt_install nodejs npm; fi
-  if [ -x end2end/node_modules/.bin/wasm-opt ] && [ end2end/node_modules/.package-lock.json -nt end2end/package-lock.json ]; then
+  # node_modules is current when it was installed from this very lockfile.
+  local lock_hash stamp=end2end/node_modules/.installed-from-lock
+  lock_hash="$(sha256sum end2end/package-lock.json | cut -d' ' -f1)"
+  if [ -x end2end/node_modules/.bin/wasm-opt ] && [ "$(cat "$stamp" 2>/dev/null)" = "$lock_hash" ]; then
     skip "node_modules"
   else
     # Debian's binaryen (wasm-opt 108) corrupts wasm-bindgen output; the npm build is 123.
     (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+    echo "$lock_hash" > "$stamp"
   fi
 }
 
