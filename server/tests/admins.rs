@@ -566,3 +566,196 @@ both_databases!(
         server.stop().await;
     }
 );
+
+/// The campaign form as the editor posts it (`form[title]=...`, serde_qs style).
+fn campaign_fields(
+    id: Option<&str>,
+    form: &app::campaigns::rules::CampaignForm,
+) -> Vec<(String, String)> {
+    let mut fields: Vec<(String, String)> = id
+        .map(|id| ("id".to_string(), id.to_string()))
+        .into_iter()
+        .collect();
+    for (key, value) in serde_json::to_value(form).unwrap().as_object().unwrap() {
+        let value = match value {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        fields.push((format!("form[{key}]"), value));
+    }
+    fields
+}
+
+async fn save(
+    http: &reqwest::Client,
+    server: &TestServer,
+    id: Option<&str>,
+    form: &app::campaigns::rules::CampaignForm,
+) -> (u16, String) {
+    let response = http
+        .post(server.url("/api/save_campaign"))
+        .form(&campaign_fields(id, form))
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+fn cake() -> app::campaigns::rules::CampaignForm {
+    app::campaigns::rules::CampaignForm {
+        page_id: BAKERY.into(),
+        title: "Win a cake".into(),
+        slug: "win-a-cake".into(),
+        prize: "A birthday cake".into(),
+        starts_at: "2026-12-01T09:00".into(),
+        ends_at: "2026-12-24T18:00".into(),
+        time_zone: "Europe/Paris".into(),
+        confirmation_enabled: true,
+        confirmation_text: "Thanks {first_name}, you are in!".into(),
+        automation_keyword: "CAKE".into(),
+        notice_text: "The {campaign_title} giveaway has ended.".into(),
+        notice_path: "automatic".into(),
+        tag_fallback: true,
+        ..Default::default()
+    }
+}
+
+both_databases!(
+    campaigns_are_validated_saved_and_read_back,
+    |url: String| async move {
+        use app::campaigns::{Campaign, SaveOutcome};
+        let server = TestServer::start(&url).await;
+        let http = client();
+        log_in(&http, &server, "admin").await;
+
+        // Not connected yet: the Page field says so.
+        let (status, body) = save(&http, &server, None, &cake()).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body.contains("page_id"), "{body}");
+        assert_eq!(
+            call(
+                &http,
+                &server,
+                "connect_page",
+                &[("facebook_page_id", BAKERY)]
+            )
+            .await
+            .0,
+            200
+        );
+
+        // Every error at once, by field; nothing stored.
+        let mut bad = cake();
+        bad.title.clear();
+        bad.ends_at = "2026-11-01T09:00".into();
+        bad.time_zone = "Mars/Olympus".into();
+        let (status, body) = save(&http, &server, None, &bad).await;
+        assert_eq!(status, 422);
+        let SaveOutcome::Invalid(errors) = serde_json::from_str(&body).unwrap() else {
+            panic!("{body}")
+        };
+        assert_eq!(
+            errors.keys().collect::<Vec<_>>(),
+            ["ends_at", "time_zone", "title"],
+            "{errors:?}"
+        );
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM campaigns")
+            .fetch_one(&server.state.db)
+            .await
+            .unwrap();
+        assert_eq!(n, 0);
+
+        let (status, body) = save(&http, &server, None, &cake()).await;
+        assert_eq!(status, 200, "{body}");
+        let SaveOutcome::Saved { id } = serde_json::from_str(&body).unwrap() else {
+            panic!("{body}")
+        };
+
+        // Stored in UTC (Paris is UTC+1 in December), shown back in the campaign's zone.
+        let starts: i64 = sqlx::query_scalar("SELECT starts_at FROM campaigns")
+            .fetch_one(&server.state.db)
+            .await
+            .unwrap();
+        assert_eq!(starts, 1_796_112_000_000, "2026-12-01T08:00Z");
+        let (_, body) = call(&http, &server, "get_campaign", &[("id", &id)]).await;
+        let campaign: Campaign = serde_json::from_str(&body).unwrap();
+        assert_eq!(campaign.form, cake());
+        assert_eq!(campaign.lifecycle(0), app::campaigns::Lifecycle::Draft);
+
+        // The link is unique; an edit keeps its own.
+        let mut copy = cake();
+        copy.title = "Another".into();
+        let (status, body) = save(&http, &server, None, &copy).await;
+        assert_eq!(status, 422);
+        assert!(body.contains("This link is taken"), "{body}");
+        let (status, _) = save(&http, &server, Some(&id), &copy).await;
+        assert_eq!(status, 200);
+        let (_, body) = call(&http, &server, "list_campaigns", &[]).await;
+        let list: Vec<Campaign> = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            list.iter()
+                .map(|c| c.form.title.as_str())
+                .collect::<Vec<_>>(),
+            ["Another"]
+        );
+        server.stop().await;
+    }
+);
+
+both_databases!(
+    campaign_functions_refuse_outsiders,
+    |url: String| async move {
+        let server = TestServer::start(&url).await;
+        let admin = client();
+        log_in(&admin, &server, "admin").await;
+        assert_eq!(
+            call(
+                &admin,
+                &server,
+                "connect_page",
+                &[("facebook_page_id", BAKERY)]
+            )
+            .await
+            .0,
+            200
+        );
+        let (_, body) = save(&admin, &server, None, &cake()).await;
+        let app::campaigns::SaveOutcome::Saved { id } = serde_json::from_str(&body).unwrap() else {
+            panic!("{body}")
+        };
+
+        // Nobody: 401 everywhere.
+        let nobody = client();
+        assert_eq!(save(&nobody, &server, None, &cake()).await.0, 401);
+        assert_eq!(save(&nobody, &server, Some(&id), &cake()).await.0, 401);
+        assert_eq!(
+            call(&nobody, &server, "get_campaign", &[("id", &id)])
+                .await
+                .0,
+            401
+        );
+        assert_eq!(call(&nobody, &server, "list_campaigns", &[]).await.0, 401);
+
+        // Another admin, without rights to Sunny Bakery: cannot see, change or move it.
+        let other = client();
+        log_in(&other, &server, "moderator").await;
+        assert_eq!(
+            call(&other, &server, "get_campaign", &[("id", &id)])
+                .await
+                .0,
+            403
+        );
+        let (_, body) = call(&other, &server, "list_campaigns", &[]).await;
+        assert_eq!(body, "[]");
+        let mut hijack = cake();
+        hijack.title = "Hijacked".into();
+        let (status, _) = save(&other, &server, Some(&id), &hijack).await;
+        assert_ne!(status, 200);
+        let title: String = sqlx::query_scalar("SELECT title FROM campaigns")
+            .fetch_one(&server.state.db)
+            .await
+            .unwrap();
+        assert_eq!(title, "Win a cake", "nothing changed");
+        server.stop().await;
+    }
+);

@@ -1,0 +1,124 @@
+//! Campaigns: the contests admins build. `rules` (shared with the browser) says what a valid
+//! campaign is; `store` keeps them; the server functions here are thin: session and rights
+//! first, then the rules, then the store.
+
+pub mod rules;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+use leptos::prelude::*;
+use rules::{CampaignForm, FieldErrors};
+use serde::{Deserialize, Serialize};
+
+/// Where a campaign is in its life, derived from its publish state and dates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Lifecycle {
+    Draft,
+    Scheduled,
+    Live,
+    Ended,
+    Archived,
+}
+
+impl Lifecycle {
+    pub fn of(publish_state: &str, starts_at: i64, ends_at: i64, now: i64) -> Lifecycle {
+        match publish_state {
+            "archived" => Lifecycle::Archived,
+            "published" if now >= ends_at => Lifecycle::Ended,
+            "published" if now >= starts_at => Lifecycle::Live,
+            "published" => Lifecycle::Scheduled,
+            _ => Lifecycle::Draft,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Campaign {
+    pub id: String,
+    pub form: CampaignForm,
+    pub starts_at_ms: i64,
+    pub ends_at_ms: i64,
+    pub publish_state: String,
+}
+
+impl Campaign {
+    #[cfg(feature = "ssr")]
+    fn from_parts(
+        (id, form, starts_at_ms, ends_at_ms, publish_state): (
+            String,
+            CampaignForm,
+            i64,
+            i64,
+            String,
+        ),
+    ) -> Self {
+        Campaign {
+            id,
+            form,
+            starts_at_ms,
+            ends_at_ms,
+            publish_state,
+        }
+    }
+
+    pub fn lifecycle(&self, now: i64) -> Lifecycle {
+        Lifecycle::of(&self.publish_state, self.starts_at_ms, self.ends_at_ms, now)
+    }
+}
+
+/// What a save answers: the campaign's id, or every field error at once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SaveOutcome {
+    Saved { id: String },
+    Invalid(FieldErrors),
+}
+
+#[server(endpoint = "save_campaign")]
+pub async fn save_campaign(
+    id: Option<String>,
+    form: CampaignForm,
+) -> Result<SaveOutcome, ServerFnError> {
+    use crate::admins::guard::{internal, refuse, require_admin};
+    let (state, admin) = require_admin().await?;
+    match store::save(&state.db, &admin.id, id.as_deref(), &form)
+        .await
+        .map_err(internal)?
+    {
+        store::Saved::Ok(id) => Ok(SaveOutcome::Saved { id }),
+        store::Saved::Invalid(errors) => {
+            // Field errors are an answer the editor displays, with the status that says so.
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(http::StatusCode::UNPROCESSABLE_ENTITY);
+            }
+            Ok(SaveOutcome::Invalid(errors))
+        }
+        store::Saved::Forbidden => Err(refuse(
+            http::StatusCode::FORBIDDEN,
+            "You do not manage this Page or campaign.",
+        )),
+    }
+}
+
+#[server(endpoint = "get_campaign")]
+pub async fn get_campaign(id: String) -> Result<Campaign, ServerFnError> {
+    use crate::admins::guard::{internal, refuse, require_admin};
+    let (state, admin) = require_admin().await?;
+    store::find_for_admin(&state.db, &admin.id, &id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| {
+            refuse(
+                http::StatusCode::FORBIDDEN,
+                "You do not manage this campaign.",
+            )
+        })
+}
+
+#[server(endpoint = "list_campaigns")]
+pub async fn list_campaigns() -> Result<Vec<Campaign>, ServerFnError> {
+    use crate::admins::guard::{internal, require_admin};
+    let (state, admin) = require_admin().await?;
+    store::list_for_admin(&state.db, &admin.id)
+        .await
+        .map_err(internal)
+}

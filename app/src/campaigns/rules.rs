@@ -1,0 +1,317 @@
+//! A campaign as the editor sends it, and the one set of rules it must follow. This module
+//! compiles for the browser too: the editor shows, as the admin types, exactly the errors the
+//! server would return.
+
+use crate::messenger::limits::{self, QUICK_REPLY_TITLE_MAX, TEXT_MAX};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const TITLE_MAX: usize = 120;
+pub const PRIZE_MAX: usize = 200;
+pub const DESCRIPTION_MAX: usize = 5000;
+pub const RULES_MAX: usize = 20000;
+pub const SLUG_MIN: usize = 3;
+pub const SLUG_MAX: usize = 60;
+
+/// The editor's form, as typed: strings, so nothing the admin typed is lost on a failed save.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignForm {
+    pub page_id: String,
+    pub title: String,
+    pub slug: String,
+    pub description: String,
+    pub prize: String,
+    pub image_url: String,
+    /// `YYYY-MM-DDTHH:MM` in `time_zone`, as an `<input type="datetime-local">` gives it.
+    pub starts_at: String,
+    pub ends_at: String,
+    pub time_zone: String,
+    pub rules: String,
+    #[serde(default)]
+    pub require_login: bool,
+    #[serde(default)]
+    pub confirmation_enabled: bool,
+    pub confirmation_text: String,
+    pub automation_keyword: String,
+    pub notice_text: String,
+    /// `automatic` or `tag`.
+    pub notice_path: String,
+    #[serde(default)]
+    pub tag_fallback: bool,
+}
+
+/// Errors by field name (the form's input names), each in words the admin understands.
+pub type FieldErrors = BTreeMap<String, String>;
+
+/// The placeholders a message may use, filled per subscriber when it is sent.
+pub const PLACEHOLDERS: &[&str] = &["first_name", "campaign_title", "prize"];
+
+/// Checks every rule that does not need the server (uniqueness of the slug and the time zone's
+/// existence are checked there too). Empty result: valid.
+pub fn check(form: &CampaignForm) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    let mut fail = |field: &str, message: String| {
+        errors.entry(field.to_string()).or_insert(message);
+    };
+
+    if form.page_id.trim().is_empty() {
+        fail("page_id", "Choose the Page that runs this campaign.".into());
+    }
+    required_len(
+        &mut fail,
+        "title",
+        &form.title,
+        TITLE_MAX,
+        "Give the campaign a title.",
+    );
+    if let Err(e) = check_slug(&form.slug) {
+        fail("slug", e);
+    }
+    required_len(
+        &mut fail,
+        "prize",
+        &form.prize,
+        PRIZE_MAX,
+        "Say what the prize is.",
+    );
+    optional_len(&mut fail, "description", &form.description, DESCRIPTION_MAX);
+    optional_len(&mut fail, "rules", &form.rules, RULES_MAX);
+    let image = form.image_url.trim();
+    if !(image.is_empty() || image.starts_with("https://") || image.starts_with("http://")) {
+        fail(
+            "image_url",
+            "Must be an http(s) address, or left empty.".into(),
+        );
+    }
+
+    let start = parse_local(&form.starts_at);
+    let end = parse_local(&form.ends_at);
+    if start.is_none() {
+        fail("starts_at", "Enter a start date and time.".into());
+    }
+    if end.is_none() {
+        fail("ends_at", "Enter an end date and time.".into());
+    }
+    if let (Some(start), Some(end)) = (start, end) {
+        if end <= start {
+            fail("ends_at", "The end must be after the start.".into());
+        }
+    }
+    if form.time_zone.trim().is_empty() {
+        fail("time_zone", "Choose a time zone.".into());
+    }
+
+    if form.confirmation_enabled {
+        required_len(
+            &mut fail,
+            "confirmation_text",
+            &form.confirmation_text,
+            TEXT_MAX,
+            "Write the confirmation message, or switch it off.",
+        );
+    } else {
+        optional_len(
+            &mut fail,
+            "confirmation_text",
+            &form.confirmation_text,
+            TEXT_MAX,
+        );
+    }
+    if let Err(e) = check_placeholders(&form.confirmation_text) {
+        fail("confirmation_text", e);
+    }
+    let keyword = form.automation_keyword.trim();
+    if !keyword.is_empty() {
+        if let Err(e) = limits::check_len(keyword, QUICK_REPLY_TITLE_MAX) {
+            fail("automation_keyword", format!("A quick-reply title {e}."));
+        }
+        if !form.confirmation_enabled {
+            fail(
+                "automation_keyword",
+                "The keyword rides on the confirmation message: switch it on.".into(),
+            );
+        }
+    }
+    required_len(
+        &mut fail,
+        "notice_text",
+        &form.notice_text,
+        TEXT_MAX,
+        "Write the end-of-campaign notice.",
+    );
+    if let Err(e) = check_placeholders(&form.notice_text) {
+        fail("notice_text", e);
+    }
+    if !matches!(form.notice_path.as_str(), "automatic" | "tag") {
+        fail("notice_path", "Choose how the notice is sent.".into());
+    }
+    errors
+}
+
+fn required_len(
+    fail: &mut impl FnMut(&str, String),
+    field: &str,
+    value: &str,
+    max: usize,
+    empty: &str,
+) {
+    if value.trim().is_empty() {
+        fail(field, empty.to_string());
+    } else {
+        optional_len(fail, field, value, max);
+    }
+}
+
+fn optional_len(fail: &mut impl FnMut(&str, String), field: &str, value: &str, max: usize) {
+    if let Err(e) = limits::check_len(value, max) {
+        fail(field, format!("Too long: {e}."));
+    }
+}
+
+/// Slugs appear in public links: lowercase letters, digits and single dashes.
+pub fn check_slug(slug: &str) -> Result<(), String> {
+    let n = slug.chars().count();
+    if !(SLUG_MIN..=SLUG_MAX).contains(&n) {
+        return Err(format!("Use {SLUG_MIN} to {SLUG_MAX} characters."));
+    }
+    if !slug
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err("Use only lowercase letters, digits and dashes.".into());
+    }
+    if slug.starts_with('-') || slug.ends_with('-') || slug.contains("--") {
+        return Err("Dashes go between words, one at a time.".into());
+    }
+    Ok(())
+}
+
+/// Only known `{placeholders}` are allowed, so a typo does not reach every entrant verbatim.
+pub fn check_placeholders(text: &str) -> Result<(), String> {
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            return Err("A `{` is not closed.".into());
+        };
+        let name = &after[..close];
+        if !PLACEHOLDERS.contains(&name) {
+            return Err(format!(
+                "Unknown placeholder {{{name}}}; use {}.",
+                PLACEHOLDERS
+                    .iter()
+                    .map(|p| format!("{{{p}}}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        rest = &after[close + 1..];
+    }
+    Ok(())
+}
+
+/// Fills placeholders for one subscriber.
+pub fn fill(text: &str, first_name: &str, campaign_title: &str, prize: &str) -> String {
+    text.replace("{first_name}", first_name)
+        .replace("{campaign_title}", campaign_title)
+        .replace("{prize}", prize)
+}
+
+/// `YYYY-MM-DDTHH:MM[:SS]` as a comparable tuple; `None` when it is not one.
+pub fn parse_local(value: &str) -> Option<(u32, u32, u32, u32, u32)> {
+    let (date, time) = value.trim().split_once('T')?;
+    let mut d = date.split('-');
+    let (y, m, day) = (
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+    );
+    let mut t = time.split(':');
+    let (h, min) = (t.next()?.parse().ok()?, t.next()?.parse().ok()?);
+    let valid = (2000..=2200).contains(&y)
+        && (1..=12).contains(&m)
+        && (1..=31).contains(&day)
+        && h < 24
+        && min < 60;
+    valid.then_some((y, m, day, h, min))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub fn valid() -> CampaignForm {
+        CampaignForm {
+            page_id: "101000000000001".into(),
+            title: "Win a cake".into(),
+            slug: "win-a-cake".into(),
+            prize: "A birthday cake".into(),
+            starts_at: "2026-12-01T09:00".into(),
+            ends_at: "2026-12-24T18:00".into(),
+            time_zone: "Europe/Paris".into(),
+            confirmation_enabled: true,
+            confirmation_text: "Thanks {first_name}, you are in!".into(),
+            automation_keyword: "CAKE".into(),
+            notice_text: "The {campaign_title} giveaway has ended.".into(),
+            notice_path: "automatic".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_complete_form_is_valid() {
+        assert_eq!(check(&valid()), FieldErrors::new());
+    }
+
+    #[test]
+    fn each_error_names_its_field() {
+        type Change = Box<dyn Fn(&mut CampaignForm)>;
+        let cases: Vec<(&str, Change)> = vec![
+            ("title", Box::new(|f| f.title.clear())),
+            ("slug", Box::new(|f| f.slug = "Win A Cake".into())),
+            ("slug", Box::new(|f| f.slug = "ab".into())),
+            ("prize", Box::new(|f| f.prize = " ".into())),
+            (
+                "ends_at",
+                Box::new(|f| f.ends_at = "2026-11-30T09:00".into()),
+            ),
+            ("starts_at", Box::new(|f| f.starts_at = "tomorrow".into())),
+            (
+                "confirmation_text",
+                Box::new(|f| f.confirmation_text = "x".repeat(2001)),
+            ),
+            (
+                "confirmation_text",
+                Box::new(|f| f.confirmation_text = "Hi {frist_name}".into()),
+            ),
+            (
+                "automation_keyword",
+                Box::new(|f| f.automation_keyword = "x".repeat(21)),
+            ),
+            ("notice_text", Box::new(|f| f.notice_text.clear())),
+            (
+                "notice_path",
+                Box::new(|f| f.notice_path = "HUMAN_AGENT".into()),
+            ),
+            (
+                "image_url",
+                Box::new(|f| f.image_url = "javascript:alert(1)".into()),
+            ),
+            ("page_id", Box::new(|f| f.page_id.clear())),
+        ];
+        for (field, change) in cases {
+            let mut form = valid();
+            change(&mut form);
+            let errors = check(&form);
+            assert!(errors.contains_key(field), "{field}: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn placeholders_are_filled() {
+        assert_eq!(
+            fill("Hi {first_name}, {prize}!", "Alice", "T", "a cake"),
+            "Hi Alice, a cake!"
+        );
+    }
+}
