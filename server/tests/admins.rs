@@ -342,6 +342,12 @@ async fn call(
 }
 
 const BAKERY: &str = "101000000000001";
+
+/// Connects a Page as the logged-in admin of `http`, which must succeed.
+async fn connect(http: &reqwest::Client, server: &TestServer, page: &str) {
+    let (status, body) = call(http, server, "connect_page", &[("facebook_page_id", page)]).await;
+    assert_eq!(status, 200, "{body}");
+}
 const BOOKS: &str = "101000000000002";
 
 both_databases!(
@@ -497,17 +503,7 @@ both_databases!(page_functions_refuse_outsiders, |url: String| async move {
 
     let admin = client();
     log_in(&admin, &server, "admin").await;
-    assert_eq!(
-        call(
-            &admin,
-            &server,
-            "connect_page",
-            &[("facebook_page_id", BAKERY)]
-        )
-        .await
-        .0,
-        200
-    );
+    connect(&admin, &server, BAKERY).await;
     let (status, _) = call(
         &moderator,
         &server,
@@ -525,17 +521,7 @@ both_databases!(
         let server = TestServer::start(&url).await;
         let admin = client();
         log_in(&admin, &server, "admin").await;
-        assert_eq!(
-            call(
-                &admin,
-                &server,
-                "connect_page",
-                &[("facebook_page_id", BAKERY)]
-            )
-            .await
-            .0,
-            200
-        );
+        connect(&admin, &server, BAKERY).await;
         // The editor moderates Sunny Bakery too: at login, they get the right to manage it.
         let editor = client();
         log_in(&editor, &server, "editor").await;
@@ -632,17 +618,7 @@ both_databases!(
         let (status, body) = save(&http, &server, None, &cake()).await;
         assert_eq!(status, 422, "{body}");
         assert!(body.contains("page_id"), "{body}");
-        assert_eq!(
-            call(
-                &http,
-                &server,
-                "connect_page",
-                &[("facebook_page_id", BAKERY)]
-            )
-            .await
-            .0,
-            200
-        );
+        connect(&http, &server, BAKERY).await;
 
         // Every error at once, by field; nothing stored.
         let mut bad = cake();
@@ -708,17 +684,7 @@ both_databases!(
         let server = TestServer::start(&url).await;
         let admin = client();
         log_in(&admin, &server, "admin").await;
-        assert_eq!(
-            call(
-                &admin,
-                &server,
-                "connect_page",
-                &[("facebook_page_id", BAKERY)]
-            )
-            .await
-            .0,
-            200
-        );
+        connect(&admin, &server, BAKERY).await;
         let (_, body) = save(&admin, &server, None, &cake()).await;
         let app::campaigns::SaveOutcome::Saved { id } = serde_json::from_str(&body).unwrap() else {
             panic!("{body}")

@@ -40,22 +40,6 @@ fn flag(b: bool) -> i64 {
     i64::from(b)
 }
 
-/// The internal id of a connected Page the admin may manage.
-async fn managed_page(
-    db: &Db,
-    admin_id: &str,
-    facebook_page_id: &str,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT p.id FROM pages p JOIN page_admins pa ON pa.page_id = p.id
-         WHERE pa.admin_id = $1 AND p.facebook_page_id = $2",
-    )
-    .bind(admin_id)
-    .bind(facebook_page_id)
-    .fetch_optional(db)
-    .await
-}
-
 /// Creates (`id` None) or updates a campaign. Server-only checks (time zone, slug uniqueness)
 /// come back as field errors like the shared ones.
 pub async fn save(
@@ -82,7 +66,8 @@ pub async fn save(
                 .or_insert("The end must be after the start.".into());
         }
     }
-    let Some(page) = managed_page(db, admin_id, &form.page_id).await? else {
+    let managed = crate::pages::store::find_for_admin(db, admin_id, &form.page_id).await?;
+    let Some(page) = managed.map(|p| p.id) else {
         // Shown beside the Page field: the admin picks from their own list, so this leaks nothing.
         errors.insert(
             "page_id".into(),
@@ -110,72 +95,54 @@ pub async fn save(
     let (starts, ends) = (starts.unwrap_or_default(), ends.unwrap_or_default());
     let keyword = Some(form.automation_keyword.trim()).filter(|k| !k.is_empty());
     let image = Some(form.image_url.trim()).filter(|k| !k.is_empty());
-    let now = now_ms();
-    let id = match id {
-        Some(id) => {
-            sqlx::query(
-                "UPDATE campaigns SET page_id = $1, slug = $2, title = $3, description = $4, prize = $5,
-                   image_url = $6, starts_at = $7, ends_at = $8, time_zone = $9, rules = $10, require_login = $11,
-                   confirmation_enabled = $12, confirmation_text = $13, automation_keyword = $14,
-                   notice_text = $15, notice_path = $16, tag_fallback = $17, updated_at = $18
-                 WHERE id = $19",
-            )
-            .bind(&page)
-            .bind(form.slug.trim())
-            .bind(form.title.trim())
-            .bind(&form.description)
-            .bind(form.prize.trim())
-            .bind(image)
-            .bind(starts)
-            .bind(ends)
-            .bind(form.time_zone.trim())
-            .bind(&form.rules)
-            .bind(flag(form.require_login))
-            .bind(flag(form.confirmation_enabled))
-            .bind(&form.confirmation_text)
-            .bind(keyword)
-            .bind(&form.notice_text)
-            .bind(&form.notice_path)
-            .bind(flag(form.tag_fallback))
-            .bind(now)
-            .bind(id)
-            .execute(db)
-            .await?;
-            id.to_string()
+    // One statement for create and edit: the same values, and an edit keeps its creator.
+    let id = id.map(str::to_string).unwrap_or_else(new_id);
+    let written = sqlx::query(
+        "INSERT INTO campaigns (id, page_id, slug, title, description, prize, image_url, starts_at, ends_at,
+           time_zone, rules, require_login, confirmation_enabled, confirmation_text, automation_keyword,
+           notice_text, notice_path, tag_fallback, created_by, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20)
+         ON CONFLICT (id) DO UPDATE SET
+           page_id = excluded.page_id, slug = excluded.slug, title = excluded.title,
+           description = excluded.description, prize = excluded.prize, image_url = excluded.image_url,
+           starts_at = excluded.starts_at, ends_at = excluded.ends_at, time_zone = excluded.time_zone,
+           rules = excluded.rules, require_login = excluded.require_login,
+           confirmation_enabled = excluded.confirmation_enabled, confirmation_text = excluded.confirmation_text,
+           automation_keyword = excluded.automation_keyword, notice_text = excluded.notice_text,
+           notice_path = excluded.notice_path, tag_fallback = excluded.tag_fallback,
+           updated_at = excluded.updated_at",
+    )
+    .bind(&id)
+    .bind(&page)
+    .bind(form.slug.trim())
+    .bind(form.title.trim())
+    .bind(&form.description)
+    .bind(form.prize.trim())
+    .bind(image)
+    .bind(starts)
+    .bind(ends)
+    .bind(form.time_zone.trim())
+    .bind(&form.rules)
+    .bind(flag(form.require_login))
+    .bind(flag(form.confirmation_enabled))
+    .bind(&form.confirmation_text)
+    .bind(keyword)
+    .bind(&form.notice_text)
+    .bind(&form.notice_path)
+    .bind(flag(form.tag_fallback))
+    .bind(admin_id)
+    .bind(now_ms())
+    .execute(db)
+    .await;
+    match written {
+        Ok(_) => {}
+        // Another save took the slug between our check and this write.
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            errors.insert("slug".into(), "This link is taken; choose another.".into());
+            return Ok(Saved::Invalid(errors));
         }
-        None => {
-            let id = new_id();
-            sqlx::query(
-                "INSERT INTO campaigns (id, page_id, slug, title, description, prize, image_url, starts_at, ends_at,
-                   time_zone, rules, require_login, confirmation_enabled, confirmation_text, automation_keyword,
-                   notice_text, notice_path, tag_fallback, created_by, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20)",
-            )
-            .bind(&id)
-            .bind(&page)
-            .bind(form.slug.trim())
-            .bind(form.title.trim())
-            .bind(&form.description)
-            .bind(form.prize.trim())
-            .bind(image)
-            .bind(starts)
-            .bind(ends)
-            .bind(form.time_zone.trim())
-            .bind(&form.rules)
-            .bind(flag(form.require_login))
-            .bind(flag(form.confirmation_enabled))
-            .bind(&form.confirmation_text)
-            .bind(keyword)
-            .bind(&form.notice_text)
-            .bind(&form.notice_path)
-            .bind(flag(form.tag_fallback))
-            .bind(admin_id)
-            .bind(now)
-            .execute(db)
-            .await?;
-            id
-        }
-    };
+        Err(e) => return Err(e),
+    }
     Ok(Saved::Ok(id))
 }
 

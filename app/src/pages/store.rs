@@ -100,53 +100,51 @@ pub async fn refresh_rights(
     tx.commit().await
 }
 
+#[derive(sqlx::FromRow)]
+struct ConnectedRow {
+    id: String,
+    facebook_page_id: String,
+    token_status: String,
+    enabled: i64,
+    data_access_expires_at: Option<i64>,
+}
+
+impl From<ConnectedRow> for Connected {
+    fn from(row: ConnectedRow) -> Self {
+        Connected {
+            id: row.id,
+            facebook_page_id: row.facebook_page_id,
+            token_status: row.token_status,
+            enabled: row.enabled != 0,
+            data_access_expires_at: row.data_access_expires_at,
+        }
+    }
+}
+
+/// Connected Pages joined to the admin's rights: the only way Pages are read for an admin.
+const MANAGED: &str =
+    "SELECT p.id, p.facebook_page_id, p.token_status, p.enabled, p.data_access_expires_at
+     FROM pages p JOIN page_admins pa ON pa.page_id = p.id WHERE pa.admin_id = $1";
+
 /// The connected Page with this Facebook id, if the admin may manage it.
 pub async fn find_for_admin(
     db: &Db,
     admin_id: &str,
     facebook_page_id: &str,
 ) -> Result<Option<Connected>, sqlx::Error> {
-    let row: Option<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT p.id, p.facebook_page_id, p.token_status, p.enabled, p.data_access_expires_at
-         FROM pages p JOIN page_admins pa ON pa.page_id = p.id
-         WHERE pa.admin_id = $1 AND p.facebook_page_id = $2",
-    )
-    .bind(admin_id)
-    .bind(facebook_page_id)
-    .fetch_optional(db)
-    .await?;
-    Ok(row.map(
-        |(id, facebook_page_id, token_status, enabled, data_access_expires_at)| Connected {
-            id,
-            facebook_page_id,
-            token_status,
-            enabled: enabled != 0,
-            data_access_expires_at,
-        },
-    ))
+    let row: Option<ConnectedRow> =
+        sqlx::query_as(&format!("{MANAGED} AND p.facebook_page_id = $2"))
+            .bind(admin_id)
+            .bind(facebook_page_id)
+            .fetch_optional(db)
+            .await?;
+    Ok(row.map(Connected::from))
 }
 
-/// Every connected Page this admin may manage, by Facebook id.
+/// Every connected Page this admin may manage.
 pub async fn connected_for_admin(db: &Db, admin_id: &str) -> Result<Vec<Connected>, sqlx::Error> {
-    let rows: Vec<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT p.id, p.facebook_page_id, p.token_status, p.enabled, p.data_access_expires_at
-         FROM pages p JOIN page_admins pa ON pa.page_id = p.id WHERE pa.admin_id = $1",
-    )
-    .bind(admin_id)
-    .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(id, facebook_page_id, token_status, enabled, data_access_expires_at)| Connected {
-                id,
-                facebook_page_id,
-                token_status,
-                enabled: enabled != 0,
-                data_access_expires_at,
-            },
-        )
-        .collect())
+    let rows: Vec<ConnectedRow> = sqlx::query_as(MANAGED).bind(admin_id).fetch_all(db).await?;
+    Ok(rows.into_iter().map(Connected::from).collect())
 }
 
 pub async fn page_token(
