@@ -292,7 +292,7 @@ async fn events_that_coincide_share_one_post() {
 
 #[tokio::test]
 async fn failed_deliveries_are_retried_with_the_same_signed_bytes() {
-    let (sbx, receiver, _) = wired().await;
+    let (sbx, receiver, token) = wired().await;
     receiver.fail_next(2);
     sbx.act("alice", SUNNY, "message", json!({ "text": "retry me" }))
         .await;
@@ -320,6 +320,23 @@ async fn failed_deliveries_are_retried_with_the_same_signed_bytes() {
     receiver.wait_deliveries(4).await;
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert_eq!(receiver.deliveries().len(), 4);
+
+    // Giving up unsubscribes the app from the Page, as Meta does: nothing more arrives until
+    // it subscribes again.
+    let subscriptions = format!(
+        "{}?access_token={token}",
+        sbx.graph(&format!("/{SUNNY}/subscribed_apps"))
+    );
+    let (_, subscribed) = sbx.get(&subscriptions).await;
+    assert_eq!(subscribed["data"], json!([]), "{subscribed}");
+    sbx.act("alice", SUNNY, "message", json!({ "text": "unheard" }))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(receiver.deliveries().len(), 4);
+    sbx.set_up_page(&token).await;
+    sbx.act("alice", SUNNY, "message", json!({ "text": "heard again" }))
+        .await;
+    receiver.wait_deliveries(5).await;
 }
 
 #[tokio::test]

@@ -3,7 +3,8 @@
 //! `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, exact body)>` (and the legacy
 //! `X-Hub-Signature: sha1=...`), several events per POST when they are queued together, retried
 //! with exponential backoff (`webhook_retry_initial_ms`, doubling, at most 5 minutes apart) for
-//! `webhook_retry_for_ms` (an hour by default).
+//! `webhook_retry_for_ms` (an hour by default), after which the app is unsubscribed from the
+//! Pages concerned, as Meta does.
 //!
 //! Template reviews arrive as Page `changes`, the shape Meta uses for template status on its
 //! other messaging products:
@@ -433,9 +434,23 @@ async fn post(sb: &Shared, pending: Pending) {
     }
     let elapsed = pending.first_try.elapsed().as_millis() as u64;
     if elapsed >= retry_for {
+        // As Meta does after about an hour of failures: the app is unsubscribed from the Pages
+        // in this batch, and nothing more is sent until it subscribes again.
+        let pages: Vec<String> = serde_json::from_slice::<Value>(&pending.body)
+            .ok()
+            .and_then(|b| b["entry"].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|e| e["id"].as_str().map(str::to_string))
+            .collect();
+        let mut st = sb.lock();
+        for page in &pages {
+            st.subscriptions.remove(page);
+        }
         tracing::warn!(
             events = pending.events,
-            "sandbox webhook dropped after retrying for the configured time"
+            pages = ?pages,
+            "sandbox webhook dropped after retrying for the configured time; app unsubscribed"
         );
         return;
     }
