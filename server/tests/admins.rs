@@ -725,3 +725,161 @@ both_databases!(
         server.stop().await;
     }
 );
+
+both_databases!(
+    campaign_lifecycle_and_page_guards,
+    |url: String| async move {
+        let server = TestServer::start(&url).await;
+        let http = client();
+        log_in(&http, &server, "admin").await;
+        connect(&http, &server, BAKERY).await;
+        let (_, body) = save(&http, &server, None, &cake()).await;
+        let app::campaigns::SaveOutcome::Saved { id } = serde_json::from_str(&body).unwrap() else {
+            panic!("{body}")
+        };
+        let act = |action: &'static str| {
+            let (http, server, id) = (&http, &server, id.clone());
+            async move {
+                call(
+                    http,
+                    server,
+                    "campaign_action",
+                    &[("id", &id), ("action", action)],
+                )
+                .await
+            }
+        };
+
+        // Duplicate: a new draft with a free link.
+        let (status, body) = act("duplicate").await;
+        assert_eq!(status, 200, "{body}");
+        let copy: Option<String> = serde_json::from_str(&body).unwrap();
+        let (_, body) = call(
+            &http,
+            &server,
+            "get_campaign",
+            &[("id", copy.as_deref().unwrap())],
+        )
+        .await;
+        let copied: app::campaigns::Campaign = serde_json::from_str(&body).unwrap();
+        assert_eq!(copied.form.slug, "win-a-cake-copy");
+        assert_eq!(copied.publish_state, "draft");
+
+        // Published: scheduled (it starts in December), and the Page must stay on.
+        assert_eq!(act("publish").await.0, 200);
+        let (status, body) = call(
+            &http,
+            &server,
+            "page_action",
+            &[("facebook_page_id", BAKERY), ("action", "disable")],
+        )
+        .await;
+        assert_eq!(status, 409);
+        assert!(
+            body.contains("Win a cake"),
+            "the refusal names the campaign: {body}"
+        );
+        let (status, body) = call(
+            &http,
+            &server,
+            "page_action",
+            &[("facebook_page_id", BAKERY), ("action", "disconnect")],
+        )
+        .await;
+        assert_eq!(status, 409, "{body}");
+
+        // Only drafts are deleted; an archived campaign frees its Page.
+        let (status, body) = act("delete").await;
+        assert_eq!(status, 409, "{body}");
+        assert!(body.contains("Only drafts can be deleted"));
+        assert_eq!(act("archive").await.0, 200);
+        assert_eq!(act("publish").await.0, 409, "archived is final");
+        let (status, _) = call(
+            &http,
+            &server,
+            "campaign_action",
+            &[("id", copy.as_deref().unwrap()), ("action", "delete")],
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (status, body) = call(
+            &http,
+            &server,
+            "page_action",
+            &[("facebook_page_id", BAKERY), ("action", "disable")],
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            call(
+                &http,
+                &server,
+                "page_action",
+                &[("facebook_page_id", BAKERY), ("action", "enable")]
+            )
+            .await
+            .0,
+            200
+        );
+
+        // Another admin can do none of it.
+        let other = client();
+        log_in(&other, &server, "moderator").await;
+        assert_eq!(
+            call(
+                &other,
+                &server,
+                "campaign_action",
+                &[("id", &id), ("action", "publish")]
+            )
+            .await
+            .0,
+            403
+        );
+        assert_eq!(
+            call(
+                &other,
+                &server,
+                "page_action",
+                &[("facebook_page_id", BAKERY), ("action", "disable")]
+            )
+            .await
+            .0,
+            403
+        );
+        assert_eq!(
+            call(
+                &client(),
+                &server,
+                "campaign_action",
+                &[("id", &id), ("action", "archive")]
+            )
+            .await
+            .0,
+            401
+        );
+
+        // Disconnecting forgets the token and every right to the Page.
+        assert_eq!(
+            call(
+                &http,
+                &server,
+                "page_action",
+                &[("facebook_page_id", BAKERY), ("action", "disconnect")]
+            )
+            .await
+            .0,
+            200
+        );
+        let stored: Option<String> = sqlx::query_scalar("SELECT access_token_enc FROM pages")
+            .fetch_one(&server.state.db)
+            .await
+            .unwrap();
+        assert!(stored.is_none());
+        assert_eq!(
+            call(&http, &server, "get_campaign", &[("id", &id)]).await.0,
+            403
+        );
+        server.stop().await;
+    }
+);

@@ -122,3 +122,39 @@ pub async fn list_campaigns() -> Result<Vec<Campaign>, ServerFnError> {
         .await
         .map_err(internal)
 }
+
+/// `publish`, `unpublish`, `archive`, `duplicate` (answers the new id) or `delete` (drafts only).
+#[server(endpoint = "campaign_action")]
+pub async fn campaign_action(id: String, action: String) -> Result<Option<String>, ServerFnError> {
+    use crate::admins::guard::{internal, refuse, require_admin};
+    use store::{Changed, Transition};
+    let (state, admin) = require_admin().await?;
+    let db = &state.db;
+    let changed = match action.as_str() {
+        "publish" => store::transition(db, &admin.id, &id, Transition::Publish).await,
+        "unpublish" => store::transition(db, &admin.id, &id, Transition::Unpublish).await,
+        "archive" => store::transition(db, &admin.id, &id, Transition::Archive).await,
+        "delete" => store::delete_draft(db, &admin.id, &id).await,
+        "duplicate" => {
+            return match store::duplicate(db, &admin.id, &id)
+                .await
+                .map_err(internal)?
+            {
+                Some(copy) => Ok(Some(copy)),
+                None => Err(refuse(
+                    http::StatusCode::FORBIDDEN,
+                    "You do not manage this campaign.",
+                )),
+            }
+        }
+        _ => return Err(refuse(http::StatusCode::BAD_REQUEST, "Unknown action.")),
+    };
+    match changed.map_err(internal)? {
+        Changed::Ok => Ok(None),
+        Changed::Refused(why) => Err(refuse(http::StatusCode::CONFLICT, why)),
+        Changed::Forbidden => Err(refuse(
+            http::StatusCode::FORBIDDEN,
+            "You do not manage this campaign.",
+        )),
+    }
+}

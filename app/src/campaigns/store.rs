@@ -223,3 +223,101 @@ pub async fn list_for_admin(db: &Db, admin_id: &str) -> Result<Vec<super::Campai
         .map(super::Campaign::from_parts)
         .collect())
 }
+
+/// What an admin can do to a campaign besides editing it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transition {
+    Publish,
+    Unpublish,
+    Archive,
+}
+
+pub enum Changed {
+    Ok,
+    /// Refused, with the reason the admin sees.
+    Refused(&'static str),
+    Forbidden,
+}
+
+/// Publishes, unpublishes or archives. A campaign that has ended cannot go back to draft: its
+/// entrants were promised a notice.
+pub async fn transition(
+    db: &Db,
+    admin_id: &str,
+    id: &str,
+    to: Transition,
+) -> Result<Changed, sqlx::Error> {
+    let Some(campaign) = find_for_admin(db, admin_id, id).await? else {
+        return Ok(Changed::Forbidden);
+    };
+    let now = now_ms();
+    let state = match (to, campaign.lifecycle(now)) {
+        (_, super::Lifecycle::Archived) => {
+            return Ok(Changed::Refused("This campaign is archived."))
+        }
+        (Transition::Publish, _) => "published",
+        (Transition::Unpublish, super::Lifecycle::Live | super::Lifecycle::Ended) => {
+            return Ok(Changed::Refused(
+                "A campaign that has started cannot go back to draft; archive it instead.",
+            ))
+        }
+        (Transition::Unpublish, _) => "draft",
+        (Transition::Archive, _) => "archived",
+    };
+    sqlx::query("UPDATE campaigns SET publish_state = $1, updated_at = $2 WHERE id = $3")
+        .bind(state)
+        .bind(now)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(Changed::Ok)
+}
+
+/// Deletes a draft. Anything ever published keeps its history: archive it instead.
+pub async fn delete_draft(db: &Db, admin_id: &str, id: &str) -> Result<Changed, sqlx::Error> {
+    let Some(campaign) = find_for_admin(db, admin_id, id).await? else {
+        return Ok(Changed::Forbidden);
+    };
+    if campaign.publish_state != "draft" {
+        return Ok(Changed::Refused(
+            "Only drafts can be deleted; archive this campaign instead.",
+        ));
+    }
+    sqlx::query("DELETE FROM campaigns WHERE id = $1 AND publish_state = 'draft'")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(Changed::Ok)
+}
+
+/// Copies a campaign into a new draft with a free slug (`-copy`, `-copy-2`, ...).
+pub async fn duplicate(db: &Db, admin_id: &str, id: &str) -> Result<Option<String>, sqlx::Error> {
+    let Some(campaign) = find_for_admin(db, admin_id, id).await? else {
+        return Ok(None);
+    };
+    let mut form = campaign.form;
+    let base: String = form.slug.chars().take(super::rules::SLUG_MAX - 8).collect();
+    for n in 1..100 {
+        form.slug = if n == 1 {
+            format!("{base}-copy")
+        } else {
+            format!("{base}-copy-{n}")
+        };
+        if let Saved::Ok(new_id) = save(db, admin_id, None, &form).await? {
+            return Ok(Some(new_id));
+        }
+    }
+    Ok(None)
+}
+
+/// The title of a live or scheduled campaign of this Page, if any: such a Page must stay on.
+pub async fn active_on_page(db: &Db, page_id: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT title FROM campaigns WHERE page_id = $1 AND publish_state = 'published' AND ends_at > $2
+         ORDER BY starts_at LIMIT 1",
+    )
+    .bind(page_id)
+    .bind(now_ms())
+    .fetch_optional(db)
+    .await
+}

@@ -292,3 +292,27 @@ pub fn PagesPanel() -> impl IntoView {
         </section>
     }
 }
+
+/// `enable`, `disable` or `disconnect` a connected Page the admin manages.
+#[server(endpoint = "page_action")]
+pub async fn page_action(facebook_page_id: String, action: String) -> Result<(), ServerFnError> {
+    use crate::admins::guard::{internal, refuse, require_admin};
+    let (state, admin) = require_admin().await?;
+    let Some(page) = store::find_for_admin(&state.db, &admin.id, &facebook_page_id)
+        .await
+        .map_err(internal)?
+    else {
+        return Err(refuse(
+            http::StatusCode::FORBIDDEN,
+            "You do not manage this Page.",
+        ));
+    };
+    let done = match action.as_str() {
+        "enable" => store::set_enabled(&state.db, &page.id, true).await,
+        "disable" => store::set_enabled(&state.db, &page.id, false).await,
+        "disconnect" => store::disconnect(&state.db, &page.id).await,
+        _ => return Err(refuse(http::StatusCode::BAD_REQUEST, "Unknown action.")),
+    };
+    done.map_err(internal)?
+        .map_err(|why| refuse(http::StatusCode::CONFLICT, &why))
+}

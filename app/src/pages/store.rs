@@ -181,3 +181,47 @@ pub async fn record_health(
     .await?;
     Ok(())
 }
+
+/// Turns sending for a Page on or off, or forgets its connection (`disconnect`). Both are refused
+/// while a live or scheduled campaign uses the Page; the answer names it.
+pub async fn set_enabled(
+    db: &Db,
+    page_id: &str,
+    enabled: bool,
+) -> Result<Result<(), String>, sqlx::Error> {
+    if !enabled {
+        if let Some(title) = crate::campaigns::store::active_on_page(db, page_id).await? {
+            return Ok(Err(format!(
+                "The campaign “{title}” uses this Page; end or archive it first."
+            )));
+        }
+    }
+    sqlx::query("UPDATE pages SET enabled = $1, updated_at = $2 WHERE id = $3")
+        .bind(i64::from(enabled))
+        .bind(now_ms())
+        .bind(page_id)
+        .execute(db)
+        .await?;
+    Ok(Ok(()))
+}
+
+/// Forgets the Page token and every admin's right to the Page; campaigns and their history stay.
+pub async fn disconnect(db: &Db, page_id: &str) -> Result<Result<(), String>, sqlx::Error> {
+    if let Some(title) = crate::campaigns::store::active_on_page(db, page_id).await? {
+        return Ok(Err(format!(
+            "The campaign “{title}” uses this Page; end or archive it first."
+        )));
+    }
+    let mut tx = db.begin().await?;
+    sqlx::query("UPDATE pages SET access_token_enc = NULL, token_status = 'revoked', enabled = 0, updated_at = $1 WHERE id = $2")
+        .bind(now_ms())
+        .bind(page_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM page_admins WHERE page_id = $1")
+        .bind(page_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
