@@ -23,7 +23,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    SsrMode, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
 };
 
 /// The HTML document around every page rendered on the server.
@@ -59,6 +59,11 @@ pub fn App() -> impl IntoView {
                     // Async rendering: these pages must be complete without JavaScript.
                     <Route path=StaticSegment("login") view=admins::LoginPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("admin") view=admins::AdminHome ssr=SsrMode::Async/>
+                    <Route
+                        path=(StaticSegment("admin"), StaticSegment("campaigns"), ParamSegment("id"))
+                        view=campaigns::editor::CampaignEditor
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </main>
         </Router>

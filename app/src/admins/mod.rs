@@ -122,6 +122,7 @@ pub fn AdminHome() -> impl IntoView {
                                     </form>
                                 </section>
                                 <crate::pages::PagesPanel/>
+                                <crate::campaigns::CampaignList/>
                             }
                                 .into_any()
                         }

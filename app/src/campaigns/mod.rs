@@ -2,6 +2,7 @@
 //! campaign is; `store` keeps them; the server functions here are thin: session and rights
 //! first, then the rules, then the store.
 
+pub mod editor;
 pub mod rules;
 #[cfg(feature = "ssr")]
 pub mod store;
@@ -156,5 +157,29 @@ pub async fn campaign_action(id: String, action: String) -> Result<Option<String
             http::StatusCode::FORBIDDEN,
             "You do not manage this campaign.",
         )),
+    }
+}
+
+/// The admin's campaigns, with a link to each editor.
+#[component]
+pub fn CampaignList() -> impl IntoView {
+    let campaigns = Resource::new(|| (), |_| list_campaigns());
+    view! {
+        <section class="card" aria-labelledby="campaigns-heading">
+            <h2 id="campaigns-heading">"Campaigns"</h2>
+            <a class="button" href="/admin/campaigns/new" data-testid="new-campaign">"New campaign"</a>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || campaigns.get().and_then(Result::ok).map(|list| view! {
+                    <ul class="campaigns">
+                        {list.into_iter().map(|c| view! {
+                            <li data-testid="campaign">
+                                <a href=format!("/admin/campaigns/{}", c.id)>{c.form.title.clone()}</a>
+                                <span class="muted">{format!(" · /c/{} · {}", c.form.slug, c.publish_state)}</span>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                })}
+            </Suspense>
+        </section>
     }
 }
