@@ -343,6 +343,31 @@ async fn call(
 
 const BAKERY: &str = "101000000000001";
 
+async fn page_action(http: &reqwest::Client, server: &TestServer, action: &str) -> (u16, String) {
+    call(
+        http,
+        server,
+        "page_action",
+        &[("facebook_page_id", BAKERY), ("action", action)],
+    )
+    .await
+}
+
+async fn campaign_action(
+    http: &reqwest::Client,
+    server: &TestServer,
+    id: &str,
+    action: &str,
+) -> (u16, String) {
+    call(
+        http,
+        server,
+        "campaign_action",
+        &[("id", id), ("action", action)],
+    )
+    .await
+}
+
 /// Connects a Page as the logged-in admin of `http`, which must succeed.
 async fn connect(http: &reqwest::Client, server: &TestServer, page: &str) {
     let (status, body) = call(http, server, "connect_page", &[("facebook_page_id", page)]).await;
@@ -737,18 +762,7 @@ both_databases!(
         let app::campaigns::SaveOutcome::Saved { id } = serde_json::from_str(&body).unwrap() else {
             panic!("{body}")
         };
-        let act = |action: &'static str| {
-            let (http, server, id) = (&http, &server, id.clone());
-            async move {
-                call(
-                    http,
-                    server,
-                    "campaign_action",
-                    &[("id", &id), ("action", action)],
-                )
-                .await
-            }
-        };
+        let act = |action: &'static str| campaign_action(&http, &server, &id, action);
 
         // Duplicate: a new draft with a free link.
         let (status, body) = act("duplicate").await;
@@ -767,25 +781,13 @@ both_databases!(
 
         // Published: scheduled (it starts in December), and the Page must stay on.
         assert_eq!(act("publish").await.0, 200);
-        let (status, body) = call(
-            &http,
-            &server,
-            "page_action",
-            &[("facebook_page_id", BAKERY), ("action", "disable")],
-        )
-        .await;
+        let (status, body) = page_action(&http, &server, "disable").await;
         assert_eq!(status, 409);
         assert!(
             body.contains("Win a cake"),
             "the refusal names the campaign: {body}"
         );
-        let (status, body) = call(
-            &http,
-            &server,
-            "page_action",
-            &[("facebook_page_id", BAKERY), ("action", "disconnect")],
-        )
-        .await;
+        let (status, body) = page_action(&http, &server, "disconnect").await;
         assert_eq!(status, 409, "{body}");
 
         // Only drafts are deleted; an archived campaign frees its Page.
@@ -794,83 +796,27 @@ both_databases!(
         assert!(body.contains("Only drafts can be deleted"));
         assert_eq!(act("archive").await.0, 200);
         assert_eq!(act("publish").await.0, 409, "archived is final");
-        let (status, _) = call(
-            &http,
-            &server,
-            "campaign_action",
-            &[("id", copy.as_deref().unwrap()), ("action", "delete")],
-        )
-        .await;
+        let (status, _) = campaign_action(&http, &server, copy.as_deref().unwrap(), "delete").await;
         assert_eq!(status, 200);
-        let (status, body) = call(
-            &http,
-            &server,
-            "page_action",
-            &[("facebook_page_id", BAKERY), ("action", "disable")],
-        )
-        .await;
+        let (status, body) = page_action(&http, &server, "disable").await;
         assert_eq!(status, 200, "{body}");
-        assert_eq!(
-            call(
-                &http,
-                &server,
-                "page_action",
-                &[("facebook_page_id", BAKERY), ("action", "enable")]
-            )
-            .await
-            .0,
-            200
-        );
+        assert_eq!(page_action(&http, &server, "enable").await.0, 200);
 
         // Another admin can do none of it.
         let other = client();
         log_in(&other, &server, "moderator").await;
         assert_eq!(
-            call(
-                &other,
-                &server,
-                "campaign_action",
-                &[("id", &id), ("action", "publish")]
-            )
-            .await
-            .0,
+            campaign_action(&other, &server, &id, "publish").await.0,
             403
         );
+        assert_eq!(page_action(&other, &server, "disable").await.0, 403);
         assert_eq!(
-            call(
-                &other,
-                &server,
-                "page_action",
-                &[("facebook_page_id", BAKERY), ("action", "disable")]
-            )
-            .await
-            .0,
-            403
-        );
-        assert_eq!(
-            call(
-                &client(),
-                &server,
-                "campaign_action",
-                &[("id", &id), ("action", "archive")]
-            )
-            .await
-            .0,
+            campaign_action(&client(), &server, &id, "archive").await.0,
             401
         );
 
         // Disconnecting forgets the token and every right to the Page.
-        assert_eq!(
-            call(
-                &http,
-                &server,
-                "page_action",
-                &[("facebook_page_id", BAKERY), ("action", "disconnect")]
-            )
-            .await
-            .0,
-            200
-        );
+        assert_eq!(page_action(&http, &server, "disconnect").await.0, 200);
         let stored: Option<String> = sqlx::query_scalar("SELECT access_token_enc FROM pages")
             .fetch_one(&server.state.db)
             .await

@@ -58,17 +58,18 @@ pub struct ManagedPage {
     pub enabled: bool,
 }
 
-/// The Pages the signed-in admin moderates, as Facebook says now, with their connection state.
-#[server(endpoint = "my_pages")]
-pub async fn my_pages() -> Result<Vec<ManagedPage>, ServerFnError> {
-    use crate::admins::guard::{internal, refuse, require_admin};
-    use crate::messenger::graph::GraphClient;
-    let (state, admin) = require_admin().await?;
+/// The admin's Pages as Facebook lists them now, read with their stored user token.
+#[cfg(feature = "ssr")]
+async fn admin_accounts(
+    state: &crate::state::AppState,
+    admin: &crate::admins::Admin,
+) -> Result<Vec<crate::messenger::graph::PageAccount>, ServerFnError> {
+    use crate::admins::guard::{internal, refuse};
     let token = crate::admins::store::user_token(&state.db, &state.token_cipher, &admin.id)
         .await
         .map_err(internal)?
         .ok_or_else(|| refuse(http::StatusCode::UNAUTHORIZED, "Please log in again."))?;
-    let accounts = GraphClient::new(&state.settings.facebook)
+    crate::messenger::graph::GraphClient::new(&state.settings.facebook)
         .accounts(&token)
         .await
         .map_err(|e| {
@@ -77,7 +78,15 @@ pub async fn my_pages() -> Result<Vec<ManagedPage>, ServerFnError> {
                 http::StatusCode::BAD_GATEWAY,
                 "Facebook did not list your Pages; log in again.",
             )
-        })?;
+        })
+}
+
+/// The Pages the signed-in admin moderates, as Facebook says now, with their connection state.
+#[server(endpoint = "my_pages")]
+pub async fn my_pages() -> Result<Vec<ManagedPage>, ServerFnError> {
+    use crate::admins::guard::{internal, require_admin};
+    let (state, admin) = require_admin().await?;
+    let accounts = admin_accounts(&state, &admin).await?;
     let connected = store::connected_for_admin(&state.db, &admin.id)
         .await
         .map_err(internal)?;
@@ -113,16 +122,7 @@ pub async fn connect_page(facebook_page_id: String) -> Result<(), ServerFnError>
     use crate::messenger::graph::GraphClient;
     let (state, admin) = require_admin().await?;
     let graph = GraphClient::new(&state.settings.facebook);
-    let user_token = crate::admins::store::user_token(&state.db, &state.token_cipher, &admin.id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| refuse(http::StatusCode::UNAUTHORIZED, "Please log in again."))?;
-    let accounts = graph.accounts(&user_token).await.map_err(|_| {
-        refuse(
-            http::StatusCode::BAD_GATEWAY,
-            "Facebook did not list your Pages; log in again.",
-        )
-    })?;
+    let accounts = admin_accounts(&state, &admin).await?;
     let Some(account) = accounts
         .into_iter()
         .find(|a| a.id == facebook_page_id && moderates(&a.tasks))
