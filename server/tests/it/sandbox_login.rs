@@ -3,8 +3,8 @@
 //! app tokens, `/debug_token`, `/me`, `/me/permissions`, `/me/accounts` paging, the test-user
 //! API, expiry and revocation (190 and subcodes), and `appsecret_proof`.
 
-mod sandbox_common;
-mod support;
+use crate::sandbox_common;
+use crate::support;
 
 use hmac::{Hmac, Mac};
 use sandbox_common::{assert_error, Sbx, APP_ID, APP_SECRET, RIVER, SUNNY};

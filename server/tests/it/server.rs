@@ -1,7 +1,7 @@
 //! The real server, booted on port 0 against each database: health, pages, headers, startup
 //! failures and shutdown.
 
-mod support;
+use crate::support;
 
 use support::{client, TestServer};
 

@@ -3,8 +3,8 @@
 //! batching, retries, duplication and reordering, delivery and read receipts, and message
 //! templates (PENDING, then APPROVED announced by webhook), `messenger_profile`.
 
-mod sandbox_common;
-mod support;
+use crate::sandbox_common;
+use crate::support;
 
 use hmac::{Hmac, Mac};
 use sandbox_common::{assert_error, of_kind, Receiver, Sbx, APP_SECRET, SUNNY};

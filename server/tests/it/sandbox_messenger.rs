@@ -3,8 +3,8 @@
 //! (referral event, then a redirect), typing, quick replies, postback buttons, block/unblock,
 //! and the polled `thread.json` showing what the app sent.
 
-mod sandbox_common;
-mod support;
+use crate::sandbox_common;
+use crate::support;
 
 use sandbox_common::{assert_error, of_kind, Receiver, Sbx, SUNNY};
 use serde_json::{json, Value};

@@ -1,5 +1,4 @@
 //! Shared by the integration tests: fresh databases on both backends and a real server on port 0.
-#![allow(dead_code)] // each test file uses a different part of this module
 
 use app::settings::Settings;
 use server::startup::Server;

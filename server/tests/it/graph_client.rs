@@ -1,7 +1,7 @@
 //! The product's one Graph client against the sandbox: every documented answer shape and every
 //! error class in the facts file (§4) comes back classified as a sender needs it.
 
-mod support;
+use crate::support;
 
 use app::{
     messenger::graph::{ErrorClass, GraphClient, SendRequest},

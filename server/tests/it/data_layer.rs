@@ -1,7 +1,7 @@
 //! The data layer on SQLite and PostgreSQL: migrations, readiness, the constraints that stop
 //! duplicates, and the session store.
 
-mod support;
+use crate::support;
 
 use app::db::{self, new_id, now_ms, Db};
 use server::sessions::DbSessionStore;

@@ -1,6 +1,5 @@
 //! Shared by the sandbox tests: a booted server with fast sandbox delays, JSON helpers, and a
 //! tiny webhook receiver on port 0 that records the exact bytes and headers it gets.
-#![allow(dead_code)] // each test file uses a different part of this module
 
 use crate::support::{self, TestServer};
 use axum::{body::Bytes, extract::State, http::HeaderMap, http::StatusCode, routing::post, Router};

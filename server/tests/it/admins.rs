@@ -1,7 +1,7 @@
 //! Admin login through the sandbox's Facebook dialog, on both databases: success, declined
 //! permissions and recovery, cancel, state mismatch, reused code, logout, token encryption.
 
-mod support;
+use crate::support;
 
 use support::{client, TestServer};
 

@@ -3,8 +3,8 @@
 //! `HUMAN_AGENT` rule, utility templates, blocks, page-scoped PSIDs, and the faults (rate limit,
 //! forced throttling, restriction, transient errors, latency).
 
-mod sandbox_common;
-mod support;
+use crate::sandbox_common;
+use crate::support;
 
 use sandbox_common::{assert_error, Sbx, RIVER, SUNNY};
 use serde_json::{json, Value};
