@@ -1,8 +1,6 @@
 //! The data layer on SQLite and PostgreSQL: migrations, readiness, the constraints that stop
 //! duplicates, and the session store.
 
-use crate::support;
-
 use app::db::{self, new_id, now_ms, Db};
 use server::sessions::DbSessionStore;
 use tower_sessions::{

@@ -4,7 +4,6 @@
 //! API, expiry and revocation (190 and subcodes), and `appsecret_proof`.
 
 use crate::sandbox_common;
-use crate::support;
 
 use hmac::{Hmac, Mac};
 use sandbox_common::{assert_error, Sbx, APP_ID, APP_SECRET, RIVER, SUNNY};

@@ -4,7 +4,6 @@
 //! forced throttling, restriction, transient errors, latency).
 
 use crate::sandbox_common;
-use crate::support;
 
 use sandbox_common::{assert_error, Sbx, RIVER, SUNNY};
 use serde_json::{json, Value};

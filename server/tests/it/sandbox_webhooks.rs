@@ -4,7 +4,6 @@
 //! templates (PENDING, then APPROVED announced by webhook), `messenger_profile`.
 
 use crate::sandbox_common;
-use crate::support;
 
 use hmac::{Hmac, Mac};
 use sandbox_common::{assert_error, of_kind, Receiver, Sbx, APP_SECRET, SUNNY};

@@ -2,7 +2,7 @@
 
 use app::settings::Settings;
 use server::startup::Server;
-use std::{collections::HashMap, net::SocketAddr};
+use std::collections::HashMap;
 use tokio::net::TcpListener;
 
 /// Where the tests reach PostgreSQL; `scripts/test` creates this role.
@@ -64,7 +64,6 @@ macro_rules! both_databases {
 
 /// A real server, booted the way `main` boots it, on a free port.
 pub struct TestServer {
-    pub addr: SocketAddr,
     pub base: String,
     pub state: app::state::AppState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -101,7 +100,6 @@ impl TestServer {
             let _ = rx.await;
         }));
         TestServer {
-            addr,
             base,
             state,
             stop: Some(tx),
