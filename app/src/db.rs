@@ -165,6 +165,11 @@ pub fn now_ms() -> i64 {
         .unwrap_or_default()
 }
 
+/// Whether an insert or update broke a UNIQUE constraint (the same on both databases).
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
 /// A fresh random id for a row: 128 bits, hex.
 pub fn new_id() -> String {
     hex::encode(rand::random::<[u8; 16]>())

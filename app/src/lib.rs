@@ -6,6 +6,7 @@
 
 pub mod admins;
 pub mod campaigns;
+pub mod entries;
 pub mod home;
 pub mod messenger;
 pub mod pages;

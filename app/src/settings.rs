@@ -11,6 +11,8 @@ pub const META_GRAPH_URL: &str = "https://graph.facebook.com";
 pub const META_WWW_URL: &str = "https://www.facebook.com";
 pub const META_MME_URL: &str = "https://m.me";
 pub const DEFAULT_GRAPH_VERSION: &str = "v25.0";
+/// Entries one client address may start per minute when `ENTRY_RATE_LIMIT` is not set.
+pub const DEFAULT_ENTRY_RATE_LIMIT: u32 = 20;
 
 /// The sandbox app's documented development credentials (README, "Sandbox").
 pub const SANDBOX_APP_ID: &str = "1000000000000001";
@@ -35,6 +37,10 @@ pub struct Settings {
     pub facebook: FacebookSettings,
     /// Whether this process mounts the sandbox (the local stand-in of Meta) under `/sandbox`.
     pub sandbox: bool,
+    /// Whether start-up seeds the demo campaign `/c/demo` on a sandbox Page (sandbox only).
+    pub demo_campaign: bool,
+    /// Entries one client address may start per minute (a burst of as many is allowed).
+    pub entry_rate_limit: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -236,7 +242,28 @@ impl Settings {
             mme_url: endpoint("FACEBOOK_MME_URL", META_MME_URL, "/sandbox/m.me")?,
         };
 
+        let demo_campaign = match get("DEMO_CAMPAIGN").as_deref() {
+            None | Some("on") => sandbox,
+            Some("off") => false,
+            Some(other) => {
+                return Err(bad(
+                    "DEMO_CAMPAIGN",
+                    format!("must be `on` or `off`, not `{other}`"),
+                ))
+            }
+        };
+        let entry_rate_limit = match get("ENTRY_RATE_LIMIT") {
+            None => DEFAULT_ENTRY_RATE_LIMIT,
+            Some(raw) => raw
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| bad("ENTRY_RATE_LIMIT", "must be a whole number above 0"))?,
+        };
+
         Ok(Settings {
+            demo_campaign,
+            entry_rate_limit,
             mode,
             database_url,
             site_addr,

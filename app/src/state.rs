@@ -3,8 +3,10 @@
 
 use crate::{db::Db, secrets::TokenCipher, settings::Settings};
 use axum::extract::FromRef;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use leptos::config::LeptosOptions;
-use std::sync::Arc;
+use std::{net::IpAddr, num::NonZeroU32, sync::Arc};
+use tokio::sync::Notify;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -12,6 +14,24 @@ pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub token_cipher: TokenCipher,
+    /// Woken when webhook events were stored, so this instance's inbox worker processes them.
+    pub inbox: Arc<Notify>,
+    /// Entries started per client address (`ENTRY_RATE_LIMIT` a minute).
+    pub entry_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+}
+
+impl AppState {
+    pub fn new(leptos_options: LeptosOptions, db: Db, settings: Settings) -> AppState {
+        let per_minute = NonZeroU32::new(settings.entry_rate_limit).unwrap_or(NonZeroU32::MIN);
+        AppState {
+            leptos_options,
+            token_cipher: settings.secret_key.token_cipher(),
+            db,
+            settings: Arc::new(settings),
+            inbox: Arc::new(Notify::new()),
+            entry_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
+        }
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -2,6 +2,7 @@
 //! Meta sandbox. `main.rs` only reads settings and calls [`startup::Server::build`]; integration
 //! tests call the same function to boot the real server on port 0.
 
+pub mod demo;
 pub mod health;
 pub mod sandbox;
 pub mod sessions;

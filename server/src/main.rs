@@ -13,6 +13,8 @@ async fn main() -> ExitCode {
             EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info")),
         )
+        // Logs on stderr; stdout carries only what the server says to the person running it.
+        .with_writer(std::io::stderr)
         .init();
 
     // `server sandbox [--port N]`: the Meta stand-in alone, without the product or its settings.

@@ -13,7 +13,7 @@ use axum::{
 };
 use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, time::Duration};
 use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower_http::trace::TraceLayer;
@@ -35,6 +35,7 @@ pub struct Server {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    sandbox: Option<crate::sandbox::Shared>,
     /// Cancelled at shutdown; every background task watches it.
     stop: CancellationToken,
     tasks: TaskTracker,
@@ -45,17 +46,24 @@ impl Server {
     pub async fn build(settings: Settings, listener: TcpListener) -> Result<Server, StartupError> {
         let db = app::db::connect(&settings.database_url, 16).await?;
         let local_addr = listener.local_addr().map_err(StartupError::Listener)?;
-        let state = AppState {
-            leptos_options: leptos_options(local_addr),
-            token_cipher: settings.secret_key.token_cipher(),
-            db,
-            settings: Arc::new(settings),
-        };
-        let router = router(state.clone());
+        let state = AppState::new(leptos_options(local_addr), db, settings);
+        let sandbox = state.settings.sandbox.then(|| {
+            crate::sandbox::Sandbox::new(crate::sandbox::SandboxConfig::from_settings(
+                &state.settings,
+            ))
+        });
+        if let (Some(sandbox), true) = (&sandbox, state.settings.demo_campaign) {
+            // The product works without it: a failure is logged, not fatal.
+            if let Err(e) = crate::demo::seed(&state, sandbox).await {
+                tracing::warn!(error = %e, "demo campaign not seeded");
+            }
+        }
+        let router = router(state.clone(), sandbox.clone());
         Ok(Server {
             listener,
             router,
             state,
+            sandbox,
             stop: CancellationToken::new(),
             tasks: TaskTracker::new(),
         })
@@ -71,6 +79,11 @@ impl Server {
         &self.state
     }
 
+    /// The in-process sandbox, when it is on (tests drive it directly).
+    pub fn sandbox(&self) -> Option<&crate::sandbox::Shared> {
+        self.sandbox.as_ref()
+    }
+
     /// Serves until `shutdown` resolves, then drains requests and stops background tasks.
     pub async fn run(
         self,
@@ -80,6 +93,7 @@ impl Server {
             listener,
             router,
             state,
+            sandbox: _,
             stop,
             tasks,
         } = self;
@@ -95,16 +109,26 @@ impl Server {
             }
         }));
 
+        // Webhook events stored before a crash or by another instance are processed too.
+        tasks.spawn(run_until(
+            stop.clone(),
+            app::messenger::inbox::worker(state.clone()),
+        ));
+
         let stop_serving = stop.clone();
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                tokio::select! {
-                    _ = shutdown => {},
-                    _ = stop_serving.cancelled() => {},
-                }
-                tracing::info!("shutting down: finishing in-flight requests");
-            })
-            .await;
+        // Client addresses feed the per-address limit on new entries.
+        let served = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                _ = shutdown => {},
+                _ = stop_serving.cancelled() => {},
+            }
+            tracing::info!("shutting down: finishing in-flight requests");
+        })
+        .await;
 
         stop.cancel();
         tasks.close();
@@ -133,7 +157,7 @@ fn leptos_options(site_addr: SocketAddr) -> LeptosOptions {
         .build()
 }
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, sandbox: Option<crate::sandbox::Shared>) -> Router {
     let settings = state.settings.clone();
     let routes = generate_route_list(App);
     let context = {
@@ -153,14 +177,15 @@ pub fn router(state: AppState) -> Router {
         ));
 
     let mut router = Router::<AppState>::new();
-    if settings.sandbox {
-        let config = crate::sandbox::SandboxConfig::from_settings(&settings);
-        router = router.merge(crate::sandbox::router(config));
+    if let Some(sandbox) = sandbox {
+        router = router.merge(crate::sandbox::router_for(sandbox));
     }
     router
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(app::admins::auth::routes())
+        .merge(app::entries::page::routes())
+        .merge(app::messenger::inbox::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

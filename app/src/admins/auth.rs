@@ -42,15 +42,22 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/logout", post(logout))
 }
 
-type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+pub(crate) type Client =
+    BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 
 fn oauth_client(state: &AppState) -> Client {
+    login_client(state, "/auth/facebook/callback")
+}
+
+/// An OAuth client for Facebook Login returning to `callback_path` (admins and entrants each
+/// have their own; both must be registered as redirect URIs of the Facebook app).
+pub(crate) fn login_client(state: &AppState, callback_path: &str) -> Client {
     let fb = &state.settings.facebook;
     let graph = GraphClient::new(fb);
     let redirect = state
         .settings
         .public_base_url
-        .join("/auth/facebook/callback")
+        .join(callback_path)
         .expect("valid path");
     BasicClient::new(ClientId::new(fb.app_id.clone()))
         .set_client_secret(ClientSecret::new(fb.app_secret.expose().to_string()))
@@ -265,7 +272,7 @@ pub async fn admin_id(session: &Session) -> Option<String> {
 }
 
 /// A small, self-contained error page for the OAuth redirects (they are not Leptos routes).
-fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
+pub(crate) fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
     let escape = |s: &str| {
         s.replace('&', "&amp;")
             .replace('<', "&lt;")

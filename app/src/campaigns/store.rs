@@ -321,3 +321,56 @@ pub async fn active_on_page(db: &Db, page_id: &str) -> Result<Option<String>, sq
     .fetch_optional(db)
     .await
 }
+
+/// A campaign as the public sees it: published (or archived, which reads as ended), with its
+/// Page. Drafts are nobody's business but their admins'.
+#[derive(sqlx::FromRow, Clone, Debug)]
+pub struct Published {
+    pub id: String,
+    /// The Page's row id, and its Facebook id and names for links and text.
+    pub page_row_id: String,
+    pub facebook_page_id: String,
+    pub page_name: String,
+    pub page_username: Option<String>,
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    pub prize: String,
+    pub image_url: Option<String>,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub time_zone: String,
+    pub rules: String,
+    pub require_login: i64,
+    pub confirmation_enabled: i64,
+    pub confirmation_text: String,
+    pub automation_keyword: Option<String>,
+    pub publish_state: String,
+}
+
+impl Published {
+    pub fn lifecycle(&self, now: i64) -> super::Lifecycle {
+        super::Lifecycle::of(&self.publish_state, self.starts_at, self.ends_at, now)
+    }
+}
+
+const PUBLISHED: &str = "SELECT c.id, p.id AS page_row_id, p.facebook_page_id, p.name AS page_name,
+    p.username AS page_username, c.slug, c.title, c.description, c.prize, c.image_url, c.starts_at,
+    c.ends_at, c.time_zone, c.rules, c.require_login, c.confirmation_enabled, c.confirmation_text,
+    c.automation_keyword, c.publish_state
+    FROM campaigns c JOIN pages p ON p.id = c.page_id
+    WHERE c.publish_state IN ('published', 'archived')";
+
+pub async fn find_published(db: &Db, slug: &str) -> Result<Option<Published>, sqlx::Error> {
+    sqlx::query_as(&format!("{PUBLISHED} AND c.slug = $1"))
+        .bind(slug)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn find_published_by_id(db: &Db, id: &str) -> Result<Option<Published>, sqlx::Error> {
+    sqlx::query_as(&format!("{PUBLISHED} AND c.id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}

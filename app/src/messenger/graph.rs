@@ -321,6 +321,12 @@ struct Cursors {
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct Profile {
+    #[serde(default)]
+    pub first_name: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct SendResponse {
     pub recipient_id: String,
     pub message_id: String,
@@ -747,6 +753,13 @@ impl GraphClient {
             .get(&format!("{page_id}/message_templates"), page_token, &[])
             .await?;
         Ok(page.data)
+    }
+
+    /// The User Profile API: a subscriber's first name, read with the Page token (PSIDs are
+    /// page-scoped). Used to fill `{first_name}`.
+    pub async fn profile(&self, psid: &str, page_token: &Secret) -> Result<Profile, GraphError> {
+        self.get(psid, page_token, &[("fields", "first_name")])
+            .await
     }
 
     // --- Send API ---

@@ -7,4 +7,10 @@ pub mod limits;
 #[cfg(feature = "ssr")]
 pub mod graph;
 #[cfg(feature = "ssr")]
+pub mod inbox;
+#[cfg(feature = "ssr")]
+pub mod outbox;
+#[cfg(feature = "ssr")]
+pub mod policy;
+#[cfg(feature = "ssr")]
 pub mod webhook;

@@ -382,6 +382,13 @@ fn route(ctx: &mut Ctx, req: &Req) -> GraphResult {
             return user_fields(ctx, req, &user);
         }
     }
+    // The User Profile API: a PSID read with a token of its own Page (PSIDs are page-scoped).
+    if let Some((page, user)) = ctx.st.world.by_psid(node).cloned() {
+        let own_page = matches!(&auth, Auth::Page { page: p, .. } if *p == page);
+        if own_page && edge.is_empty() && req.method == Method::GET {
+            return psid_profile(ctx, req, &user);
+        }
+    }
     Err(unsupported(req, node))
 }
 
@@ -513,6 +520,24 @@ fn user_node(ctx: &mut Ctx, req: &Req, user: &str, token: &str, edge: &[&str]) -
         (_, [edge, ..]) => Err(nonexisting(edge, "User")),
         _ => Err(unsupported(req, "me")),
     }
+}
+
+fn psid_profile(ctx: &mut Ctx, req: &Req, user: &str) -> GraphResult {
+    let Some(person) = ctx.st.world.user(user) else {
+        return Err(unsupported(req, user));
+    };
+    let mut out = Map::new();
+    for field in req.params.list("fields").unwrap_or_default() {
+        let value = match field.as_str() {
+            "first_name" => json!(person.name.split(' ').next().unwrap_or("")),
+            "last_name" => json!(person.name.split(' ').skip(1).collect::<Vec<_>>().join(" ")),
+            "name" => json!(person.name),
+            "id" => continue,
+            other => return Err(nonexisting(other, "User")),
+        };
+        out.insert(field, value);
+    }
+    Ok(Value::Object(out))
 }
 
 fn user_fields(ctx: &mut Ctx, req: &Req, user: &str) -> GraphResult {

@@ -99,6 +99,17 @@ pub struct Sandbox {
     pub config: SandboxConfig,
     state: Mutex<State>,
     pub hooks: webhooks::Hooks,
+    /// Pages connected by the server itself at start-up (the demo campaign): they survive a reset.
+    pinned: Mutex<Vec<Pinned>>,
+}
+
+/// A Page connected without the dialog: its tokens, webhook subscription and Get Started.
+#[derive(Clone)]
+pub struct Pinned {
+    pub page_id: String,
+    pub user: String,
+    pub user_token: String,
+    pub page_token: String,
 }
 
 pub type Shared = Arc<Sandbox>;
@@ -111,7 +122,45 @@ impl Sandbox {
             hooks: webhooks::Hooks::new(weak.clone()),
             state: Mutex::new(state),
             config,
+            pinned: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Connects a Page to the app as if `user` had granted everything and the product had
+    /// subscribed it and set Get Started: what start-up uses for the demo campaign. The tokens
+    /// never expire and survive `reset`. `None` when the Page or user does not exist.
+    pub fn pin_connected_page(&self, page: &str, user: &str) -> Option<Pinned> {
+        let mut st = self.lock();
+        let page_id = st.world.page(page)?.id.clone();
+        st.world.user(user)?;
+        let user_token = st.issue_token(
+            state::TokenKind::User {
+                user: user.to_string(),
+                long_lived: true,
+            },
+            None,
+        );
+        let page_token = st.issue_token(
+            state::TokenKind::Page {
+                page: page_id.clone(),
+                user: user.to_string(),
+                parent: None,
+            },
+            None,
+        );
+        let pinned = Pinned {
+            page_id,
+            user: user.to_string(),
+            user_token,
+            page_token,
+        };
+        apply_pin(&mut st, &pinned);
+        drop(st);
+        self.pinned
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(pinned.clone());
+        Some(pinned)
     }
 
     /// Locks the state. A panic while locked (a bug) must not wedge every later request, so a
@@ -125,9 +174,68 @@ impl Sandbox {
     /// Back to the seeded world and the configured knobs; pending webhooks are dropped.
     pub fn reset(&self) {
         let world = load_world(&self.config);
-        *self.lock() = State::new(&self.config, world);
+        let mut st = State::new(&self.config, world);
+        for pinned in self.pinned.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            apply_pin(&mut st, pinned);
+        }
+        *self.lock() = st;
         self.hooks.clear();
     }
+}
+
+fn apply_pin(st: &mut State, pinned: &Pinned) {
+    use serde_json::json;
+    let now = st.now_ms();
+    for (token, kind) in [
+        (
+            &pinned.user_token,
+            state::TokenKind::User {
+                user: pinned.user.clone(),
+                long_lived: true,
+            },
+        ),
+        (
+            &pinned.page_token,
+            state::TokenKind::Page {
+                page: pinned.page_id.clone(),
+                user: pinned.user.clone(),
+                parent: None,
+            },
+        ),
+    ] {
+        st.tokens.insert(
+            token.clone(),
+            state::Token {
+                kind,
+                issued_ms: now,
+                expires_ms: None,
+                revoked: None,
+            },
+        );
+    }
+    let grants = st.grants.entry(pinned.user.clone()).or_default();
+    for permission in [
+        "pages_show_list",
+        "pages_manage_metadata",
+        "pages_messaging",
+        "page_utility_messaging",
+    ] {
+        grants.insert(permission.to_string(), true);
+    }
+    st.subscriptions.insert(
+        pinned.page_id.clone(),
+        app::pages::WEBHOOK_FIELDS
+            .iter()
+            .map(|f| f.to_string())
+            .collect(),
+    );
+    st.profiles
+        .entry(pinned.page_id.clone())
+        .or_default()
+        .insert(
+            "get_started".into(),
+            json!({ "payload": app::pages::GET_STARTED_PAYLOAD }),
+        );
 }
 
 fn load_world(config: &SandboxConfig) -> world::World {

@@ -66,6 +66,7 @@ macro_rules! both_databases {
 pub struct TestServer {
     pub base: String,
     pub state: app::state::AppState,
+    pub sandbox: Option<server::sandbox::Shared>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -85,6 +86,8 @@ impl TestServer {
             ("LEPTOS_SITE_ADDR".into(), addr.to_string()),
             ("PUBLIC_BASE_URL".into(), base.clone()),
             ("DATA_DIR".into(), data_dir.display().to_string()),
+            // Tests that want the demo campaign turn it on; the others start from nothing.
+            ("DEMO_CAMPAIGN".into(), "off".into()),
         ]);
         for (k, v) in extra {
             vars.insert(k.to_string(), v.to_string());
@@ -95,6 +98,7 @@ impl TestServer {
             .await
             .expect("server starts");
         let state = server.state().clone();
+        let sandbox = server.sandbox().cloned();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(server.run(async move {
             let _ = rx.await;
@@ -102,6 +106,7 @@ impl TestServer {
         TestServer {
             base,
             state,
+            sandbox,
             stop: Some(tx),
             handle: Some(handle),
         }

@@ -1,0 +1,261 @@
+//! Entrants: the public entry page and widget (`page`), the signed m.me refs (`refs`), the entry
+//! and subscriber rows (`store`), and what a Messenger interaction means for an entry
+//! (`on_interaction`): a referral or a fallback code confirms it, a quick reply records the
+//! campaign's keyword, and a newly confirmed entry gets its confirmation message.
+
+#[cfg(feature = "ssr")]
+pub mod page;
+#[cfg(feature = "ssr")]
+pub mod refs;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+use serde::{Deserialize, Serialize};
+
+/// Quick-reply payloads that carry an automation keyword start with this.
+pub const KEYWORD_PAYLOAD_PREFIX: &str = "KEYWORD:";
+
+/// What the admin sees of a campaign's entries.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryReport {
+    pub pending: i64,
+    pub confirmed: i64,
+    pub confirmations_sent: i64,
+    pub confirmations_failed: i64,
+    /// The latest failed or held-back messages: (what, why).
+    pub problems: Vec<(String, String)>,
+}
+
+#[cfg(feature = "ssr")]
+pub use server_side::*;
+
+#[cfg(feature = "ssr")]
+mod server_side {
+    use super::{store, KEYWORD_PAYLOAD_PREFIX};
+    use crate::campaigns::{store::Published, Lifecycle};
+    use crate::db::now_ms;
+    use crate::messenger::{
+        graph::{ErrorClass, GraphClient, SendRequest},
+        outbox,
+        policy::{self, Decision, NoticePath, Path, Purpose, Situation},
+        webhook::{EventKind, MessagingEvent},
+    };
+    use crate::state::AppState;
+
+    /// A message, postback, referral, quick reply or opt-in from a person on a connected Page.
+    pub async fn on_interaction(
+        state: &AppState,
+        page_row_id: &str,
+        facebook_page_id: &str,
+        event: &MessagingEvent,
+    ) -> Result<(), sqlx::Error> {
+        let Some(psid) = event.sender.id.as_deref() else {
+            return Ok(());
+        };
+        let kind = event.kind();
+        let at = if event.timestamp > 0 {
+            event.timestamp
+        } else {
+            now_ms()
+        };
+        let interaction = kind.opens_window().then_some(at);
+        let (mut subscriber, new) =
+            store::upsert_subscriber(&state.db, page_row_id, psid, interaction).await?;
+        if new {
+            fill_first_name(state, facebook_page_id, &mut subscriber).await?;
+        }
+        if subscriber.unreachable_at.is_some() && kind.opens_window() {
+            // They wrote to the Page again, so they can be reached again.
+            store::mark_reachable(&state.db, &subscriber.id).await?;
+            subscriber.unreachable_at = None;
+        }
+
+        let entry = if let Some(reference) = event.referral_ref() {
+            entry_for_ref(state, reference).await?
+        } else if kind == EventKind::Message {
+            let text = event.message.as_ref().and_then(|m| m.text.as_deref());
+            match text.and_then(store::normalize_code) {
+                Some(code) => store::find_pending_by_code(&state.db, page_row_id, &code).await?,
+                None => None,
+            }
+        } else {
+            None
+        };
+        if let Some(entry) = entry {
+            confirm(state, page_row_id, &subscriber, &entry, at).await?;
+        }
+
+        if kind == EventKind::QuickReply {
+            let payload = event
+                .message
+                .as_ref()
+                .and_then(|m| m.quick_reply.as_ref())
+                .map(|q| q.payload.as_str());
+            if let Some(keyword) = payload.and_then(|p| p.strip_prefix(KEYWORD_PAYLOAD_PREFIX)) {
+                store::record_keyword(&state.db, &subscriber.id, keyword, at).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The entry a ref names, if the ref is ours, signed for that entry's campaign and fresh.
+    async fn entry_for_ref(
+        state: &AppState,
+        reference: &str,
+    ) -> Result<Option<store::Entry>, sqlx::Error> {
+        let Some(nonce) = super::refs::nonce_of(reference) else {
+            tracing::info!("referral with a ref that is not ours ignored");
+            return Ok(None);
+        };
+        let Some(entry) = store::find_by_nonce(&state.db, nonce).await? else {
+            tracing::info!("referral for an unknown entry ignored");
+            return Ok(None);
+        };
+        let key = super::refs::RefKey::new(&state.settings.secret_key);
+        if let Err(e) = key.verify(&entry.campaign_id, reference, now_ms() / 1000) {
+            tracing::warn!(error = %e, entry = %entry.id, "referral refused");
+            return Ok(None);
+        }
+        Ok(Some(entry))
+    }
+
+    async fn confirm(
+        state: &AppState,
+        page_row_id: &str,
+        subscriber: &store::Subscriber,
+        entry: &store::Entry,
+        at: i64,
+    ) -> Result<(), sqlx::Error> {
+        let Some(campaign) =
+            crate::campaigns::store::find_published_by_id(&state.db, &entry.campaign_id).await?
+        else {
+            return Ok(());
+        };
+        // A ref or code of one Page's campaign sent to another Page proves nothing.
+        if campaign.page_row_id != page_row_id {
+            tracing::warn!(entry = %entry.id, "entry answered on another Page: ignored");
+            return Ok(());
+        }
+        // The person answered while the campaign was open (Meta may deliver a little late).
+        if campaign.lifecycle(at) != Lifecycle::Live {
+            tracing::info!(entry = %entry.id, "entry answered outside the campaign dates: ignored");
+            return Ok(());
+        }
+        match store::confirm(&state.db, entry, &subscriber.id, at).await? {
+            store::Confirmation::Confirmed(confirmed) => {
+                tracing::info!(entry = %confirmed.id, campaign = %campaign.id, "entry confirmed");
+                send_confirmation(state, &campaign, &confirmed, subscriber).await
+            }
+            store::Confirmation::Already(_) | store::Confirmation::Duplicate { .. } => Ok(()),
+        }
+    }
+
+    async fn fill_first_name(
+        state: &AppState,
+        facebook_page_id: &str,
+        subscriber: &mut store::Subscriber,
+    ) -> Result<(), sqlx::Error> {
+        let token =
+            crate::pages::store::page_token(&state.db, &state.token_cipher, facebook_page_id)
+                .await?;
+        let Some(token) = token else { return Ok(()) };
+        match GraphClient::new(&state.settings.facebook)
+            .profile(&subscriber.psid, &token)
+            .await
+        {
+            Ok(profile) => {
+                if let Some(name) = profile.first_name.filter(|n| !n.is_empty()) {
+                    store::set_first_name(&state.db, &subscriber.id, &name).await?;
+                    subscriber.first_name = Some(name);
+                }
+            }
+            // Optional: the message reads fine without the name.
+            Err(e) => tracing::info!(error = %e.reason(), "subscriber profile not available"),
+        }
+        Ok(())
+    }
+
+    /// The confirmation message, when the campaign has one: asked of the send policy, queued
+    /// once per entry, sent, and its outcome recorded for the admin.
+    pub async fn send_confirmation(
+        state: &AppState,
+        campaign: &Published,
+        entry: &store::Entry,
+        subscriber: &store::Subscriber,
+    ) -> Result<(), sqlx::Error> {
+        if campaign.confirmation_enabled == 0 {
+            return Ok(());
+        }
+        let decision = policy::decide(&Situation {
+            purpose: Purpose::Confirmation,
+            now: now_ms(),
+            last_interaction_at: subscriber.last_interaction_at,
+            unreachable: subscriber.unreachable_at.is_some(),
+            notice_path: NoticePath::Automatic,
+            utility_template_approved: false,
+            tag_refused: false,
+        });
+        let path = match &decision {
+            Decision::Send(path) => Some(path.as_str()),
+            Decision::Hold(_) => None,
+        };
+        let Some(queued) = outbox::queue(
+            &state.db,
+            outbox::NewMessage {
+                dedupe_key: format!("confirmation:{}", entry.id),
+                page_row_id: &campaign.page_row_id,
+                subscriber_id: &subscriber.id,
+                campaign_id: Some(&campaign.id),
+                kind: Purpose::Confirmation.as_str(),
+                path,
+            },
+        )
+        .await?
+        else {
+            return Ok(());
+        };
+        if let Decision::Hold(reason) = decision {
+            return outbox::mark_not_sent(&state.db, &queued.id, &reason).await;
+        }
+        let token = crate::pages::store::page_token(
+            &state.db,
+            &state.token_cipher,
+            &campaign.facebook_page_id,
+        )
+        .await?;
+        let Some(token) = token else {
+            return outbox::mark_not_sent(&state.db, &queued.id, "the Page is not connected").await;
+        };
+        let text = crate::campaigns::rules::fill(
+            &campaign.confirmation_text,
+            subscriber.first_name.as_deref().unwrap_or(""),
+            &campaign.title,
+            &campaign.prize,
+        );
+        debug_assert_eq!(path, Some(Path::Response.as_str()));
+        let mut request = SendRequest::text(&subscriber.psid, &text);
+        if let Some(keyword) = campaign
+            .automation_keyword
+            .as_deref()
+            .filter(|k| !k.is_empty())
+        {
+            let title: String = keyword.chars().take(20).collect();
+            request =
+                request.with_quick_reply(&title, &format!("{KEYWORD_PAYLOAD_PREFIX}{keyword}"));
+        }
+        let graph = GraphClient::new(&state.settings.facebook);
+        match graph
+            .send(&campaign.facebook_page_id, &token, &request)
+            .await
+        {
+            Ok((sent, _usage)) => outbox::mark_sent(&state.db, &queued.id, &sent.message_id).await,
+            Err(e) => {
+                tracing::warn!(error = %e.reason(), entry = %entry.id, "confirmation not sent");
+                if e.class() == ErrorClass::Unreachable {
+                    store::mark_unreachable(&state.db, &subscriber.id, &e.reason()).await?;
+                }
+                outbox::mark_failed(&state.db, &queued.id, &e).await
+            }
+        }
+    }
+}

@@ -1,0 +1,391 @@
+//! Entry and subscriber rows. One entry per person per campaign is the database's rule
+//! (`UNIQUE (campaign_id, subscriber_id)` and `(campaign_id, asid)`); the functions here keep to
+//! it when two tries meet and say what happened instead of failing.
+
+use super::refs::new_nonce;
+use crate::db::{is_unique_violation, new_id, now_ms, Db};
+use rand::Rng;
+
+#[derive(sqlx::FromRow, Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub id: String,
+    pub campaign_id: String,
+    /// pending | confirmed | duplicate
+    pub status: String,
+    pub ref_nonce: String,
+    pub fallback_code: String,
+    pub subscriber_id: Option<String>,
+    pub asid: Option<String>,
+    pub duplicate_of: Option<String>,
+    pub created_at: i64,
+    pub confirmed_at: Option<i64>,
+}
+
+const ENTRY: &str = "SELECT id, campaign_id, status, ref_nonce, fallback_code, subscriber_id, asid,
+    duplicate_of, created_at, confirmed_at FROM entries";
+
+/// Letters and digits nobody misreads (no 0/O, 1/I/L): the code is read on one screen and typed
+/// on another.
+const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+pub const CODE_LEN: usize = 6;
+
+fn new_code() -> String {
+    let mut rng = rand::thread_rng();
+    (0..CODE_LEN)
+        .map(|_| CODE_ALPHABET[rng.gen_range(0..CODE_ALPHABET.len())] as char)
+        .collect()
+}
+
+/// What a person typed, as a code: case, spaces and dashes do not matter.
+pub fn normalize_code(text: &str) -> Option<String> {
+    let code: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    (code.len() == CODE_LEN && code.bytes().all(|b| CODE_ALPHABET.contains(&b))).then_some(code)
+}
+
+pub async fn find(db: &Db, id: &str) -> Result<Option<Entry>, sqlx::Error> {
+    sqlx::query_as(&format!("{ENTRY} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn find_by_nonce(db: &Db, nonce: &str) -> Result<Option<Entry>, sqlx::Error> {
+    sqlx::query_as(&format!("{ENTRY} WHERE ref_nonce = $1"))
+        .bind(nonce)
+        .fetch_optional(db)
+        .await
+}
+
+/// A person's entry in a campaign, found by their app-scoped id (login-required campaigns).
+pub async fn find_by_asid(
+    db: &Db,
+    campaign_id: &str,
+    asid: &str,
+) -> Result<Option<Entry>, sqlx::Error> {
+    sqlx::query_as(&format!("{ENTRY} WHERE campaign_id = $1 AND asid = $2"))
+        .bind(campaign_id)
+        .bind(asid)
+        .fetch_optional(db)
+        .await
+}
+
+/// The newest pending entry with this code in a live campaign of the Page.
+pub async fn find_pending_by_code(
+    db: &Db,
+    page_row_id: &str,
+    code: &str,
+) -> Result<Option<Entry>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT e.id, e.campaign_id, e.status, e.ref_nonce, e.fallback_code, e.subscriber_id, e.asid,
+                e.duplicate_of, e.created_at, e.confirmed_at
+         FROM entries e JOIN campaigns c ON c.id = e.campaign_id
+         WHERE e.fallback_code = $1 AND e.status = 'pending' AND c.page_id = $2
+         ORDER BY e.created_at DESC LIMIT 1",
+    )
+    .bind(code)
+    .bind(page_row_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// A new pending entry; with an app-scoped id, that person's existing entry instead.
+pub async fn create_pending(
+    db: &Db,
+    campaign_id: &str,
+    asid: Option<&str>,
+) -> Result<Entry, sqlx::Error> {
+    if let Some(asid) = asid {
+        if let Some(existing) = find_by_asid(db, campaign_id, asid).await? {
+            return Ok(existing);
+        }
+    }
+    // A code can collide with another pending one of the campaign: draw again.
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let id = new_id();
+        let inserted = sqlx::query(
+            "INSERT INTO entries (id, campaign_id, status, ref_nonce, fallback_code, asid, created_at)
+             VALUES ($1, $2, 'pending', $3, $4, $5, $6)",
+        )
+        .bind(&id)
+        .bind(campaign_id)
+        .bind(new_nonce())
+        .bind(new_code())
+        .bind(asid)
+        .bind(now_ms())
+        .execute(db)
+        .await;
+        match inserted {
+            Ok(_) => return Ok(find(db, &id).await?.expect("just inserted")),
+            Err(e) if is_unique_violation(&e) && attempt < 5 => {
+                // Two tabs of the same logged-in person: the other one won, show its entry.
+                if let Some(asid) = asid {
+                    if let Some(existing) = find_by_asid(db, campaign_id, asid).await? {
+                        return Ok(existing);
+                    }
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// What confirming an entry came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Confirmation {
+    /// Newly confirmed: send the confirmation message.
+    Confirmed(Entry),
+    /// The same event again, or the person came back: nothing new.
+    Already(Entry),
+    /// This person had entered before; the entry in hand now points at that one.
+    Duplicate { existing: Entry },
+}
+
+/// Ties an entry to the Messenger subscriber who answered its link, once.
+///
+/// A link forwarded to a friend arrives with someone else's PSID: the friend gets an entry of
+/// their own in the same campaign rather than taking over the first person's.
+pub async fn confirm(
+    db: &Db,
+    entry: &Entry,
+    subscriber_id: &str,
+    at: i64,
+) -> Result<Confirmation, sqlx::Error> {
+    for _ in 0..3 {
+        let existing: Option<Entry> = sqlx::query_as(&format!(
+            "{ENTRY} WHERE campaign_id = $1 AND subscriber_id = $2"
+        ))
+        .bind(&entry.campaign_id)
+        .bind(subscriber_id)
+        .fetch_optional(db)
+        .await?;
+        if let Some(existing) = existing {
+            if existing.id == entry.id {
+                return Ok(Confirmation::Already(existing));
+            }
+            sqlx::query(
+                "UPDATE entries SET status = 'duplicate', duplicate_of = $1
+                 WHERE id = $2 AND status = 'pending'",
+            )
+            .bind(&existing.id)
+            .bind(&entry.id)
+            .execute(db)
+            .await?;
+            return Ok(Confirmation::Duplicate { existing });
+        }
+        let target = if entry.status == "pending" {
+            entry.id.clone()
+        } else {
+            // Someone else already confirmed this entry: a fresh one for this person.
+            let fresh = new_id();
+            let inserted = sqlx::query(
+                "INSERT INTO entries (id, campaign_id, status, ref_nonce, fallback_code, created_at)
+                 VALUES ($1, $2, 'pending', $3, $4, $5)",
+            )
+            .bind(&fresh)
+            .bind(&entry.campaign_id)
+            .bind(new_nonce())
+            .bind(new_code())
+            .bind(at)
+            .execute(db)
+            .await;
+            match inserted {
+                Ok(_) => fresh,
+                Err(e) if is_unique_violation(&e) => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        let updated = sqlx::query(
+            "UPDATE entries SET status = 'confirmed', subscriber_id = $1, confirmed_at = $2
+             WHERE id = $3 AND status = 'pending'",
+        )
+        .bind(subscriber_id)
+        .bind(at)
+        .bind(&target)
+        .execute(db)
+        .await;
+        match updated {
+            Ok(done) if done.rows_affected() == 1 => {
+                let confirmed = find(db, &target).await?.expect("just confirmed");
+                return Ok(Confirmation::Confirmed(confirmed));
+            }
+            // Lost a race (the same person twice at once, or the entry changed): look again.
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {}
+            Err(e) => return Err(e),
+        }
+        if let Some(fresh) = find(db, &entry.id).await? {
+            if fresh.status == "confirmed" && fresh.subscriber_id.as_deref() == Some(subscriber_id)
+            {
+                return Ok(Confirmation::Already(fresh));
+            }
+        }
+    }
+    Err(sqlx::Error::Protocol(
+        "entry confirmation kept racing; giving up on this event".into(),
+    ))
+}
+
+#[derive(sqlx::FromRow, Clone, Debug)]
+pub struct Subscriber {
+    pub id: String,
+    pub page_id: String,
+    pub psid: String,
+    pub first_name: Option<String>,
+    pub last_interaction_at: i64,
+    pub unreachable_at: Option<i64>,
+}
+
+/// Finds or creates the subscriber for a PSID on a Page. An interaction (`interaction_at`)
+/// renews the 24-hour window; events arriving out of order never move it back.
+/// Returns the subscriber and whether it is new.
+pub async fn upsert_subscriber(
+    db: &Db,
+    page_row_id: &str,
+    psid: &str,
+    interaction_at: Option<i64>,
+) -> Result<(Subscriber, bool), sqlx::Error> {
+    let id = new_id();
+    let subscriber: Subscriber = sqlx::query_as(
+        "INSERT INTO subscribers (id, page_id, psid, last_interaction_at, created_at)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (page_id, psid) DO UPDATE SET last_interaction_at =
+           CASE WHEN excluded.last_interaction_at > subscribers.last_interaction_at
+                THEN excluded.last_interaction_at ELSE subscribers.last_interaction_at END
+         RETURNING id, page_id, psid, first_name, last_interaction_at, unreachable_at",
+    )
+    .bind(&id)
+    .bind(page_row_id)
+    .bind(psid)
+    .bind(interaction_at.unwrap_or(0))
+    .bind(now_ms())
+    .fetch_one(db)
+    .await?;
+    let new = subscriber.id == id;
+    Ok((subscriber, new))
+}
+
+pub async fn find_subscriber(db: &Db, id: &str) -> Result<Option<Subscriber>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, page_id, psid, first_name, last_interaction_at, unreachable_at
+         FROM subscribers WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn set_first_name(db: &Db, subscriber_id: &str, name: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE subscribers SET first_name = $1 WHERE id = $2")
+        .bind(name)
+        .bind(subscriber_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Meta said this person cannot be reached from the Page (blocked it): later sends skip them.
+pub async fn mark_unreachable(
+    db: &Db,
+    subscriber_id: &str,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE subscribers SET unreachable_at = $1, unreachable_reason = $2
+         WHERE id = $3 AND unreachable_at IS NULL",
+    )
+    .bind(now_ms())
+    .bind(reason)
+    .bind(subscriber_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// A person wrote to the Page again after being unreachable: they can be reached again.
+pub async fn mark_reachable(db: &Db, subscriber_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE subscribers SET unreachable_at = NULL, unreachable_reason = NULL WHERE id = $1",
+    )
+    .bind(subscriber_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Records an automation keyword the subscriber chose, on them and on their entries of the
+/// campaigns that offered it.
+pub async fn record_keyword(
+    db: &Db,
+    subscriber_id: &str,
+    keyword: &str,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO subscriber_keywords (subscriber_id, keyword, tapped_at) VALUES ($1, $2, $3)
+         ON CONFLICT (subscriber_id, keyword) DO NOTHING",
+    )
+    .bind(subscriber_id)
+    .bind(keyword)
+    .bind(at)
+    .execute(db)
+    .await?;
+    sqlx::query(
+        "UPDATE entries SET keyword = $1 WHERE subscriber_id = $2
+           AND campaign_id IN (SELECT id FROM campaigns WHERE automation_keyword = $1)",
+    )
+    .bind(keyword)
+    .bind(subscriber_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn keywords_of(db: &Db, subscriber_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT keyword FROM subscriber_keywords WHERE subscriber_id = $1 ORDER BY keyword",
+    )
+    .bind(subscriber_id)
+    .fetch_all(db)
+    .await
+}
+
+/// Counts for the admin's view of a campaign.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EntryCounts {
+    pub pending: i64,
+    pub confirmed: i64,
+    pub confirmations_sent: i64,
+    pub confirmations_failed: i64,
+}
+
+pub async fn counts(db: &Db, campaign_id: &str) -> Result<EntryCounts, sqlx::Error> {
+    let count = |sql: &'static str| {
+        sqlx::query_scalar::<_, i64>(sql)
+            .bind(campaign_id.to_string())
+            .fetch_one(db)
+    };
+    Ok(EntryCounts {
+        pending: count("SELECT COUNT(*) FROM entries WHERE campaign_id = $1 AND status = 'pending'")
+            .await?,
+        confirmed: count(
+            "SELECT COUNT(*) FROM entries WHERE campaign_id = $1 AND status = 'confirmed'",
+        )
+        .await?,
+        confirmations_sent: count(
+            "SELECT COUNT(*) FROM outgoing_messages WHERE campaign_id = $1 AND kind = 'confirmation'
+               AND status IN ('sent', 'delivered', 'read')",
+        )
+        .await?,
+        confirmations_failed: count(
+            "SELECT COUNT(*) FROM outgoing_messages WHERE campaign_id = $1 AND kind = 'confirmation'
+               AND status IN ('failed', 'not_sent')",
+        )
+        .await?,
+    })
+}

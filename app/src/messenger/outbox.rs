@@ -1,0 +1,156 @@
+//! The record of every message the product sends (`outgoing_messages`): queued before the call,
+//! then sent, failed or not sent with the reason. The unique `dedupe_key` makes each
+//! (purpose, campaign, subscriber) sendable once, whoever tries.
+
+use super::graph::GraphError;
+use crate::db::{is_unique_violation, new_id, now_ms, Db};
+
+pub struct Queued {
+    pub id: String,
+}
+
+pub struct NewMessage<'a> {
+    pub dedupe_key: String,
+    pub page_row_id: &'a str,
+    pub subscriber_id: &'a str,
+    pub campaign_id: Option<&'a str>,
+    pub kind: &'a str,
+    pub path: Option<&'a str>,
+}
+
+/// Queues a message; `None` when it was queued before (another try, another instance).
+pub async fn queue(db: &Db, message: NewMessage<'_>) -> Result<Option<Queued>, sqlx::Error> {
+    let id = new_id();
+    let now = now_ms();
+    let inserted = sqlx::query(
+        "INSERT INTO outgoing_messages (id, dedupe_key, page_id, subscriber_id, campaign_id, kind,
+                                        status, path, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $8)",
+    )
+    .bind(&id)
+    .bind(&message.dedupe_key)
+    .bind(message.page_row_id)
+    .bind(message.subscriber_id)
+    .bind(message.campaign_id)
+    .bind(message.kind)
+    .bind(message.path)
+    .bind(now)
+    .execute(db)
+    .await;
+    match inserted {
+        Ok(_) => Ok(Some(Queued { id })),
+        Err(e) if is_unique_violation(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn mark_sent(db: &Db, id: &str, message_id: &str) -> Result<(), sqlx::Error> {
+    let now = now_ms();
+    sqlx::query(
+        "UPDATE outgoing_messages SET status = 'sent', message_id = $1, sent_at = $2, updated_at = $2,
+                attempts = attempts + 1, error_code = NULL, error_subcode = NULL, error_reason = NULL
+         WHERE id = $3",
+    )
+    .bind(message_id)
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Meta refused: kept with its code, subcode and reason for the admin.
+pub async fn mark_failed(db: &Db, id: &str, error: &GraphError) -> Result<(), sqlx::Error> {
+    let api = error.api();
+    sqlx::query(
+        "UPDATE outgoing_messages SET status = 'failed', attempts = attempts + 1, error_code = $1,
+                error_subcode = $2, error_reason = $3, updated_at = $4
+         WHERE id = $5",
+    )
+    .bind(api.map(|e| e.code))
+    .bind(api.and_then(|e| e.error_subcode))
+    .bind(error.reason())
+    .bind(now_ms())
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The send policy (or a missing Page token) held it back: not an error at Meta, a reason here.
+pub async fn mark_not_sent(db: &Db, id: &str, reason: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE outgoing_messages SET status = 'not_sent', error_reason = $1, updated_at = $2
+         WHERE id = $3",
+    )
+    .bind(reason)
+    .bind(now_ms())
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// A delivery watermark: everything sent to this person on this Page before it arrived.
+pub async fn delivered_until(
+    db: &Db,
+    page_row_id: &str,
+    psid: &str,
+    watermark: i64,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE outgoing_messages SET status = 'delivered', delivered_at = $1, updated_at = $1
+         WHERE page_id = $2 AND status = 'sent' AND sent_at <= $1
+           AND subscriber_id IN (SELECT id FROM subscribers WHERE page_id = $2 AND psid = $3)",
+    )
+    .bind(watermark)
+    .bind(page_row_id)
+    .bind(psid)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// A read watermark: read implies delivered.
+pub async fn read_until(
+    db: &Db,
+    page_row_id: &str,
+    psid: &str,
+    watermark: i64,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE outgoing_messages SET status = 'read', read_at = $1,
+                delivered_at = COALESCE(delivered_at, $1), updated_at = $1
+         WHERE page_id = $2 AND status IN ('sent', 'delivered') AND sent_at <= $1
+           AND subscriber_id IN (SELECT id FROM subscribers WHERE page_id = $2 AND psid = $3)",
+    )
+    .bind(watermark)
+    .bind(page_row_id)
+    .bind(psid)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Failed and held-back messages of a campaign, newest first, for the admin.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
+pub struct Problem {
+    pub kind: String,
+    pub status: String,
+    pub error_code: Option<i64>,
+    pub error_subcode: Option<i64>,
+    pub error_reason: Option<String>,
+    pub updated_at: i64,
+}
+
+pub async fn problems(db: &Db, campaign_id: &str, limit: i64) -> Result<Vec<Problem>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT kind, status, error_code, error_subcode, error_reason, updated_at
+         FROM outgoing_messages WHERE campaign_id = $1 AND status IN ('failed', 'not_sent')
+         ORDER BY updated_at DESC LIMIT $2",
+    )
+    .bind(campaign_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}

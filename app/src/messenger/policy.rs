@@ -1,0 +1,212 @@
+//! The one place that decides whether and how a message may go to a person (facts file §0, §3,
+//! §5). Every sender asks `decide` first and records its answer; nothing else picks a
+//! `messaging_type` or a tag.
+
+/// 24 hours: the standard messaging window after the person's last interaction.
+pub const WINDOW_MS: i64 = 24 * 3600 * 1000;
+
+/// The retired tag we still offer on the tag path (some apps and regions still get it through).
+pub const NOTICE_TAG: &str = "CONFIRMED_EVENT_UPDATE";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// The reply to someone who just entered.
+    Confirmation,
+    /// "The campaign has ended" (and who won, if the admin says so).
+    EndNotice,
+    /// An admin's "notify subscribers of this change" on a live campaign.
+    UpdateNotice,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Confirmation => "confirmation",
+            Purpose::EndNotice => "end_notice",
+            Purpose::UpdateNotice => "update_notice",
+        }
+    }
+}
+
+/// How a notice reaches people outside the window, as the admin chose for the campaign.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoticePath {
+    /// An approved utility template.
+    Automatic,
+    /// `CONFIRMED_EVENT_UPDATE`, falling back to the template when allowed.
+    Tag { fallback_to_utility: bool },
+}
+
+/// Everything the decision depends on.
+#[derive(Clone, Debug)]
+pub struct Situation {
+    pub purpose: Purpose,
+    pub now: i64,
+    pub last_interaction_at: i64,
+    pub unreachable: bool,
+    pub notice_path: NoticePath,
+    /// Whether the Page has an approved utility template to send notices with.
+    pub utility_template_approved: bool,
+    /// Meta already refused the tag for this send (code 100 since the retirement).
+    pub tag_refused: bool,
+}
+
+/// How a message goes on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Path {
+    /// `messaging_type: RESPONSE`, any content: only inside the window.
+    Response,
+    /// `messaging_type: UTILITY` with an approved template.
+    Utility,
+    /// `messaging_type: MESSAGE_TAG`, `tag: CONFIRMED_EVENT_UPDATE`.
+    Tag,
+}
+
+impl Path {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Path::Response => "response",
+            Path::Utility => "utility",
+            Path::Tag => "tag",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Send(Path),
+    /// Not sent, and why, in words shown to the admin.
+    Hold(String),
+}
+
+pub fn inside_window(last_interaction_at: i64, now: i64) -> bool {
+    last_interaction_at > 0 && now - last_interaction_at < WINDOW_MS
+}
+
+/// Never `HUMAN_AGENT` (automation is not a human) and never promotional content outside the
+/// window: outside it only the utility template or the notice tag carry a message.
+pub fn decide(s: &Situation) -> Decision {
+    if s.unreachable {
+        return Decision::Hold("the person blocked the Page or cannot be reached".into());
+    }
+    if inside_window(s.last_interaction_at, s.now) {
+        return Decision::Send(Path::Response);
+    }
+    let utility = || {
+        if s.utility_template_approved {
+            Decision::Send(Path::Utility)
+        } else {
+            Decision::Hold(
+                "outside the 24-hour window and the Page has no approved utility template yet"
+                    .into(),
+            )
+        }
+    };
+    match (s.purpose, s.notice_path) {
+        (Purpose::Confirmation, _) => Decision::Hold(
+            "outside the 24-hour window: a confirmation only goes out as a reply".into(),
+        ),
+        (_, NoticePath::Automatic) => utility(),
+        (_, NoticePath::Tag { .. }) if !s.tag_refused => Decision::Send(Path::Tag),
+        (
+            _,
+            NoticePath::Tag {
+                fallback_to_utility: true,
+            },
+        ) => utility(),
+        (
+            _,
+            NoticePath::Tag {
+                fallback_to_utility: false,
+            },
+        ) => Decision::Hold(
+            "tag retired by Meta, and the campaign does not allow the utility template".into(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    fn situation(purpose: Purpose, hours_ago: i64, path: NoticePath) -> Situation {
+        Situation {
+            purpose,
+            now: NOW,
+            last_interaction_at: NOW - hours_ago * 3600 * 1000,
+            unreachable: false,
+            notice_path: path,
+            utility_template_approved: true,
+            tag_refused: false,
+        }
+    }
+
+    #[test]
+    fn inside_the_window_everything_is_a_normal_message() {
+        for purpose in [
+            Purpose::Confirmation,
+            Purpose::EndNotice,
+            Purpose::UpdateNotice,
+        ] {
+            for path in [
+                NoticePath::Automatic,
+                NoticePath::Tag {
+                    fallback_to_utility: false,
+                },
+            ] {
+                assert_eq!(
+                    decide(&situation(purpose, 23, path)),
+                    Decision::Send(Path::Response)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn outside_the_window_only_templates_or_the_tag() {
+        let automatic = situation(Purpose::EndNotice, 25, NoticePath::Automatic);
+        assert_eq!(decide(&automatic), Decision::Send(Path::Utility));
+        let no_template = Situation {
+            utility_template_approved: false,
+            ..automatic
+        };
+        assert!(matches!(decide(&no_template), Decision::Hold(r) if r.contains("template")));
+        let confirmation = situation(Purpose::Confirmation, 25, NoticePath::Automatic);
+        assert!(matches!(decide(&confirmation), Decision::Hold(r) if r.contains("reply")));
+    }
+
+    #[test]
+    fn the_retired_tag_falls_back_only_when_allowed() {
+        let tag = situation(
+            Purpose::EndNotice,
+            48,
+            NoticePath::Tag {
+                fallback_to_utility: true,
+            },
+        );
+        assert_eq!(decide(&tag), Decision::Send(Path::Tag));
+        let refused = Situation {
+            tag_refused: true,
+            ..tag.clone()
+        };
+        assert_eq!(decide(&refused), Decision::Send(Path::Utility));
+        let strict = Situation {
+            notice_path: NoticePath::Tag {
+                fallback_to_utility: false,
+            },
+            ..refused
+        };
+        assert!(matches!(decide(&strict), Decision::Hold(r) if r.contains("tag retired by Meta")));
+    }
+
+    #[test]
+    fn unreachable_people_are_never_sent_to() {
+        let s = Situation {
+            unreachable: true,
+            ..situation(Purpose::Confirmation, 0, NoticePath::Automatic)
+        };
+        assert!(matches!(decide(&s), Decision::Hold(r) if r.contains("blocked")));
+    }
+}

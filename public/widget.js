@@ -1,0 +1,55 @@
+/* Giveaway widget loader. Put <div data-campaign="your-slug"></div> where the giveaway goes and
+ * load this script from the giveaway server. Each element becomes an iframe of the campaign,
+ * sized to its content. Add data-consent="click" to load nothing until the visitor clicks.
+ * Nothing is loaded from third parties. */
+(function () {
+  var script = document.currentScript;
+  var origin = new URL(script ? script.src : location.href).origin;
+  var frames = [];
+
+  function mount(el) {
+    if (el.getAttribute('data-giveaway-mounted')) return;
+    el.setAttribute('data-giveaway-mounted', '1');
+    var slug = el.getAttribute('data-campaign') || '';
+    if (!/^[a-z0-9-]{1,64}$/.test(slug)) {
+      el.textContent = 'Giveaway: "' + slug + '" is not a campaign link.';
+      return;
+    }
+    function load() {
+      var frame = document.createElement('iframe');
+      frame.src = origin + '/embed/' + slug;
+      frame.title = 'Giveaway';
+      frame.loading = 'lazy';
+      frame.style.cssText = 'width:100%;border:0;height:420px;display:block';
+      el.textContent = '';
+      el.appendChild(frame);
+      frames.push(frame);
+    }
+    if (el.getAttribute('data-consent') === 'click') {
+      var button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = el.getAttribute('data-consent-label') || 'Show the giveaway';
+      button.addEventListener('click', load);
+      el.appendChild(button);
+    } else {
+      load();
+    }
+  }
+
+  // Only our own iframes may resize themselves.
+  window.addEventListener('message', function (event) {
+    if (event.origin !== origin || !event.data || event.data.giveaway !== 'resize') return;
+    for (var i = 0; i < frames.length; i++) {
+      if (frames[i].contentWindow === event.source) {
+        frames[i].style.height = Math.max(120, Math.min(4000, +event.data.height || 0)) + 'px';
+      }
+    }
+  });
+
+  function mountAll() {
+    var els = document.querySelectorAll('[data-campaign]');
+    for (var i = 0; i < els.length; i++) mount(els[i]);
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', mountAll);
+  else mountAll();
+})();

@@ -1,0 +1,95 @@
+//! The demo campaign: in development with the sandbox, `/c/demo` is a live giveaway on the
+//! sandbox's Sunny Bakery Page, so a newcomer can play the entrant at once. Seeded at start-up
+//! when absent (`DEMO_CAMPAIGN=off` turns it off); an existing one is left as its admin left it.
+
+use crate::sandbox::Shared;
+use app::{db::now_ms, state::AppState};
+
+pub const SLUG: &str = "demo";
+const PAGE: &str = "sunnybakery";
+const ADMIN: &str = "admin";
+
+pub async fn seed(state: &AppState, sandbox: &Shared) -> Result<(), Box<dyn std::error::Error>> {
+    let pinned = sandbox
+        .pin_connected_page(PAGE, ADMIN)
+        .ok_or("the sandbox world has no Page `sunnybakery` or user `admin`")?;
+    let (page_name, asid, admin_name) = {
+        let st = sandbox.lock();
+        let page = st.world.page(PAGE).ok_or("no demo Page")?;
+        let admin = st.world.user(ADMIN).ok_or("no demo admin")?;
+        (page.name.clone(), st.world.asid(ADMIN), admin.name.clone())
+    };
+    let user_token = app::secrets::Secret::new(pinned.user_token.clone());
+    let page_token = app::secrets::Secret::new(pinned.page_token.clone());
+    let granted: Vec<String> = [
+        "pages_show_list",
+        "pages_manage_metadata",
+        "pages_messaging",
+        "page_utility_messaging",
+    ]
+    .map(String::from)
+    .to_vec();
+    let admin = app::admins::store::upsert_at_login(
+        &state.db,
+        &state.token_cipher,
+        &asid,
+        &admin_name,
+        &user_token,
+        None,
+        &granted,
+    )
+    .await?;
+    // The sandbox forgets its tokens at every start: the Page row gets this run's token.
+    let account: app::messenger::graph::PageAccount = serde_json::from_value(serde_json::json!({
+        "id": pinned.page_id,
+        "name": page_name,
+        "username": PAGE,
+        "category": "Bakery",
+        "tasks": ["MANAGE", "CREATE_CONTENT", "MODERATE", "MESSAGING", "ADVERTISE", "ANALYZE"],
+        "access_token": page_token.expose(),
+    }))?;
+    let page_row = app::pages::store::connect(
+        &state.db,
+        &state.token_cipher,
+        &admin.id,
+        &account,
+        &page_token,
+    )
+    .await?;
+
+    let exists: Option<String> = sqlx::query_scalar("SELECT id FROM campaigns WHERE slug = $1")
+        .bind(SLUG)
+        .fetch_optional(&state.db)
+        .await?;
+    if exists.is_some() {
+        return Ok(());
+    }
+    let now = now_ms();
+    let day = 24 * 3600 * 1000;
+    sqlx::query(
+        "INSERT INTO campaigns (id, page_id, slug, title, description, prize, starts_at, ends_at,
+                                time_zone, rules, require_login, confirmation_enabled,
+                                confirmation_text, automation_keyword, notice_text, publish_state,
+                                created_by, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'UTC', $9, 0, 1, $10, $11, $12, 'published', $13,
+                 $14, $14)",
+    )
+    .bind(app::db::new_id())
+    .bind(&page_row)
+    .bind(SLUG)
+    .bind("Win a year of croissants")
+    .bind("The demo giveaway of the sandbox: subscribe on Messenger to enter, as your customers will.")
+    .bind("A croissant a day for a year")
+    .bind(now - day)
+    .bind(now + 30 * day)
+    .bind("One entry per person. This is a demo: nobody really wins.")
+    .bind("Thanks {first_name}, you're in the draw for {prize}! Tap the button below to get baking tips.")
+    .bind("TIPS")
+    .bind("The {campaign_title} giveaway has ended. Thanks for taking part!")
+    .bind(&admin.id)
+    .bind(now)
+    .execute(&state.db)
+    .await?;
+    tracing::info!("demo campaign seeded at /c/{SLUG}");
+    Ok(())
+}
