@@ -9,6 +9,7 @@ mod sandbox_common;
 
 mod admins;
 mod data_layer;
+mod entrants;
 mod graph_client;
 mod sandbox_login;
 mod sandbox_messenger;

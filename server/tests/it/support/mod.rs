@@ -66,7 +66,6 @@ macro_rules! both_databases {
 pub struct TestServer {
     pub base: String,
     pub state: app::state::AppState,
-    pub sandbox: Option<server::sandbox::Shared>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -98,7 +97,6 @@ impl TestServer {
             .await
             .expect("server starts");
         let state = server.state().clone();
-        let sandbox = server.sandbox().cloned();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(server.run(async move {
             let _ = rx.await;
@@ -106,7 +104,6 @@ impl TestServer {
         TestServer {
             base,
             state,
-            sandbox,
             stop: Some(tx),
             handle: Some(handle),
         }

@@ -1,0 +1,592 @@
+//! Entrants end to end over HTTP against the in-process sandbox: the entry page, the m.me ref
+//! through a Get Started postback, the fallback code, the confirmation message and keyword, and
+//! the webhook endpoint's guarantees (signature, duplicates, reordering), on both databases.
+
+use crate::support::{self, client, TestServer};
+use app::messenger::{inbox, webhook::sign};
+use app::secrets::Secret;
+use app::settings::{SANDBOX_APP_SECRET, SANDBOX_VERIFY_TOKEN};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const SUNNY: &str = "101000000000001";
+
+struct Ctx {
+    server: TestServer,
+    http: reqwest::Client,
+}
+
+impl Ctx {
+    async fn start(url: &str, extra: &[(&str, &str)]) -> Ctx {
+        let mut vars = vec![("DEMO_CAMPAIGN", "on")];
+        vars.extend_from_slice(extra);
+        let server = TestServer::start_with(url, &vars).await;
+        let ctx = Ctx {
+            server,
+            http: client(),
+        };
+        // Webhooks arrive within milliseconds.
+        let r = ctx
+            .http
+            .patch(ctx.server.url("/sandbox/control/settings"))
+            .json(&json!({ "delivery_delay_ms": 1, "reorder_window_ms": 0 }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        ctx
+    }
+
+    /// Taps "Subscribe on Messenger"; returns the entry page path.
+    async fn enter(&self, slug: &str) -> String {
+        let r = self
+            .http
+            .post(self.server.url(&format!("/c/{slug}/enter")))
+            .form(&[("website", "")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+        r.headers()["location"].to_str().unwrap().to_string()
+    }
+
+    async fn page(&self, path: &str) -> (u16, String) {
+        let r = self.http.get(self.server.url(path)).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    async fn status_of(&self, entry_path: &str) -> String {
+        let (status, body) = self.page(&format!("{entry_path}/status")).await;
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<Value>(&body).unwrap()["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// The `ref` of the m.me link on an entry page.
+    async fn reference(&self, entry_path: &str) -> String {
+        let (_, html) = self.page(entry_path).await;
+        let start = html.find("?ref=").expect("an m.me link with a ref") + 5;
+        html[start..]
+            .split('"')
+            .next()
+            .unwrap()
+            .replace("&amp;", "&")
+    }
+
+    async fn code(&self, entry_path: &str) -> String {
+        let (_, html) = self.page(entry_path).await;
+        let needle = "data-testid=\"fallback-code\">";
+        let start = html.find(needle).unwrap() + needle.len();
+        html[start..].split('<').next().unwrap().to_string()
+    }
+
+    /// Acts as a person in Messenger through the sandbox.
+    async fn act(&self, user: &str, kind: &str, extra: Value) -> Value {
+        let mut body = json!({ "user": user, "page": "sunnybakery", "kind": kind });
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let r = self
+            .http
+            .post(self.server.url("/sandbox/control/interactions"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    }
+
+    /// Waits for the sandbox's webhooks to land, then processes what is stored.
+    async fn settle(&self, until: impl Fn(&[String]) -> bool) -> Vec<String> {
+        for _ in 0..200 {
+            inbox::process_pending(&self.server.state).await.unwrap();
+            let kinds: Vec<String> = sqlx::query_scalar(
+                "SELECT kind FROM webhook_events WHERE processed_at IS NOT NULL",
+            )
+            .fetch_all(&self.server.state.db)
+            .await
+            .unwrap();
+            if until(&kinds) {
+                return kinds;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("webhooks never arrived");
+    }
+
+    async fn thread(&self, user: &str) -> Vec<Value> {
+        let r = self
+            .http
+            .get(
+                self.server
+                    .url(&format!("/sandbox/control/threads/sunnybakery/{user}")),
+            )
+            .send()
+            .await
+            .unwrap();
+        let v: Value = r.json().await.unwrap();
+        v["messages"].as_array().cloned().unwrap_or_default()
+    }
+
+    async fn scalar(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.server.state.db)
+            .await
+            .unwrap()
+    }
+
+    async fn post_webhook(&self, body: &Value, signature: Option<String>) -> u16 {
+        let bytes = serde_json::to_vec(body).unwrap();
+        let signature = signature.unwrap_or_else(|| sign(&Secret::new(SANDBOX_APP_SECRET), &bytes));
+        self.http
+            .post(self.server.url("/webhooks/messenger"))
+            .header("x-hub-signature-256", signature)
+            .header("content-type", "application/json")
+            .body(bytes)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+}
+
+fn envelope(events: Vec<Value>) -> Value {
+    json!({ "object": "page", "entry": [{ "id": SUNNY, "time": 1, "messaging": events }] })
+}
+
+fn event(psid: &str, timestamp: i64, body: Value) -> Value {
+    let mut e =
+        json!({ "sender": { "id": psid }, "recipient": { "id": SUNNY }, "timestamp": timestamp });
+    for (k, v) in body.as_object().unwrap() {
+        e[k] = v.clone();
+    }
+    e
+}
+
+both_databases!(
+    a_person_enters_through_messenger_and_taps_the_keyword,
+    |url: String| async move {
+        let ctx = Ctx::start(&url, &[]).await;
+        let (status, html) = ctx.page("/c/demo").await;
+        assert_eq!(status, 200);
+        assert!(html.contains("Subscribe on Messenger"));
+        assert!(!html.contains(".wasm"), "the entry page loads no wasm");
+
+        let entry = ctx.enter("demo").await;
+        assert_eq!(ctx.status_of(&entry).await, "pending");
+        let reference = ctx.reference(&entry).await;
+        assert!(reference.len() < 60, "{reference}");
+        assert!(reference
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_=".contains(c)));
+        // Coming back to the campaign shows the same entry (the browser remembers it).
+        let (_, again) = ctx.page("/c/demo").await;
+        assert!(
+            again.contains(&reference),
+            "the pending entry is shown again"
+        );
+
+        ctx.act("alice", "get_started", json!({ "ref": reference }))
+            .await;
+        ctx.settle(|k| k.iter().any(|k| k == "postback")).await;
+        assert_eq!(ctx.status_of(&entry).await, "confirmed");
+        let (_, html) = ctx.page(&entry).await;
+        assert!(html.contains("You're entered"), "{html}");
+
+        let thread = ctx.thread("alice").await;
+        let confirmation = thread
+            .iter()
+            .find(|m| {
+                m["body"]["text"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("in the draw"))
+            })
+            .unwrap_or_else(|| panic!("confirmation in the chat: {thread:?}"));
+        assert!(
+            confirmation["body"]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("Thanks Alice,"),
+            "first name filled: {confirmation}"
+        );
+        assert_eq!(
+            ctx.scalar("SELECT COUNT(*) FROM outgoing_messages WHERE kind = 'confirmation' AND status IN ('sent', 'delivered', 'read')").await,
+            1
+        );
+
+        ctx.act(
+            "alice",
+            "quick_reply",
+            json!({ "text": "TIPS", "payload": "KEYWORD:TIPS" }),
+        )
+        .await;
+        ctx.settle(|k| k.iter().any(|k| k == "quick_reply")).await;
+        assert_eq!(
+            ctx.scalar("SELECT COUNT(*) FROM subscriber_keywords WHERE keyword = 'TIPS'")
+                .await,
+            1
+        );
+        assert_eq!(
+            ctx.scalar("SELECT COUNT(*) FROM entries WHERE keyword = 'TIPS'")
+                .await,
+            1
+        );
+        ctx.server.stop().await;
+    }
+);
+
+both_databases!(
+    the_fallback_code_confirms_an_entry,
+    |url: String| async move {
+        let ctx = Ctx::start(&url, &[]).await;
+        let entry = ctx.enter("demo").await;
+        let code = ctx.code(&entry).await;
+        assert_eq!(code.len(), 6);
+        // The m.me link lost its ref (some Android clients): the person sends the code instead.
+        ctx.act("bob", "get_started", json!({})).await;
+        ctx.act(
+            "bob",
+            "message",
+            json!({ "text": format!(" {} ", code.to_lowercase()) }),
+        )
+        .await;
+        ctx.settle(|k| k.iter().any(|k| k == "message")).await;
+        assert_eq!(ctx.status_of(&entry).await, "confirmed");
+        ctx.server.stop().await;
+    }
+);
+
+both_databases!(
+    a_second_entry_by_the_same_person_shows_the_first,
+    |url: String| async move {
+        let mut ctx = Ctx::start(&url, &[]).await;
+        let first = ctx.enter("demo").await;
+        let reference = ctx.reference(&first).await;
+        ctx.act("carol", "get_started", json!({ "ref": reference }))
+            .await;
+        ctx.settle(|k| k.iter().any(|k| k == "postback")).await;
+
+        // Another browser, same person: a new pending entry until Messenger says who it is.
+        ctx.http = client();
+        let other = ctx;
+        let second = other.enter("demo").await;
+        assert_ne!(first, second);
+        let reference = other.reference(&second).await;
+        other
+            .act("carol", "referral", json!({ "ref": reference }))
+            .await;
+        other.settle(|k| k.iter().any(|k| k == "referral")).await;
+        assert_eq!(other.status_of(&second).await, "duplicate");
+        let (_, html) = other.page(&second).await;
+        assert!(html.contains("You're entered"), "shows the first entry");
+        assert_eq!(
+            other
+                .scalar("SELECT COUNT(*) FROM entries WHERE status = 'confirmed'")
+                .await,
+            1
+        );
+        assert_eq!(
+            other
+                .scalar("SELECT COUNT(*) FROM outgoing_messages WHERE kind = 'confirmation'")
+                .await,
+            1,
+            "one confirmation message"
+        );
+        other.server.stop().await;
+    }
+);
+
+both_databases!(
+    entries_outside_the_campaign_dates_are_refused,
+    |url: String| async move {
+        let ctx = Ctx::start(&url, &[]).await;
+        let entry = ctx.enter("demo").await;
+        let reference = ctx.reference(&entry).await;
+        let now = app::db::now_ms();
+        let day = 86_400_000i64;
+
+        sqlx::query("UPDATE campaigns SET starts_at = $1, ends_at = $2 WHERE slug = 'demo'")
+            .bind(now + day)
+            .bind(now + 2 * day)
+            .execute(&ctx.server.state.db)
+            .await
+            .unwrap();
+        let r = ctx
+            .http
+            .post(ctx.server.url("/c/demo/enter"))
+            .form(&[("website", "")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 409);
+        assert!(r.text().await.unwrap().contains("has not started yet"));
+
+        sqlx::query("UPDATE campaigns SET starts_at = $1, ends_at = $2 WHERE slug = 'demo'")
+            .bind(now - 2 * day)
+            .bind(now - day)
+            .execute(&ctx.server.state.db)
+            .await
+            .unwrap();
+        let r = ctx
+            .http
+            .post(ctx.server.url("/c/demo/enter"))
+            .form(&[("website", "")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 409);
+        assert!(r.text().await.unwrap().contains("has ended"));
+        let (_, html) = ctx.page("/c/demo").await;
+        assert!(html.contains("data-state=\"ended\""));
+
+        // A link handed out before the end, answered after it: not an entry.
+        ctx.act("dave", "get_started", json!({ "ref": reference }))
+            .await;
+        ctx.settle(|k| k.iter().any(|k| k == "postback")).await;
+        assert_eq!(ctx.status_of(&entry).await, "pending");
+        ctx.server.stop().await;
+    }
+);
+
+both_databases!(
+    bad_signatures_are_refused_and_nothing_is_stored,
+    |url: String| async move {
+        let ctx = Ctx::start(&url, &[]).await;
+        let body = envelope(vec![event(
+            "999",
+            1000,
+            json!({ "message": { "mid": "m_1", "text": "hi" } }),
+        )]);
+        let wrong = sign(&Secret::new("not-the-app-secret"), b"{}");
+        assert_eq!(ctx.post_webhook(&body, Some(wrong)).await, 403);
+        assert_eq!(ctx.post_webhook(&body, Some("sha256=zz".into())).await, 403);
+        let unsigned = ctx
+            .http
+            .post(ctx.server.url("/webhooks/messenger"))
+            .body(serde_json::to_vec(&body).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unsigned.status(), 403);
+        assert_eq!(ctx.scalar("SELECT COUNT(*) FROM webhook_events").await, 0);
+
+        // Signed but not JSON: a clear 400, never a 500.
+        let junk = b"not json".to_vec();
+        let r = ctx
+            .http
+            .post(ctx.server.url("/webhooks/messenger"))
+            .header(
+                "x-hub-signature-256",
+                sign(&Secret::new(SANDBOX_APP_SECRET), &junk),
+            )
+            .body(junk)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+
+        // The verification handshake.
+        let (status, body) = ctx
+            .page(&format!(
+                "/webhooks/messenger?hub.mode=subscribe&hub.verify_token={SANDBOX_VERIFY_TOKEN}&hub.challenge=12345"
+            ))
+            .await;
+        assert_eq!((status, body.as_str()), (200, "12345"));
+        let (status, _) = ctx
+            .page("/webhooks/messenger?hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1")
+            .await;
+        assert_eq!(status, 403);
+        ctx.server.stop().await;
+    }
+);
+
+both_databases!(
+    duplicated_and_reordered_webhooks_change_nothing,
+    |url: String| async move {
+        let ctx = Ctx::start(&url, &[]).await;
+        let entry = ctx.enter("demo").await;
+        let reference = ctx.reference(&entry).await;
+        let psid = "2000000000000042";
+        let t = app::db::now_ms() - 60_000;
+        let postback = event(
+            psid,
+            t,
+            json!({ "postback": { "mid": "m_pb", "title": "Get Started", "payload": "GET_STARTED",
+                    "referral": { "ref": reference, "source": "SHORTLINK", "type": "OPEN_THREAD" } } }),
+        );
+        let message = event(
+            psid,
+            t + 1000,
+            json!({ "message": { "mid": "m_msg", "text": "hello" } }),
+        );
+        let tap = event(
+            psid,
+            t + 2000,
+            json!({ "message": { "mid": "m_qr", "text": "TIPS", "quick_reply": { "payload": "KEYWORD:TIPS" } } }),
+        );
+        // Newest first, then everything again, then one by one.
+        assert_eq!(
+            ctx.post_webhook(
+                &envelope(vec![tap.clone(), message.clone(), postback.clone()]),
+                None
+            )
+            .await,
+            200
+        );
+        assert_eq!(
+            ctx.post_webhook(
+                &envelope(vec![postback.clone(), message.clone(), tap.clone()]),
+                None
+            )
+            .await,
+            200
+        );
+        for e in [message, postback, tap] {
+            assert_eq!(ctx.post_webhook(&envelope(vec![e]), None).await, 200);
+        }
+        assert_eq!(ctx.scalar("SELECT COUNT(*) FROM webhook_events").await, 3);
+        inbox::process_pending(&ctx.server.state).await.unwrap();
+        inbox::process_pending(&ctx.server.state).await.unwrap();
+
+        assert_eq!(ctx.status_of(&entry).await, "confirmed");
+        assert_eq!(ctx.scalar("SELECT COUNT(*) FROM subscribers").await, 1);
+        assert_eq!(
+            ctx.scalar("SELECT last_interaction_at FROM subscribers")
+                .await,
+            t + 2000,
+            "the window runs from the newest interaction"
+        );
+        assert_eq!(
+            ctx.scalar("SELECT COUNT(*) FROM outgoing_messages").await,
+            1,
+            "one confirmation, however often the event came"
+        );
+        assert_eq!(
+            ctx.scalar("SELECT COUNT(*) FROM subscriber_keywords").await,
+            1
+        );
+        // Processing again changes nothing.
+        sqlx::query("UPDATE webhook_events SET processed_at = NULL")
+            .execute(&ctx.server.state.db)
+            .await
+            .unwrap();
+        inbox::process_pending(&ctx.server.state).await.unwrap();
+        assert_eq!(
+            ctx.scalar("SELECT COUNT(*) FROM outgoing_messages").await,
+            1
+        );
+        assert_eq!(
+            ctx.scalar("SELECT COUNT(*) FROM entries WHERE status = 'confirmed'")
+                .await,
+            1
+        );
+        ctx.server.stop().await;
+    }
+);
+
+both_databases!(
+    abuse_gets_clear_answers_and_never_a_500,
+    |url: String| async move {
+        let ctx = Ctx::start(&url, &[("ENTRY_RATE_LIMIT", "2")]).await;
+        let honeypot = ctx
+            .http
+            .post(ctx.server.url("/c/demo/enter"))
+            .form(&[("website", "https://spam.example")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(honeypot.status(), 400);
+        assert_eq!(ctx.scalar("SELECT COUNT(*) FROM entries").await, 0);
+
+        ctx.enter("demo").await;
+        ctx.enter("demo").await;
+        let limited = ctx
+            .http
+            .post(ctx.server.url("/c/demo/enter"))
+            .form(&[("website", "")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(limited.status(), 429);
+        assert_eq!(limited.headers()["retry-after"], "60");
+
+        for (path, expected) in [
+            ("/c/no-such-campaign", 404),
+            ("/c/DROP%20TABLE", 404),
+            ("/c/demo/e/not-an-entry", 404),
+            ("/c/demo/e/00000000000000000000000000000000", 404),
+            ("/c/demo/e/zz/status", 404),
+            ("/embed/nothing-here", 404),
+        ] {
+            let (status, _) = ctx.page(path).await;
+            assert_eq!(status, expected, "{path}");
+        }
+        // A ref from nowhere, or for another campaign, confirms nothing.
+        ctx.act(
+            "erin",
+            "get_started",
+            json!({ "ref": "AAAAAAAAAAAA-zzzz-AAAAAAAAAAAAAAAA" }),
+        )
+        .await;
+        ctx.settle(|k| k.iter().any(|k| k == "postback")).await;
+        assert_eq!(
+            ctx.scalar("SELECT COUNT(*) FROM entries WHERE status = 'confirmed'")
+                .await,
+            0
+        );
+        ctx.server.stop().await;
+    }
+);
+
+both_databases!(
+    the_widget_and_embed_are_framable_and_light,
+    |url: String| async move {
+        let ctx = Ctx::start(&url, &[]).await;
+        let embed = ctx
+            .http
+            .get(ctx.server.url("/embed/demo"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(embed.status(), 200);
+        assert!(embed.headers().get("x-frame-options").is_none());
+        let page = ctx
+            .http
+            .get(ctx.server.url("/c/demo"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.headers()["x-frame-options"], "DENY");
+        let html = page.text().await.unwrap();
+        assert!(html.len() < 20_000, "entry page is {} bytes", html.len());
+        let (status, js) = ctx.page("/widget.js").await;
+        assert_eq!(status, 200);
+        assert!(js.contains("/embed/"));
+        assert!(
+            !js.contains("http://") && !js.contains("https://"),
+            "nothing from third parties"
+        );
+        ctx.server.stop().await;
+    }
+);
+
+#[tokio::test]
+async fn the_demo_campaign_is_seeded_once() {
+    let url = support::fresh_database("sqlite").await;
+    let ctx = Ctx::start(&url, &[]).await;
+    assert_eq!(
+        ctx.scalar("SELECT COUNT(*) FROM campaigns WHERE slug = 'demo'")
+            .await,
+        1
+    );
+    ctx.server.stop().await;
+    let ctx = Ctx::start(&url, &[]).await;
+    assert_eq!(ctx.scalar("SELECT COUNT(*) FROM campaigns").await, 1);
+    let (status, _) = ctx.page("/c/demo").await;
+    assert_eq!(status, 200);
+    ctx.server.stop().await;
+}
