@@ -202,7 +202,10 @@ pub fn CampaignEditor() -> impl IntoView {
     view! {
         {form_view}
         <Suspense>
-            {move || existing.get().and_then(Result::ok).flatten().map(|c| view! { <CampaignLinks slug=c.form.slug page_id=c.form.page_id/> })}
+            {move || existing.get().and_then(Result::ok).flatten().map(|c| view! {
+                <CampaignLinks slug=c.form.slug page_id=c.form.page_id/>
+                <crate::entries::EntriesPanel campaign_id=c.id/>
+            })}
         </Suspense>
     }
 }
@@ -211,9 +214,14 @@ pub fn CampaignEditor() -> impl IntoView {
 #[component]
 fn CampaignLinks(slug: String, page_id: String) -> impl IntoView {
     let path = format!("/c/{slug}");
-    let embed =
-        format!(r#"<div data-campaign="{slug}"></div><script src="/widget.js" async></script>"#);
-    let copy_text = embed.clone();
+    let base = Resource::new(|| (), |_| crate::entries::public_base_url());
+    // The embed code runs on the business's own site: the script must come from this server.
+    let embed = Memo::new(move |_| {
+        let base = base.get().and_then(Result::ok).unwrap_or_default();
+        format!(
+            r#"<div data-campaign="{slug}"></div><script src="{base}/widget.js" async></script>"#
+        )
+    });
     let copied = RwSignal::new(false);
     view! {
         <section class="card links" data-testid="campaign-links">
@@ -221,14 +229,14 @@ fn CampaignLinks(slug: String, page_id: String) -> impl IntoView {
             <p>"Public page: "<a href=path.clone() rel="external" data-testid="public-link">{path.clone()}</a></p>
             <p>"Messenger Page: "<code data-testid="mme-page">{page_id}</code></p>
             <label for="embed">"Embed code"</label>
-            <textarea id="embed" readonly rows="2" data-testid="embed-code">{embed}</textarea>
+            <Suspense>
+                <textarea id="embed" readonly rows="2" data-testid="embed-code" prop:value=move || embed.get()>{move || embed.get()}</textarea>
+            </Suspense>
             <button type="button" on:click=move |_| {
                 #[cfg(feature = "hydrate")]
                 {
-                    let _ = web_sys_clipboard(&copy_text);
+                    let _ = web_sys_clipboard(&embed.get_untracked());
                 }
-                #[cfg(not(feature = "hydrate"))]
-                let _ = &copy_text;
                 copied.set(true);
             }>{move || if copied.get() { "Copied" } else { "Copy embed code" }}</button>
         </section>

@@ -26,6 +26,93 @@ pub struct EntryReport {
     pub problems: Vec<(String, String)>,
 }
 
+/// A campaign's entries and the fate of their confirmation messages, for its admins.
+#[leptos::server(endpoint = "campaign_entries")]
+pub async fn campaign_entries(id: String) -> Result<EntryReport, leptos::prelude::ServerFnError> {
+    use crate::admins::guard::{internal, refuse, require_admin};
+    let (state, admin) = require_admin().await?;
+    if crate::campaigns::store::find_for_admin(&state.db, &admin.id, &id)
+        .await
+        .map_err(internal)?
+        .is_none()
+    {
+        return Err(refuse(
+            http::StatusCode::FORBIDDEN,
+            "You do not manage this campaign.",
+        ));
+    }
+    let counts = store::counts(&state.db, &id).await.map_err(internal)?;
+    let problems = crate::messenger::outbox::problems(&state.db, &id, 20)
+        .await
+        .map_err(internal)?;
+    Ok(EntryReport {
+        pending: counts.pending,
+        confirmed: counts.confirmed,
+        confirmations_sent: counts.confirmations_sent,
+        confirmations_failed: counts.confirmations_failed,
+        problems: problems
+            .into_iter()
+            .map(|p| {
+                let code = match (p.error_code, p.error_subcode) {
+                    (Some(c), Some(s)) => format!(" (code {c}/{s})"),
+                    (Some(c), None) => format!(" (code {c})"),
+                    _ => String::new(),
+                };
+                (
+                    format!(
+                        "{} {}",
+                        p.kind.replace('_', " "),
+                        p.status.replace('_', " ")
+                    ),
+                    format!("{}{code}", p.error_reason.unwrap_or_default()),
+                )
+            })
+            .collect(),
+    })
+}
+
+/// Where the public reaches this server: embed codes must point here, not at the embedding site.
+#[leptos::server(endpoint = "public_base_url")]
+pub async fn public_base_url() -> Result<String, leptos::prelude::ServerFnError> {
+    let state = leptos::prelude::expect_context::<crate::state::AppState>();
+    Ok(state
+        .settings
+        .public_base_url
+        .as_str()
+        .trim_end_matches('/')
+        .to_string())
+}
+
+/// Entries of a saved campaign, and why confirmation messages failed, if any did.
+#[leptos::component]
+pub fn EntriesPanel(campaign_id: String) -> impl leptos::IntoView {
+    use leptos::prelude::*;
+    let report = Resource::new(move || campaign_id.clone(), campaign_entries);
+    view! {
+        <section class="card" data-testid="entries-panel">
+            <h2>"Entries"</h2>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || report.get().map(|r| match r {
+                    Ok(r) => view! {
+                        <p>
+                            <strong data-testid="entries-confirmed">{r.confirmed}</strong>" entered · "
+                            {r.pending}" waiting for Messenger · confirmations: "
+                            {r.confirmations_sent}" sent, "
+                            <span data-testid="confirmations-failed">{r.confirmations_failed}</span>" failed"
+                        </p>
+                        <ul class="problems">
+                            {r.problems.into_iter().map(|(what, why)| view! {
+                                <li data-testid="send-problem"><strong>{what}</strong>": "{why}</li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
 #[cfg(feature = "ssr")]
 pub use server_side::*;
 

@@ -626,8 +626,9 @@ async fn render(
 }
 
 /// Countdown, live entry status (reload when Messenger confirmed it) and, inside the widget's
-/// iframe, the page height for the embedding page. Nothing else runs on these pages.
-const SCRIPT: &str = r#"(function(){var d=document,c=d.querySelector('[data-ends]');function t(){if(!c)return;var s=Math.floor((+c.dataset.ends-Date.now())/1000);if(s<=0){c.textContent='ended';return}var D=Math.floor(s/86400),h=Math.floor(s%86400/3600),m=Math.floor(s%3600/60);c.textContent=(D?D+'d ':'')+h+'h '+m+'m '+(s%60)+'s left'}t();setInterval(t,1000);var p=d.querySelector('[data-status-url]');if(p&&window.fetch)setInterval(function(){fetch(p.dataset.statusUrl,{cache:'no-store'}).then(function(r){return r.json()}).then(function(j){if(j.status!=='pending')location.reload()}).catch(function(){})},2000);if(window.parent!==window){var l=0;function z(){var h=d.documentElement.scrollHeight;if(h!==l){l=h;parent.postMessage({giveaway:'resize',height:h},'*')}}if(window.ResizeObserver)new ResizeObserver(z).observe(d.body);z()}})();"#;
+/// iframe, the page height for the embedding page (the body's, not the document's: a document is
+/// never shorter than its iframe, so it could only ever grow). Nothing else runs on these pages.
+const SCRIPT: &str = r#"(function(){var d=document,c=d.querySelector('[data-ends]');function t(){if(!c)return;var s=Math.floor((+c.dataset.ends-Date.now())/1000);if(s<=0){c.textContent='ended';return}var D=Math.floor(s/86400),h=Math.floor(s%86400/3600),m=Math.floor(s%3600/60);c.textContent=(D?D+'d ':'')+h+'h '+m+'m '+(s%60)+'s left'}t();setInterval(t,1000);var p=d.querySelector('[data-status-url]');if(p&&window.fetch)setInterval(function(){fetch(p.dataset.statusUrl,{cache:'no-store'}).then(function(r){return r.json()}).then(function(j){if(j.status!=='pending')location.reload()}).catch(function(){})},2000);if(window.parent!==window){var l=0;function z(){var h=Math.ceil(d.body.getBoundingClientRect().height)+16;if(h!==l){l=h;parent.postMessage({giveaway:'resize',height:h},'*')}}if(window.ResizeObserver)new ResizeObserver(z).observe(d.body);z()}})();"#;
 
 /// A small error page in the same look.
 fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
