@@ -148,9 +148,6 @@ mod server_side {
         let interaction = kind.opens_window().then_some(at);
         let (mut subscriber, new) =
             store::upsert_subscriber(&state.db, page_row_id, psid, interaction).await?;
-        if new {
-            fill_first_name(state, facebook_page_id, &mut subscriber).await?;
-        }
         if subscriber.unreachable_at.is_some() && kind.opens_window() {
             // They wrote to the Page again, so they can be reached again.
             store::mark_reachable(&state.db, &subscriber.id).await?;
@@ -168,6 +165,11 @@ mod server_side {
         } else {
             None
         };
+        // Asked once per new person, and again before a confirmation that would greet them: a
+        // second processor of the same event (another instance) may not have seen the name yet.
+        if new || (entry.is_some() && subscriber.first_name.is_none()) {
+            fill_first_name(state, facebook_page_id, &mut subscriber).await?;
+        }
         if let Some(entry) = entry {
             confirm(state, page_row_id, &subscriber, &entry, at).await?;
         }
