@@ -213,14 +213,14 @@ fn apply_pin(st: &mut State, pinned: &Pinned) {
             },
         );
     }
-    let grants = st.grants.entry(pinned.user.clone()).or_default();
     for permission in [
         "pages_show_list",
         "pages_manage_metadata",
         "pages_messaging",
         "page_utility_messaging",
     ] {
-        grants.insert(permission.to_string(), true);
+        st.pinned_grants
+            .insert((pinned.user.clone(), permission.to_string()));
     }
     st.subscriptions.insert(
         pinned.page_id.clone(),

@@ -209,6 +209,8 @@ pub struct State {
     pub codes: HashMap<String, AuthCode>,
     /// user key -> permission -> granted?
     pub grants: HashMap<String, BTreeMap<String, bool>>,
+    /// Permissions behind pinned connections (`Sandbox::pin_connected_page`), apart from consent.
+    pub pinned_grants: std::collections::HashSet<(String, String)>,
     /// (parent user token, page id) -> Page token, so a user token always yields the same one.
     pub page_tokens: HashMap<(String, String), String>,
     /// The token the test-user API hands out per user.
@@ -234,6 +236,7 @@ impl State {
             tokens: HashMap::new(),
             codes: HashMap::new(),
             grants: HashMap::new(),
+            pinned_grants: Default::default(),
             page_tokens: HashMap::new(),
             test_user_tokens: HashMap::new(),
             threads: HashMap::new(),
@@ -271,11 +274,14 @@ impl State {
     }
 
     pub fn granted(&self, user: &str, permission: &str) -> bool {
-        self.grants
-            .get(user)
-            .and_then(|g| g.get(permission))
-            .copied()
-            .unwrap_or(false)
+        match self.grants.get(user).and_then(|g| g.get(permission)) {
+            Some(granted) => *granted,
+            // A pinned connection (the demo) works without the person ever seeing the dialog,
+            // and without changing what the dialog shows them.
+            None => self
+                .pinned_grants
+                .contains(&(user.to_string(), permission.to_string())),
+        }
     }
 
     pub fn granted_list(&self, user: &str) -> Vec<String> {
