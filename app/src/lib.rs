@@ -8,6 +8,7 @@ pub mod admins;
 pub mod campaigns;
 pub mod entries;
 pub mod home;
+pub mod html;
 pub mod messenger;
 pub mod pages;
 

@@ -273,18 +273,13 @@ pub async fn admin_id(session: &Session) -> Option<String> {
 
 /// A small, self-contained error page for the OAuth redirects (they are not Leptos routes).
 pub(crate) fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
-    let escape = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
     let html = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
          content=\"width=device-width, initial-scale=1\"><title>{t}</title><link rel=\"stylesheet\" \
          href=\"/pkg/giveaway.css\"></head><body><main><section class=\"not-found\"><h1>{t}</h1><p>{d}</p>\
          <p><a class=\"button\" href=\"/login\">Back to login</a></p></section></main></body></html>",
-        t = escape(title),
-        d = escape(detail)
+        t = crate::html::esc(title),
+        d = crate::html::esc(detail)
     );
     (status, Html(html)).into_response()
 }

@@ -16,6 +16,7 @@ use crate::{
     admins::auth::login_client,
     campaigns::{store::Published, Lifecycle},
     db::now_ms,
+    html::esc,
     messenger::graph::GraphClient,
     state::AppState,
 };
@@ -152,27 +153,24 @@ async fn enter(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(slug): Path<String>,
-    session: Session,
     Form(form): Form<EnterForm>,
 ) -> Response {
-    start_entry(&state, peer, &slug, &session, &form, Frame::Page).await
+    start_entry(&state, peer, &slug, &form, Frame::Page).await
 }
 
 async fn embed_enter(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(slug): Path<String>,
-    session: Session,
     Form(form): Form<EnterForm>,
 ) -> Response {
-    start_entry(&state, peer, &slug, &session, &form, Frame::Embed).await
+    start_entry(&state, peer, &slug, &form, Frame::Embed).await
 }
 
 async fn start_entry(
     state: &AppState,
     peer: SocketAddr,
     slug: &str,
-    session: &Session,
     form: &EnterForm,
     frame: Frame,
 ) -> Response {
@@ -205,7 +203,6 @@ async fn start_entry(
         // Facebook's dialog cannot be framed: the widget sends people to the full page for it.
         return Redirect::to(&format!("/c/{slug}/login")).into_response();
     }
-    let _ = session; // entrants without login keep no server session
     match store::create_pending(&state.db, &campaign.id, None).await {
         Ok(entry) => entry_redirect(&campaign, &entry, frame),
         Err(e) => internal(e),
@@ -438,21 +435,6 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 // --- Rendering ------------------------------------------------------------------------------
-
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// A time as the campaign's people read it: in the campaign's time zone.
 fn when(ms: i64, zone: &str) -> String {
