@@ -34,7 +34,8 @@ pub async fn connect(
                             connected_by, connected_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, 'valid', $7, $8, $8)
          ON CONFLICT (facebook_page_id) DO UPDATE
-           SET name = excluded.name, username = excluded.username, category = excluded.category,
+           SET name = excluded.name, username = COALESCE(excluded.username, pages.username),
+               category = COALESCE(excluded.category, pages.category),
                access_token_enc = excluded.access_token_enc, token_status = 'valid',
                paused_reason = NULL, updated_at = excluded.updated_at
          RETURNING id",
