@@ -10,6 +10,7 @@ pub mod entries;
 pub mod home;
 pub mod html;
 pub mod messenger;
+pub mod notices;
 pub mod pages;
 
 #[cfg(feature = "ssr")]

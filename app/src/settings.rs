@@ -14,6 +14,9 @@ pub const DEFAULT_GRAPH_VERSION: &str = "v25.0";
 /// Entries one client address may start per minute when `ENTRY_RATE_LIMIT` is not set.
 pub const DEFAULT_ENTRY_RATE_LIMIT: u32 = 20;
 
+/// Meta's Send API limit for text: 300 calls per second per Page (facts file §8).
+pub const DEFAULT_SEND_RATE_PER_PAGE: u32 = 300;
+
 /// The sandbox app's documented development credentials (README, "Sandbox").
 pub const SANDBOX_APP_ID: &str = "1000000000000001";
 pub const SANDBOX_APP_SECRET: &str = "sandbox-app-secret-not-for-production";
@@ -41,6 +44,34 @@ pub struct Settings {
     pub demo_campaign: bool,
     /// Entries one client address may start per minute (a burst of as many is allowed).
     pub entry_rate_limit: u32,
+    pub sending: SendingSettings,
+}
+
+/// How notices go out: Meta's pace per Page, how many calls are in flight, retries.
+#[derive(Clone, Debug)]
+pub struct SendingSettings {
+    /// Send API calls per second per Page (Meta allows 300 for text).
+    pub rate_per_page: u32,
+    /// Calls in flight at once per Page.
+    pub concurrency: usize,
+    /// First retry delay after a temporary error; doubles each try, with jitter.
+    pub retry_base_ms: u64,
+    /// Tries before a temporarily failing message is given up as failed.
+    pub max_attempts: i64,
+    /// Whether this instance runs the job scheduler in the background (tests drive `run_once`).
+    pub background_jobs: bool,
+}
+
+impl Default for SendingSettings {
+    fn default() -> Self {
+        SendingSettings {
+            rate_per_page: DEFAULT_SEND_RATE_PER_PAGE,
+            concurrency: 32,
+            retry_base_ms: 2_000,
+            max_attempts: 5,
+            background_jobs: true,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -261,7 +292,36 @@ impl Settings {
                 .ok_or_else(|| bad("ENTRY_RATE_LIMIT", "must be a whole number above 0"))?,
         };
 
+        let number = |name: &'static str, default: u64, max: u64| match get(name) {
+            None => Ok(default),
+            Some(raw) => raw
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| bad(name, format!("must be a whole number from 1 to {max}"))),
+        };
+        let defaults = SendingSettings::default();
+        let sending = SendingSettings {
+            rate_per_page: number("SEND_RATE_PER_PAGE", defaults.rate_per_page.into(), 10_000)?
+                as u32,
+            concurrency: number("SEND_CONCURRENCY", defaults.concurrency as u64, 1_000)? as usize,
+            retry_base_ms: number("SEND_RETRY_BASE_MS", defaults.retry_base_ms, 3_600_000)?,
+            max_attempts: number("SEND_MAX_ATTEMPTS", defaults.max_attempts as u64, 100)? as i64,
+            background_jobs: match get("BACKGROUND_JOBS").as_deref() {
+                None | Some("on") => true,
+                Some("off") => false,
+                Some(other) => {
+                    return Err(bad(
+                        "BACKGROUND_JOBS",
+                        format!("must be `on` or `off`, not `{other}`"),
+                    ))
+                }
+            },
+        };
+
         Ok(Settings {
+            sending,
             demo_campaign,
             entry_rate_limit,
             mode,

@@ -1,7 +1,10 @@
 //! What every server-side request handler can reach: handed to axum as state and to Leptos pages
 //! and server functions as context (`expect_context::<AppState>()`).
 
-use crate::{db::Db, secrets::TokenCipher, settings::Settings};
+use crate::{
+    db::Db, messenger::graph::GraphClient, notices::pacing::Pacers, secrets::TokenCipher,
+    settings::Settings,
+};
 use axum::extract::FromRef;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use leptos::config::LeptosOptions;
@@ -18,11 +21,25 @@ pub struct AppState {
     pub inbox: Arc<Notify>,
     /// Entries started per client address (`ENTRY_RATE_LIMIT` a minute).
     pub entry_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    /// The one Graph API client (its connection pool is shared by every call).
+    pub graph: GraphClient,
+    /// Woken when jobs became due (a notice queued, a template approved), so this instance's
+    /// scheduler claims them at once instead of at its next look.
+    pub jobs: Arc<Notify>,
+    /// Meta's pace per Page, for the notices this instance sends.
+    pub pacers: Pacers,
+    /// Names this process as the holder of job leases.
+    pub instance_id: String,
 }
 
 impl AppState {
     pub fn new(leptos_options: LeptosOptions, db: Db, settings: Settings) -> AppState {
         let per_minute = NonZeroU32::new(settings.entry_rate_limit).unwrap_or(NonZeroU32::MIN);
+        let graph = GraphClient::new(&settings.facebook);
+        let pacers = Pacers::new(
+            settings.sending.rate_per_page,
+            std::time::Duration::from_millis(settings.sending.retry_base_ms),
+        );
         AppState {
             leptos_options,
             token_cipher: settings.secret_key.token_cipher(),
@@ -30,6 +47,10 @@ impl AppState {
             settings: Arc::new(settings),
             inbox: Arc::new(Notify::new()),
             entry_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
+            graph,
+            jobs: Arc::new(Notify::new()),
+            pacers,
+            instance_id: crate::db::new_id(),
         }
     }
 }

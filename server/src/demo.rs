@@ -66,6 +66,8 @@ pub async fn seed(state: &AppState, sandbox: &Shared) -> Result<(), Box<dyn std:
     }
     let now = now_ms();
     let day = 24 * 3600 * 1000;
+    let id = app::db::new_id();
+    let mut tx = state.db.begin().await?;
     sqlx::query(
         "INSERT INTO campaigns (id, page_id, slug, title, description, prize, starts_at, ends_at,
                                 time_zone, rules, require_login, confirmation_enabled,
@@ -74,7 +76,7 @@ pub async fn seed(state: &AppState, sandbox: &Shared) -> Result<(), Box<dyn std:
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'UTC', $9, 0, 1, $10, $11, $12, 'published', $13,
                  $14, $14)",
     )
-    .bind(app::db::new_id())
+    .bind(&id)
     .bind(&page_row)
     .bind(SLUG)
     .bind("Win a year of croissants")
@@ -88,8 +90,11 @@ pub async fn seed(state: &AppState, sandbox: &Shared) -> Result<(), Box<dyn std:
     .bind("The {campaign_title} giveaway has ended. Thanks for taking part!")
     .bind(&admin.id)
     .bind(now)
-    .execute(&state.db)
+    .execute(&mut *tx)
     .await?;
+    // Published: its end notice is scheduled like any other campaign's.
+    app::notices::schedule::sync_end_notice(&mut tx, &id).await?;
+    tx.commit().await?;
     tracing::info!("demo campaign seeded at /c/{SLUG}");
     Ok(())
 }

@@ -115,6 +115,12 @@ impl Server {
             app::messenger::inbox::worker(state.clone()),
         ));
 
+        // Notices: due jobs (including those that fell due while no server ran) and each Page's
+        // sender. Tests that drive `run_once` themselves turn it off (`BACKGROUND_JOBS=off`).
+        if state.settings.sending.background_jobs {
+            tasks.spawn(run_until(stop.clone(), app::notices::worker(state.clone())));
+        }
+
         let stop_serving = stop.clone();
         // Client addresses feed the per-address limit on new entries.
         let served = axum::serve(

@@ -202,10 +202,15 @@ pub fn CampaignEditor() -> impl IntoView {
     view! {
         {form_view}
         <Suspense>
-            {move || existing.get().and_then(Result::ok).flatten().map(|c| view! {
+            {move || existing.get().and_then(Result::ok).flatten().map(|c| {
+                let live = c.lifecycle(crate::notices::panel::js_now_ms()) == super::Lifecycle::Live;
+                view! {
                 <CampaignLinks slug=c.form.slug page_id=c.form.page_id/>
+                <crate::notices::panel::NoticeStatistics
+                    live=live
+                    scope=crate::notices::Scope::Campaign(c.id.clone())/>
                 <crate::entries::EntriesPanel campaign_id=c.id/>
-            })}
+            }})}
         </Suspense>
     }
 }

@@ -85,7 +85,10 @@ pub async fn save_campaign(
         .await
         .map_err(internal)?
     {
-        store::Saved::Ok(id) => Ok(SaveOutcome::Saved { id }),
+        store::Saved::Ok(id) => {
+            state.jobs.notify_one();
+            Ok(SaveOutcome::Saved { id })
+        }
         store::Saved::Invalid(errors) => {
             // Field errors are an answer the editor displays, with the status that says so.
             if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
@@ -124,7 +127,7 @@ pub async fn list_campaigns() -> Result<Vec<Campaign>, ServerFnError> {
         .map_err(internal)
 }
 
-/// `publish`, `unpublish`, `archive`, `duplicate` (answers the new id) or `delete` (drafts only).
+/// `publish`, `unpublish`, `archive`, `end_now` (a live campaign), `duplicate` (answers the new id) or `delete` (drafts only).
 #[server(endpoint = "campaign_action")]
 pub async fn campaign_action(id: String, action: String) -> Result<Option<String>, ServerFnError> {
     use crate::admins::guard::{internal, refuse, require_admin};
@@ -135,6 +138,7 @@ pub async fn campaign_action(id: String, action: String) -> Result<Option<String
         "publish" => store::transition(db, &admin.id, &id, Transition::Publish).await,
         "unpublish" => store::transition(db, &admin.id, &id, Transition::Unpublish).await,
         "archive" => store::transition(db, &admin.id, &id, Transition::Archive).await,
+        "end_now" => store::transition(db, &admin.id, &id, Transition::EndNow).await,
         "delete" => store::delete_draft(db, &admin.id, &id).await,
         "duplicate" => {
             return match store::duplicate(db, &admin.id, &id)
@@ -151,7 +155,11 @@ pub async fn campaign_action(id: String, action: String) -> Result<Option<String
         _ => return Err(refuse(http::StatusCode::BAD_REQUEST, "Unknown action.")),
     };
     match changed.map_err(internal)? {
-        Changed::Ok => Ok(None),
+        Changed::Ok => {
+            // An end notice may have become due (`end_now`): the scheduler looks at once.
+            state.jobs.notify_one();
+            Ok(None)
+        }
         Changed::Refused(why) => Err(refuse(http::StatusCode::CONFLICT, why)),
         Changed::Forbidden => Err(refuse(
             http::StatusCode::FORBIDDEN,

@@ -97,6 +97,7 @@ pub async fn save(
     let image = Some(form.image_url.trim()).filter(|k| !k.is_empty());
     // One statement for create and edit: the same values, and an edit keeps its creator.
     let id = id.map(str::to_string).unwrap_or_else(new_id);
+    let mut tx = db.begin().await?;
     let written = sqlx::query(
         "INSERT INTO campaigns (id, page_id, slug, title, description, prize, image_url, starts_at, ends_at,
            time_zone, rules, require_login, confirmation_enabled, confirmation_text, automation_keyword,
@@ -132,10 +133,11 @@ pub async fn save(
     .bind(flag(form.tag_fallback))
     .bind(admin_id)
     .bind(now_ms())
-    .execute(db)
+    .execute(&mut *tx)
     .await;
     match written {
-        Ok(_) => {}
+        // A new end date moves the end notice, in the same transaction.
+        Ok(_) => crate::notices::schedule::sync_end_notice(&mut tx, &id).await?,
         // Another save took the slug between our check and this write.
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
             errors.insert("slug".into(), "This link is taken; choose another.".into());
@@ -143,6 +145,7 @@ pub async fn save(
         }
         Err(e) => return Err(e),
     }
+    tx.commit().await?;
     Ok(Saved::Ok(id))
 }
 
@@ -230,6 +233,8 @@ pub enum Transition {
     Publish,
     Unpublish,
     Archive,
+    /// Ends a live campaign now: entries close and the end notice goes.
+    EndNow,
 }
 
 pub enum Changed {
@@ -251,6 +256,7 @@ pub async fn transition(
         return Ok(Changed::Forbidden);
     };
     let now = now_ms();
+    let mut ends_at = campaign.ends_at_ms;
     let state = match (to, campaign.lifecycle(now)) {
         (_, super::Lifecycle::Archived) => {
             return Ok(Changed::Refused("This campaign is archived."))
@@ -263,13 +269,27 @@ pub async fn transition(
         }
         (Transition::Unpublish, _) => "draft",
         (Transition::Archive, _) => "archived",
+        (Transition::EndNow, super::Lifecycle::Live) => {
+            ends_at = now;
+            "published"
+        }
+        (Transition::EndNow, _) => {
+            return Ok(Changed::Refused("Only a live campaign can be ended now."))
+        }
     };
-    sqlx::query("UPDATE campaigns SET publish_state = $1, updated_at = $2 WHERE id = $3")
-        .bind(state)
-        .bind(now)
-        .bind(id)
-        .execute(db)
-        .await?;
+    // The end notice follows in the same transaction: scheduled, moved or cancelled.
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "UPDATE campaigns SET publish_state = $1, ends_at = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(state)
+    .bind(ends_at)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    crate::notices::schedule::sync_end_notice(&mut tx, id).await?;
+    tx.commit().await?;
     Ok(Changed::Ok)
 }
 

@@ -122,7 +122,7 @@ mod server_side {
     use crate::campaigns::{store::Published, Lifecycle};
     use crate::db::now_ms;
     use crate::messenger::{
-        graph::{ErrorClass, GraphClient, SendRequest},
+        graph::{ErrorClass, SendRequest},
         outbox,
         policy::{self, Decision, NoticePath, Path, Purpose, Situation},
         webhook::{EventKind, MessagingEvent},
@@ -248,10 +248,7 @@ mod server_side {
             crate::pages::store::page_token(&state.db, &state.token_cipher, facebook_page_id)
                 .await?;
         let Some(token) = token else { return Ok(()) };
-        match GraphClient::new(&state.settings.facebook)
-            .profile(&subscriber.psid, &token)
-            .await
-        {
+        match state.graph.profile(&subscriber.psid, &token).await {
             Ok(profile) => {
                 if let Some(name) = profile.first_name.filter(|n| !n.is_empty()) {
                     store::set_first_name(&state.db, &subscriber.id, &name).await?;
@@ -281,12 +278,12 @@ mod server_side {
             last_interaction_at: subscriber.last_interaction_at,
             unreachable: subscriber.unreachable_at.is_some(),
             notice_path: NoticePath::Automatic,
-            utility_template_approved: false,
+            template: policy::TemplateState::Missing,
             tag_refused: false,
         });
         let path = match &decision {
             Decision::Send(path) => Some(path.as_str()),
-            Decision::Hold(_) => None,
+            Decision::Hold(_) | Decision::Wait(_) => None,
         };
         let Some(queued) = outbox::queue(
             &state.db,
@@ -303,7 +300,7 @@ mod server_side {
         else {
             return Ok(());
         };
-        if let Decision::Hold(reason) = decision {
+        if let Decision::Hold(reason) | Decision::Wait(reason) = decision {
             return outbox::mark_not_sent(&state.db, &queued.id, &reason).await;
         }
         let token = crate::pages::store::page_token(
@@ -332,12 +329,17 @@ mod server_side {
             request =
                 request.with_quick_reply(&title, &format!("{KEYWORD_PAYLOAD_PREFIX}{keyword}"));
         }
-        let graph = GraphClient::new(&state.settings.facebook);
-        match graph
+        let started = now_ms();
+        match state
+            .graph
             .send(&campaign.facebook_page_id, &token, &request)
             .await
         {
-            Ok((sent, _usage)) => outbox::mark_sent(&state.db, &queued.id, &sent.message_id).await,
+            Ok((sent, _usage)) => {
+                let path = Path::Response.as_str();
+                outbox::mark_sent(&state.db, &queued.id, &sent.message_id, started, path, None)
+                    .await
+            }
             Err(e) => {
                 tracing::warn!(error = %e.reason(), entry = %entry.id, "confirmation not sent");
                 if e.class() == ErrorClass::Unreachable {

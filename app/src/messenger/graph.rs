@@ -161,6 +161,14 @@ impl GraphError {
         }
     }
 
+    /// The usage headers that came with Meta's error, if it answered.
+    pub fn usage(&self) -> Option<&Usage> {
+        match self {
+            GraphError::Api { usage, .. } => Some(usage),
+            _ => None,
+        }
+    }
+
     pub fn api(&self) -> Option<&ApiError> {
         match self {
             GraphError::Api { error, .. } => Some(error),

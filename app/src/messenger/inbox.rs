@@ -190,6 +190,7 @@ pub async fn worker(state: AppState) {
 struct Pending {
     id: String,
     page_id: String,
+    kind: String,
     payload: String,
 }
 
@@ -199,7 +200,7 @@ pub async fn process_pending(state: &AppState) -> Result<usize, sqlx::Error> {
     let mut done = 0;
     loop {
         let batch: Vec<Pending> = sqlx::query_as(
-            "SELECT id, page_id, payload FROM webhook_events WHERE processed_at IS NULL
+            "SELECT id, page_id, kind, payload FROM webhook_events WHERE processed_at IS NULL
              ORDER BY event_timestamp, received_at LIMIT 200",
         )
         .fetch_all(&state.db)
@@ -234,12 +235,16 @@ pub async fn process_pending(state: &AppState) -> Result<usize, sqlx::Error> {
 }
 
 async fn process(state: &AppState, stored: &Pending) -> Result<(), sqlx::Error> {
-    let Ok(event) = serde_json::from_str::<MessagingEvent>(&stored.payload) else {
-        // A Page-level change: template status updates are read where templates are used.
-        return Ok(());
-    };
     let Some(page_row_id) = page_row(state, &stored.page_id).await? else {
         tracing::debug!(page = %stored.page_id, "event for a Page that is not connected");
+        return Ok(());
+    };
+    if stored.kind == "change" {
+        // Page-level: the review of the Page's utility template.
+        let change: Value = serde_json::from_str(&stored.payload).unwrap_or_default();
+        return crate::notices::templates::on_change(state, &page_row_id, &change).await;
+    }
+    let Ok(event) = serde_json::from_str::<MessagingEvent>(&stored.payload) else {
         return Ok(());
     };
     let Some(psid) = event.sender.id.clone() else {
@@ -249,7 +254,15 @@ async fn process(state: &AppState, stored: &Pending) -> Result<(), sqlx::Error> 
     match kind {
         EventKind::Echo | EventKind::Unknown => Ok(()),
         EventKind::Delivery => {
-            let watermark = event.delivery.as_ref().map_or(0, |d| d.watermark);
+            let delivery = event.delivery.as_ref();
+            let watermark = delivery.map_or(0, |d| d.watermark);
+            let mids = delivery.and_then(|d| d.mids.as_deref()).unwrap_or_default();
+            let at = if watermark > 0 {
+                watermark
+            } else {
+                event.timestamp
+            };
+            super::outbox::delivered_mids(&state.db, &page_row_id, mids, at).await?;
             super::outbox::delivered_until(&state.db, &page_row_id, &psid, watermark).await?;
             Ok(())
         }

@@ -44,15 +44,28 @@ pub async fn queue(db: &Db, message: NewMessage<'_>) -> Result<Option<Queued>, s
     }
 }
 
-pub async fn mark_sent(db: &Db, id: &str, message_id: &str) -> Result<(), sqlx::Error> {
-    let now = now_ms();
+/// Meta accepted it. `sent_at` is when the call started: Meta stamps the message during the call,
+/// so a delivery watermark at or after that stamp covers it. `note` keeps how it got there (for
+/// example that the tag was refused before the template carried it).
+pub async fn mark_sent(
+    db: &Db,
+    id: &str,
+    message_id: &str,
+    sent_at: i64,
+    path: &str,
+    note: Option<&str>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE outgoing_messages SET status = 'sent', message_id = $1, sent_at = $2, updated_at = $2,
-                attempts = attempts + 1, error_code = NULL, error_subcode = NULL, error_reason = NULL
-         WHERE id = $3",
+        "UPDATE outgoing_messages SET status = 'sent', message_id = $1, sent_at = $2, updated_at = $3,
+                path = $4, attempts = attempts + 1, error_code = NULL, error_subcode = NULL,
+                error_reason = $5, next_attempt_at = NULL
+         WHERE id = $6",
     )
     .bind(message_id)
-    .bind(now)
+    .bind(sent_at)
+    .bind(now_ms())
+    .bind(path)
+    .bind(note)
     .bind(id)
     .execute(db)
     .await?;
@@ -62,14 +75,73 @@ pub async fn mark_sent(db: &Db, id: &str, message_id: &str) -> Result<(), sqlx::
 /// Meta refused: kept with its code, subcode and reason for the admin.
 pub async fn mark_failed(db: &Db, id: &str, error: &GraphError) -> Result<(), sqlx::Error> {
     let api = error.api();
+    mark_failed_as(
+        db,
+        id,
+        api.map(|e| e.code),
+        api.and_then(|e| e.error_subcode),
+        &error.reason(),
+    )
+    .await
+}
+
+/// Failed, with the reason in our words (the code and subcode stay Meta's).
+pub async fn mark_failed_as(
+    db: &Db,
+    id: &str,
+    code: Option<i64>,
+    subcode: Option<i64>,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE outgoing_messages SET status = 'failed', attempts = attempts + 1, error_code = $1,
-                error_subcode = $2, error_reason = $3, updated_at = $4
+                error_subcode = $2, error_reason = $3, next_attempt_at = NULL, updated_at = $4
          WHERE id = $5",
+    )
+    .bind(code)
+    .bind(subcode)
+    .bind(reason)
+    .bind(now_ms())
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Back in the queue, not before `at` (if given), with why it waits. Not counted as a try: the
+/// message never reached Meta, or Meta asked us to slow down.
+pub async fn requeue(
+    db: &Db,
+    id: &str,
+    reason: Option<&str>,
+    at: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE outgoing_messages SET status = 'queued', error_reason = $1, next_attempt_at = $2,
+                updated_at = $3
+         WHERE id = $4",
+    )
+    .bind(reason)
+    .bind(at)
+    .bind(now_ms())
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// A temporary failure: counted as a try, retried at `at`.
+pub async fn retry(db: &Db, id: &str, error: &GraphError, at: i64) -> Result<(), sqlx::Error> {
+    let api = error.api();
+    sqlx::query(
+        "UPDATE outgoing_messages SET status = 'queued', attempts = attempts + 1, error_code = $1,
+                error_subcode = $2, error_reason = $3, next_attempt_at = $4, updated_at = $5
+         WHERE id = $6",
     )
     .bind(api.map(|e| e.code))
     .bind(api.and_then(|e| e.error_subcode))
-    .bind(error.reason())
+    .bind(format!("{}; retrying", error.reason()))
+    .bind(at)
     .bind(now_ms())
     .bind(id)
     .execute(db)
@@ -89,6 +161,29 @@ pub async fn mark_not_sent(db: &Db, id: &str, reason: &str) -> Result<(), sqlx::
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// A delivery event naming its messages (`mids`).
+pub async fn delivered_mids(
+    db: &Db,
+    page_row_id: &str,
+    mids: &[String],
+    at: i64,
+) -> Result<u64, sqlx::Error> {
+    let mut done = 0;
+    for mid in mids {
+        done += sqlx::query(
+            "UPDATE outgoing_messages SET status = 'delivered', delivered_at = $1, updated_at = $1
+             WHERE message_id = $2 AND page_id = $3 AND status = 'sent'",
+        )
+        .bind(at)
+        .bind(mid)
+        .bind(page_row_id)
+        .execute(db)
+        .await?
+        .rows_affected();
+    }
+    Ok(done)
 }
 
 /// A delivery watermark: everything sent to this person on this Page before it arrived.

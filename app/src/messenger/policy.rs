@@ -45,10 +45,33 @@ pub struct Situation {
     pub last_interaction_at: i64,
     pub unreachable: bool,
     pub notice_path: NoticePath,
-    /// Whether the Page has an approved utility template to send notices with.
-    pub utility_template_approved: bool,
+    /// Where the Page's utility template for notices stands with Meta.
+    pub template: TemplateState,
     /// Meta already refused the tag for this send (code 100 since the retirement).
     pub tag_refused: bool,
+}
+
+/// Meta's review of the Page's utility template.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TemplateState {
+    /// Not created yet: the sender creates it on first use.
+    Missing,
+    /// Created, waiting for Meta's review (the answer comes by webhook).
+    Pending,
+    Approved,
+    /// Rejected, paused or disabled by Meta: it cannot carry notices.
+    Refused,
+}
+
+impl TemplateState {
+    pub fn of(status: Option<&str>) -> TemplateState {
+        match status {
+            None => TemplateState::Missing,
+            Some("APPROVED") => TemplateState::Approved,
+            Some("PENDING") => TemplateState::Pending,
+            Some(_) => TemplateState::Refused,
+        }
+    }
 }
 
 /// How a message goes on the wire.
@@ -77,6 +100,8 @@ pub enum Decision {
     Send(Path),
     /// Not sent, and why, in words shown to the admin.
     Hold(String),
+    /// Not yet: the message stays queued until the reason goes away (a template under review).
+    Wait(String),
 }
 
 pub fn inside_window(last_interaction_at: i64, now: i64) -> bool {
@@ -92,15 +117,14 @@ pub fn decide(s: &Situation) -> Decision {
     if inside_window(s.last_interaction_at, s.now) {
         return Decision::Send(Path::Response);
     }
-    let utility = || {
-        if s.utility_template_approved {
-            Decision::Send(Path::Utility)
-        } else {
-            Decision::Hold(
-                "outside the 24-hour window and the Page has no approved utility template yet"
-                    .into(),
-            )
+    let utility = || match s.template {
+        TemplateState::Approved => Decision::Send(Path::Utility),
+        TemplateState::Missing | TemplateState::Pending => {
+            Decision::Wait("waiting for Meta to approve the Page's utility template".into())
         }
+        TemplateState::Refused => Decision::Hold(
+            "outside the 24-hour window, and Meta refused the Page's utility template".into(),
+        ),
     };
     match (s.purpose, s.notice_path) {
         (Purpose::Confirmation, _) => Decision::Hold(
@@ -138,7 +162,7 @@ mod tests {
             last_interaction_at: NOW - hours_ago * 3600 * 1000,
             unreachable: false,
             notice_path: path,
-            utility_template_approved: true,
+            template: TemplateState::Approved,
             tag_refused: false,
         }
     }
@@ -168,11 +192,19 @@ mod tests {
     fn outside_the_window_only_templates_or_the_tag() {
         let automatic = situation(Purpose::EndNotice, 25, NoticePath::Automatic);
         assert_eq!(decide(&automatic), Decision::Send(Path::Utility));
-        let no_template = Situation {
-            utility_template_approved: false,
+        // A template under review holds the notice back without dropping it.
+        for waiting in [TemplateState::Missing, TemplateState::Pending] {
+            let s = Situation {
+                template: waiting,
+                ..automatic.clone()
+            };
+            assert!(matches!(decide(&s), Decision::Wait(r) if r.contains("template")));
+        }
+        let refused = Situation {
+            template: TemplateState::Refused,
             ..automatic
         };
-        assert!(matches!(decide(&no_template), Decision::Hold(r) if r.contains("template")));
+        assert!(matches!(decide(&refused), Decision::Hold(r) if r.contains("refused")));
         let confirmation = situation(Purpose::Confirmation, 25, NoticePath::Automatic);
         assert!(matches!(decide(&confirmation), Decision::Hold(r) if r.contains("reply")));
     }

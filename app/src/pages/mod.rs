@@ -15,6 +15,7 @@ pub const WEBHOOK_FIELDS: &[&str] = &[
     "message_deliveries",
     "message_reads",
     "messaging_optins",
+    "message_template_status_update",
 ];
 /// The Get Started payload; the m.me `ref` rides along with it.
 pub const GET_STARTED_PAYLOAD: &str = "GET_STARTED";
@@ -153,7 +154,7 @@ pub async fn connect_page(facebook_page_id: String) -> Result<(), ServerFnError>
             &format!("Facebook refused: {}", e.reason()),
         ));
     }
-    store::connect(
+    let page_row_id = store::connect(
         &state.db,
         &state.token_cipher,
         &admin.id,
@@ -162,6 +163,10 @@ pub async fn connect_page(facebook_page_id: String) -> Result<(), ServerFnError>
     )
     .await
     .map_err(internal)?;
+    // Notices paused by an invalid token resume; the utility template is asked for now.
+    if let Err(e) = crate::notices::sender::page_resumed(&state, &page_row_id).await {
+        tracing::warn!(error = %e, "resuming the Page's notices failed");
+    }
     Ok(())
 }
 
@@ -308,7 +313,15 @@ pub async fn page_action(facebook_page_id: String, action: String) -> Result<(),
         ));
     };
     let done = match action.as_str() {
-        "enable" => store::set_enabled(&state.db, &page.id, true).await,
+        "enable" => {
+            let done = store::set_enabled(&state.db, &page.id, true).await;
+            if done.as_ref().is_ok_and(|d| d.is_ok()) {
+                crate::notices::sender::page_resumed(&state, &page.id)
+                    .await
+                    .map_err(internal)?;
+            }
+            done
+        }
         "disable" => store::set_enabled(&state.db, &page.id, false).await,
         "disconnect" => store::disconnect(&state.db, &page.id).await,
         _ => return Err(refuse(http::StatusCode::BAD_REQUEST, "Unknown action.")),

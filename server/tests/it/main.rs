@@ -11,6 +11,7 @@ mod admins;
 mod data_layer;
 mod entrants;
 mod graph_client;
+mod notices;
 mod sandbox_login;
 mod sandbox_messenger;
 mod sandbox_send;

@@ -1,0 +1,465 @@
+//! The sender of one Page: takes that Page's queued notice messages a batch at a time, asks the
+//! send policy how each may go, sends it at Meta's pace, and records what happened. Errors are
+//! handled by class (facts file §4):
+//!
+//! | class | outcome |
+//! |---|---|
+//! | temporary (code 2, `is_transient`, HTTP 5xx, network) | retried with exponential backoff and jitter, up to `SEND_MAX_ATTEMPTS`, then failed |
+//! | throttled (4, 17, 32, 613, 80001, 80006) | back in the queue; the Page pauses, longer each time |
+//! | outside the window (10 / 2018278) on a normal message | decided again as outside the window |
+//! | retired tag (100 on the tag path) | "tag retired by Meta"; the utility template if the campaign allows it |
+//! | unreachable (551, 1545041) | failed; the subscriber is skipped from then on |
+//! | token invalid (190) | back in the queue; the Page is paused as "reconnect", and resumes when reconnected |
+//! | Page restricted (10 / 1893063) | back in the queue; the Page waits 10 minutes (300 retry steps) |
+//! | anything else | failed with Meta's reason |
+//!
+//! A message is claimed (`queued` -> `sending`) before its call and settled after it. After a
+//! crash, the next holder of the Page's job puts `sending` messages back in the queue: those, and
+//! only those, can go twice.
+
+use super::{jobs, pacing::Pacer, schedule::END, templates};
+use crate::campaigns::rules::fill;
+use crate::db::{now_ms, Db};
+use crate::messenger::{
+    graph::{ErrorClass, GraphError, SendRequest},
+    outbox,
+    policy::{self, Decision, NoticePath, Path, Purpose, Situation, TemplateState, NOTICE_TAG},
+};
+use crate::secrets::Secret;
+use crate::state::AppState;
+use sqlx::{Any, Executor};
+use std::sync::{
+    atomic::{AtomicBool, Ordering},
+    Arc, Mutex,
+};
+use std::time::{Duration, Instant};
+use tokio::{sync::Semaphore, task::JoinSet};
+
+/// Messages claimed at once: the most that can go twice after a crash.
+const BATCH: i64 = 64;
+/// How long a notice waits for Meta's review of the template before it looks again.
+const TEMPLATE_WAIT_MS: i64 = 30_000;
+/// Pauses up to this long are waited out holding the job; longer ones give it back.
+const SHORT_PAUSE: Duration = Duration::from_secs(3);
+pub const TAG_RETIRED: &str = "tag retired by Meta";
+
+pub fn job_key(page_row_id: &str) -> String {
+    format!("send:{page_row_id}")
+}
+
+/// Makes sure the Page's sender runs soon (new notice, template approved, Page reconnected).
+pub async fn arm<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    page_row_id: &str,
+) -> Result<(), sqlx::Error> {
+    let payload = serde_json::json!({ "page_id": page_row_id }).to_string();
+    jobs::arm(ex, "send", &job_key(page_row_id), &payload, now_ms()).await
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    kind: String,
+    attempts: i64,
+    subscriber_id: String,
+    psid: String,
+    first_name: Option<String>,
+    last_interaction_at: i64,
+    unreachable_at: Option<i64>,
+    text: String,
+    title: String,
+    prize: String,
+    notice_path: String,
+    tag_fallback: i64,
+}
+
+struct Page {
+    row_id: String,
+    facebook_page_id: String,
+    token: Secret,
+}
+
+/// One run of a Page's sender, shared by the sends in flight.
+struct Run {
+    state: AppState,
+    page: Page,
+    pacer: Arc<Pacer>,
+    template: Mutex<TemplateState>,
+    /// Meta refused the tag once in this run: the others skip it instead of asking again.
+    tag_refused: AtomicBool,
+    /// The Page's token stopped working: (reason, token status).
+    paused: Mutex<Option<(String, &'static str)>>,
+}
+
+pub async fn run(state: &AppState, job: &jobs::Job, owner: &str) -> Result<(), sqlx::Error> {
+    let db = &state.db;
+    let payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or_default();
+    let Some(page_row_id) = payload["page_id"].as_str() else {
+        return jobs::fail(db, job, owner, "no page_id in the payload").await;
+    };
+    // Whatever a previous holder had in flight when it died goes again.
+    sqlx::query(
+        "UPDATE outgoing_messages SET status = 'queued'
+         WHERE page_id = $1 AND status = 'sending' AND notice_id IS NOT NULL",
+    )
+    .bind(page_row_id)
+    .execute(db)
+    .await?;
+    let Some(page) = sendable_page(state, page_row_id).await? else {
+        // Paused, disabled or disconnected: its notices wait, and the sender is woken when the
+        // Page is reconnected or enabled.
+        return jobs::finish(db, job, owner).await;
+    };
+    let run = Arc::new(Run {
+        state: state.clone(),
+        pacer: state.pacers.for_page(page_row_id),
+        template: Mutex::new(templates::state_of(db, page_row_id).await?),
+        tag_refused: AtomicBool::new(false),
+        paused: Mutex::new(None),
+        page,
+    });
+    let mut renewed = Instant::now();
+    loop {
+        if renewed.elapsed() > Duration::from_millis(jobs::LEASE_MS as u64 / 3) {
+            if !jobs::renew(db, job, owner).await? {
+                return Ok(());
+            }
+            renewed = Instant::now();
+        }
+        let paused = run.paused.lock().expect("lock").take();
+        if let Some((reason, status)) = paused {
+            pause_page(db, page_row_id, &reason, status).await?;
+            tracing::warn!(page = %run.page.facebook_page_id, %reason, "Page paused");
+            return jobs::finish(db, job, owner).await;
+        }
+        if let Some(pause) = run.pacer.held_for() {
+            // Throttled: the job goes back until Meta lets the Page send again, so a Page
+            // that stays throttled never holds a scheduler (nor a test's `run_once`).
+            if pause > SHORT_PAUSE || run.pacer.is_throttled() {
+                let at = now_ms() + pause.as_millis() as i64;
+                return jobs::later(
+                    db,
+                    job,
+                    owner,
+                    at,
+                    Some("Meta asked this Page to slow down"),
+                )
+                .await;
+            }
+            tokio::time::sleep(pause).await;
+            continue;
+        }
+        let ids = claim_batch(db, page_row_id).await?;
+        if ids.is_empty() {
+            let next: Option<i64> = sqlx::query_scalar(
+                "SELECT MIN(next_attempt_at) FROM outgoing_messages
+                 WHERE page_id = $1 AND status = 'queued' AND notice_id IS NOT NULL",
+            )
+            .bind(page_row_id)
+            .fetch_one(db)
+            .await?;
+            return match next {
+                Some(at) => jobs::later(db, job, owner, at, None).await,
+                None => jobs::finish(db, job, owner).await,
+            };
+        }
+        let rows = load(db, &ids).await?;
+        if rows.len() < ids.len() {
+            // Claimed but without a notice or campaign any more (deleted meanwhile).
+            let loaded: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+            for id in ids.iter().filter(|id| !loaded.contains(&id.as_str())) {
+                outbox::mark_not_sent(db, id, "the campaign no longer exists").await?;
+            }
+        }
+        let limit = Arc::new(Semaphore::new(state.settings.sending.concurrency));
+        let mut sends = JoinSet::new();
+        for row in rows {
+            if run.must_stop() {
+                break;
+            }
+            let permit = limit.clone().acquire_owned().await.expect("never closed");
+            let run = run.clone();
+            sends.spawn(async move {
+                let _permit = permit;
+                run.deliver(row).await
+            });
+        }
+        let mut failure = None;
+        while let Some(done) = sends.join_next().await {
+            if let Ok(Err(e)) = done {
+                failure = Some(e);
+            }
+        }
+        // Claimed but not sent (the Page stopped): back in the queue.
+        requeue_unsent(db, &ids).await?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if *run.template.lock().expect("lock") == TemplateState::Missing {
+            let state_now = templates::ensure(
+                state,
+                page_row_id,
+                &run.page.facebook_page_id,
+                &run.page.token,
+            )
+            .await?;
+            *run.template.lock().expect("lock") = state_now;
+        }
+    }
+}
+
+impl Run {
+    fn must_stop(&self) -> bool {
+        self.paused.lock().expect("lock").is_some()
+            || self.pacer.held_for().is_some_and(|d| d > SHORT_PAUSE)
+    }
+
+    async fn deliver(&self, row: Row) -> Result<(), sqlx::Error> {
+        let db = &self.state.db;
+        if self.must_stop() {
+            return outbox::requeue(db, &row.id, None, None).await;
+        }
+        let purpose = if row.kind == END {
+            Purpose::EndNotice
+        } else {
+            Purpose::UpdateNotice
+        };
+        let notice_path = if row.notice_path == "tag" {
+            NoticePath::Tag {
+                fallback_to_utility: row.tag_fallback != 0,
+            }
+        } else {
+            NoticePath::Automatic
+        };
+        let text = fill(
+            &row.text,
+            row.first_name.as_deref().unwrap_or(""),
+            &row.title,
+            &row.prize,
+        );
+        let mut window_refused = false;
+        loop {
+            let tag_refused = self.tag_refused.load(Ordering::Relaxed)
+                && matches!(notice_path, NoticePath::Tag { .. });
+            let note = tag_refused.then_some(TAG_RETIRED);
+            let template = *self.template.lock().expect("lock");
+            let decision = policy::decide(&Situation {
+                purpose,
+                now: now_ms(),
+                // Meta said the window is closed: believe it over our own record.
+                last_interaction_at: if window_refused {
+                    0
+                } else {
+                    row.last_interaction_at
+                },
+                unreachable: row.unreachable_at.is_some(),
+                notice_path,
+                template,
+                tag_refused,
+            });
+            let path = match decision {
+                Decision::Send(path) => path,
+                Decision::Hold(reason) if tag_refused => {
+                    return outbox::mark_failed_as(db, &row.id, Some(100), None, &reason).await
+                }
+                Decision::Hold(reason) => return outbox::mark_not_sent(db, &row.id, &reason).await,
+                Decision::Wait(reason) => {
+                    let reason = note.map_or(reason.clone(), |n| format!("{n}; {reason}"));
+                    let at = now_ms() + TEMPLATE_WAIT_MS;
+                    return outbox::requeue(db, &row.id, Some(&reason), Some(at)).await;
+                }
+            };
+            let request = match path {
+                Path::Response => SendRequest::text(&row.psid, &text),
+                Path::Tag => SendRequest::tagged(&row.psid, &text, NOTICE_TAG),
+                Path::Utility => templates::request(&row.psid, &row.title, &text),
+            };
+            self.pacer.ready().await;
+            let started = now_ms();
+            let answer = self
+                .state
+                .graph
+                .send(&self.page.facebook_page_id, &self.page.token, &request)
+                .await;
+            let error = match answer {
+                Ok((sent, usage)) => {
+                    self.pacer.succeeded();
+                    self.pacer.observe(&usage);
+                    let (id, mid) = (&row.id, &sent.message_id);
+                    return outbox::mark_sent(db, id, mid, started, path.as_str(), note).await;
+                }
+                Err(e) => e,
+            };
+            if let Some(usage) = error.usage() {
+                self.pacer.observe(usage);
+            }
+            match error.class() {
+                ErrorClass::Transient => return self.retry_or_fail(&row, &error).await,
+                ErrorClass::Throttled => {
+                    self.pacer.throttled(error.usage());
+                    let reason = error.reason();
+                    return outbox::requeue(db, &row.id, Some(&reason), None).await;
+                }
+                ErrorClass::OutsideWindow if path == Path::Response && !window_refused => {
+                    window_refused = true;
+                }
+                ErrorClass::InvalidParameter if path == Path::Tag => {
+                    tracing::info!(page = %self.page.facebook_page_id, "Meta refused the notice tag");
+                    self.tag_refused.store(true, Ordering::Relaxed);
+                }
+                ErrorClass::TokenInvalid => {
+                    let status = token_status(&error);
+                    *self.paused.lock().expect("lock") = Some((error.reason(), status));
+                    let reason = error.reason();
+                    return outbox::requeue(db, &row.id, Some(&reason), None).await;
+                }
+                ErrorClass::PageRestricted => {
+                    self.pacer.restricted();
+                    let reason = error.reason();
+                    return outbox::requeue(db, &row.id, Some(&reason), None).await;
+                }
+                ErrorClass::Unreachable => {
+                    crate::entries::store::mark_unreachable(
+                        db,
+                        &row.subscriber_id,
+                        &error.reason(),
+                    )
+                    .await?;
+                    return outbox::mark_failed(db, &row.id, &error).await;
+                }
+                _ => return outbox::mark_failed(db, &row.id, &error).await,
+            }
+        }
+    }
+
+    async fn retry_or_fail(&self, row: &Row, error: &GraphError) -> Result<(), sqlx::Error> {
+        let db = &self.state.db;
+        let sending = &self.state.settings.sending;
+        let tries = row.attempts + 1;
+        if tries >= sending.max_attempts {
+            let reason = format!("{} (gave up after {tries} tries)", error.reason());
+            let api = error.api();
+            let (code, sub) = (api.map(|e| e.code), api.and_then(|e| e.error_subcode));
+            return outbox::mark_failed_as(db, &row.id, code, sub, &reason).await;
+        }
+        // Exponential backoff with full jitter between half and all of the step.
+        let step = sending.retry_base_ms.saturating_mul(1 << tries.min(16)) as f64;
+        let delay = step * (0.5 + rand::random::<f64>() * 0.5);
+        outbox::retry(db, &row.id, error, now_ms() + delay as i64).await
+    }
+}
+
+/// 463 means expired; the other 190 subcodes mean the token was invalidated.
+fn token_status(error: &GraphError) -> &'static str {
+    match error.api().and_then(|e| e.error_subcode) {
+        Some(463) => "expired",
+        _ => "revoked",
+    }
+}
+
+async fn sendable_page(state: &AppState, page_row_id: &str) -> Result<Option<Page>, sqlx::Error> {
+    let page: Option<(String, i64, Option<String>)> =
+        sqlx::query_as("SELECT facebook_page_id, enabled, paused_reason FROM pages WHERE id = $1")
+            .bind(page_row_id)
+            .fetch_optional(&state.db)
+            .await?;
+    let Some((facebook_page_id, enabled, paused)) = page else {
+        return Ok(None);
+    };
+    if enabled == 0 || paused.is_some() {
+        return Ok(None);
+    }
+    let token =
+        crate::pages::store::page_token(&state.db, &state.token_cipher, &facebook_page_id).await?;
+    Ok(token.map(|token| Page {
+        row_id: page_row_id.to_string(),
+        facebook_page_id,
+        token,
+    }))
+}
+
+async fn pause_page(
+    db: &Db,
+    page_row_id: &str,
+    reason: &str,
+    token_status: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE pages SET paused_reason = $1, token_status = $2, token_checked_at = $3, updated_at = $3
+         WHERE id = $4",
+    )
+    .bind(reason)
+    .bind(token_status)
+    .bind(now_ms())
+    .bind(page_row_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn claim_batch(db: &Db, page_row_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE outgoing_messages SET status = 'sending', updated_at = $1
+         WHERE id IN (SELECT id FROM outgoing_messages
+                      WHERE page_id = $2 AND status = 'queued' AND notice_id IS NOT NULL
+                        AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
+                      ORDER BY created_at, id LIMIT $3)
+           AND status = 'queued'
+         RETURNING id",
+    )
+    .bind(now_ms())
+    .bind(page_row_id)
+    .bind(BATCH)
+    .fetch_all(db)
+    .await
+}
+
+async fn load(db: &Db, ids: &[String]) -> Result<Vec<Row>, sqlx::Error> {
+    let sql = format!(
+        "SELECT o.id, o.kind, o.attempts, s.id AS subscriber_id, s.psid, s.first_name,
+                s.last_interaction_at, s.unreachable_at, n.text, c.title, c.prize, c.notice_path,
+                c.tag_fallback
+         FROM outgoing_messages o
+         JOIN subscribers s ON s.id = o.subscriber_id
+         JOIN notices n ON n.id = o.notice_id
+         JOIN campaigns c ON c.id = n.campaign_id
+         WHERE o.id IN ({}) ORDER BY o.id",
+        placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query_as(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(db).await
+}
+
+async fn requeue_unsent(db: &Db, ids: &[String]) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "UPDATE outgoing_messages SET status = 'queued' WHERE status = 'sending' AND id IN ({})",
+        placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.execute(db).await?;
+    Ok(())
+}
+
+/// A Page was reconnected or enabled: its paused notices resume, and its template is made sure of
+/// (creating it now saves the first notice the wait for Meta's review).
+pub async fn page_resumed(state: &AppState, page_row_id: &str) -> Result<(), sqlx::Error> {
+    if let Some(page) = sendable_page(state, page_row_id).await? {
+        templates::ensure(state, &page.row_id, &page.facebook_page_id, &page.token).await?;
+    }
+    arm(&state.db, page_row_id).await?;
+    state.jobs.notify_one();
+    Ok(())
+}

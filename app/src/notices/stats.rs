@@ -1,0 +1,246 @@
+//! The figures the admin sees, straight from `outgoing_messages`: per notice, per day (UTC) for
+//! the last 7 days, by failure reason, and the people behind any figure.
+
+use super::{Counts, DayCounts, Filter, NoticeReport, ReasonCount, Recipient, Scope};
+use crate::db::{now_ms, Db};
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Adds one (status, count) row to the figures.
+fn add(counts: &mut Counts, status: &str, n: i64) {
+    match status {
+        "queued" | "sending" => counts.queued += n,
+        "sent" => counts.sent += n,
+        "delivered" => {
+            counts.sent += n;
+            counts.delivered += n
+        }
+        "read" => {
+            counts.sent += n;
+            counts.delivered += n;
+            counts.read += n
+        }
+        "failed" => counts.failed += n,
+        "not_sent" => counts.not_sent += n,
+        _ => {}
+    }
+}
+
+/// The statuses behind a figure's name.
+fn statuses(figure: &str) -> &'static [&'static str] {
+    match figure {
+        "queued" => &["queued", "sending"],
+        "sent" => &["sent", "delivered", "read"],
+        "delivered" => &["delivered", "read"],
+        "read" => &["read"],
+        "failed" => &["failed"],
+        "not_sent" => &["not_sent"],
+        _ => &[],
+    }
+}
+
+/// `WHERE` conditions and their values for a scope and filter, numbered from `$1`.
+fn conditions(scope: &Scope, filter: &Filter) -> (String, Vec<String>, Vec<i64>) {
+    let mut text = Vec::new();
+    let mut texts = Vec::new();
+    match scope {
+        Scope::Campaign(id) => {
+            texts.push(id.clone());
+            text.push(format!("o.campaign_id = ${}", texts.len()));
+        }
+        Scope::Page(id) => {
+            texts.push(id.clone());
+            text.push(format!("o.page_id = ${}", texts.len()));
+        }
+    }
+    if let Some(notice) = &filter.notice_id {
+        texts.push(notice.clone());
+        text.push(format!("o.notice_id = ${}", texts.len()));
+    }
+    if let Some(figure) = &filter.status {
+        let list = statuses(figure);
+        if !list.is_empty() {
+            let quoted: Vec<String> = list.iter().map(|s| format!("'{s}'")).collect();
+            text.push(format!("o.status IN ({})", quoted.join(", ")));
+        }
+    }
+    if let Some(reason) = &filter.reason {
+        texts.push(reason.clone());
+        text.push(format!("o.error_reason = ${}", texts.len()));
+    }
+    let mut numbers = Vec::new();
+    let base = texts.len();
+    match filter.day {
+        Some(day) => {
+            numbers.push(day * DAY_MS);
+            numbers.push((day + 1) * DAY_MS);
+            text.push(format!(
+                "COALESCE(o.sent_at, o.updated_at) >= ${} AND COALESCE(o.sent_at, o.updated_at) < ${}",
+                base + 1,
+                base + 2
+            ));
+        }
+        None => {
+            numbers.push((now_ms() / DAY_MS - 6) * DAY_MS);
+            text.push(format!(
+                "COALESCE(o.sent_at, o.updated_at) >= ${}",
+                base + 1
+            ));
+        }
+    }
+    (text.join(" AND "), texts, numbers)
+}
+
+pub async fn days(db: &Db, scope: &Scope, filter: &Filter) -> Result<Vec<DayCounts>, sqlx::Error> {
+    let (conditions, texts, numbers) = conditions(scope, filter);
+    let sql = format!(
+        "SELECT COALESCE(o.sent_at, o.updated_at) / {DAY_MS} AS day, o.status, COUNT(*) AS n
+         FROM outgoing_messages o WHERE {conditions} GROUP BY 1, 2"
+    );
+    let mut query = sqlx::query_as::<_, (i64, String, i64)>(&sql);
+    for t in &texts {
+        query = query.bind(t);
+    }
+    for n in &numbers {
+        query = query.bind(n);
+    }
+    let rows = query.fetch_all(db).await?;
+    let today = now_ms() / DAY_MS;
+    let mut days: Vec<DayCounts> = (0..7)
+        .rev()
+        .map(|back| DayCounts {
+            day: today - back,
+            counts: Counts::default(),
+        })
+        .filter(|d| filter.day.is_none_or(|only| only == d.day))
+        .collect();
+    for (day, status, n) in rows {
+        if let Some(d) = days.iter_mut().find(|d| d.day == day) {
+            add(&mut d.counts, &status, n);
+        }
+    }
+    Ok(days)
+}
+
+pub async fn reasons(
+    db: &Db,
+    scope: &Scope,
+    filter: &Filter,
+) -> Result<Vec<ReasonCount>, sqlx::Error> {
+    let (conditions, texts, numbers) = conditions(scope, filter);
+    let sql = format!(
+        "SELECT o.status, o.error_reason, COUNT(*) AS n FROM outgoing_messages o
+         WHERE {conditions} AND o.status IN ('failed', 'not_sent', 'queued') AND o.error_reason IS NOT NULL
+         GROUP BY o.status, o.error_reason ORDER BY n DESC LIMIT 20"
+    );
+    let mut query = sqlx::query_as::<_, (String, String, i64)>(&sql);
+    for t in &texts {
+        query = query.bind(t);
+    }
+    for n in &numbers {
+        query = query.bind(n);
+    }
+    Ok(query
+        .fetch_all(db)
+        .await?
+        .into_iter()
+        .map(|(status, reason, count)| ReasonCount {
+            status,
+            reason,
+            count,
+        })
+        .collect())
+}
+
+pub async fn recipients(
+    db: &Db,
+    scope: &Scope,
+    filter: &Filter,
+) -> Result<Vec<Recipient>, sqlx::Error> {
+    let (conditions, texts, numbers) = conditions(scope, filter);
+    let sql = format!(
+        "SELECT s.first_name, s.psid, o.kind, o.status, o.path, o.error_reason, o.updated_at
+         FROM outgoing_messages o JOIN subscribers s ON s.id = o.subscriber_id
+         WHERE {conditions} ORDER BY o.updated_at DESC LIMIT 200"
+    );
+    let mut query = sqlx::query_as::<
+        _,
+        (
+            Option<String>,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            i64,
+        ),
+    >(&sql);
+    for t in &texts {
+        query = query.bind(t);
+    }
+    for n in &numbers {
+        query = query.bind(n);
+    }
+    Ok(query
+        .fetch_all(db)
+        .await?
+        .into_iter()
+        .map(
+            |(first_name, psid, kind, status, path, reason, updated_at)| Recipient {
+                first_name,
+                psid,
+                kind,
+                status,
+                path,
+                reason,
+                updated_at,
+            },
+        )
+        .collect())
+}
+
+/// id, kind, status, text, send_at, started_at, recipients.
+type NoticeRow = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+);
+
+/// A campaign's notices, each with its progress.
+pub async fn notices(db: &Db, campaign_id: &str) -> Result<Vec<NoticeReport>, sqlx::Error> {
+    let rows: Vec<NoticeRow> = sqlx::query_as(
+        "SELECT id, kind, status, text, send_at, started_at, recipients FROM notices
+             WHERE campaign_id = $1 ORDER BY send_at DESC",
+    )
+    .bind(campaign_id)
+    .fetch_all(db)
+    .await?;
+    let mut out = Vec::new();
+    for (id, kind, status, text, send_at, started_at, recipients) in rows {
+        let mut counts = Counts::default();
+        let by_status: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT status, COUNT(*) FROM outgoing_messages WHERE notice_id = $1 GROUP BY status",
+        )
+        .bind(&id)
+        .fetch_all(db)
+        .await?;
+        for (s, n) in by_status {
+            add(&mut counts, &s, n);
+        }
+        out.push(NoticeReport {
+            id,
+            kind,
+            status,
+            text,
+            send_at,
+            started_at,
+            recipients: recipients.unwrap_or(0),
+            counts,
+        });
+    }
+    Ok(out)
+}

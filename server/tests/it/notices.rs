@@ -1,0 +1,603 @@
+//! Notices end to end against the in-process sandbox, on both databases: scheduling with the
+//! campaign, the window x tag era x path matrix, every error class Meta can answer, two
+//! instances sharing one database, and a notice that fell due while no scheduler ran. Jobs are
+//! driven with `notices::run_once` (the background scheduler is off), never by sleeping.
+
+use crate::support::{client, TestServer};
+use app::db::now_ms;
+use app::messenger::inbox;
+use app::notices::{self, schedule};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const HOUR_MS: i64 = 3_600_000;
+
+struct Ctx {
+    server: TestServer,
+    http: reqwest::Client,
+    campaign: String,
+    page_row: String,
+}
+
+impl Ctx {
+    async fn start(url: &str, extra: &[(&str, &str)]) -> Ctx {
+        let mut vars = vec![
+            ("DEMO_CAMPAIGN", "on"),
+            ("BACKGROUND_JOBS", "off"),
+            ("SEND_RETRY_BASE_MS", "1"),
+        ];
+        vars.extend_from_slice(extra);
+        let server = TestServer::start_with(url, &vars).await;
+        let http = client();
+        let r = http
+            .patch(server.url("/sandbox/control/settings"))
+            .json(&json!({ "delivery_delay_ms": 1, "reorder_window_ms": 0, "template_approval_delay_ms": 1 }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let (campaign, page_row): (String, String) =
+            sqlx::query_as("SELECT id, page_id FROM campaigns WHERE slug = 'demo'")
+                .fetch_one(&server.state.db)
+                .await
+                .unwrap();
+        // Started three days ago, so entries can be backdated past a 24-hour window.
+        sqlx::query("UPDATE campaigns SET starts_at = $1 WHERE id = $2")
+            .bind(now_ms() - 72 * HOUR_MS)
+            .bind(&campaign)
+            .execute(&server.state.db)
+            .await
+            .unwrap();
+        Ctx {
+            server,
+            http,
+            campaign,
+            page_row,
+        }
+    }
+
+    async fn control(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let r = self
+            .http
+            .request(method, self.server.url(&format!("/sandbox/control/{path}")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        r.json().await.unwrap()
+    }
+
+    async fn scalar(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.server.state.db)
+            .await
+            .unwrap()
+    }
+
+    /// Enters the demo campaign as `user` through Messenger, `ago_ms` in the past.
+    async fn subscribe(&self, user: &str, ago_ms: i64) {
+        let r = self
+            .http
+            .post(self.server.url("/c/demo/enter"))
+            .form(&[("website", "")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let entry = r.headers()["location"].to_str().unwrap().to_string();
+        let html = self
+            .http
+            .get(self.server.url(&entry))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let start = html.find("?ref=").unwrap() + 5;
+        let reference = html[start..]
+            .split('"')
+            .next()
+            .unwrap()
+            .replace("&amp;", "&");
+        let before = self.confirmed().await;
+        self.control(
+            reqwest::Method::POST,
+            "interactions",
+            json!({ "user": user, "page": "sunnybakery", "kind": "get_started", "ref": reference, "ago_ms": ago_ms }),
+        )
+        .await;
+        for _ in 0..400 {
+            inbox::process_pending(&self.server.state).await.unwrap();
+            if self.confirmed().await > before {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("{user} never entered");
+    }
+
+    async fn confirmed(&self) -> i64 {
+        self.scalar("SELECT COUNT(*) FROM entries WHERE status = 'confirmed'")
+            .await
+    }
+
+    /// Runs due jobs and processes webhooks (template reviews, deliveries) until no notice
+    /// message is waiting, or the deadline passes.
+    async fn drive(&self) {
+        for _ in 0..500 {
+            inbox::process_pending(&self.server.state).await.unwrap();
+            notices::run_once(&self.server.state).await.unwrap();
+            let waiting = self
+                .scalar(
+                    "SELECT COUNT(*) FROM outgoing_messages
+                     WHERE notice_id IS NOT NULL AND status IN ('queued', 'sending')",
+                )
+                .await;
+            if waiting == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Ends the campaign now, the way saving an earlier end date does.
+    async fn end_now(&self) {
+        let mut tx = self.server.state.db.begin().await.unwrap();
+        sqlx::query("UPDATE campaigns SET ends_at = $1 WHERE id = $2")
+            .bind(now_ms() - 1)
+            .bind(&self.campaign)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        schedule::sync_end_notice(&mut tx, &self.campaign)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    async fn update_notice(&self, text: &str) -> String {
+        let mut tx = self.server.state.db.begin().await.unwrap();
+        let id = schedule::update_notice(&mut tx, &self.campaign, text)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+
+    /// (status, path, reason, error code) of `user`'s message of this notice; delivered and
+    /// read count as sent (delivery receipts arrive whenever the sandbox sends them).
+    async fn outcome(
+        &self,
+        notice: &str,
+        user: &str,
+    ) -> (String, Option<String>, Option<String>, Option<i64>) {
+        let psid = self.psid(user).await;
+        let (status, path, reason, code): (String, Option<String>, Option<String>, Option<i64>) =
+            sqlx::query_as(
+                "SELECT o.status, o.path, o.error_reason, o.error_code FROM outgoing_messages o
+             JOIN subscribers s ON s.id = o.subscriber_id WHERE o.notice_id = $1 AND s.psid = $2",
+            )
+            .bind(notice)
+            .bind(&psid)
+            .fetch_one(&self.server.state.db)
+            .await
+            .unwrap();
+        let status = match status.as_str() {
+            "delivered" | "read" => "sent".to_string(),
+            _ => status,
+        };
+        (status, path, reason, code)
+    }
+
+    async fn psid(&self, user: &str) -> String {
+        let thread = self
+            .control(
+                reqwest::Method::GET,
+                &format!("threads/sunnybakery/{user}"),
+                json!({}),
+            )
+            .await;
+        thread["psid"].as_str().unwrap().to_string()
+    }
+
+    /// Messages the Page sent `user` that contain `needle`.
+    async fn received(&self, user: &str, needle: &str) -> Vec<Value> {
+        let thread = self
+            .control(
+                reqwest::Method::GET,
+                &format!("threads/sunnybakery/{user}"),
+                json!({}),
+            )
+            .await;
+        thread["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["from"] == "page" && m["body"].to_string().contains(needle))
+            .cloned()
+            .collect()
+    }
+
+    async fn page_knobs(&self, knobs: Value) {
+        self.control(reqwest::Method::PATCH, "pages/sunnybakery", knobs)
+            .await;
+    }
+}
+
+both_databases!(
+    the_end_notice_follows_the_campaign,
+    |url: String| async move {
+        let ctx = Ctx::start(&url, &[]).await;
+        let key = format!("notice:end-{}", ctx.campaign);
+        let job = |ctx: &Ctx| {
+            let key = key.clone();
+            let db = ctx.server.state.db.clone();
+            async move {
+                sqlx::query_as::<_, (String, i64)>(
+                    "SELECT status, run_at FROM jobs WHERE unique_key = $1",
+                )
+                .bind(key)
+                .fetch_one(&db)
+                .await
+                .unwrap()
+            }
+        };
+        let ends_at = ctx
+            .scalar(&format!(
+                "SELECT ends_at FROM campaigns WHERE id = '{}'",
+                ctx.campaign
+            ))
+            .await;
+        // The demo was published at start-up: its end notice is due at its end.
+        assert_eq!(job(&ctx).await, ("pending".to_string(), ends_at));
+        ctx.subscribe("alice", 0).await;
+        assert_eq!(
+            notices::run_once(&ctx.server.state).await.unwrap(),
+            0,
+            "nothing due yet"
+        );
+
+        // Moving the end moves the notice; archiving cancels it; it never went.
+        ctx.end_now().await;
+        let (status, run_at) = job(&ctx).await;
+        assert_eq!(status, "pending");
+        assert!(run_at <= now_ms());
+        sqlx::query("UPDATE campaigns SET publish_state = 'archived' WHERE id = $1")
+            .bind(&ctx.campaign)
+            .execute(&ctx.server.state.db)
+            .await
+            .unwrap();
+        let mut tx = ctx.server.state.db.begin().await.unwrap();
+        schedule::sync_end_notice(&mut tx, &ctx.campaign)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(job(&ctx).await.0, "cancelled");
+        ctx.drive().await;
+        assert!(ctx.received("alice", "has ended").await.is_empty());
+
+        // Published again, it goes once, and running the jobs again sends nothing more.
+        sqlx::query("UPDATE campaigns SET publish_state = 'published' WHERE id = $1")
+            .bind(&ctx.campaign)
+            .execute(&ctx.server.state.db)
+            .await
+            .unwrap();
+        ctx.end_now().await;
+        ctx.drive().await;
+        ctx.drive().await;
+        let notice = format!("end-{}", ctx.campaign);
+        let (status, path, _, _) = ctx.outcome(&notice, "alice").await;
+        assert_eq!(
+            (status.as_str(), path.as_deref()),
+            ("sent", Some("response"))
+        );
+        assert_eq!(job(&ctx).await.0, "done");
+        assert_eq!(
+            ctx.received("alice", "giveaway has ended").await.len(),
+            1,
+            "exactly one end notice"
+        );
+        ctx.server.stop().await;
+    }
+);
+
+both_databases!(window_tag_era_and_path_matrix, |url: String| async move {
+    let ctx = Ctx::start(&url, &[]).await;
+    ctx.subscribe("alice", 0).await; // inside the window
+    ctx.subscribe("bob", 30 * HOUR_MS).await; // outside it
+                                              // (era, notice path, tag fallback) -> (inside, outside) as (status, path, reason part)
+    let cases = [
+        (
+            "2026",
+            "automatic",
+            1,
+            ("sent", "response", ""),
+            ("sent", "utility", ""),
+        ),
+        (
+            "legacy",
+            "automatic",
+            1,
+            ("sent", "response", ""),
+            ("sent", "utility", ""),
+        ),
+        (
+            "legacy",
+            "tag",
+            1,
+            ("sent", "response", ""),
+            ("sent", "tag", ""),
+        ),
+        (
+            "legacy",
+            "tag",
+            0,
+            ("sent", "response", ""),
+            ("sent", "tag", ""),
+        ),
+        (
+            "2026",
+            "tag",
+            1,
+            ("sent", "response", ""),
+            ("sent", "utility", "tag retired by Meta"),
+        ),
+        (
+            "2026",
+            "tag",
+            0,
+            ("sent", "response", ""),
+            ("failed", "", "tag retired by Meta"),
+        ),
+    ];
+    for (era, path, fallback, inside, outside) in cases {
+        ctx.control(
+            reqwest::Method::PATCH,
+            "settings",
+            json!({ "tag_era": era }),
+        )
+        .await;
+        sqlx::query("UPDATE campaigns SET notice_path = $1, tag_fallback = $2 WHERE id = $3")
+            .bind(path)
+            .bind(fallback as i64)
+            .bind(&ctx.campaign)
+            .execute(&ctx.server.state.db)
+            .await
+            .unwrap();
+        let notice = ctx
+            .update_notice(&format!("Update {era} {path} {fallback}"))
+            .await;
+        ctx.drive().await;
+        for (user, (status, wire, reason)) in [("alice", inside), ("bob", outside)] {
+            let got = ctx.outcome(&notice, user).await;
+            let case = format!("{era}/{path}/fallback {fallback}/{user}: {got:?}");
+            assert_eq!(got.0, status, "{case}");
+            if !wire.is_empty() {
+                assert_eq!(got.1.as_deref(), Some(wire), "{case}");
+            }
+            assert!(got.2.unwrap_or_default().contains(reason), "{case}");
+            if status == "failed" {
+                assert_eq!(got.3, Some(100), "{case}");
+            }
+        }
+        let delivered = ctx
+            .received("bob", &format!("Update {era} {path} {fallback}"))
+            .await;
+        match outside.1 {
+            "tag" => assert_eq!(delivered[0]["tag"], "CONFIRMED_EVENT_UPDATE"),
+            "utility" => assert_eq!(delivered[0]["messaging_type"], "UTILITY"),
+            _ => assert!(delivered.is_empty()),
+        }
+    }
+    ctx.server.stop().await;
+});
+
+both_databases!(
+    every_error_class_ends_in_its_documented_outcome,
+    |url: String| async move {
+        let ctx = Ctx::start(&url, &[("SEND_MAX_ATTEMPTS", "3")]).await;
+        for user in ["alice", "bob", "carol"] {
+            ctx.subscribe(user, 0).await;
+        }
+
+        // Temporary errors: retried, then given up with the reason.
+        ctx.page_knobs(json!({ "transient_error_rate": 1.0 })).await;
+        let n = ctx.update_notice("transient").await;
+        ctx.drive().await;
+        let (status, _, reason, code) = ctx.outcome(&n, "alice").await;
+        assert_eq!((status.as_str(), code), ("failed", Some(2)));
+        assert!(reason.unwrap().contains("gave up after 3 tries"));
+        ctx.page_knobs(json!({ "transient_error_rate": 0.0 })).await;
+
+        // Throttling: never dropped; the Page waits and the notice goes once Meta lets it.
+        ctx.page_knobs(json!({ "throttled": true, "throttle_code": 80006 }))
+            .await;
+        let n = ctx.update_notice("throttled").await;
+        notices::run_once(&ctx.server.state).await.unwrap();
+        let (status, _, reason, _) = ctx.outcome(&n, "alice").await;
+        assert_eq!(status, "queued");
+        assert!(reason.unwrap().contains("rate limited"));
+        ctx.page_knobs(json!({ "throttled": false })).await;
+        ctx.drive().await;
+        assert_eq!(ctx.outcome(&n, "alice").await.0, "sent");
+
+        // Page restricted: held back, not failed.
+        ctx.page_knobs(json!({ "restricted": true })).await;
+        let n = ctx.update_notice("restricted").await;
+        notices::run_once(&ctx.server.state).await.unwrap();
+        let (status, _, reason, _) = ctx.outcome(&n, "bob").await;
+        assert_eq!(status, "queued");
+        assert!(reason.unwrap().contains("restricted"));
+        ctx.page_knobs(json!({ "restricted": false })).await;
+        ctx.drive().await;
+        assert_eq!(ctx.outcome(&n, "bob").await.0, "sent");
+
+        // Blocked (551 / 1545041): failed, the subscriber marked, and skipped from then on.
+        ctx.control(
+            reqwest::Method::POST,
+            "interactions",
+            json!({ "user": "carol", "page": "sunnybakery", "kind": "block" }),
+        )
+        .await;
+        let n = ctx.update_notice("blocked").await;
+        ctx.drive().await;
+        let (status, _, _, code) = ctx.outcome(&n, "carol").await;
+        assert_eq!((status.as_str(), code), ("failed", Some(551)));
+        let n = ctx.update_notice("after the block").await;
+        ctx.drive().await;
+        let (status, _, reason, _) = ctx.outcome(&n, "carol").await;
+        assert_eq!(status, "not_sent");
+        assert!(reason.unwrap().contains("blocked"));
+
+        // Token revoked (190): the Page pauses as "reconnect"; reconnecting resumes the notice.
+        let state = &ctx.server.state;
+        let token =
+            app::pages::store::page_token(&state.db, &state.token_cipher, "101000000000001")
+                .await
+                .unwrap()
+                .unwrap();
+        ctx.control(
+            reqwest::Method::POST,
+            "tokens/revoke",
+            json!({ "access_token": token.expose(), "subcode": 460 }),
+        )
+        .await;
+        let n = ctx.update_notice("after the password change").await;
+        ctx.drive().await;
+        let (status, _, reason, _) = ctx.outcome(&n, "alice").await;
+        assert_eq!(status, "queued");
+        assert!(reason.unwrap().contains("reconnect"));
+        let (paused, token_status): (Option<String>, String) =
+            sqlx::query_as("SELECT paused_reason, token_status FROM pages WHERE id = $1")
+                .bind(&ctx.page_row)
+                .fetch_one(&state.db)
+                .await
+                .unwrap();
+        assert!(paused.is_some());
+        assert_eq!(token_status, "revoked");
+        let fresh = ctx
+            .control(
+                reqwest::Method::POST,
+                "tokens",
+                json!({ "user": "admin", "page": "101000000000001", "long_lived": true,
+                        "scopes": ["pages_show_list", "pages_manage_metadata", "pages_messaging", "page_utility_messaging"] }),
+            )
+            .await;
+        let account: app::messenger::graph::PageAccount = serde_json::from_value(json!({
+            "id": "101000000000001", "name": "Sunny Bakery", "tasks": ["MODERATE", "MESSAGING"],
+            "access_token": fresh["page_access_token"],
+        }))
+        .unwrap();
+        let admin: String = sqlx::query_scalar("SELECT id FROM admins LIMIT 1")
+            .fetch_one(&state.db)
+            .await
+            .unwrap();
+        let secret = account.access_token().unwrap();
+        app::pages::store::connect(&state.db, &state.token_cipher, &admin, &account, &secret)
+            .await
+            .unwrap();
+        notices::sender::page_resumed(state, &ctx.page_row)
+            .await
+            .unwrap();
+        ctx.drive().await;
+        assert_eq!(ctx.outcome(&n, "alice").await.0, "sent");
+
+        // Anything else permanent: failed with Meta's reason (a PSID Meta does not know).
+        let n = ctx.update_notice("ghost").await;
+        sqlx::query("UPDATE subscribers SET psid = '999' WHERE psid = $1")
+            .bind(ctx.psid("bob").await)
+            .execute(&state.db)
+            .await
+            .unwrap();
+        ctx.drive().await;
+        let failed = ctx
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM outgoing_messages WHERE notice_id = '{n}' AND status = 'failed' AND error_code = 100"
+            ))
+            .await;
+        assert_eq!(failed, 1);
+        ctx.server.stop().await;
+    }
+);
+
+both_databases!(
+    a_notice_due_while_no_scheduler_ran_goes_when_one_starts,
+    |url: String| async move {
+        let ctx = Ctx::start(&url, &[]).await;
+        ctx.subscribe("alice", 0).await;
+        ctx.subscribe("bob", 0).await;
+        ctx.end_now().await;
+        // Nothing runs the jobs (BACKGROUND_JOBS=off): the notice waits, durably.
+        let queued = ctx
+            .scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'notice' AND status = 'pending'")
+            .await;
+        assert_eq!(queued, 1);
+        // A scheduler starts (as at server start-up) and finds it due.
+        let worker = tokio::spawn(notices::worker(ctx.server.state.clone()));
+        for _ in 0..500 {
+            if !ctx.received("bob", "has ended").await.is_empty()
+                && !ctx.received("alice", "has ended").await.is_empty()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        worker.abort();
+        assert_eq!(ctx.received("alice", "has ended").await.len(), 1);
+        assert_eq!(ctx.received("bob", "has ended").await.len(), 1);
+        ctx.server.stop().await;
+    }
+);
+
+/// Two instances on one database (each with its own scheduler and pacers) share the jobs: every
+/// subscriber gets the notice once.
+#[tokio::test]
+async fn two_instances_on_postgres_send_no_duplicate() {
+    let url = crate::support::fresh_database("postgres").await;
+    let key = "k".repeat(40);
+    let ctx = Ctx::start(&url, &[("SECRET_KEY", &key)]).await;
+    for user in ["alice", "bob", "carol", "dave", "erin", "frank"] {
+        ctx.subscribe(user, 0).await;
+    }
+    // A second instance: same database and secret, sending to the first one's sandbox.
+    let sandbox = ctx.server.url("/sandbox");
+    let graph = format!("{sandbox}/graph");
+    let www = format!("{sandbox}/www");
+    let mme = format!("{sandbox}/m.me");
+    let second = TestServer::start_with(
+        &url,
+        &[
+            ("SECRET_KEY", &key),
+            ("BACKGROUND_JOBS", "off"),
+            ("FACEBOOK_APP_ID", app::settings::SANDBOX_APP_ID),
+            ("FACEBOOK_APP_SECRET", app::settings::SANDBOX_APP_SECRET),
+            ("FACEBOOK_SANDBOX", "off"),
+            ("FACEBOOK_GRAPH_URL", &graph),
+            ("FACEBOOK_WWW_URL", &www),
+            ("FACEBOOK_MME_URL", &mme),
+        ],
+    )
+    .await;
+    for round in 0..3 {
+        let text = format!("Round {round} of updates");
+        ctx.update_notice(&text).await;
+        let (a, b) = tokio::join!(
+            notices::run_once(&ctx.server.state),
+            notices::run_once(&second.state)
+        );
+        a.unwrap();
+        b.unwrap();
+        ctx.drive().await;
+        for user in ["alice", "bob", "carol", "dave", "erin", "frank"] {
+            assert_eq!(
+                ctx.received(user, &text).await.len(),
+                1,
+                "{user}, round {round}"
+            );
+        }
+    }
+    second.stop().await;
+    ctx.server.stop().await;
+}
