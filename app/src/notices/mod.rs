@@ -142,7 +142,7 @@ async fn authorize(scope: Scope) -> Result<(crate::state::AppState, Scope), Serv
 
 /// Notices (for a campaign), figures per day for the last 7 days, and failure reasons. A Page
 /// scope names the Page by its Facebook id.
-#[server(endpoint = "notice_statistics")]
+#[server(endpoint = "notice_statistics", input = leptos::server_fn::codec::Json)]
 pub async fn notice_statistics(scope: Scope, filter: Filter) -> Result<Statistics, ServerFnError> {
     use crate::admins::guard::internal;
     let (state, scope) = authorize(scope).await?;
@@ -164,7 +164,7 @@ pub async fn notice_statistics(scope: Scope, filter: Filter) -> Result<Statistic
 }
 
 /// The people behind a figure (the 200 most recent).
-#[server(endpoint = "notice_recipients")]
+#[server(endpoint = "notice_recipients", input = leptos::server_fn::codec::Json)]
 pub async fn notice_recipients(
     scope: Scope,
     filter: Filter,

@@ -2,6 +2,7 @@
 //! permissions and recovery, cancel, state mismatch, reused code, logout, token encryption.
 
 use crate::support;
+use serde_json::json;
 
 use support::{client, TestServer};
 
@@ -747,6 +748,58 @@ both_databases!(
             .await
             .unwrap();
         assert_eq!(title, "Win a cake", "nothing changed");
+
+        // The notice functions: statistics, the people behind them, notifying, ending now.
+        let stats = json!({ "scope": { "Campaign": id }, "filter": {} });
+        let page_stats = json!({ "scope": { "Page": BAKERY }, "filter": {} });
+        for (who, expected) in [(&nobody, 401), (&other, 403)] {
+            for (function, body) in [
+                ("notice_statistics", &stats),
+                ("notice_recipients", &stats),
+                ("notice_statistics", &page_stats),
+            ] {
+                let r = who
+                    .post(server.url(&format!("/api/{function}")))
+                    .json(body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status().as_u16(), expected, "{function}");
+            }
+            let form = [("campaign_id", id.as_str()), ("text", "Changed!")];
+            assert_eq!(
+                call(who, &server, "notify_subscribers", &form).await.0,
+                expected
+            );
+            assert_eq!(
+                campaign_action(who, &server, &id, "end_now").await.0,
+                expected
+            );
+        }
+        let r = admin
+            .post(server.url("/api/notice_statistics"))
+            .json(&stats)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let seen: app::notices::Statistics = r.json().await.unwrap();
+        assert_eq!(seen.days.len(), 7);
+        // A draft is not live: nobody to notify, nothing to end.
+        let form = [("campaign_id", id.as_str()), ("text", "Changed!")];
+        assert_eq!(
+            call(&admin, &server, "notify_subscribers", &form).await.0,
+            409
+        );
+        assert_eq!(
+            campaign_action(&admin, &server, &id, "end_now").await.0,
+            409
+        );
+        let notices: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notices")
+            .fetch_one(&server.state.db)
+            .await
+            .unwrap();
+        assert_eq!(notices, 0);
         server.stop().await;
     }
 );

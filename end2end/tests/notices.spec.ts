@@ -1,0 +1,50 @@
+import { test, expect, Page } from "@playwright/test";
+
+// The end of a campaign, as its admin sees it: the demo campaign (entered by the entrants' tests
+// and by Dave here) is ended now; the progress bar fills, the statistics count the notices, and
+// Dave's Messenger shows the notice.
+
+async function logIn(page: Page, user: string) {
+  await page.goto("/auth/facebook");
+  await page.locator(`[data-testid="user-choice"][data-user="${user}"]`).click();
+  await page.getByTestId("continue").click();
+  await expect(page.getByTestId("admin-name")).toBeVisible();
+}
+
+test("an admin ends a campaign and watches the notice reach its subscribers", async ({ page, context }) => {
+  test.setTimeout(90_000);
+  // Dave enters through Messenger.
+  await page.goto("/c/demo");
+  await page.getByTestId("subscribe").click();
+  const href = await page.getByTestId("open-messenger").getAttribute("href");
+  const chat = await context.newPage();
+  await chat.goto(href!);
+  await chat.locator('[data-testid="user-choice"][data-user="dave"]').click();
+  await chat.getByTestId("get-started").click();
+  await expect(chat.getByTestId("bubble").filter({ hasText: "in the draw" })).toContainText("Thanks Dave");
+  await expect(page.getByTestId("entry-state")).toHaveAttribute("data-state", "entered");
+
+  // The admin opens the campaign: its end notice is scheduled.
+  await logIn(page, "admin");
+  await page.getByTestId("campaign").filter({ hasText: "Win a year of croissants" }).locator("a").click();
+  const panel = page.getByTestId("notices-panel");
+  const notice = panel.locator('[data-testid="notice"][data-kind="end_notice"]');
+  await expect(notice.getByTestId("notice-state")).toContainText("scheduled for");
+
+  // Ending it now: the bar fills as the notices go out, then the figures show them.
+  await panel.getByTestId("end-now").click();
+  await expect(panel.getByTestId("ended")).toBeVisible();
+  await expect(notice.getByTestId("notice-progress")).toHaveAttribute("aria-valuenow", "100", { timeout: 30_000 });
+  await expect(notice.getByTestId("notice-state")).toContainText("finished");
+  await expect(notice.getByTestId("notice-counts")).toContainText(/0 queued · [1-9]\d* sent/);
+
+  // Today's row of the statistics, and the people behind its "sent" figure.
+  const today = panel.getByTestId("stats-table").locator("tbody tr").last();
+  await expect(today.getByTestId("figure-sent")).not.toHaveText("0");
+  await today.getByTestId("figure-sent").click();
+  await expect(panel.getByTestId("recipient").filter({ hasText: "Dave" }).first()).toBeVisible();
+
+  // Dave's Messenger shows the notice.
+  await chat.reload();
+  await expect(chat.getByTestId("bubble").filter({ hasText: "giveaway has ended" })).toHaveCount(1);
+});
