@@ -306,7 +306,7 @@ both_databases!(
         );
         other
             .eventually(
-                "SELECT COUNT(*) FROM outgoing_messages WHERE kind = 'confirmation' AND status = 'sent'",
+                "SELECT COUNT(*) FROM outgoing_messages WHERE kind = 'confirmation' AND status IN ('sent', 'delivered', 'read')",
                 1,
             )
             .await;
