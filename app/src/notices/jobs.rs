@@ -24,6 +24,32 @@ pub struct Job {
     pub attempts: i64,
 }
 
+/// Both `schedule` and `arm` insert the same row; they differ in what an existing job becomes.
+const INSERT: &str =
+    "INSERT INTO jobs (id, kind, unique_key, payload, run_at, status, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6)
+     ON CONFLICT (unique_key) DO UPDATE SET ";
+
+async fn upsert<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    on_conflict: &str,
+    kind: &str,
+    unique_key: &str,
+    payload: &str,
+    run_at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!("{INSERT}{on_conflict}"))
+        .bind(new_id())
+        .bind(kind)
+        .bind(unique_key)
+        .bind(payload)
+        .bind(run_at)
+        .bind(now_ms())
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
 /// Schedules the job at `run_at`, or moves it there if it has not run yet. A cancelled job comes
 /// back; one that ran (done, or running now) is left alone: rescheduling an end notice that went
 /// out must not send it twice.
@@ -34,23 +60,17 @@ pub async fn schedule<'e, E: Executor<'e, Database = Any>>(
     payload: &str,
     run_at: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO jobs (id, kind, unique_key, payload, run_at, status, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6)
-         ON CONFLICT (unique_key) DO UPDATE SET
-           run_at = CASE WHEN jobs.status IN ('pending', 'cancelled') THEN excluded.run_at ELSE jobs.run_at END,
-           status = CASE WHEN jobs.status = 'cancelled' THEN 'pending' ELSE jobs.status END,
-           payload = excluded.payload, updated_at = excluded.updated_at",
+    upsert(
+        ex,
+        "run_at = CASE WHEN jobs.status IN ('pending', 'cancelled') THEN excluded.run_at ELSE jobs.run_at END,
+         status = CASE WHEN jobs.status = 'cancelled' THEN 'pending' ELSE jobs.status END,
+         payload = excluded.payload, updated_at = excluded.updated_at",
+        kind,
+        unique_key,
+        payload,
+        run_at,
     )
-    .bind(new_id())
-    .bind(kind)
-    .bind(unique_key)
-    .bind(payload)
-    .bind(run_at)
-    .bind(now_ms())
-    .execute(ex)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Makes sure the job runs (again) no later than `run_at`, whatever state it is in. A running job
@@ -63,27 +83,21 @@ pub async fn arm<'e, E: Executor<'e, Database = Any>>(
     payload: &str,
     run_at: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO jobs (id, kind, unique_key, payload, run_at, status, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6)
-         ON CONFLICT (unique_key) DO UPDATE SET
-           wake = CASE WHEN jobs.status = 'running' THEN 1 ELSE jobs.wake END,
-           run_at = CASE WHEN jobs.status = 'running' THEN jobs.run_at
-                         WHEN jobs.status = 'pending' AND jobs.run_at < excluded.run_at THEN jobs.run_at
-                         ELSE excluded.run_at END,
-           attempts = CASE WHEN jobs.status = 'running' THEN jobs.attempts ELSE 0 END,
-           status = CASE WHEN jobs.status = 'running' THEN 'running' ELSE 'pending' END,
-           updated_at = excluded.updated_at",
+    upsert(
+        ex,
+        "wake = CASE WHEN jobs.status = 'running' THEN 1 ELSE jobs.wake END,
+         run_at = CASE WHEN jobs.status = 'running' THEN jobs.run_at
+                       WHEN jobs.status = 'pending' AND jobs.run_at < excluded.run_at THEN jobs.run_at
+                       ELSE excluded.run_at END,
+         attempts = CASE WHEN jobs.status = 'running' THEN jobs.attempts ELSE 0 END,
+         status = CASE WHEN jobs.status = 'running' THEN 'running' ELSE 'pending' END,
+         updated_at = excluded.updated_at",
+        kind,
+        unique_key,
+        payload,
+        run_at,
     )
-    .bind(new_id())
-    .bind(kind)
-    .bind(unique_key)
-    .bind(payload)
-    .bind(run_at)
-    .bind(now_ms())
-    .execute(ex)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Cancels the job if it has not started. Returns whether it did.

@@ -91,19 +91,32 @@ fn conditions(scope: &Scope, filter: &Filter) -> (String, Vec<String>, Vec<i64>)
     (text.join(" AND "), texts, numbers)
 }
 
+/// Binds the values `conditions` numbered: its texts first, then its numbers.
+fn bind_all<'q, O>(
+    mut query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    texts: &'q [String],
+    numbers: &'q [i64],
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+    for t in texts {
+        query = query.bind(t);
+    }
+    for n in numbers {
+        query = query.bind(n);
+    }
+    query
+}
+
 pub async fn days(db: &Db, scope: &Scope, filter: &Filter) -> Result<Vec<DayCounts>, sqlx::Error> {
     let (conditions, texts, numbers) = conditions(scope, filter);
     let sql = format!(
         "SELECT COALESCE(o.sent_at, o.updated_at) / {DAY_MS} AS day, o.status, COUNT(*) AS n
          FROM outgoing_messages o WHERE {conditions} GROUP BY 1, 2"
     );
-    let mut query = sqlx::query_as::<_, (i64, String, i64)>(&sql);
-    for t in &texts {
-        query = query.bind(t);
-    }
-    for n in &numbers {
-        query = query.bind(n);
-    }
+    let query = bind_all(
+        sqlx::query_as::<_, (i64, String, i64)>(&sql),
+        &texts,
+        &numbers,
+    );
     let rows = query.fetch_all(db).await?;
     let today = now_ms() / DAY_MS;
     let mut days: Vec<DayCounts> = (0..7)
@@ -133,13 +146,11 @@ pub async fn reasons(
          WHERE {conditions} AND o.status IN ('failed', 'not_sent', 'queued') AND o.error_reason IS NOT NULL
          GROUP BY o.status, o.error_reason ORDER BY n DESC LIMIT 20"
     );
-    let mut query = sqlx::query_as::<_, (String, String, i64)>(&sql);
-    for t in &texts {
-        query = query.bind(t);
-    }
-    for n in &numbers {
-        query = query.bind(n);
-    }
+    let query = bind_all(
+        sqlx::query_as::<_, (String, String, i64)>(&sql),
+        &texts,
+        &numbers,
+    );
     Ok(query
         .fetch_all(db)
         .await?
@@ -163,24 +174,22 @@ pub async fn recipients(
          FROM outgoing_messages o JOIN subscribers s ON s.id = o.subscriber_id
          WHERE {conditions} ORDER BY o.updated_at DESC LIMIT 200"
     );
-    let mut query = sqlx::query_as::<
-        _,
-        (
-            Option<String>,
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            i64,
-        ),
-    >(&sql);
-    for t in &texts {
-        query = query.bind(t);
-    }
-    for n in &numbers {
-        query = query.bind(n);
-    }
+    let query = bind_all(
+        sqlx::query_as::<
+            _,
+            (
+                Option<String>,
+                String,
+                String,
+                String,
+                Option<String>,
+                Option<String>,
+                i64,
+            ),
+        >(&sql),
+        &texts,
+        &numbers,
+    );
     Ok(query
         .fetch_all(db)
         .await?
