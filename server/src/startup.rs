@@ -191,6 +191,7 @@ pub fn router(state: AppState, sandbox: Option<crate::sandbox::Shared>) -> Route
         .route("/readyz", get(health::readyz))
         .merge(app::admins::auth::routes())
         .merge(app::entries::page::routes())
+        .merge(app::campaigns::images::routes())
         .merge(app::messenger::inbox::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();

@@ -10,10 +10,7 @@ use leptos::prelude::*;
 pub async fn require_admin() -> Result<(AppState, Admin), ServerFnError> {
     let state = expect_context::<AppState>();
     let session: tower_sessions::Session = leptos_axum::extract().await?;
-    let admin = match auth::admin_id(&session).await {
-        Some(id) => store::find(&state.db, &id).await.map_err(internal)?,
-        None => None,
-    };
+    let admin = session_admin(&state, &session).await.map_err(internal)?;
     match admin {
         Some(admin) => Ok((state, admin)),
         None => Err(refuse(
@@ -38,4 +35,16 @@ pub fn internal(e: impl std::fmt::Display) -> ServerFnError {
         http::StatusCode::INTERNAL_SERVER_ERROR,
         "The server could not complete this request.",
     )
+}
+
+/// The admin a session belongs to, if any. Plain axum routes (image uploads) call this
+/// themselves; server functions go through `require_admin`, which calls it too.
+pub async fn session_admin(
+    state: &AppState,
+    session: &tower_sessions::Session,
+) -> Result<Option<Admin>, sqlx::Error> {
+    match auth::admin_id(session).await {
+        Some(id) => store::find(&state.db, &id).await,
+        None => Ok(None),
+    }
 }

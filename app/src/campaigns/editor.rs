@@ -5,11 +5,23 @@
 use super::{
     get_campaign,
     rules::{self, CampaignForm, FieldErrors},
-    SaveCampaign, SaveOutcome,
+    slug_available, CampaignAction, Lifecycle, SaveCampaign, SaveOutcome, SlugStatus,
 };
-use crate::pages::{my_pages, Health};
+use crate::pages::{my_pages, page_needs_reconnect, Health, NeedsReconnect};
 use leptos::{ev, prelude::*};
 use leptos_router::hooks::{use_navigate, use_params_map};
+use std::time::Duration;
+
+/// How long the slug must stay unchanged before the server is asked whether it is free.
+const SLUG_CHECK_DELAY: Duration = Duration::from_millis(300);
+
+/// The sentence a server function's refusal carries, without Leptos's technical prefix.
+fn said(error: &ServerFnError) -> String {
+    match error {
+        ServerFnError::ServerError(message) => message.clone(),
+        other => other.to_string(),
+    }
+}
 
 type ReadField = fn(&CampaignForm) -> String;
 type WriteField = fn(&mut CampaignForm, String);
@@ -54,6 +66,88 @@ pub fn CampaignEditor() -> impl IntoView {
         }
     });
     let pages = Resource::new(|| (), |_| my_pages());
+
+    // The link is checked with the server as it is typed (debounced), once its format is valid;
+    // each answer names the slug it is about, so a late answer never labels a newer text.
+    let slug = Memo::new(move |_| form.with(|f| f.slug.trim().to_string()));
+    let slug_answer = RwSignal::new(None::<(String, SlugStatus)>);
+    Effect::new(move |_| {
+        let typed = slug.get();
+        if !touched.with_untracked(|t| t.contains("slug")) || rules::check_slug(&typed).is_err() {
+            return;
+        }
+        let editing = params
+            .with_untracked(|p| p.get("id"))
+            .filter(|id| id != "new");
+        set_timeout(
+            move || {
+                if slug.get_untracked() != typed {
+                    return;
+                }
+                leptos::task::spawn_local(async move {
+                    if let Ok(status) = slug_available(typed.clone(), editing).await {
+                        slug_answer.set(Some((typed, status)));
+                    }
+                });
+            },
+            SLUG_CHECK_DELAY,
+        );
+    });
+    let slug_status = move || {
+        let typed = slug.get();
+        if !touched.with(|t| t.contains("slug")) || rules::check_slug(&typed).is_err() {
+            return None;
+        }
+        let view = match slug_answer.get() {
+            Some((about, SlugStatus::Available)) if about == typed => {
+                view! { <p class="ok" data-testid="slug-status" data-status="available">"Available"</p> }
+            }
+            Some((about, SlugStatus::Taken)) if about == typed => view! {
+                <p class="field-error" data-testid="slug-status" data-status="taken">"Taken: another campaign uses this link."</p>
+            },
+            _ => {
+                view! { <p class="muted" data-testid="slug-status" data-status="checking">"Checking…"</p> }
+            }
+        };
+        Some(view)
+    };
+
+    // An uploaded image fills the image address; the file itself never goes through the form.
+    let upload_error = RwSignal::new(None::<String>);
+    let uploading = RwSignal::new(false);
+    let on_file = move |ev: ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let Some(file) = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+                .and_then(|input| input.files())
+                .and_then(|files| files.get(0))
+            else {
+                return;
+            };
+            upload_error.set(None);
+            // The server refuses it too; saying so here spares sending megabytes for nothing.
+            if file.size() > rules::IMAGE_MAX_BYTES as f64 {
+                upload_error.set(Some(format!(
+                    "The image is larger than {} MB; make it smaller.",
+                    rules::IMAGE_MAX_BYTES / (1024 * 1024)
+                )));
+                return;
+            }
+            uploading.set(true);
+            leptos::task::spawn_local(async move {
+                match upload_image(file).await {
+                    Ok(url) => form.update(|f| f.image_url = url),
+                    Err(why) => upload_error.set(Some(why)),
+                }
+                uploading.set(false);
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
 
     let save = ServerAction::<SaveCampaign>::new();
     let navigate = use_navigate();
@@ -119,6 +213,10 @@ pub fn CampaignEditor() -> impl IntoView {
             <h1>{move || if id().is_some() { "Edit campaign" } else { "New campaign" }}</h1>
             <Suspense>
                 {move || existing.get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+                {move || existing.get().and_then(Result::ok).flatten().map(|c| view! {
+                    <ReconnectBanner page_id=c.form.page_id/>
+                    <CampaignLifecycle id=c.id/>
+                })}
             </Suspense>
             <form on:submit=on_submit novalidate>
                 <div class="field" data-field="page_id">
@@ -138,9 +236,25 @@ pub fn CampaignEditor() -> impl IntoView {
                 </div>
                 {text("Title", "title", |f| f.title.clone(), |f, v| f.title = v, false)}
                 {text("Link (/c/…)", "slug", |f| f.slug.clone(), |f, v| f.slug = v, false)}
+                {slug_status}
                 {text("Prize", "prize", |f| f.prize.clone(), |f, v| f.prize = v, false)}
                 {text("Description", "description", |f| f.description.clone(), |f, v| f.description = v, true)}
                 {text("Image URL", "image_url", |f| f.image_url.clone(), |f, v| f.image_url = v, false)}
+                <div class="field">
+                    <label for="image_file">"…or upload an image (PNG, JPEG, GIF or WebP, up to 5 MB)"</label>
+                    <input id="image_file" type="file" accept="image/png,image/jpeg,image/gif,image/webp"
+                        data-testid="image-file" on:change=on_file disabled=move || uploading.get()/>
+                    <Show when=move || uploading.get()>
+                        <p class="muted">"Uploading…"</p>
+                    </Show>
+                    {move || upload_error.get().map(|e| view! { <p class="field-error" role="alert" data-testid="upload-error">{e}</p> })}
+                    {move || {
+                        let url = form.with(|f| f.image_url.trim().to_string());
+                        (!url.is_empty() && rules::check_image_url(&url).is_ok()).then(|| view! {
+                            <img class="image-preview" data-testid="image-preview" src=url alt="The campaign image"/>
+                        })
+                    }}
+                </div>
                 {text("Starts", "starts_at", |f| f.starts_at.clone(), |f, v| f.starts_at = v, false)}
                 {text("Ends", "ends_at", |f| f.ends_at.clone(), |f, v| f.ends_at = v, false)}
                 {text("Time zone (e.g. Europe/Paris)", "time_zone", |f| f.time_zone.clone(), |f, v| f.time_zone = v, false)}
@@ -212,6 +326,134 @@ pub fn CampaignEditor() -> impl IntoView {
                 <crate::entries::EntriesPanel campaign_id=c.id/>
             }})}
         </Suspense>
+    }
+}
+
+/// Shown above a saved campaign when its Page's token no longer works, before any send fails:
+/// the Page is asked about now (and its answer recorded), and the admin is sent to reconnect it.
+#[component]
+fn ReconnectBanner(page_id: String) -> impl IntoView {
+    let needs = Resource::new(move || page_id.clone(), page_needs_reconnect);
+    view! {
+        <Suspense>
+            {move || needs.get().and_then(Result::ok).flatten().map(|NeedsReconnect { name, why }| view! {
+                <div class="notice banner" role="alert" data-testid="reconnect-banner">
+                    <strong>
+                        <a href="/admin#pages-heading" data-testid="reconnect-link">{format!("Reconnect {name}")}</a>
+                    </strong>
+                    {format!(
+                        ": Facebook no longer accepts this Page's access ({}). Messages for this campaign would fail until you reconnect it.",
+                        why.replace('_', " ")
+                    )}
+                </div>
+            })}
+        </Suspense>
+    }
+}
+
+/// Where a saved campaign is in its life, and the buttons that move it on.
+#[component]
+fn CampaignLifecycle(id: String) -> impl IntoView {
+    let act = ServerAction::<CampaignAction>::new();
+    let current = Resource::new(
+        {
+            let id = id.clone();
+            move || (id.clone(), act.version().get())
+        },
+        |(id, _)| get_campaign(id),
+    );
+    let last = RwSignal::new(String::new());
+    let confirm_delete = RwSignal::new(false);
+    let navigate = use_navigate();
+    Effect::new(move |_| match act.value().get() {
+        Some(Ok(Some(copy))) => navigate(&format!("/admin/campaigns/{copy}"), Default::default()),
+        Some(Ok(None)) if last.get_untracked() == "delete" => {
+            navigate("/admin", Default::default())
+        }
+        _ => {}
+    });
+    let button = move |action: &'static str, label: &'static str, class: &'static str| {
+        let id = id.clone();
+        view! {
+            <button type="button" class=class data-testid=format!("action-{action}")
+                disabled=move || act.pending().get()
+                on:click=move |_| {
+                    if action == "delete" && !confirm_delete.get_untracked() {
+                        confirm_delete.set(true);
+                        return;
+                    }
+                    confirm_delete.set(false);
+                    last.set(action.to_string());
+                    act.dispatch(CampaignAction { id: id.clone(), action: action.to_string() });
+                }>
+                {move || if action == "delete" && confirm_delete.get() { "Really delete this draft?" } else { label }}
+            </button>
+        }
+    };
+    view! {
+        <Suspense>
+            {move || current.get().and_then(Result::ok).map(|c| {
+                let stage = c.lifecycle_now;
+                let offers = |action: &str| match action {
+                    "publish" | "delete" => stage == Lifecycle::Draft,
+                    "unpublish" => stage == Lifecycle::Scheduled,
+                    "archive" => stage != Lifecycle::Archived,
+                    _ => true,
+                };
+                view! {
+                    <div class="lifecycle" data-testid="campaign-lifecycle">
+                        <span class="stage" data-testid="lifecycle" data-stage=stage.label().to_lowercase()>{stage.label()}</span>
+                        {offers("publish").then(|| button("publish", "Publish", ""))}
+                        {offers("unpublish").then(|| button("unpublish", "Back to draft", "secondary"))}
+                        {offers("archive").then(|| button("archive", "Archive", "secondary"))}
+                        {button("duplicate", "Duplicate", "secondary")}
+                        {offers("delete").then(|| button("delete", "Delete", "secondary danger"))}
+                    </div>
+                }
+            })}
+        </Suspense>
+        {move || act.value().get().and_then(Result::err).map(|e| view! {
+            <p class="error" role="alert" data-testid="lifecycle-error">{said(&e)}</p>
+        })}
+    }
+}
+
+/// Sends one file to the upload route and answers the address it is served at, or the
+/// server's reason for refusing it.
+#[cfg(feature = "hydrate")]
+async fn upload_image(file: web_sys::File) -> Result<String, String> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    let unreachable = || "The upload did not reach the server; try again.".to_string();
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&file);
+    let response: web_sys::Response =
+        JsFuture::from(leptos::prelude::window().fetch_with_str_and_init("/admin/uploads", &init))
+            .await
+            .ok()
+            .and_then(|r| r.dyn_into().ok())
+            .ok_or_else(unreachable)?;
+    let text = match response.text() {
+        Ok(promise) => JsFuture::from(promise)
+            .await
+            .ok()
+            .and_then(|t| t.as_string()),
+        Err(_) => None,
+    }
+    .unwrap_or_default();
+    let answer: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let field = |name: &str| {
+        answer
+            .get(name)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    if response.ok() {
+        field("url").ok_or_else(unreachable)
+    } else {
+        Err(field("error")
+            .unwrap_or_else(|| format!("The upload failed (HTTP {}).", response.status())))
     }
 }
 

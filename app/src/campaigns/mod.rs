@@ -1,8 +1,10 @@
 //! Campaigns: the contests admins build. `rules` (shared with the browser) says what a valid
-//! campaign is; `store` keeps them; the server functions here are thin: session and rights
-//! first, then the rules, then the store.
+//! campaign is; `store` keeps them; `images` takes uploaded campaign images; the server functions
+//! here are thin: session and rights first, then the rules, then the store.
 
 pub mod editor;
+#[cfg(feature = "ssr")]
+pub mod images;
 pub mod rules;
 #[cfg(feature = "ssr")]
 pub mod store;
@@ -19,6 +21,19 @@ pub enum Lifecycle {
     Live,
     Ended,
     Archived,
+}
+
+impl Lifecycle {
+    /// The word admins see.
+    pub fn label(self) -> &'static str {
+        match self {
+            Lifecycle::Draft => "Draft",
+            Lifecycle::Scheduled => "Scheduled",
+            Lifecycle::Live => "Live",
+            Lifecycle::Ended => "Ended",
+            Lifecycle::Archived => "Archived",
+        }
+    }
 }
 
 impl Lifecycle {
@@ -40,6 +55,9 @@ pub struct Campaign {
     pub starts_at_ms: i64,
     pub ends_at_ms: i64,
     pub publish_state: String,
+    /// Where it stood when the server read it, by the server's clock: the one that decides what
+    /// the lifecycle buttons may do.
+    pub lifecycle_now: Lifecycle,
 }
 
 impl Campaign {
@@ -54,6 +72,12 @@ impl Campaign {
         ),
     ) -> Self {
         Campaign {
+            lifecycle_now: Lifecycle::of(
+                &publish_state,
+                starts_at_ms,
+                ends_at_ms,
+                crate::db::now_ms(),
+            ),
             id,
             form,
             starts_at_ms,
@@ -101,6 +125,34 @@ pub async fn save_campaign(
             "You do not manage this Page or campaign.",
         )),
     }
+}
+
+/// Whether a campaign link is free, as the editor asks while the admin types.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SlugStatus {
+    Available,
+    Taken,
+    /// Not a valid link at all (the same message the editor shows by itself).
+    Invalid(String),
+}
+
+/// Answers whether `slug` is free for the campaign `id` (the one being edited, whose own link is
+/// free for it), or for a new campaign. Saving checks again: this only spares a failed save.
+#[server(endpoint = "slug_available")]
+pub async fn slug_available(slug: String, id: Option<String>) -> Result<SlugStatus, ServerFnError> {
+    use crate::admins::guard::{internal, require_admin};
+    let (state, _admin) = require_admin().await?;
+    if let Err(why) = rules::check_slug(&slug) {
+        return Ok(SlugStatus::Invalid(why));
+    }
+    let taken = store::slug_taken(&state.db, &slug, id.as_deref())
+        .await
+        .map_err(internal)?;
+    Ok(if taken {
+        SlugStatus::Taken
+    } else {
+        SlugStatus::Available
+    })
 }
 
 #[server(endpoint = "get_campaign")]
@@ -182,7 +234,7 @@ pub fn CampaignList() -> impl IntoView {
                         {list.into_iter().map(|c| view! {
                             <li data-testid="campaign">
                                 <a href=format!("/admin/campaigns/{}", c.id)>{c.form.title.clone()}</a>
-                                <span class="muted">{format!(" · /c/{} · {}", c.form.slug, c.publish_state)}</span>
+                                <span class="muted">{format!(" · /c/{} · {}", c.form.slug, c.lifecycle_now.label())}</span>
                             </li>
                         }).collect_view()}
                     </ul>

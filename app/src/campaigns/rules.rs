@@ -76,12 +76,8 @@ pub fn check(form: &CampaignForm) -> FieldErrors {
     );
     optional_len(&mut fail, "description", &form.description, DESCRIPTION_MAX);
     optional_len(&mut fail, "rules", &form.rules, RULES_MAX);
-    let image = form.image_url.trim();
-    if !(image.is_empty() || image.starts_with("https://") || image.starts_with("http://")) {
-        fail(
-            "image_url",
-            "Must be an http(s) address, or left empty.".into(),
-        );
+    if let Err(e) = check_image_url(&form.image_url) {
+        fail("image_url", e);
     }
 
     let start = parse_local(&form.starts_at);
@@ -184,6 +180,50 @@ pub fn check_slug(slug: &str) -> Result<(), String> {
         return Err("Dashes go between words, one at a time.".into());
     }
     Ok(())
+}
+
+/// Uploaded campaign images are served under this path, by the names the server gave them.
+pub const UPLOADS_PATH: &str = "/uploads/";
+/// The largest image an admin may upload.
+pub const IMAGE_MAX_BYTES: usize = 5 * 1024 * 1024;
+/// The image types an upload may be, by file extension (the server names files with these).
+pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "gif", "webp"];
+
+/// The campaign image: an http(s) address typed by hand, an uploaded image's path, or nothing.
+/// Other schemes (`javascript:`, `data:`) and relative paths elsewhere are refused: the address
+/// ends up in the public page.
+pub fn check_image_url(url: &str) -> Result<(), String> {
+    let url = url.trim();
+    if url.is_empty() || url.strip_prefix(UPLOADS_PATH).is_some_and(is_upload_name) {
+        return Ok(());
+    }
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
+    match host {
+        None => {
+            Err("Use an http:// or https:// address, upload an image, or leave it empty.".into())
+        }
+        Some("") => Err("The address needs a host name after `://`.".into()),
+        Some(_) if url.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+            Err("An address cannot contain spaces.".into())
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+/// A name the upload made: 32 lowercase hex digits and a known extension. Nothing else is ever
+/// read from the uploads folder, so no name can reach outside it.
+pub fn is_upload_name(name: &str) -> bool {
+    let Some((stem, ext)) = name.split_once('.') else {
+        return false;
+    };
+    stem.len() == 32
+        && stem
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+        && IMAGE_EXTENSIONS.contains(&ext)
 }
 
 /// Only known `{placeholders}` are allowed, so a typo does not reach every entrant verbatim.
@@ -304,6 +344,32 @@ mod tests {
             change(&mut form);
             let errors = check(&form);
             assert!(errors.contains_key(field), "{field}: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn image_addresses_are_http_or_uploads() {
+        for ok in [
+            "",
+            "https://example.com/cake.png",
+            "http://cdn.example.com",
+            "/uploads/0123456789abcdef0123456789abcdef.png",
+        ] {
+            assert_eq!(check_image_url(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "data:image/png;base64,AAAA",
+            "ftp://example.com/a.png",
+            "https://",
+            "https:///path",
+            "https://exa mple.com/a.png",
+            "//evil.example/a.png",
+            "/uploads/../secret_key",
+            "/uploads/0123456789abcdef0123456789abcdef.svg",
+            "/admin",
+        ] {
+            assert!(check_image_url(bad).is_err(), "{bad}");
         }
     }
 

@@ -149,6 +149,16 @@ pub async fn save(
     Ok(Saved::Ok(id))
 }
 
+/// Whether a campaign other than `except` uses this link. Links are unique across every admin's
+/// campaigns: they are public addresses.
+pub async fn slug_taken(db: &Db, slug: &str, except: Option<&str>) -> Result<bool, sqlx::Error> {
+    let owner: Option<String> = sqlx::query_scalar("SELECT id FROM campaigns WHERE slug = $1")
+        .bind(slug.trim())
+        .fetch_optional(db)
+        .await?;
+    Ok(owner.is_some_and(|owner| Some(owner.as_str()) != except))
+}
+
 #[derive(sqlx::FromRow)]
 struct Row {
     id: String,

@@ -174,7 +174,6 @@ pub async fn connect_page(facebook_page_id: String) -> Result<(), ServerFnError>
 #[server(endpoint = "check_page")]
 pub async fn check_page(facebook_page_id: String) -> Result<Health, ServerFnError> {
     use crate::admins::guard::{internal, refuse, require_admin};
-    use crate::messenger::graph::GraphClient;
     let (state, admin) = require_admin().await?;
     if store::find_for_admin(&state.db, &admin.id, &facebook_page_id)
         .await
@@ -186,9 +185,26 @@ pub async fn check_page(facebook_page_id: String) -> Result<Health, ServerFnErro
             "You do not manage this Page.",
         ));
     }
-    let token = store::page_token(&state.db, &state.token_cipher, &facebook_page_id)
+    health_now(&state, &facebook_page_id)
         .await
-        .map_err(internal)?;
+        .map_err(internal)?
+        .ok_or_else(|| {
+            refuse(
+                http::StatusCode::BAD_GATEWAY,
+                "Facebook could not be asked; try again.",
+            )
+        })
+}
+
+/// Asks Meta whether a connected Page's token still works, records the answer and returns it;
+/// `None` when Meta could not be asked (logged). Callers check the admin's rights first.
+#[cfg(feature = "ssr")]
+async fn health_now(
+    state: &crate::state::AppState,
+    facebook_page_id: &str,
+) -> Result<Option<Health>, sqlx::Error> {
+    use crate::messenger::graph::GraphClient;
+    let token = store::page_token(&state.db, &state.token_cipher, facebook_page_id).await?;
     let graph = GraphClient::new(&state.settings.facebook);
     let (status, data_access) = match token {
         None => ("revoked".to_string(), None),
@@ -218,20 +234,55 @@ pub async fn check_page(facebook_page_id: String) -> Result<Health, ServerFnErro
             }
             Err(e) => {
                 tracing::warn!(error = %e, "debug_token failed");
-                return Err(refuse(
-                    http::StatusCode::BAD_GATEWAY,
-                    "Facebook could not be asked; try again.",
-                ));
+                return Ok(None);
             }
         },
     };
-    store::record_health(&state.db, &facebook_page_id, &status, data_access)
-        .await
-        .map_err(internal)?;
-    Ok(if status == "valid" {
+    store::record_health(&state.db, facebook_page_id, &status, data_access).await?;
+    Ok(Some(if status == "valid" {
         Health::Healthy
     } else {
         Health::Reconnect(status)
+    }))
+}
+
+/// A connected Page that must be reconnected before anything can be sent for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeedsReconnect {
+    pub name: String,
+    /// `expired`, `revoked`, `data_access_expired`...
+    pub why: String,
+}
+
+/// For the campaign editor: whether this Page needs reconnecting, asked of Meta now so the admin
+/// hears it before a send fails. When Meta cannot be asked, the last recorded health answers.
+/// `None` also for a Page the admin does not manage: the editor has nothing to offer then.
+#[server(endpoint = "page_needs_reconnect")]
+pub async fn page_needs_reconnect(
+    facebook_page_id: String,
+) -> Result<Option<NeedsReconnect>, ServerFnError> {
+    use crate::admins::guard::{internal, require_admin};
+    let (state, admin) = require_admin().await?;
+    let Some(page) = store::find_for_admin(&state.db, &admin.id, &facebook_page_id)
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(None);
+    };
+    let health = match health_now(&state, &facebook_page_id)
+        .await
+        .map_err(internal)?
+    {
+        Some(health) => health,
+        None if page.token_status == "valid" || page.token_status == "unknown" => Health::Healthy,
+        None => Health::Reconnect(page.token_status),
+    };
+    Ok(match health {
+        Health::Reconnect(why) => Some(NeedsReconnect {
+            name: page.name,
+            why,
+        }),
+        _ => None,
     })
 }
 

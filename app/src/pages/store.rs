@@ -14,6 +14,8 @@ fn aad(facebook_page_id: &str) -> String {
 pub struct Connected {
     pub id: String,
     pub facebook_page_id: String,
+    /// The name Facebook gave at the last connection.
+    pub name: String,
     pub token_status: String,
     pub enabled: bool,
     pub data_access_expires_at: Option<i64>,
@@ -105,6 +107,7 @@ pub async fn refresh_rights(
 struct ConnectedRow {
     id: String,
     facebook_page_id: String,
+    name: String,
     token_status: String,
     enabled: i64,
     data_access_expires_at: Option<i64>,
@@ -115,6 +118,7 @@ impl From<ConnectedRow> for Connected {
         Connected {
             id: row.id,
             facebook_page_id: row.facebook_page_id,
+            name: row.name,
             token_status: row.token_status,
             enabled: row.enabled != 0,
             data_access_expires_at: row.data_access_expires_at,
@@ -124,7 +128,7 @@ impl From<ConnectedRow> for Connected {
 
 /// Connected Pages joined to the admin's rights: the only way Pages are read for an admin.
 const MANAGED: &str =
-    "SELECT p.id, p.facebook_page_id, p.token_status, p.enabled, p.data_access_expires_at
+    "SELECT p.id, p.facebook_page_id, p.name, p.token_status, p.enabled, p.data_access_expires_at
      FROM pages p JOIN page_admins pa ON pa.page_id = p.id WHERE pa.admin_id = $1";
 
 /// The connected Page with this Facebook id, if the admin may manage it.

@@ -319,7 +319,7 @@ both_databases!(
 );
 
 /// Logs `user` in with every permission; the client keeps the session cookie.
-async fn log_in(http: &reqwest::Client, server: &TestServer, user: &str) {
+pub(crate) async fn log_in(http: &reqwest::Client, server: &TestServer, user: &str) {
     let callback = through_dialog(http, server, "/auth/facebook", user, &[], "continue").await;
     assert_eq!(
         location(http.get(&callback).send().await.unwrap()).await,
@@ -327,7 +327,7 @@ async fn log_in(http: &reqwest::Client, server: &TestServer, user: &str) {
     );
 }
 
-async fn call(
+pub(crate) async fn call(
     http: &reqwest::Client,
     server: &TestServer,
     function: &str,
@@ -342,7 +342,7 @@ async fn call(
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
-const BAKERY: &str = "101000000000001";
+pub(crate) const BAKERY: &str = "101000000000001";
 
 async fn page_action(http: &reqwest::Client, server: &TestServer, action: &str) -> (u16, String) {
     call(
@@ -370,7 +370,7 @@ async fn campaign_action(
 }
 
 /// Connects a Page as the logged-in admin of `http`, which must succeed.
-async fn connect(http: &reqwest::Client, server: &TestServer, page: &str) {
+pub(crate) async fn connect(http: &reqwest::Client, server: &TestServer, page: &str) {
     let (status, body) = call(http, server, "connect_page", &[("facebook_page_id", page)]).await;
     assert_eq!(status, 200, "{body}");
 }
@@ -598,7 +598,7 @@ fn campaign_fields(
     fields
 }
 
-async fn save(
+pub(crate) async fn save(
     http: &reqwest::Client,
     server: &TestServer,
     id: Option<&str>,
@@ -613,7 +613,7 @@ async fn save(
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
-fn cake() -> app::campaigns::rules::CampaignForm {
+pub(crate) fn cake() -> app::campaigns::rules::CampaignForm {
     app::campaigns::rules::CampaignForm {
         page_id: BAKERY.into(),
         title: "Win a cake".into(),

@@ -8,6 +8,7 @@ mod support;
 mod sandbox_common;
 
 mod admins;
+mod campaign_editor;
 mod data_layer;
 mod entrants;
 mod graph_client;
