@@ -123,6 +123,14 @@ impl Server {
 
         let stop_serving = stop.clone();
         // Client addresses feed the per-address limit on new entries.
+        // No Nagle delay: a response written in two parts (headers, then a streamed body, as
+        // static files and streamed pages are) otherwise waits for the client's delayed ACK,
+        // about 40 ms on a kept-alive connection.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set");
+            }
+        });
         let served = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
