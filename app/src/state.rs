@@ -19,6 +19,8 @@ pub struct AppState {
     pub token_cipher: TokenCipher,
     /// Woken when webhook events were stored, so this instance's inbox worker processes them.
     pub inbox: Arc<Notify>,
+    /// Webhook events waiting to be committed together (see `messenger::inbox`).
+    pub webhook_intake: Arc<crate::messenger::inbox::WebhookIntake>,
     /// Entries started per client address (`ENTRY_RATE_LIMIT` a minute).
     pub entry_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     /// The one Graph API client (its connection pool is shared by every call).
@@ -46,6 +48,7 @@ impl AppState {
             db,
             settings: Arc::new(settings),
             inbox: Arc::new(Notify::new()),
+            webhook_intake: Arc::default(),
             entry_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
             graph,
             jobs: Arc::new(Notify::new()),

@@ -33,7 +33,7 @@ async fn main() {
     let db_url = database(&backend).await;
     match what.as_str() {
         "entry-page" => entry_page(&db_url, &backend, if amount == 0 { 10 } else { amount }).await,
-        "ingest" => ingest(&db_url, &backend, if amount == 0 { 5000 } else { amount }).await,
+        "ingest" => ingest(&db_url, &backend, if amount == 0 { 20000 } else { amount }).await,
         other => {
             eprintln!("unknown benchmark `{other}`: entry-page or ingest");
             std::process::exit(2);

@@ -129,25 +129,39 @@ mod server_side {
     };
     use crate::state::AppState;
 
+    /// When an event happened, by its own clock (Meta's), or now when it has none.
+    fn event_time(event: &MessagingEvent) -> i64 {
+        if event.timestamp > 0 {
+            event.timestamp
+        } else {
+            now_ms()
+        }
+    }
+
+    /// For an event `on_interaction` takes: the time it renews the person's window at (0 for
+    /// one that does not, such as an opt-in). None for events that are not a person's
+    /// interaction (echoes, deliveries, reads).
+    pub fn interaction_at(event: &MessagingEvent) -> Option<i64> {
+        let kind = event.kind();
+        match kind {
+            EventKind::Echo | EventKind::Unknown | EventKind::Delivery | EventKind::Read => None,
+            _ if kind.opens_window() => Some(event_time(event)),
+            _ => Some(0),
+        }
+    }
+
     /// A message, postback, referral, quick reply or opt-in from a person on a connected Page.
+    /// The inbox has already found or created the `subscriber` and renewed their window (in one
+    /// write for its whole batch, see `interaction_at`).
     pub async fn on_interaction(
         state: &AppState,
         page_row_id: &str,
         facebook_page_id: &str,
+        subscriber: &mut store::Subscriber,
         event: &MessagingEvent,
     ) -> Result<(), sqlx::Error> {
-        let Some(psid) = event.sender.id.as_deref() else {
-            return Ok(());
-        };
         let kind = event.kind();
-        let at = if event.timestamp > 0 {
-            event.timestamp
-        } else {
-            now_ms()
-        };
-        let interaction = kind.opens_window().then_some(at);
-        let (mut subscriber, new) =
-            store::upsert_subscriber(&state.db, page_row_id, psid, interaction).await?;
+        let at = event_time(event);
         if subscriber.unreachable_at.is_some() && kind.opens_window() {
             // They wrote to the Page again, so they can be reached again.
             store::mark_reachable(&state.db, &subscriber.id).await?;
@@ -165,13 +179,13 @@ mod server_side {
         } else {
             None
         };
-        // Asked once per new person, and again before a confirmation that would greet them: a
-        // second processor of the same event (another instance) may not have seen the name yet.
-        if new || (entry.is_some() && subscriber.first_name.is_none()) {
-            fill_first_name(state, facebook_page_id, &mut subscriber).await?;
+        // Asked only before a confirmation that may greet them by name: a message without an
+        // entry costs no Graph call, which keeps a flood of webhooks cheap.
+        if entry.is_some() && subscriber.first_name.is_none() {
+            fill_first_name(state, facebook_page_id, subscriber).await?;
         }
         if let Some(entry) = entry {
-            confirm(state, page_row_id, &subscriber, &entry, at).await?;
+            confirm(state, page_row_id, subscriber, &entry, at).await?;
         }
 
         if kind == EventKind::QuickReply {

@@ -241,33 +241,51 @@ pub struct Subscriber {
     pub unreachable_at: Option<i64>,
 }
 
-/// Finds or creates the subscriber for a PSID on a Page. An interaction (`interaction_at`)
-/// renews the 24-hour window; events arriving out of order never move it back.
-/// Returns the subscriber and whether it is new.
-pub async fn upsert_subscriber(
+/// Finds or creates the subscribers for (Page row, PSID, interaction time or 0) in one statement
+/// per few hundred, so that a flood of webhooks costs one write per batch rather than one per
+/// person. An interaction renews the 24-hour window; events arriving out of order never move it
+/// back. Each (Page, PSID) must appear once.
+pub async fn upsert_subscribers(
     db: &Db,
-    page_row_id: &str,
-    psid: &str,
-    interaction_at: Option<i64>,
-) -> Result<(Subscriber, bool), sqlx::Error> {
-    let id = new_id();
-    let subscriber: Subscriber = sqlx::query_as(
-        "INSERT INTO subscribers (id, page_id, psid, last_interaction_at, created_at)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (page_id, psid) DO UPDATE SET last_interaction_at =
-           CASE WHEN excluded.last_interaction_at > subscribers.last_interaction_at
-                THEN excluded.last_interaction_at ELSE subscribers.last_interaction_at END
-         RETURNING id, page_id, psid, first_name, last_interaction_at, unreachable_at",
-    )
-    .bind(&id)
-    .bind(page_row_id)
-    .bind(psid)
-    .bind(interaction_at.unwrap_or(0))
-    .bind(now_ms())
-    .fetch_one(db)
-    .await?;
-    let new = subscriber.id == id;
-    Ok((subscriber, new))
+    people: &[(String, String, i64)],
+) -> Result<Vec<Subscriber>, sqlx::Error> {
+    let mut found = Vec::with_capacity(people.len());
+    let now = now_ms();
+    for chunk in people.chunks(400) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let n = r * 5;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${})",
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO subscribers (id, page_id, psid, last_interaction_at, created_at)
+             VALUES {}
+             ON CONFLICT (page_id, psid) DO UPDATE SET last_interaction_at =
+               CASE WHEN excluded.last_interaction_at > subscribers.last_interaction_at
+                    THEN excluded.last_interaction_at ELSE subscribers.last_interaction_at END
+             RETURNING id, page_id, psid, first_name, last_interaction_at, unreachable_at",
+            values.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, Subscriber>(&sql);
+        for (page_row_id, psid, at) in chunk {
+            query = query
+                .bind(new_id())
+                .bind(page_row_id)
+                .bind(psid)
+                .bind(*at)
+                .bind(now);
+        }
+        found.extend(query.fetch_all(db).await?);
+    }
+    Ok(found)
 }
 
 pub async fn find_subscriber(db: &Db, id: &str) -> Result<Option<Subscriber>, sqlx::Error> {

@@ -8,6 +8,7 @@
 //! effect, so a crash, a duplicate delivery or a second instance changes nothing.
 
 use super::webhook::{verify_signature, EventKind, MessagingEvent};
+use crate::entries::store::Subscriber;
 use crate::{db::new_id, db::now_ms, state::AppState};
 use axum::{
     body::Bytes,
@@ -20,7 +21,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 use subtle::ConstantTimeEq;
 
 pub fn routes() -> Router<AppState> {
@@ -50,7 +51,7 @@ async fn verify(State(state): State<AppState>, Query(query): Query<Handshake>) -
 }
 
 /// One event as stored.
-struct Stored {
+pub struct Stored {
     dedupe_key: String,
     page_id: String,
     sender_id: Option<String>,
@@ -76,7 +77,7 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         return (StatusCode::OK, "EVENT_RECEIVED").into_response();
     }
     let rows = events_of(&envelope);
-    match store(&state, &rows).await {
+    match store(&state, rows).await {
         Ok(()) => {
             state.inbox.notify_one();
             (StatusCode::OK, "EVENT_RECEIVED").into_response()
@@ -145,31 +146,114 @@ fn events_of(envelope: &Value) -> Vec<Stored> {
     rows
 }
 
-async fn store(state: &AppState, rows: &[Stored]) -> Result<(), sqlx::Error> {
+/// Stores a POST's events; answers once they are committed. Concurrent POSTs share commits
+/// (group commit): each adds its rows to a queue, and whoever takes the write turn writes every
+/// queued row in one transaction and answers their owners. Under a flood this turns one commit per
+/// webhook into one per turn, and a lone webhook still commits at once.
+async fn store(state: &AppState, rows: Vec<Stored>) -> Result<(), String> {
     if rows.is_empty() {
         return Ok(());
     }
+    let (done, mut outcome) = tokio::sync::oneshot::channel();
+    let intake = &state.webhook_intake;
+    take(&intake.queue).push((rows, done));
+    // Either someone else's turn writes our rows, or we get the turn and write every queued row.
+    // Waiting for the turn alone would make a request whose rows are already committed sit
+    // through the next group's commit too.
+    let turn = tokio::select! {
+        biased;
+        written = &mut outcome => return written.unwrap_or_else(|_| Err(INTERRUPTED.into())),
+        turn = intake.turn.lock() => turn,
+    };
+    let waiting = std::mem::take(&mut *take(&intake.queue));
+    if !waiting.is_empty() {
+        let rows = waiting.iter().flat_map(|(rows, _)| rows).collect();
+        let result = write_events(state, rows).await;
+        for (_, done) in waiting {
+            let _ = done.send(result.as_ref().map(|_| ()).map_err(ToString::to_string));
+        }
+    }
+    drop(turn);
+    outcome.await.unwrap_or_else(|_| Err(INTERRUPTED.into()))
+}
+
+const INTERRUPTED: &str = "webhook store interrupted";
+
+/// The std lock is only held to push or drain, never across an await.
+fn take<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Rows waiting for a commit, and the turn to write them.
+#[derive(Default)]
+pub struct WebhookIntake {
+    queue: std::sync::Mutex<Vec<Waiting>>,
+    turn: tokio::sync::Mutex<()>,
+}
+
+type Waiting = (
+    Vec<Stored>,
+    tokio::sync::oneshot::Sender<Result<(), String>>,
+);
+
+/// Rows per statement: under SQLite's limit of bound values, at 8 a row.
+const ROWS_PER_INSERT: usize = 500;
+
+/// One multi-row statement per chunk. On SQLite a single statement holds the write lock for the
+/// shortest time (a transaction would hold it across round trips while the inbox processor's
+/// writes wait), and a statement is atomic on its own; only a group larger than one chunk needs a
+/// transaction.
+async fn write_events(state: &AppState, rows: Vec<&Stored>) -> Result<(), sqlx::Error> {
     let now = now_ms();
+    let chunks: Vec<&[&Stored]> = rows.chunks(ROWS_PER_INSERT).collect();
+    if let [chunk] = chunks.as_slice() {
+        let sql = insert_sql(chunk.len());
+        return bind_events(sqlx::query(&sql), chunk, now)
+            .execute(&state.db)
+            .await
+            .map(drop);
+    }
     let mut tx = state.db.begin().await?;
-    for row in rows {
-        sqlx::query(
-            "INSERT INTO webhook_events (id, dedupe_key, page_id, sender_id, kind, event_timestamp,
-                                         payload, received_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (dedupe_key) DO NOTHING",
-        )
-        .bind(new_id())
-        .bind(&row.dedupe_key)
-        .bind(&row.page_id)
-        .bind(&row.sender_id)
-        .bind(row.kind)
-        .bind(row.timestamp)
-        .bind(&row.payload)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    for chunk in chunks {
+        let sql = insert_sql(chunk.len());
+        bind_events(sqlx::query(&sql), chunk, now)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await
+}
+
+fn insert_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|r| {
+            let n = r * 8;
+            let p: Vec<String> = (1..=8).map(|i| format!("${}", n + i)).collect();
+            format!("({})", p.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO webhook_events (id, dedupe_key, page_id, sender_id, kind, event_timestamp,
+                                     payload, received_at)
+         VALUES {} ON CONFLICT (dedupe_key) DO NOTHING",
+        values.join(", ")
+    )
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+fn bind_events<'q>(mut query: AnyQuery<'q>, rows: &[&'q Stored], now: i64) -> AnyQuery<'q> {
+    for row in rows {
+        query = query
+            .bind(new_id())
+            .bind(&row.dedupe_key)
+            .bind(&row.page_id)
+            .bind(&row.sender_id)
+            .bind(row.kind)
+            .bind(row.timestamp)
+            .bind(&row.payload)
+            .bind(now);
+    }
+    query
 }
 
 /// Processes stored events until none is left, then waits to be woken (or sweeps every 30 s, for
@@ -190,61 +274,186 @@ pub async fn worker(state: AppState) {
 struct Pending {
     id: String,
     page_id: String,
+    sender_id: Option<String>,
     kind: String,
     payload: String,
+    /// The payload read once, for messaging events.
+    #[sqlx(skip)]
+    event: Option<MessagingEvent>,
 }
 
-/// Processes every stored, unprocessed event in event-time order; returns how many took effect.
-/// Tests call it directly instead of waiting for the worker.
+/// How many people's events are processed at once. Each person's events stay in order; people
+/// are independent of each other, and most of an event's time is spent waiting on the database or
+/// on Graph, so a serial loop would leave both idle.
+const PROCESS_CONCURRENCY: usize = 16;
+const BATCH: i64 = 500;
+
+/// Processes every stored, unprocessed event, each person's in event-time order; returns how many
+/// took effect. Tests call it directly instead of waiting for the worker.
 pub async fn process_pending(state: &AppState) -> Result<usize, sqlx::Error> {
+    use futures::stream::{self, StreamExt};
     let mut done = 0;
     loop {
         let batch: Vec<Pending> = sqlx::query_as(
-            "SELECT id, page_id, kind, payload FROM webhook_events WHERE processed_at IS NULL
-             ORDER BY event_timestamp, received_at LIMIT 200",
+            "SELECT id, page_id, sender_id, kind, payload FROM webhook_events
+             WHERE processed_at IS NULL ORDER BY event_timestamp, received_at LIMIT $1",
         )
+        .bind(BATCH)
         .fetch_all(&state.db)
         .await?;
         if batch.is_empty() {
             return Ok(done);
         }
-        for event in &batch {
-            match process(state, event).await {
-                Ok(()) => {
-                    sqlx::query(
-                        "UPDATE webhook_events SET processed_at = $1, error = NULL WHERE id = $2",
-                    )
-                    .bind(now_ms())
-                    .bind(&event.id)
-                    .execute(&state.db)
-                    .await?;
-                    done += 1;
-                }
-                Err(e) => {
-                    // Left unprocessed for the next sweep; the others of the batch go on.
-                    sqlx::query("UPDATE webhook_events SET error = $1 WHERE id = $2")
-                        .bind(e.to_string())
-                        .bind(&event.id)
-                        .execute(&state.db)
-                        .await?;
-                    return Err(e);
-                }
+        let mut batch = batch;
+        for pending in &mut batch {
+            if pending.kind != "change" {
+                pending.event = serde_json::from_str(&pending.payload).ok();
             }
+        }
+        // Each Page looked up once per batch, not once per event.
+        let mut pages = HashMap::new();
+        for event in &batch {
+            if !pages.contains_key(&event.page_id) {
+                let row = page_row(state, &event.page_id).await?;
+                pages.insert(event.page_id.clone(), row);
+            }
+        }
+        let queues = by_person(batch);
+        let people = people_of(&queues, &pages);
+        let found = crate::entries::store::upsert_subscribers(&state.db, &people).await?;
+        let mut subscribers: HashMap<(String, String), Subscriber> = found
+            .into_iter()
+            .map(|s| ((s.page_id.clone(), s.psid.clone()), s))
+            .collect();
+        let outcomes: Vec<Outcome> = stream::iter(queues)
+            .map(|events| {
+                let page_row_id = pages.get(&events[0].page_id).cloned().flatten();
+                let subscriber = match (&page_row_id, &events[0].sender_id) {
+                    (Some(page), Some(psid)) => subscribers.remove(&(page.clone(), psid.clone())),
+                    _ => None,
+                };
+                process_in_order(state, page_row_id, subscriber, events)
+            })
+            .buffer_unordered(PROCESS_CONCURRENCY)
+            .collect()
+            .await;
+        let mut failure = None;
+        let mut processed = Vec::new();
+        for (ids, failed) in outcomes {
+            processed.extend(ids);
+            if failure.is_none() {
+                failure = failed;
+            }
+        }
+        mark_processed(state, &processed).await?;
+        done += processed.len();
+        if let Some((id, e)) = failure {
+            // Left unprocessed for the next sweep (with the rest of that person's events).
+            sqlx::query("UPDATE webhook_events SET error = $1 WHERE id = $2")
+                .bind(e.to_string())
+                .bind(&id)
+                .execute(&state.db)
+                .await?;
+            return Err(e);
         }
     }
 }
 
-async fn process(state: &AppState, stored: &Pending) -> Result<(), sqlx::Error> {
-    let Some(page_row_id) = page_row(state, &stored.page_id).await? else {
+/// Splits a batch into one queue per (Page, sender), each in the batch's order. Page-level
+/// changes have no sender and form their own queue per Page.
+fn by_person(batch: Vec<Pending>) -> Vec<Vec<Pending>> {
+    let mut index = std::collections::HashMap::new();
+    let mut queues: Vec<Vec<Pending>> = Vec::new();
+    for event in batch {
+        let key = (event.page_id.clone(), event.sender_id.clone());
+        let at = *index.entry(key).or_insert_with(|| {
+            queues.push(Vec::new());
+            queues.len() - 1
+        });
+        queues[at].push(event);
+    }
+    queues
+}
+
+/// The events of one queue that took effect, and the one that failed (with why), if any.
+type Outcome = (Vec<String>, Option<(String, sqlx::Error)>);
+
+/// The people of a batch who interacted with a connected Page, each once, with the latest time
+/// they renewed their window (0 if none did): found or created together before processing.
+fn people_of(
+    queues: &[Vec<Pending>],
+    pages: &HashMap<String, Option<String>>,
+) -> Vec<(String, String, i64)> {
+    let mut people = Vec::new();
+    for queue in queues {
+        let (Some(Some(page_row_id)), Some(psid)) =
+            (pages.get(&queue[0].page_id), &queue[0].sender_id)
+        else {
+            continue;
+        };
+        let renewed = queue
+            .iter()
+            .filter_map(|p| p.event.as_ref().and_then(crate::entries::interaction_at))
+            .max();
+        if let Some(at) = renewed {
+            people.push((page_row_id.clone(), psid.clone(), at));
+        }
+    }
+    people
+}
+
+/// One person's events, in order, stopping at the first failure so that none overtakes it.
+async fn process_in_order(
+    state: &AppState,
+    page_row_id: Option<String>,
+    mut subscriber: Option<Subscriber>,
+    events: Vec<Pending>,
+) -> Outcome {
+    let mut ids = Vec::with_capacity(events.len());
+    for event in events {
+        match process(state, page_row_id.as_deref(), subscriber.as_mut(), &event).await {
+            Ok(()) => ids.push(event.id),
+            Err(e) => return (ids, Some((event.id, e))),
+        }
+    }
+    (ids, None)
+}
+
+/// One statement per chunk rather than per event: on SQLite every statement outside a
+/// transaction is a commit, the costliest part of processing.
+async fn mark_processed(state: &AppState, ids: &[String]) -> Result<(), sqlx::Error> {
+    let now = now_ms();
+    for chunk in ids.chunks(200) {
+        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "UPDATE webhook_events SET processed_at = $1, error = NULL WHERE id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(now);
+        for id in chunk {
+            query = query.bind(id);
+        }
+        query.execute(&state.db).await?;
+    }
+    Ok(())
+}
+
+async fn process(
+    state: &AppState,
+    page_row_id: Option<&str>,
+    subscriber: Option<&mut Subscriber>,
+    stored: &Pending,
+) -> Result<(), sqlx::Error> {
+    let Some(page_row_id) = page_row_id else {
         tracing::debug!(page = %stored.page_id, "event for a Page that is not connected");
         return Ok(());
     };
     if stored.kind == "change" {
         // Page-level: the review of the Page's utility template.
         let change: Value = serde_json::from_str(&stored.payload).unwrap_or_default();
-        return crate::notices::templates::on_change(state, &page_row_id, &change).await;
+        return crate::notices::templates::on_change(state, page_row_id, &change).await;
     }
-    let Ok(event) = serde_json::from_str::<MessagingEvent>(&stored.payload) else {
+    let Some(event) = &stored.event else {
         return Ok(());
     };
     let Some(psid) = event.sender.id.clone() else {
@@ -262,16 +471,28 @@ async fn process(state: &AppState, stored: &Pending) -> Result<(), sqlx::Error> 
             } else {
                 event.timestamp
             };
-            super::outbox::delivered_mids(&state.db, &page_row_id, mids, at).await?;
-            super::outbox::delivered_until(&state.db, &page_row_id, &psid, watermark).await?;
+            super::outbox::delivered_mids(&state.db, page_row_id, mids, at).await?;
+            super::outbox::delivered_until(&state.db, page_row_id, &psid, watermark).await?;
             Ok(())
         }
         EventKind::Read => {
             let watermark = event.read.as_ref().map_or(0, |r| r.watermark);
-            super::outbox::read_until(&state.db, &page_row_id, &psid, watermark).await?;
+            super::outbox::read_until(&state.db, page_row_id, &psid, watermark).await?;
             Ok(())
         }
-        _ => crate::entries::on_interaction(state, &page_row_id, &stored.page_id, &event).await,
+        _ => match subscriber {
+            Some(subscriber) => {
+                crate::entries::on_interaction(
+                    state,
+                    page_row_id,
+                    &stored.page_id,
+                    subscriber,
+                    event,
+                )
+                .await
+            }
+            None => Ok(()),
+        },
     }
 }
 

@@ -504,6 +504,73 @@ both_databases!(
 );
 
 both_databases!(
+    a_flood_of_concurrent_webhooks_is_stored_once_and_processed_per_person,
+    |url: String| async move {
+        let ctx = Ctx::start(&url, &[]).await;
+        // 40 people write twice each; every POST is sent twice, all at once, so that concurrent
+        // POSTs share commits and duplicates meet within one statement.
+        let t = app::db::now_ms() - 60_000;
+        let mut posts = tokio::task::JoinSet::new();
+        for i in 0..40i64 {
+            let psid = format!("30000000000{i:05}");
+            let first = event(
+                &psid,
+                t + i,
+                json!({ "message": { "mid": format!("m_a{i}"), "text": "hi" } }),
+            );
+            let second = event(
+                &psid,
+                t + 10_000 + i,
+                json!({ "message": { "mid": format!("m_b{i}"), "text": "hi again" } }),
+            );
+            for body in [
+                envelope(vec![second.clone(), first.clone()]),
+                envelope(vec![first, second]),
+            ] {
+                let (http, url) = (ctx.http.clone(), ctx.server.url("/webhooks/messenger"));
+                posts.spawn(async move {
+                    let bytes = serde_json::to_vec(&body).unwrap();
+                    let signature = sign(&Secret::new(SANDBOX_APP_SECRET), &bytes);
+                    http.post(url)
+                        .header("x-hub-signature-256", signature)
+                        .body(bytes)
+                        .send()
+                        .await
+                        .unwrap()
+                        .status()
+                        .as_u16()
+                });
+            }
+        }
+        while let Some(status) = posts.join_next().await {
+            assert_eq!(status.unwrap(), 200);
+        }
+        assert_eq!(ctx.scalar("SELECT COUNT(*) FROM webhook_events").await, 80);
+        inbox::process_pending(&ctx.server.state).await.unwrap();
+        assert_eq!(
+            ctx.scalar("SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NULL")
+                .await,
+            0
+        );
+        assert_eq!(
+            ctx.scalar("SELECT COUNT(*) FROM subscribers WHERE psid LIKE '30000000000%'")
+                .await,
+            40
+        );
+        // Each window runs from that person's newest message, whatever order things came in.
+        assert_eq!(
+            ctx.scalar(&format!(
+                "SELECT COUNT(*) FROM subscribers WHERE psid LIKE '30000000000%'
+                 AND last_interaction_at = {t} + 10000 + CAST(SUBSTR(psid, 12) AS INTEGER)"
+            ))
+            .await,
+            40
+        );
+        ctx.server.stop().await;
+    }
+);
+
+both_databases!(
     abuse_gets_clear_answers_and_never_a_500,
     |url: String| async move {
         let ctx = Ctx::start(&url, &[("ENTRY_RATE_LIMIT", "2")]).await;
