@@ -44,6 +44,15 @@ test("an admin ends a campaign and watches the notice reach its subscribers", as
   await today.getByTestId("figure-sent").click();
   await expect(panel.getByTestId("recipient").filter({ hasText: "Dave" }).first()).toBeVisible();
 
+  // The Page's own figures, on the admin's home: the same messages, counted for the Page.
+  await page.goto("/admin");
+  const bakery = page.locator('[data-testid="page"][data-page-id="101000000000001"]');
+  await bakery.getByTestId("page-stats-toggle").click();
+  const pageToday = bakery.getByTestId("page-stats").getByTestId("stats-table").locator("tbody tr").last();
+  await expect(pageToday.getByTestId("figure-sent")).not.toHaveText("0");
+  await pageToday.getByTestId("figure-sent").click();
+  await expect(bakery.getByTestId("recipient").filter({ hasText: "Dave" }).first()).toBeVisible();
+
   // Dave's Messenger shows the notice.
   await chat.reload();
   await expect(chat.getByTestId("bubble").filter({ hasText: "giveaway has ended" })).toHaveCount(1);

@@ -317,6 +317,9 @@ pub fn PagesPanel() -> impl IntoView {
                                     Health::Reconnect(why) => view! { <span class="error" data-testid="page-reconnect">{format!("Reconnect needed ({why})")}</span> }.into_any(),
                                 };
                                 let connected = p.health != Health::NotConnected;
+                                // Mounted on demand: each open panel polls its figures.
+                                let stats_open = RwSignal::new(false);
+                                let stats_id = id.clone();
                                 view! {
                                     <li class="page-row" data-testid="page" data-page-id=row_id>
                                         <div>
@@ -336,10 +339,22 @@ pub fn PagesPanel() -> impl IntoView {
                                                     <input type="hidden" name="facebook_page_id" value=id2/>
                                                     <button type="submit" class="secondary">"Check"</button>
                                                 </ActionForm>
+                                                <button type="button" class="secondary" data-testid="page-stats-toggle"
+                                                    aria-expanded=move || stats_open.get().to_string()
+                                                    on:click=move |_| stats_open.update(|o| *o = !*o)>
+                                                    "Messages"
+                                                </button>
                                             })}
                                         </div>
+                                        {move || stats_open.get().then(|| view! {
+                                            <div class="page-stats" data-testid="page-stats">
+                                                <h3>"Messages sent from this Page"</h3>
+                                                <crate::notices::panel::NoticeStatistics
+                                                    scope=crate::notices::Scope::Page(stats_id.clone())/>
+                                            </div>
+                                        }.into_any())}
                                     </li>
-                                }
+                                }.into_any()
                             }).collect_view()}
                         </ul>
                     }.into_any(),

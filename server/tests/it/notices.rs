@@ -299,6 +299,32 @@ both_databases!(
             1,
             "exactly one end notice"
         );
+
+        // The Page's figures (the Pages panel) count the same messages as its only campaign's,
+        // and name Alice behind today's "sent".
+        use app::notices::{stats, Filter, Scope};
+        let db = &ctx.server.state.db;
+        let today = now_ms() / (24 * HOUR_MS);
+        let page = Scope::Page(ctx.page_row.clone());
+        let campaign = Scope::Campaign(ctx.campaign.clone());
+        let by_page = stats::days(db, &page, &Filter::default()).await.unwrap();
+        let by_campaign = stats::days(db, &campaign, &Filter::default())
+            .await
+            .unwrap();
+        assert_eq!(by_page, by_campaign);
+        let sent_today = by_page.iter().find(|d| d.day == today).unwrap().counts.sent;
+        assert!(sent_today >= 1, "{by_page:?}");
+        let sent = Filter {
+            status: Some("sent".into()),
+            day: Some(today),
+            ..Filter::default()
+        };
+        let people = stats::recipients(db, &page, &sent).await.unwrap();
+        assert_eq!(people.len() as i64, sent_today);
+        let alice = ctx.psid("alice").await;
+        assert!(people
+            .iter()
+            .any(|p| p.psid == alice && p.kind == "end_notice"));
         ctx.server.stop().await;
     }
 );
