@@ -31,6 +31,15 @@ test("an admin ends a campaign and watches the notice reach its subscribers", as
   const notice = panel.locator('[data-testid="notice"][data-kind="end_notice"]');
   await expect(notice.getByTestId("notice-state")).toContainText("scheduled for");
 
+  // Editing the live campaign offers to tell its subscribers, and the update goes out at once.
+  await expect(page.locator("#prize")).toHaveValue(/croissant/);
+  await page.locator("#prize").fill("A croissant a day for two years");
+  await page.getByTestId("save-campaign").click();
+  await page.getByTestId("notify-offer-link").click();
+  await panel.getByTestId("notify-text").fill("Good news: the prize is now two years of croissants.");
+  await panel.getByTestId("notify-button").click();
+  await expect(panel.getByTestId("notify-done")).toBeVisible();
+
   // Ending it now: the bar fills as the notices go out, then the figures show them.
   await panel.getByTestId("end-now").click();
   await expect(panel.getByTestId("ended")).toBeVisible();
@@ -56,4 +65,5 @@ test("an admin ends a campaign and watches the notice reach its subscribers", as
   // Dave's Messenger shows the notice.
   await chat.reload();
   await expect(chat.getByTestId("bubble").filter({ hasText: "giveaway has ended" })).toHaveCount(1);
+  await expect(chat.getByTestId("bubble").filter({ hasText: "two years of croissants" })).toHaveCount(1);
 });

@@ -151,9 +151,16 @@ pub fn CampaignEditor() -> impl IntoView {
 
     let save = ServerAction::<SaveCampaign>::new();
     let navigate = use_navigate();
+    // Subscribers of a live campaign are not told of an edit unless the admin asks: saving one
+    // offers it.
+    let offer_notify = RwSignal::new(false);
     Effect::new(move |_| match save.value().get() {
         Some(Ok(SaveOutcome::Saved { id: saved })) => {
             server_errors.set(FieldErrors::new());
+            let was_live = existing.with_untracked(|c| {
+                matches!(c, Some(Ok(Some(c))) if c.lifecycle(crate::notices::panel::js_now_ms()) == super::Lifecycle::Live)
+            });
+            offer_notify.set(was_live);
             navigate(&format!("/admin/campaigns/{saved}"), Default::default());
         }
         Some(Ok(SaveOutcome::Invalid(errors))) => server_errors.set(errors),
@@ -309,6 +316,12 @@ pub fn CampaignEditor() -> impl IntoView {
                 </div>
                 <button type="submit" data-testid="save-campaign" disabled=move || save.pending().get()>"Save"</button>
                 {move || save.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+                <Show when=move || offer_notify.get()>
+                    <p class="ok" data-testid="notify-offer">
+                        "Saved. Your subscribers have not been told: "
+                        <a href="#notify" data-testid="notify-offer-link">"notify subscribers of this change"</a>
+                    </p>
+                </Show>
             </form>
         </section>
     }

@@ -224,7 +224,7 @@ pub fn NoticeStatistics(scope: Scope, #[prop(optional)] live: bool) -> impl Into
                     Ok(_) => view! { <p class="ok" data-testid="ended">"Ended: the notice is on its way."</p> }.into_any(),
                     Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                 })}
-                <h3>"Notify subscribers of this change"</h3>
+                <h3 id="notify">"Notify subscribers of this change"</h3>
                 <ActionForm action=notify>
                     <input type="hidden" name="campaign_id" value=id/>
                     <textarea name="text" rows="3" maxlength="2000" data-testid="notify-text"
