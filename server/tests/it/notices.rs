@@ -1,7 +1,9 @@
 //! Notices end to end against the in-process sandbox, on both databases: scheduling with the
 //! campaign, the window x tag era x path matrix, every error class Meta can answer, two
-//! instances sharing one database, and a notice that fell due while no scheduler ran. Jobs are
-//! driven with `notices::run_once` (the background scheduler is off), never by sleeping.
+//! instances sharing one database, a notice that fell due while no scheduler ran, and the real
+//! binary killed (SIGKILL) mid fan-out then restarted. Jobs are driven with `notices::run_once`
+//! (the background scheduler is off), never by sleeping; the binary runs its own scheduler and
+//! is waited for by polling with a deadline.
 
 use crate::support::{client, TestServer};
 use app::db::now_ms;
@@ -627,3 +629,118 @@ async fn two_instances_on_postgres_send_no_duplicate() {
     second.stop().await;
     ctx.server.stop().await;
 }
+
+/// How many end notices each person's chat shows.
+async fn ended_notices(ctx: &Ctx, people: &[&str]) -> Vec<usize> {
+    let mut counts = Vec::new();
+    for user in people {
+        counts.push(ctx.received(user, "giveaway has ended").await.len());
+    }
+    counts
+}
+
+/// The real binary, sending through this test's sandbox on the same database (the test's own
+/// server neither sends notices nor runs jobs).
+fn sending_instance(ctx: &Ctx, url: &str, key: &str, log: &std::path::Path) -> std::process::Child {
+    let sandbox = ctx.server.url("/sandbox");
+    let data = std::env::temp_dir().join(format!("giveaway-crash-{}", app::db::new_id()));
+    std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", url)
+        .env("DATA_DIR", &data)
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("PUBLIC_BASE_URL", "http://127.0.0.1:9")
+        .env("SECRET_KEY", key)
+        .env("DEMO_CAMPAIGN", "off")
+        .env("FACEBOOK_APP_ID", app::settings::SANDBOX_APP_ID)
+        .env("FACEBOOK_APP_SECRET", app::settings::SANDBOX_APP_SECRET)
+        .env("FACEBOOK_SANDBOX", "off")
+        .env("FACEBOOK_GRAPH_URL", format!("{sandbox}/graph"))
+        .env("FACEBOOK_WWW_URL", format!("{sandbox}/www"))
+        .env("FACEBOOK_MME_URL", format!("{sandbox}/m.me"))
+        // Slow and one at a time, so the kill lands mid-way and at most one send is in flight.
+        .env("SEND_RATE_PER_PAGE", "2")
+        .env("SEND_CONCURRENCY", "1")
+        .env("RUST_LOG", "info")
+        .current_dir(std::env::temp_dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+both_databases!(
+    a_fan_out_killed_mid_way_reaches_everyone_after_restart,
+    |url: String| async move {
+        let key = "c".repeat(40);
+        let ctx = Ctx::start(&url, &[("SECRET_KEY", &key)]).await;
+        let people = ["alice", "bob", "carol", "dave", "erin", "frank"];
+        for user in people {
+            ctx.subscribe(user, 0).await;
+        }
+        ctx.end_now().await;
+        let log = std::env::temp_dir().join(format!("giveaway-crash-{}.log", app::db::new_id()));
+        let mut first = sending_instance(&ctx, &url, &key, &log);
+
+        // Killed (SIGKILL: no shutdown, leases left held) once two people have the notice.
+        let mut before = Vec::new();
+        for _ in 0..1500 {
+            before = ended_notices(&ctx, &people).await;
+            if before.iter().sum::<usize>() >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        first.kill().unwrap();
+        first.wait().unwrap();
+        let sent_before: usize = before.iter().sum();
+        assert!(
+            sent_before >= 2,
+            "the fan-out never started: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        assert!(
+            before.iter().filter(|&&n| n == 0).count() >= 1,
+            "the kill should land mid-way: {before:?}"
+        );
+
+        // A new process takes the Page's sender over once the dead one's lease lapses.
+        let mut second = sending_instance(&ctx, &url, &key, &log);
+        let notice = format!("end-{}", ctx.campaign);
+        let mut after = Vec::new();
+        for _ in 0..1500 {
+            after = ended_notices(&ctx, &people).await;
+            let waiting = ctx
+                .scalar(&format!(
+                    "SELECT COUNT(*) FROM outgoing_messages WHERE notice_id = '{notice}'
+                     AND status IN ('queued', 'sending')"
+                ))
+                .await;
+            if waiting == 0 && after.iter().all(|&n| n >= 1) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        second.kill().unwrap();
+        second.wait().unwrap();
+        assert!(
+            after.iter().all(|&n| n >= 1),
+            "everyone has the notice: {after:?}; {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        // Only a message in flight at the kill can go twice: one at a time here.
+        let extra = after.iter().sum::<usize>() - people.len();
+        assert!(extra <= 1, "{after:?}");
+        assert_eq!(
+            ctx.scalar(&format!(
+                "SELECT COUNT(*) FROM outgoing_messages WHERE notice_id = '{notice}'
+                 AND status IN ('sent', 'delivered', 'read')"
+            ))
+            .await,
+            people.len() as i64
+        );
+        let _ = std::fs::remove_file(&log);
+        ctx.server.stop().await;
+    }
+);
