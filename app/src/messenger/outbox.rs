@@ -4,6 +4,7 @@
 
 use super::graph::GraphError;
 use crate::db::{is_unique_violation, new_id, now_ms, Db};
+use sqlx::{Any, Executor};
 
 pub struct Queued {
     pub id: String,
@@ -47,8 +48,8 @@ pub async fn queue(db: &Db, message: NewMessage<'_>) -> Result<Option<Queued>, s
 /// Meta accepted it. `sent_at` is when the call started: Meta stamps the message during the call,
 /// so a delivery watermark at or after that stamp covers it. `note` keeps how it got there (for
 /// example that the tag was refused before the template carried it).
-pub async fn mark_sent(
-    db: &Db,
+pub async fn mark_sent<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
     id: &str,
     message_id: &str,
     sent_at: i64,
@@ -67,7 +68,7 @@ pub async fn mark_sent(
     .bind(path)
     .bind(note)
     .bind(id)
-    .execute(db)
+    .execute(ex)
     .await?;
     Ok(())
 }

@@ -21,6 +21,10 @@
 //! | `POST /tokens/revoke` | `{"access_token"}` or `{"user"}`, `"subcode"` (460; or 458, 459, 464, 467, 492) | the token (with the Page tokens read from it), or every token of the user, fails with 190 / subcode from now on |
 //! | `POST /tokens/expire` | `{"access_token"}` | the token fails with 190 / 463 from now on |
 //! | `POST /interactions` | `{"user", "page", "kind", "text"?, "payload"?, "title"?, "ref"?, "ago_ms"?}`; `kind`: `message`, `quick_reply` (text = title, with `payload`), `get_started` (with `ref` as from an m.me link), `postback`, `referral`, `open_link` (m.me link: `referral` if the thread exists, nothing yet if new), `block`, `unblock` | acts as the person in Messenger: thread, 24-hour window and webhook exactly as the chat page does; `ago_ms` backdates it. Answers `{"psid","mid","event","delivered"}` |
+//! | `POST /people` | `{"page", "count", "prefix"?, "ago_ms"?}` | `count` people (`{prefix}1`..., default prefix `person`; existing ones reused) who tapped Get Started on the Page `ago_ms` ago (default now): threads open, no webhook. Answers `{"page_id","people":[{"user","psid"}]}` |
+//! | `POST /pages` | `{"username", "name"?, "id"?, "category"?, "admin"?}` | a new Page, with `admin` (default `admin`) holding every task; gone at reset. Answers `{"id","username","name","admin"}` |
+//! | `GET /pages/{page}/sends` | | the Page's Send API calls as its rate limit saw them: `{"limit_per_second","calls","accepted","throttled","first_ms","last_ms","span_s","calls_per_second","max_in_one_second"}`; `calls_per_second` is (calls - 1) / span, `max_in_one_second` the busiest sliding one-second window |
+//! | `DELETE /pages/{page}/sends` | | starts those figures again |
 //! | `GET /threads/{page}/{user}` | | `{"psid","started","blocked","window_open","last_interaction_ms","messages":[{"mid","from","timestamp","body","messaging_type"?,"tag"?}]}` |
 //! | `GET /requests` | `?path=<substring>&method=POST&since=<seq>` | every Graph call received, oldest first: `{"data":[{"seq","time","method","path","query","body","status","error_code"?,"error_subcode"?}]}`; tokens and secrets shown as `***` |
 //! | `DELETE /requests` | | empties that log |
@@ -30,8 +34,9 @@
 
 use super::{
     messenger::{interact as person_acts, Interaction},
-    state::{Knobs, TokenKind},
+    state::{ChatMessage, From, Knobs, TokenKind},
     webhooks::Item,
+    world::{Page, User, ALL_TASKS},
     Shared,
 };
 use axum::{
@@ -345,6 +350,164 @@ pub async fn interact(AxState(sb): AxState<Shared>, Json(a): Json<Act>) -> Respo
         Ok(v) => Json(v).into_response(),
         Err(problem) => fail(StatusCode::CONFLICT, problem),
     }
+}
+
+/// Most people one `POST /people` adds: a benchmark's crowd, not a typo's worth of memory.
+const CROWD_MAX: usize = 1_000_000;
+
+fn valid_handle(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 64
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+}
+
+#[derive(Deserialize)]
+pub struct Crowd {
+    page: String,
+    count: usize,
+    prefix: Option<String>,
+    ago_ms: Option<i64>,
+}
+
+/// Many people who tapped Get Started on a Page, at once: what a benchmark needs by the hundred
+/// thousand and `POST /interactions` does one webhook at a time. No webhook goes out: whoever
+/// asks seeds the product's side itself. People `{prefix}1`..`{prefix}{count}` are created if
+/// new (an existing one is reused, so one crowd can open threads on several Pages).
+pub async fn add_people(AxState(sb): AxState<Shared>, Json(c): Json<Crowd>) -> Response {
+    if c.count == 0 || c.count > CROWD_MAX {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            format!("count is between 1 and {CROWD_MAX}"),
+        );
+    }
+    let prefix = c.prefix.unwrap_or_else(|| "person".into());
+    if !valid_handle(&prefix) {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "prefix: up to 64 letters, digits, `_`, `-` or `.`",
+        );
+    }
+    let mut st = sb.lock();
+    let Some(page) = st.world.page(&c.page).map(|p| p.id.clone()) else {
+        return fail(StatusCode::NOT_FOUND, format!("no Page `{}`", c.page));
+    };
+    let at = st.now_ms() - c.ago_ms.unwrap_or(0).max(0);
+    let payload = st
+        .profiles
+        .get(&page)
+        .and_then(|p| p.get("get_started"))
+        .and_then(|g| g.get("payload"))
+        .and_then(Value::as_str)
+        .unwrap_or("GET_STARTED")
+        .to_string();
+    let mut people = Vec::with_capacity(c.count);
+    for i in 1..=c.count {
+        let key = format!("{prefix}{i}");
+        st.world.add_user(User {
+            key: key.clone(),
+            name: format!("{prefix} {i}"),
+            email: None,
+            tasks: Default::default(),
+        });
+        let psid = st.world.psid(&page, &key);
+        let thread = st.thread(&page, &key);
+        thread.messages.push(ChatMessage {
+            mid: format!("m_{}", super::random_alnum(43)),
+            from: From::User,
+            timestamp: at,
+            body: json!({ "postback": { "title": "Get Started", "payload": payload } }),
+            messaging_type: None,
+            tag: None,
+        });
+        thread.started = true;
+        thread.last_interaction_ms = Some(at);
+        thread.version += 1;
+        people.push(json!({ "user": key, "psid": psid }));
+    }
+    Json(json!({ "page_id": page, "people": people })).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct NewPage {
+    username: String,
+    name: Option<String>,
+    id: Option<String>,
+    category: Option<String>,
+    admin: Option<String>,
+}
+
+/// Another Page, run by `admin` (default `admin`) with every task; gone at the next reset.
+pub async fn add_page(AxState(sb): AxState<Shared>, Json(p): Json<NewPage>) -> Response {
+    if !valid_handle(&p.username) || p.id.as_ref().is_some_and(|id| !valid_handle(id)) {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "username and id: up to 64 letters, digits, `_`, `-` or `.`",
+        );
+    }
+    let mut st = sb.lock();
+    let admin = p.admin.unwrap_or_else(|| "admin".into());
+    let Some(admin) = st.world.user(&admin).map(|u| u.key.clone()) else {
+        return fail(StatusCode::NOT_FOUND, format!("no user `{admin}`"));
+    };
+    let id = p.id.unwrap_or_else(|| st.numeric_id(103));
+    let category = p.category.unwrap_or_else(|| "Shopping & Retail".into());
+    let page = Page {
+        id: id.clone(),
+        name: p.name.unwrap_or_else(|| p.username.clone()),
+        username: p.username,
+        category,
+        category_list: Vec::new(),
+    };
+    let out =
+        json!({ "id": page.id, "username": page.username, "name": page.name, "admin": admin });
+    if !st.world.add_page(page) {
+        return fail(StatusCode::BAD_REQUEST, "that Page id or username is taken");
+    }
+    if let Some(user) = st.world.user_mut(&admin) {
+        let tasks = ALL_TASKS.iter().map(|t| t.to_string()).collect();
+        user.tasks.insert(id, tasks);
+    }
+    Json(out).into_response()
+}
+
+/// What the Page's rate limit saw: calls, calls per second between the first and the last, and
+/// the busiest one-second window.
+pub async fn sends(AxState(sb): AxState<Shared>, Path(page): Path<String>) -> Response {
+    let st = sb.lock();
+    let Some(id) = st.world.page(&page).map(|p| p.id.clone()) else {
+        return fail(StatusCode::NOT_FOUND, format!("no Page `{page}`"));
+    };
+    let stats = st.send_stats.get(&id).cloned().unwrap_or_default();
+    let span_s = match (stats.first, stats.last) {
+        (Some((first, _)), Some((last, _))) => last.duration_since(first).as_secs_f64(),
+        _ => 0.0,
+    };
+    // n calls evenly spaced at r a second span (n - 1) / r seconds.
+    let per_second = (stats.calls > 1 && span_s > 0.0).then(|| (stats.calls - 1) as f64 / span_s);
+    Json(json!({
+        "page_id": id,
+        "limit_per_second": st.knobs.rate_limit_per_second,
+        "calls": stats.calls,
+        "accepted": stats.accepted,
+        "throttled": stats.throttled,
+        "first_ms": stats.first.map(|f| f.1),
+        "last_ms": stats.last.map(|l| l.1),
+        "span_s": span_s,
+        "calls_per_second": per_second,
+        "max_in_one_second": stats.max_in_one_second,
+    }))
+    .into_response()
+}
+
+pub async fn clear_sends(AxState(sb): AxState<Shared>, Path(page): Path<String>) -> Response {
+    let mut st = sb.lock();
+    let Some(id) = st.world.page(&page).map(|p| p.id.clone()) else {
+        return fail(StatusCode::NOT_FOUND, format!("no Page `{page}`"));
+    };
+    st.send_stats.remove(&id);
+    Json(json!({ "ok": true })).into_response()
 }
 
 pub async fn thread(

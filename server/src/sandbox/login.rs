@@ -670,14 +670,12 @@ pub fn test_users(ctx: &mut Ctx, req: &Req, method: &str) -> GraphResult {
                 .str("name")
                 .unwrap_or_else(|| format!("Test User {}", n.trim_start_matches('0')));
             let email = format!("{key}@sandbox.test");
-            ctx.st.world.users.push(super::world::User {
+            ctx.st.world.add_user(super::world::User {
                 key: key.clone(),
                 name,
                 email: Some(email.clone()),
                 tasks: BTreeMap::new(),
             });
-            let app_id = ctx.sb.config.app_id.clone();
-            ctx.st.world.index(&app_id);
             if installed {
                 let grants = ctx.st.grants.entry(key.clone()).or_default();
                 grants.insert("public_profile".into(), true);

@@ -284,10 +284,16 @@ pub fn router_for<S: Clone + Send + Sync + 'static>(sandbox: Shared) -> Router<S
             "/sandbox/control/settings",
             get(control::get_settings).patch(control::patch_settings),
         )
+        .route("/sandbox/control/pages", post(control::add_page))
         .route(
             "/sandbox/control/pages/{page}",
             get(control::get_page).patch(control::patch_page),
         )
+        .route(
+            "/sandbox/control/pages/{page}/sends",
+            get(control::sends).delete(control::clear_sends),
+        )
+        .route("/sandbox/control/people", post(control::add_people))
         .route(
             "/sandbox/control/clock",
             get(control::get_clock).post(control::move_clock),

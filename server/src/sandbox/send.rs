@@ -372,6 +372,12 @@ fn take_rate_token(ctx: &mut Ctx, page: &str) -> bool {
         bucket.tokens -= 1.0;
     }
     ctx.usage = Some((page.to_string(), (rate - bucket.tokens) / rate * 100.0));
+    let now_ms = ctx.st.now_ms();
+    ctx.st
+        .send_stats
+        .entry(page.to_string())
+        .or_default()
+        .record_call(now, now_ms, !allowed);
     allowed
 }
 
@@ -608,6 +614,11 @@ pub fn send(ctx: &mut Ctx, req: &Req, page: &str, user: &str) -> GraphResult {
     });
     thread.typing = false;
     thread.version += 1;
+    ctx.st
+        .send_stats
+        .entry(page.to_string())
+        .or_default()
+        .accepted += 1;
 
     let delivery_delay = ctx.st.knobs.delivery_delay_ms;
     if ctx.st.subscribed(page, "message_deliveries") {

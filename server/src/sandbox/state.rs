@@ -183,6 +183,48 @@ pub struct Bucket {
     pub last: Instant,
 }
 
+/// Send API calls of one Page as its rate limit saw them (`GET /control/pages/{page}/sends`):
+/// what benchmarks compare with the limit, from outside the product.
+#[derive(Clone, Debug, Default)]
+pub struct SendStats {
+    /// Calls that reached the rate limit (accepted, throttled, or refused for another reason).
+    pub calls: u64,
+    /// Calls that put a message in a thread.
+    pub accepted: u64,
+    /// Calls refused with 613 because the Page's bucket was empty.
+    pub throttled: u64,
+    /// First and last call: (when, on the sandbox clock in ms).
+    pub first: Option<(Instant, i64)>,
+    pub last: Option<(Instant, i64)>,
+    /// Calls of the last second, oldest first: the window slides with every call.
+    recent: VecDeque<Instant>,
+    /// Most calls in any one-second window (a window ending at each call: the busiest window
+    /// always ends at a call).
+    pub max_in_one_second: usize,
+}
+
+impl SendStats {
+    pub fn record_call(&mut self, now: Instant, now_ms: i64, throttled: bool) {
+        self.calls += 1;
+        if throttled {
+            self.throttled += 1;
+        }
+        self.first.get_or_insert((now, now_ms));
+        self.last = Some((now, now_ms));
+        // Half-open (now - 1 s, now]: calls exactly one second apart are never counted together,
+        // so a sender spaced exactly at the limit shows the limit, not one more.
+        while self
+            .recent
+            .front()
+            .is_some_and(|&t| now.duration_since(t) >= std::time::Duration::from_secs(1))
+        {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(now);
+        self.max_in_one_second = self.max_in_one_second.max(self.recent.len());
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct LoggedRequest {
     pub seq: u64,
@@ -220,6 +262,8 @@ pub struct State {
     pub profiles: HashMap<String, serde_json::Map<String, Value>>,
     pub templates: HashMap<String, Vec<Template>>,
     pub buckets: HashMap<String, Bucket>,
+    /// Page id -> its Send API calls.
+    pub send_stats: HashMap<String, SendStats>,
     pub requests: VecDeque<LoggedRequest>,
     pub request_seq: u64,
     pub webhook_log: VecDeque<Value>,
@@ -244,6 +288,7 @@ impl State {
             profiles: HashMap::new(),
             templates: HashMap::new(),
             buckets: HashMap::new(),
+            send_stats: HashMap::new(),
             requests: VecDeque::new(),
             request_seq: 0,
             webhook_log: VecDeque::new(),
@@ -337,5 +382,28 @@ impl State {
             },
         );
         token
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn the_busiest_second_slides_with_the_calls() {
+        let mut stats = SendStats::default();
+        let start = Instant::now();
+        // 301 calls exactly 1/300 s apart: the first and the last are one second apart, so no
+        // one-second window holds more than 300.
+        for i in 0..301u32 {
+            let at = start + Duration::from_secs(1) * i / 300;
+            stats.record_call(at, 0, false);
+        }
+        assert_eq!(stats.max_in_one_second, 300);
+        // One more call squeezed in just after the last makes a window of 301.
+        stats.record_call(start + Duration::from_millis(1001), 0, true);
+        assert_eq!(stats.max_in_one_second, 301);
+        assert_eq!((stats.calls, stats.throttled), (302, 1));
     }
 }

@@ -65,6 +65,10 @@ pub struct World {
     psids: HashMap<String, (String, String)>,
     #[serde(skip)]
     asids: HashMap<String, String>,
+    /// User key -> position in `users`: benchmarks add people by the hundred thousand, and every
+    /// lookup by key must stay cheap.
+    #[serde(skip)]
+    keys: HashMap<String, usize>,
     #[serde(skip)]
     app_id: String,
 }
@@ -151,6 +155,7 @@ impl World {
             users,
             psids: HashMap::new(),
             asids: HashMap::new(),
+            keys: HashMap::new(),
             app_id: String::new(),
         }
     }
@@ -175,18 +180,50 @@ impl World {
         self.app_id = app_id.to_string();
         self.psids.clear();
         self.asids.clear();
-        for user in &self.users {
-            self.asids.insert(
-                numeric_id(&format!("asid:{app_id}:{}", user.key), 1),
-                user.key.clone(),
-            );
-            for page in &self.pages {
-                self.psids.insert(
-                    numeric_id(&format!("psid:{}:{}", page.id, user.key), 2),
-                    (page.id.clone(), user.key.clone()),
-                );
-            }
+        self.keys.clear();
+        for i in 0..self.users.len() {
+            self.index_user(i);
         }
+    }
+
+    fn index_user(&mut self, i: usize) {
+        let key = self.users[i].key.clone();
+        self.asids.insert(
+            numeric_id(&format!("asid:{}:{key}", self.app_id), 1),
+            key.clone(),
+        );
+        for page in &self.pages {
+            self.psids.insert(
+                numeric_id(&format!("psid:{}:{key}", page.id), 2),
+                (page.id.clone(), key.clone()),
+            );
+        }
+        self.keys.insert(key, i);
+    }
+
+    /// Adds a user (indexed at once, without re-indexing everyone); `false` if the key is taken.
+    pub fn add_user(&mut self, user: User) -> bool {
+        if self.keys.contains_key(&user.key) {
+            return false;
+        }
+        self.users.push(user);
+        self.index_user(self.users.len() - 1);
+        true
+    }
+
+    /// Adds a Page; every user gets a PSID on it. `false` if its id or username is taken.
+    pub fn add_page(&mut self, page: Page) -> bool {
+        if self.page(&page.id).is_some() || self.page(&page.username).is_some() {
+            return false;
+        }
+        for user in &self.users {
+            self.psids.insert(
+                numeric_id(&format!("psid:{}:{}", page.id, user.key), 2),
+                (page.id.clone(), user.key.clone()),
+            );
+        }
+        self.pages.push(page);
+        true
     }
 
     pub fn asid(&self, user_key: &str) -> String {
@@ -209,13 +246,19 @@ impl World {
             .get(key_or_asid)
             .map(String::as_str)
             .unwrap_or(key_or_asid);
-        self.users.iter().find(|u| u.key == key)
+        self.keys.get(key).map(|&i| &self.users[i])
     }
 
     pub fn user_by_asid(&self, asid: &str) -> Option<&User> {
         self.asids
             .get(asid)
-            .and_then(|key| self.users.iter().find(|u| &u.key == key))
+            .and_then(|key| self.keys.get(key))
+            .map(|&i| &self.users[i])
+    }
+
+    /// A user by key, to change (a Page's new admin gets its tasks).
+    pub fn user_mut(&mut self, key: &str) -> Option<&mut User> {
+        self.keys.get(key).map(|&i| &mut self.users[i])
     }
 
     /// A Page by id or by username (case-insensitive, as m.me links are).
@@ -226,10 +269,9 @@ impl World {
     }
 
     pub fn tasks(&self, user_key: &str, page_id: &str) -> &[String] {
-        self.users
-            .iter()
-            .find(|u| u.key == user_key)
-            .and_then(|u| u.tasks.get(page_id))
+        self.keys
+            .get(user_key)
+            .and_then(|&i| self.users[i].tasks.get(page_id))
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
@@ -274,5 +316,36 @@ mod tests {
         let asid = world.asid("alice");
         assert_eq!(world.user(&asid).unwrap().key, "alice");
         assert_eq!(world.page("SunnyBakery").unwrap().id, "101000000000001");
+    }
+
+    #[test]
+    fn people_and_pages_added_later_are_indexed_like_the_seeded_ones() {
+        let mut world = World::builtin();
+        world.index("1");
+        let fan = User {
+            key: "fan1".into(),
+            name: "Fan".into(),
+            email: None,
+            tasks: BTreeMap::new(),
+        };
+        assert!(world.add_user(fan.clone()));
+        assert!(!world.add_user(fan), "a key is taken once");
+        let psid = world.psid("101000000000001", "fan1");
+        assert_eq!(world.by_psid(&psid).unwrap().1, "fan1");
+        assert_eq!(world.user(&world.asid("fan1")).unwrap().key, "fan1");
+
+        let shop = Page {
+            id: "103000000000001".into(),
+            username: "shop".into(),
+            name: "Shop".into(),
+            category: "Shop".into(),
+            category_list: Vec::new(),
+        };
+        assert!(world.add_page(shop.clone()));
+        assert!(!world.add_page(shop), "an id is taken once");
+        for user in ["alice", "fan1"] {
+            let psid = world.psid("103000000000001", user);
+            assert_eq!(world.by_psid(&psid).unwrap().0, "103000000000001");
+        }
     }
 }

@@ -9,10 +9,12 @@ mod sandbox_common;
 
 mod admins;
 mod campaign_editor;
+mod crowd;
 mod data_layer;
 mod entrants;
 mod graph_client;
 mod notices;
+mod notices_crash;
 mod sandbox_login;
 mod sandbox_messenger;
 mod sandbox_send;
