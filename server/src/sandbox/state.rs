@@ -201,6 +201,8 @@ pub struct SendStats {
     /// Most calls in any one-second window (a window ending at each call: the busiest window
     /// always ends at a call).
     pub max_in_one_second: usize,
+    /// Calls in each whole second since the first call: where a sender stalled.
+    pub per_second: Vec<u32>,
 }
 
 impl SendStats {
@@ -209,7 +211,12 @@ impl SendStats {
         if throttled {
             self.throttled += 1;
         }
-        self.first.get_or_insert((now, now_ms));
+        let (first, _) = *self.first.get_or_insert((now, now_ms));
+        let second = now.duration_since(first).as_secs() as usize;
+        if self.per_second.len() <= second {
+            self.per_second.resize(second + 1, 0);
+        }
+        self.per_second[second] += 1;
         self.last = Some((now, now_ms));
         // Half-open (now - 1 s, now]: calls exactly one second apart are never counted together,
         // so a sender spaced exactly at the limit shows the limit, not one more.

@@ -1,0 +1,368 @@
+//! The fan-out benchmark (figures, not a test): `scripts/bench fanout [sqlite|postgres|both]`.
+//!
+//! The sandbox runs as its own process (`server sandbox --port N`) and the product as another
+//! (the release `server` binary), as in production where Meta is elsewhere. A campaign with
+//! 100,000 subscribers on one Page, all inside their 24-hour window, is seeded in bulk and ended;
+//! the sandbox counts the Page's Send API calls as its rate limit sees them. Printed: calls/s
+//! against the 300/s limit (target: at least 0.95 of it), the busiest one-second window (must
+//! never exceed the limit), the time from the campaign's end to the last message settled against
+//! 100,000 / 300 s, and the product's peak memory (VmHWM). Then the same with several Pages at
+//! once (3 x 30,000), each paced on its own.
+//!
+//! `cargo build --release -p server --bin server --example fanout &&
+//!  target/release/examples/fanout <sqlite|postgres> [subscribers] [pages] [per page]`
+//! PostgreSQL comes from `TEST_POSTGRES_URL` (a server database the role may create databases in).
+
+#[path = "../tests/it/crowd.rs"]
+mod crowd;
+
+use crowd::Sandbox;
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// Meta's Send API limit per Page, the product's default pace and the sandbox's default limit.
+const LIMIT: f64 = app::settings::DEFAULT_SEND_RATE_PER_PAGE as f64;
+const SECRET_KEY: &str = "fanout-benchmark-secret-key-0123456789abcdef";
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let backend = args.next().unwrap_or_else(|| "sqlite".into());
+    let mut number = |default: usize| {
+        args.next()
+            .and_then(|a| a.parse().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(default)
+    };
+    let subscribers = number(100_000);
+    let pages = number(3);
+    let per_page = number(30_000);
+    if backend != "sqlite" && backend != "postgres" {
+        eprintln!("usage: fanout <sqlite|postgres> [subscribers] [pages] [per page]");
+        std::process::exit(2);
+    }
+    // target/release/examples/fanout -> target/release/server
+    let binary = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.join("server")))
+        .filter(|b| b.exists())
+        .unwrap_or_else(|| {
+            eprintln!("the server binary is missing: cargo build --release -p server --bin server");
+            std::process::exit(2);
+        });
+
+    let one = run(&binary, &backend, 1, subscribers).await;
+    let several = run(&binary, &backend, pages, per_page).await;
+    let ratio = one.pages[0].ratio();
+    let pages_ratio = several
+        .pages
+        .iter()
+        .map(PageFigures::ratio)
+        .fold(f64::INFINITY, f64::min);
+    let pages_max = several
+        .pages
+        .iter()
+        .map(|p| p.max_in_one_second)
+        .max()
+        .unwrap_or(0);
+    println!(
+        "RESULT fanout ratio={ratio:.3} peak_rss_mb={:.0} max_per_second={} total_s={:.1} ideal_s={:.1} \
+         pages={pages} pages_ratio={pages_ratio:.3} pages_max_per_second={pages_max} pages_total_s={:.1} \
+         pages_ideal_s={:.1} pages_peak_rss_mb={:.0} subscribers={subscribers} per_page={per_page} backend={backend}",
+        one.peak_rss_mb,
+        one.pages[0].max_in_one_second,
+        one.total_s,
+        one.ideal_s,
+        several.total_s,
+        several.ideal_s,
+        several.peak_rss_mb,
+    );
+}
+
+struct PageFigures {
+    calls: u64,
+    accepted: u64,
+    throttled: u64,
+    calls_per_second: f64,
+    span_s: f64,
+    max_in_one_second: u64,
+    /// (second since the first call, calls in it) for whole seconds under 95% of the limit.
+    slow_seconds: Vec<(usize, u64)>,
+    whole_seconds: usize,
+}
+
+impl PageFigures {
+    fn ratio(&self) -> f64 {
+        self.calls_per_second / LIMIT
+    }
+}
+
+struct Figures {
+    pages: Vec<PageFigures>,
+    /// From ending the campaigns to every message settled in the product's database.
+    total_s: f64,
+    ideal_s: f64,
+    peak_rss_mb: f64,
+}
+
+/// One fan-out: `pages` Pages with `per_page` subscribers each, all ended at once; a fresh
+/// database, sandbox and product each time, so the peak memory is this run's own.
+async fn run(binary: &Path, backend: &str, pages: usize, per_page: usize) -> Figures {
+    println!(
+        "fanout ({backend}): {pages} Page(s) x {per_page} subscribers, limit {LIMIT:.0} calls/s per Page"
+    );
+    let work = std::env::temp_dir().join(format!("giveaway-fanout-{}", app::db::new_id()));
+    std::fs::create_dir_all(&work).unwrap();
+    let (sandbox_port, product_port) = (crowd::free_port(), crowd::free_port());
+    let mut sandbox_process = Command::new(binary)
+        .args(["sandbox", "--port", &sandbox_port.to_string()])
+        .env(
+            "SANDBOX_WEBHOOK_URL",
+            format!("http://127.0.0.1:{product_port}/webhooks/messenger"),
+        )
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(work.join("sandbox.log")).unwrap())
+        .spawn()
+        .expect("the sandbox starts");
+    let sandbox = Sandbox::new(&format!("http://127.0.0.1:{sandbox_port}"));
+    sandbox.wait_ready(Duration::from_secs(30)).await;
+
+    let (db_url, pg_name) = database(backend, &work).await;
+    let db = app::db::connect(&db_url, 4).await.expect("the database");
+    let cipher = crowd::cipher(SECRET_KEY);
+    let seeding = Instant::now();
+    let mut crowds = Vec::new();
+    for i in 0..pages {
+        let page = if pages == 1 {
+            "sunnybakery".to_string()
+        } else {
+            let username = format!("fanout{}", i + 1);
+            sandbox
+                .control(
+                    reqwest::Method::POST,
+                    "/pages",
+                    serde_json::json!({ "username": username }),
+                )
+                .await;
+            username
+        };
+        // The same people on every Page (PSIDs differ per Page, as on Messenger).
+        crowds.push(crowd::seed(&db, &cipher, &sandbox, &page, per_page, "fan").await);
+    }
+    println!("  seeded in {:.1} s", seeding.elapsed().as_secs_f64());
+
+    let log = work.join("product.log");
+    let mut product = crowd::spawn_product(
+        binary,
+        &db_url,
+        &sandbox.base,
+        product_port,
+        SECRET_KEY,
+        &[],
+        &log,
+    );
+    crowd::wait_product(&sandbox.http, product_port, Duration::from_secs(60), &log).await;
+
+    let ended = Instant::now();
+    let ended_ms = app::db::now_ms();
+    for c in &crowds {
+        crowd::end_now(&db, &c.campaign).await;
+    }
+    let expected: u64 = crowds.iter().map(|c| c.people.len() as u64).sum();
+    let mut last_report = Instant::now();
+    // The sandbox is asked (a separate process): polling the product's database would add to
+    // the load being measured. The database is read once the sandbox has seen every call.
+    loop {
+        let mut accepted = 0;
+        for c in &crowds {
+            accepted += sandbox.sends(&c.facebook_page_id).await["accepted"]
+                .as_u64()
+                .unwrap_or(0);
+        }
+        if accepted >= expected && settled(&db).await {
+            break;
+        }
+        if last_report.elapsed() > Duration::from_secs(30) {
+            eprintln!(
+                "  ... {accepted} of {expected} sent after {:.0} s",
+                ended.elapsed().as_secs_f64()
+            );
+            last_report = Instant::now();
+        }
+        assert!(
+            product.try_wait().unwrap().is_none(),
+            "the product stopped: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let total_s = ended.elapsed().as_secs_f64();
+    let peak_rss_mb = peak_rss_kb(product.id()) as f64 / 1024.0;
+    let sandbox_rss_mb = peak_rss_kb(sandbox_process.id()) as f64 / 1024.0;
+
+    let mut figures = Vec::new();
+    let mut first_call_s = f64::INFINITY;
+    for c in &crowds {
+        let s = sandbox.sends(&c.facebook_page_id).await;
+        let number = |k: &str| s[k].as_u64().unwrap_or(0);
+        let first_ms = s["first_ms"].as_i64().unwrap_or(ended_ms);
+        first_call_s = first_call_s.min((first_ms - ended_ms) as f64 / 1000.0);
+        let sent: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outgoing_messages
+             WHERE page_id = $1 AND status IN ('sent', 'delivered', 'read')",
+        )
+        .bind(&c.page_row)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        assert_eq!(
+            sent as usize,
+            c.people.len(),
+            "every subscriber's message is sent"
+        );
+        let page = PageFigures {
+            calls: number("calls"),
+            accepted: number("accepted"),
+            throttled: number("throttled"),
+            calls_per_second: s["calls_per_second"].as_f64().unwrap_or(0.0),
+            span_s: s["span_s"].as_f64().unwrap_or(0.0),
+            max_in_one_second: number("max_in_one_second"),
+            slow_seconds: Vec::new(),
+            whole_seconds: 0,
+        };
+        let mut page = page;
+        if let Some(seconds) = s["per_second"].as_array() {
+            // The last second is cut short by the end of the queue.
+            let whole = &seconds[..seconds.len().saturating_sub(1)];
+            page.whole_seconds = whole.len();
+            page.slow_seconds = whole
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (i, n.as_u64().unwrap_or(0)))
+                .filter(|(_, n)| (*n as f64) < 0.95 * LIMIT)
+                .collect();
+        }
+        println!(
+            "  Page {}: {} calls ({} accepted, {} throttled) over {:.1} s: {:.1} calls/s = {:.3} of the limit; busiest second {} calls",
+            c.facebook_page_id,
+            page.calls,
+            page.accepted,
+            page.throttled,
+            page.span_s,
+            page.calls_per_second,
+            page.ratio(),
+            page.max_in_one_second,
+        );
+        if !page.slow_seconds.is_empty() {
+            let shown: Vec<String> = page
+                .slow_seconds
+                .iter()
+                .take(12)
+                .map(|(i, n)| format!("{i}s:{n}"))
+                .collect();
+            println!(
+                "    {} of {} whole seconds under 95% of the limit: {}",
+                page.slow_seconds.len(),
+                page.whole_seconds,
+                shown.join(" ")
+            );
+        }
+        figures.push(page);
+    }
+    let ideal_s = per_page as f64 / LIMIT;
+    println!(
+        "  {total_s:.1} s from the end to the last message settled (ideal {ideal_s:.1} s, {:.3}x); first call after {first_call_s:.2} s",
+        total_s / ideal_s
+    );
+    println!("  peak memory: product {peak_rss_mb:.0} MB, sandbox {sandbox_rss_mb:.0} MB");
+
+    let _ = product.kill();
+    let _ = product.wait();
+    stop(&mut sandbox_process);
+    db.close().await;
+    if let Some(name) = pg_name {
+        drop_database(&name).await;
+    }
+    // Anything sent twice or throttled without a crash is a finding: its logs are kept.
+    if figures.iter().any(|p| p.throttled > 0)
+        || figures.iter().map(|p| p.accepted).sum::<u64>() > expected
+    {
+        println!("  repeats or throttling: logs kept in {}", work.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    Figures {
+        pages: figures,
+        total_s,
+        ideal_s,
+        peak_rss_mb,
+    }
+}
+
+/// No notice message is waiting any more (queued or being sent).
+async fn settled(db: &app::db::Db) -> bool {
+    let waiting: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outgoing_messages
+         WHERE notice_id IS NOT NULL AND status IN ('queued', 'sending')",
+    )
+    .fetch_one(db)
+    .await
+    .unwrap();
+    waiting == 0
+}
+
+/// The process's peak resident memory (VmHWM), in kB.
+fn peak_rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn stop(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://giveaway:giveaway@127.0.0.1:5432/postgres".into())
+}
+
+/// A fresh database: (URL, PostgreSQL database name to drop afterwards).
+async fn database(backend: &str, work: &Path) -> (String, Option<String>) {
+    if backend == "sqlite" {
+        let file: PathBuf = work.join("fanout.db");
+        return (format!("sqlite://{}", file.display()), None);
+    }
+    let name = format!("giveaway_fanout_{}", &app::db::new_id()[..16]);
+    let admin = postgres_admin_url();
+    let pool = sqlx::PgPool::connect(&admin)
+        .await
+        .expect("PostgreSQL reachable at TEST_POSTGRES_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let base = admin.rsplit_once('/').unwrap().0;
+    (format!("{base}/{name}"), Some(name))
+}
+
+async fn drop_database(name: &str) {
+    if let Ok(pool) = sqlx::PgPool::connect(&postgres_admin_url()).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+            .execute(&pool)
+            .await;
+        pool.close().await;
+    }
+}
