@@ -359,7 +359,20 @@ impl Run {
                 Decision::Wait(reason) => {
                     let reason = note.map_or(reason.clone(), |n| format!("{n}; {reason}"));
                     let at = now_ms() + TEMPLATE_WAIT_MS;
-                    return outbox::requeue(db, &row.id, Some(&reason), Some(at)).await;
+                    outbox::requeue(db, &row.id, Some(&reason), Some(at)).await?;
+                    // The approval may have landed while this message was claimed: the webhook
+                    // only frees queued messages, so one requeued after it would wait 30 s.
+                    // Either the template row says approved by now, or the webhook frees it next.
+                    sqlx::query(
+                        "UPDATE outgoing_messages SET next_attempt_at = NULL
+                         WHERE id = $1 AND status = 'queued' AND EXISTS (
+                           SELECT 1 FROM page_templates t
+                           WHERE t.page_id = outgoing_messages.page_id AND t.status = 'APPROVED')",
+                    )
+                    .bind(&row.id)
+                    .execute(db)
+                    .await?;
+                    return Ok(());
                 }
             };
             let request = match path {
