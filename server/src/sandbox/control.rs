@@ -23,7 +23,7 @@
 //! | `POST /interactions` | `{"user", "page", "kind", "text"?, "payload"?, "title"?, "ref"?, "ago_ms"?}`; `kind`: `message`, `quick_reply` (text = title, with `payload`), `get_started` (with `ref` as from an m.me link), `postback`, `referral`, `open_link` (m.me link: `referral` if the thread exists, nothing yet if new), `block`, `unblock` | acts as the person in Messenger: thread, 24-hour window and webhook exactly as the chat page does; `ago_ms` backdates it. Answers `{"psid","mid","event","delivered"}` |
 //! | `POST /people` | `{"page", "count", "prefix"?, "ago_ms"?}` | `count` people (`{prefix}1`..., default prefix `person`; existing ones reused) who tapped Get Started on the Page `ago_ms` ago (default now): threads open, no webhook. Answers `{"page_id","people":[{"user","psid"}]}` |
 //! | `POST /pages` | `{"username", "name"?, "id"?, "category"?, "admin"?}` | a new Page, with `admin` (default `admin`) holding every task; gone at reset. Answers `{"id","username","name","admin"}` |
-//! | `GET /pages/{page}/sends` | | the Page's Send API calls as its rate limit saw them: `{"limit_per_second","calls","accepted","throttled","first_ms","last_ms","span_s","calls_per_second","max_in_one_second"}`; `calls_per_second` is (calls - 1) / span, `max_in_one_second` the busiest sliding one-second window |
+//! | `GET /pages/{page}/sends` | | the Page's Send API calls as its rate limit saw them: `{"limit_per_second","calls","accepted","throttled","first_ms","last_ms","span_s","calls_per_second","max_in_one_second","per_second"}`; `calls_per_second` is (calls - 1) / span, `max_in_one_second` the busiest sliding one-second window, `per_second` the calls in each whole second since the first |
 //! | `DELETE /pages/{page}/sends` | | starts those figures again |
 //! | `GET /threads/{page}/{user}` | | `{"psid","started","blocked","window_open","last_interaction_ms","messages":[{"mid","from","timestamp","body","messaging_type"?,"tag"?}]}` |
 //! | `GET /requests` | `?path=<substring>&method=POST&since=<seq>` | every Graph call received, oldest first: `{"data":[{"seq","time","method","path","query","body","status","error_code"?,"error_subcode"?}]}`; tokens and secrets shown as `***` |
@@ -497,6 +497,7 @@ pub async fn sends(AxState(sb): AxState<Shared>, Path(page): Path<String>) -> Re
         "span_s": span_s,
         "calls_per_second": per_second,
         "max_in_one_second": stats.max_in_one_second,
+        "per_second": stats.per_second,
     }))
     .into_response()
 }
