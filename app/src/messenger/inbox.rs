@@ -318,6 +318,13 @@ pub async fn process_pending(state: &AppState) -> Result<usize, sqlx::Error> {
                 pages.insert(event.page_id.clone(), row);
             }
         }
+        // Delivery receipts only move messages from sent to delivered, and no other event waits
+        // on them: a batch's receipts go in one transaction, ahead of the people's other events.
+        // A commit per receipt was most of the database's work while notices went out.
+        let (receipts, batch): (Vec<Pending>, Vec<Pending>) = batch
+            .into_iter()
+            .partition(|p| receipt_of(p, &pages).is_some());
+        let receipts_applied = apply_receipts(state, &pages, &receipts).await?;
         let queues = by_person(batch);
         let people = people_of(&queues, &pages);
         let found = crate::entries::store::upsert_subscribers(&state.db, &people).await?;
@@ -338,7 +345,7 @@ pub async fn process_pending(state: &AppState) -> Result<usize, sqlx::Error> {
             .collect()
             .await;
         let mut failure = None;
-        let mut processed = Vec::new();
+        let mut processed = receipts_applied;
         for (ids, failed) in outcomes {
             processed.extend(ids);
             if failure.is_none() {
@@ -357,6 +364,58 @@ pub async fn process_pending(state: &AppState) -> Result<usize, sqlx::Error> {
             return Err(e);
         }
     }
+}
+
+/// (Page row, PSID, event) of a delivery receipt from someone on a connected Page.
+fn receipt_of<'a>(
+    stored: &'a Pending,
+    pages: &'a HashMap<String, Option<String>>,
+) -> Option<(&'a str, &'a str, &'a MessagingEvent)> {
+    let event = stored.event.as_ref()?;
+    if stored.kind == "change" || event.kind() != EventKind::Delivery {
+        return None;
+    }
+    let page_row_id = pages.get(&stored.page_id)?.as_deref()?;
+    Some((page_row_id, event.sender.id.as_deref()?, event))
+}
+
+/// Applies a batch's receipts in one transaction; returns their ids, all processed.
+async fn apply_receipts(
+    state: &AppState,
+    pages: &HashMap<String, Option<String>>,
+    receipts: &[Pending],
+) -> Result<Vec<String>, sqlx::Error> {
+    if receipts.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Every statement writes: SQLite takes the write lock at the first one, no read before.
+    let mut tx = state.db.begin().await?;
+    for (page_row_id, psid, event) in receipts.iter().filter_map(|r| receipt_of(r, pages)) {
+        apply_receipt(&mut tx, page_row_id, psid, event).await?;
+    }
+    tx.commit().await?;
+    Ok(receipts.iter().map(|r| r.id.clone()).collect())
+}
+
+/// A delivery receipt: the messages it names, and everything sent to the person before its
+/// watermark, are delivered.
+async fn apply_receipt(
+    conn: &mut sqlx::AnyConnection,
+    page_row_id: &str,
+    psid: &str,
+    event: &MessagingEvent,
+) -> Result<(), sqlx::Error> {
+    let delivery = event.delivery.as_ref();
+    let watermark = delivery.map_or(0, |d| d.watermark);
+    let mids = delivery.and_then(|d| d.mids.as_deref()).unwrap_or_default();
+    let at = if watermark > 0 {
+        watermark
+    } else {
+        event.timestamp
+    };
+    super::outbox::delivered_mids(&mut *conn, page_row_id, mids, at).await?;
+    super::outbox::delivered_until(&mut *conn, page_row_id, psid, watermark).await?;
+    Ok(())
 }
 
 /// Splits a batch into one queue per (Page, sender), each in the batch's order. Page-level
@@ -463,17 +522,8 @@ async fn process(
     match kind {
         EventKind::Echo | EventKind::Unknown => Ok(()),
         EventKind::Delivery => {
-            let delivery = event.delivery.as_ref();
-            let watermark = delivery.map_or(0, |d| d.watermark);
-            let mids = delivery.and_then(|d| d.mids.as_deref()).unwrap_or_default();
-            let at = if watermark > 0 {
-                watermark
-            } else {
-                event.timestamp
-            };
-            super::outbox::delivered_mids(&state.db, page_row_id, mids, at).await?;
-            super::outbox::delivered_until(&state.db, page_row_id, &psid, watermark).await?;
-            Ok(())
+            let mut conn = state.db.acquire().await?;
+            apply_receipt(&mut conn, page_row_id, &psid, event).await
         }
         EventKind::Read => {
             let watermark = event.read.as_ref().map_or(0, |r| r.watermark);

@@ -165,31 +165,31 @@ pub async fn mark_not_sent(db: &Db, id: &str, reason: &str) -> Result<(), sqlx::
 }
 
 /// A delivery event naming its messages (`mids`).
-pub async fn delivered_mids(
-    db: &Db,
+pub async fn delivered_mids<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
     page_row_id: &str,
     mids: &[String],
     at: i64,
 ) -> Result<u64, sqlx::Error> {
-    let mut done = 0;
-    for mid in mids {
-        done += sqlx::query(
-            "UPDATE outgoing_messages SET status = 'delivered', delivered_at = $1, updated_at = $1
-             WHERE message_id = $2 AND page_id = $3 AND status = 'sent'",
-        )
-        .bind(at)
-        .bind(mid)
-        .bind(page_row_id)
-        .execute(db)
-        .await?
-        .rows_affected();
+    if mids.is_empty() {
+        return Ok(0);
     }
-    Ok(done)
+    let placeholders: Vec<String> = (0..mids.len()).map(|i| format!("${}", i + 3)).collect();
+    let sql = format!(
+        "UPDATE outgoing_messages SET status = 'delivered', delivered_at = $1, updated_at = $1
+         WHERE page_id = $2 AND status = 'sent' AND message_id IN ({})",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(at).bind(page_row_id);
+    for mid in mids {
+        query = query.bind(mid);
+    }
+    Ok(query.execute(ex).await?.rows_affected())
 }
 
 /// A delivery watermark: everything sent to this person on this Page before it arrived.
-pub async fn delivered_until(
-    db: &Db,
+pub async fn delivered_until<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
     page_row_id: &str,
     psid: &str,
     watermark: i64,
@@ -202,7 +202,7 @@ pub async fn delivered_until(
     .bind(watermark)
     .bind(page_row_id)
     .bind(psid)
-    .execute(db)
+    .execute(ex)
     .await?;
     Ok(done.rows_affected())
 }

@@ -123,18 +123,37 @@ pub async fn run(state: &AppState, job: &jobs::Job, owner: &str) -> Result<(), s
         recorder: Recorder::start(db.clone()),
         page,
     });
+    let mut sends = Sends::default();
+    let outcome = pump(state, job, owner, page_row_id, &run, &mut sends).await;
+    if outcome.is_err() {
+        // The sends under way still end and record what Meta accepted: dropped half-way, they
+        // would go again with the next run.
+        if let Err(e) = sends.drain(db).await {
+            tracing::warn!(error = %e, page = %run.page.facebook_page_id, "sends not recorded");
+        }
+    }
+    outcome
+}
+
+/// Sends the Page's queue until it is empty, or the Page must stop; every way out but an error
+/// leaves no send under way.
+async fn pump(
+    state: &AppState,
+    job: &jobs::Job,
+    owner: &str,
+    page_row_id: &str,
+    run: &Arc<Run>,
+    sends: &mut Sends,
+) -> Result<(), sqlx::Error> {
+    let db = &state.db;
     // Capped at a batch, as when each batch ended before the next: the crash bound holds.
     let in_flight = state.settings.sending.concurrency.min(BATCH as usize);
     let limit = Arc::new(Semaphore::new(in_flight));
-    let mut sends = Sends::default();
     let mut renewed = Instant::now();
     // The next batch is claimed while the last one's sends are still in flight: the pace never
     // waits for the database between batches (waiting there cost a tenth of Meta's rate).
     loop {
-        if let Err(e) = sends.settle_finished(db).await {
-            sends.drain(db).await?;
-            return Err(e);
-        }
+        sends.settle_finished(db).await?;
         if renewed.elapsed() > Duration::from_millis(jobs::LEASE_MS as u64 / 3) {
             if !jobs::renew(db, job, owner).await? {
                 // Another instance holds the Page now: stop at once rather than send beside it.

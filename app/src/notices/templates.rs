@@ -154,11 +154,14 @@ async fn refresh(
     }
 }
 
-/// Notices waiting for the template go now.
+/// Notices waiting for the template go now. Only messages told to wait are touched: locking a
+/// whole fan-out's queue collided with the sender claiming from it (PostgreSQL answered one of
+/// them with a deadlock).
 async fn approved(state: &AppState, page_row_id: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE outgoing_messages SET next_attempt_at = NULL
-         WHERE page_id = $1 AND status = 'queued' AND notice_id IS NOT NULL",
+         WHERE page_id = $1 AND status = 'queued' AND notice_id IS NOT NULL
+           AND next_attempt_at IS NOT NULL",
     )
     .bind(page_row_id)
     .execute(&state.db)

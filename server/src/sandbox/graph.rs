@@ -26,7 +26,7 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
 use hmac::{Hmac, Mac};
 use rand::Rng;
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, time::Instant};
 
 /// Parameters merged from the query string and the body (query first, like Meta).
 pub struct Params {
@@ -132,6 +132,8 @@ pub struct Ctx<'a> {
     pub latency_ms: u64,
     /// Send API calls report how full their Page's rate bucket is: (Page id, percent used).
     pub usage: Option<(String, f64)>,
+    /// When the call came in, before it waited for the lock: what a Page's send figures count.
+    pub arrived: Instant,
 }
 
 /// Who is calling, once the token is checked.
@@ -159,6 +161,7 @@ pub async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let arrived = Instant::now();
     let rest = uri.path().strip_prefix("/sandbox/graph").unwrap_or("");
     let mut segs: Vec<String> = rest
         .split('/')
@@ -193,7 +196,7 @@ pub async fn handle(
         .unwrap_or_default();
 
     let (result, latency_ms, usage) = process(
-        &sb, &method, segs, version, path, parsed, &headers, log_query, log_body,
+        &sb, &method, segs, version, path, parsed, &headers, log_query, log_body, arrived,
     );
     if latency_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(latency_ms)).await;
@@ -243,6 +246,7 @@ fn process(
     headers: &HeaderMap,
     log_query: BTreeMap<String, String>,
     log_body: Value,
+    arrived: Instant,
 ) -> (GraphResult, u64, Option<(String, f64)>) {
     let mut st = sb.lock();
     let mut latency_ms = 0;
@@ -264,6 +268,7 @@ fn process(
                 st: &mut st,
                 latency_ms: 0,
                 usage: None,
+                arrived,
             };
             let result = route(&mut ctx, &req);
             latency_ms = ctx.latency_ms;

@@ -373,11 +373,12 @@ fn take_rate_token(ctx: &mut Ctx, page: &str) -> bool {
     }
     ctx.usage = Some((page.to_string(), (rate - bucket.tokens) / rate * 100.0));
     let now_ms = ctx.st.now_ms();
+    let arrived = ctx.arrived;
     ctx.st
         .send_stats
         .entry(page.to_string())
         .or_default()
-        .record_call(now, now_ms, !allowed);
+        .record_call(arrived, now_ms, !allowed);
     allowed
 }
 

@@ -183,8 +183,8 @@ pub struct Bucket {
     pub last: Instant,
 }
 
-/// Send API calls of one Page as its rate limit saw them (`GET /control/pages/{page}/sends`):
-/// what benchmarks compare with the limit, from outside the product.
+/// Send API calls of one Page as they came in (`GET /control/pages/{page}/sends`): what
+/// benchmarks compare with the limit, from outside the product.
 #[derive(Clone, Debug, Default)]
 pub struct SendStats {
     /// Calls that reached the rate limit (accepted, throttled, or refused for another reason).
@@ -193,42 +193,56 @@ pub struct SendStats {
     pub accepted: u64,
     /// Calls refused with 613 because the Page's bucket was empty.
     pub throttled: u64,
-    /// First and last call: (when, on the sandbox clock in ms).
+    /// First and last call: (when it came in, on the sandbox clock in ms).
     pub first: Option<(Instant, i64)>,
     pub last: Option<(Instant, i64)>,
-    /// Calls of the last second, oldest first: the window slides with every call.
+    /// Calls of the last second, oldest first. Calls are timed when they come in, before they
+    /// wait for the lock, so one may be recorded after a later one: it is put in its place.
     recent: VecDeque<Instant>,
-    /// Most calls in any one-second window (a window ending at each call: the busiest window
-    /// always ends at a call).
+    /// Most calls in any one-second window.
     pub max_in_one_second: usize,
     /// Calls in each whole second since the first call: where a sender stalled.
     pub per_second: Vec<u32>,
 }
 
 impl SendStats {
-    pub fn record_call(&mut self, now: Instant, now_ms: i64, throttled: bool) {
+    pub fn record_call(&mut self, at: Instant, at_ms: i64, throttled: bool) {
         self.calls += 1;
         if throttled {
             self.throttled += 1;
         }
-        let (first, _) = *self.first.get_or_insert((now, now_ms));
-        let second = now.duration_since(first).as_secs() as usize;
+        let (first, _) = *self.first.get_or_insert((at, at_ms));
+        if self.last.is_none_or(|(last, _)| at > last) {
+            self.last = Some((at, at_ms));
+        }
+        let second = at.saturating_duration_since(first).as_secs() as usize;
         if self.per_second.len() <= second {
             self.per_second.resize(second + 1, 0);
         }
         self.per_second[second] += 1;
-        self.last = Some((now, now_ms));
-        // Half-open (now - 1 s, now]: calls exactly one second apart are never counted together,
-        // so a sender spaced exactly at the limit shows the limit, not one more.
+
+        let one_second = std::time::Duration::from_secs(1);
+        let place = self.recent.partition_point(|&t| t <= at);
+        self.recent.insert(place, at);
+        // Windows are half-open, (end - 1 s, end]: calls exactly one second apart are never
+        // counted together, so a sender spaced exactly at the limit shows the limit, not one more.
+        // The busiest window always ends at a call; the new call can only add to the windows
+        // ending at it or at the calls after it.
+        for end in self.recent.range(place..).copied().collect::<Vec<_>>() {
+            let inside = self.recent.partition_point(|&t| t <= end)
+                - self
+                    .recent
+                    .partition_point(|&t| end.duration_since(t) >= one_second);
+            self.max_in_one_second = self.max_in_one_second.max(inside);
+        }
+        let newest = *self.recent.back().expect("just inserted");
         while self
             .recent
             .front()
-            .is_some_and(|&t| now.duration_since(t) >= std::time::Duration::from_secs(1))
+            .is_some_and(|&t| newest.duration_since(t) >= one_second)
         {
             self.recent.pop_front();
         }
-        self.recent.push_back(now);
-        self.max_in_one_second = self.max_in_one_second.max(self.recent.len());
     }
 }
 
@@ -412,5 +426,19 @@ mod tests {
         stats.record_call(start + Duration::from_millis(1001), 0, true);
         assert_eq!(stats.max_in_one_second, 301);
         assert_eq!((stats.calls, stats.throttled), (302, 1));
+    }
+
+    #[test]
+    fn a_call_recorded_late_counts_where_it_came_in() {
+        let mut stats = SendStats::default();
+        let start = Instant::now();
+        stats.record_call(start, 0, false);
+        stats.record_call(start + Duration::from_millis(900), 0, false);
+        assert_eq!(stats.max_in_one_second, 2);
+        // Came in at 500 ms, recorded after the call of 900 ms: three in one second.
+        stats.record_call(start + Duration::from_millis(500), 0, false);
+        assert_eq!(stats.max_in_one_second, 3);
+        assert_eq!(stats.last.unwrap().0, start + Duration::from_millis(900));
+        assert_eq!(stats.per_second, vec![3]);
     }
 }
