@@ -17,7 +17,6 @@ use crate::{
     campaigns::{store::Published, Lifecycle},
     db::now_ms,
     html::esc,
-    messenger::graph::GraphClient,
     state::AppState,
 };
 use axum::{
@@ -331,7 +330,7 @@ async fn login_callback(
         }
     };
     // The app-scoped id is all we keep: one entry per person per campaign.
-    let asid = match GraphClient::new(&state.settings.facebook).me(&token).await {
+    let asid = match state.graph.me(&token).await {
         Ok(me) => me.id,
         Err(e) => {
             tracing::warn!(error = %e.reason(), "entrant identity not available");
