@@ -163,6 +163,8 @@ pub async fn connect_page(facebook_page_id: String) -> Result<(), ServerFnError>
     )
     .await
     .map_err(internal)?;
+    // The public pages show the Page's name as Meta now gives it.
+    state.showcase.forget_all();
     // Notices paused by an invalid token resume; the utility template is asked for now.
     if let Err(e) = crate::notices::sender::page_resumed(&state, &page_row_id).await {
         tracing::warn!(error = %e, "resuming the Page's notices failed");
