@@ -30,6 +30,8 @@ pub struct AppState {
     pub jobs: Arc<Notify>,
     /// Meta's pace per Page, for the notices this instance sends.
     pub pacers: Pacers,
+    /// Published campaigns the public pages showed in the last second.
+    pub showcase: Arc<crate::campaigns::showcase::Showcase>,
     /// Names this process as the holder of job leases.
     pub instance_id: String,
 }
@@ -53,6 +55,7 @@ impl AppState {
             graph,
             jobs: Arc::new(Notify::new()),
             pacers,
+            showcase: Arc::default(),
             instance_id: crate::db::new_id(),
         }
     }

@@ -53,7 +53,7 @@ fn oauth_client(state: &AppState) -> Client {
 /// have their own; both must be registered as redirect URIs of the Facebook app).
 pub(crate) fn login_client(state: &AppState, callback_path: &str) -> Client {
     let fb = &state.settings.facebook;
-    let graph = GraphClient::new(fb);
+    let graph = &state.graph;
     let redirect = state
         .settings
         .public_base_url
@@ -214,7 +214,7 @@ async fn finish_login(
     session: &Session,
     short_token: &crate::secrets::Secret,
 ) -> Result<Outcome, Box<dyn std::error::Error + Send + Sync>> {
-    let graph = GraphClient::new(&state.settings.facebook);
+    let graph = &state.graph;
     let long = graph.long_lived_token(short_token).await?;
     let token = crate::secrets::Secret::new(long.access_token.clone());
     let me = graph.me(&token).await?;

@@ -1,11 +1,14 @@
 //! Campaigns: the contests admins build. `rules` (shared with the browser) says what a valid
-//! campaign is; `store` keeps them; `images` takes uploaded campaign images; the server functions
-//! here are thin: session and rights first, then the rules, then the store.
+//! campaign is; `store` keeps them; `showcase` keeps published ones briefly for the public pages;
+//! `images` takes uploaded campaign images; the server functions here are thin: session and rights
+//! first, then the rules, then the store.
 
 pub mod editor;
 #[cfg(feature = "ssr")]
 pub mod images;
 pub mod rules;
+#[cfg(feature = "ssr")]
+pub mod showcase;
 #[cfg(feature = "ssr")]
 pub mod store;
 
@@ -110,6 +113,7 @@ pub async fn save_campaign(
         .map_err(internal)?
     {
         store::Saved::Ok(id) => {
+            state.showcase.forget_all();
             state.jobs.notify_one();
             Ok(SaveOutcome::Saved { id })
         }
@@ -208,6 +212,7 @@ pub async fn campaign_action(id: String, action: String) -> Result<Option<String
     };
     match changed.map_err(internal)? {
         Changed::Ok => {
+            state.showcase.forget_all();
             // An end notice may have become due (`end_now`): the scheduler looks at once.
             state.jobs.notify_one();
             Ok(None)

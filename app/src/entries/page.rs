@@ -17,7 +17,6 @@ use crate::{
     campaigns::{store::Published, Lifecycle},
     db::now_ms,
     html::esc,
-    messenger::graph::GraphClient,
     state::AppState,
 };
 use axum::{
@@ -31,7 +30,7 @@ use oauth2::{
     AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, Scope, TokenResponse,
 };
 use serde::Deserialize;
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
@@ -174,7 +173,7 @@ async fn start_entry(
     form: &EnterForm,
     frame: Frame,
 ) -> Response {
-    let campaign = match load(state, slug).await {
+    let campaign = match load_now(state, slug).await {
         Ok(c) => c,
         Err(response) => return response,
     };
@@ -239,7 +238,7 @@ async fn login_start(
     Path(slug): Path<String>,
     session: Session,
 ) -> Response {
-    let campaign = match load(&state, &slug).await {
+    let campaign = match load_now(&state, &slug).await {
         Ok(c) => c,
         Err(response) => return response,
     };
@@ -301,7 +300,7 @@ async fn login_callback(
             "Please open the giveaway again.",
         );
     };
-    let campaign = match load(&state, &slug).await {
+    let campaign = match load_now(&state, &slug).await {
         Ok(c) => c,
         Err(response) => return response,
     };
@@ -331,7 +330,7 @@ async fn login_callback(
         }
     };
     // The app-scoped id is all we keep: one entry per person per campaign.
-    let asid = match GraphClient::new(&state.settings.facebook).me(&token).await {
+    let asid = match state.graph.me(&token).await {
         Ok(me) => me.id,
         Err(e) => {
             tracing::warn!(error = %e.reason(), "entrant identity not available");
@@ -350,18 +349,29 @@ async fn login_callback(
 
 // --- Loading and checks ---------------------------------------------------------------------
 
-async fn load(state: &AppState, slug: &str) -> Result<Published, Response> {
+/// The campaign at `slug` for showing: a copy up to a second old will do (`campaigns::showcase`).
+async fn load(state: &AppState, slug: &str) -> Result<Arc<Published>, Response> {
+    lookup(state, slug, true).await
+}
+
+/// The campaign at `slug` as the database has it now: entering is judged on nothing older.
+async fn load_now(state: &AppState, slug: &str) -> Result<Arc<Published>, Response> {
+    lookup(state, slug, false).await
+}
+
+async fn lookup(state: &AppState, slug: &str, copy_will_do: bool) -> Result<Arc<Published>, Response> {
     let valid = !slug.is_empty()
         && slug.len() <= 64
         && slug
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    let found = if valid {
-        crate::campaigns::store::find_published(&state.db, slug)
+    let found = match (valid, copy_will_do) {
+        (false, _) => None,
+        (true, true) => state.showcase.find(&state.db, slug).await.map_err(internal)?,
+        (true, false) => crate::campaigns::store::find_published(&state.db, slug)
             .await
             .map_err(internal)?
-    } else {
-        None
+            .map(Arc::new),
     };
     found.ok_or_else(|| {
         problem(

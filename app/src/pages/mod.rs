@@ -70,7 +70,8 @@ async fn admin_accounts(
         .await
         .map_err(internal)?
         .ok_or_else(|| refuse(http::StatusCode::UNAUTHORIZED, "Please log in again."))?;
-    crate::messenger::graph::GraphClient::new(&state.settings.facebook)
+    state
+        .graph
         .accounts(&token)
         .await
         .map_err(|e| {
@@ -120,9 +121,8 @@ pub async fn my_pages() -> Result<Vec<ManagedPage>, ServerFnError> {
 #[server(endpoint = "connect_page")]
 pub async fn connect_page(facebook_page_id: String) -> Result<(), ServerFnError> {
     use crate::admins::guard::{internal, refuse, require_admin};
-    use crate::messenger::graph::GraphClient;
     let (state, admin) = require_admin().await?;
-    let graph = GraphClient::new(&state.settings.facebook);
+    let graph = &state.graph;
     let accounts = admin_accounts(&state, &admin).await?;
     let Some(account) = accounts
         .into_iter()
@@ -163,6 +163,8 @@ pub async fn connect_page(facebook_page_id: String) -> Result<(), ServerFnError>
     )
     .await
     .map_err(internal)?;
+    // The public pages show the Page's name as Meta now gives it.
+    state.showcase.forget_all();
     // Notices paused by an invalid token resume; the utility template is asked for now.
     if let Err(e) = crate::notices::sender::page_resumed(&state, &page_row_id).await {
         tracing::warn!(error = %e, "resuming the Page's notices failed");
@@ -203,9 +205,8 @@ async fn health_now(
     state: &crate::state::AppState,
     facebook_page_id: &str,
 ) -> Result<Option<Health>, sqlx::Error> {
-    use crate::messenger::graph::GraphClient;
     let token = store::page_token(&state.db, &state.token_cipher, facebook_page_id).await?;
-    let graph = GraphClient::new(&state.settings.facebook);
+    let graph = &state.graph;
     let (status, data_access) = match token {
         None => ("revoked".to_string(), None),
         Some(token) => match graph.debug_token(&token).await {

@@ -320,3 +320,55 @@ both_databases!(
         server.stop().await;
     }
 );
+
+both_databases!(
+    an_admins_change_shows_on_the_public_page_at_once,
+    |url: String| async move {
+        let server = TestServer::start(&url).await;
+        let http = client();
+        log_in(&http, &server, "admin").await;
+        connect(&http, &server, BAKERY).await;
+        let mut form = cake();
+        form.starts_at = "2026-01-01T09:00".into();
+        form.ends_at = "2099-01-01T09:00".into();
+        let (_, body) = save(&http, &server, None, &form).await;
+        let SaveOutcome::Saved { id } = serde_json::from_str(&body).unwrap() else {
+            panic!("{body}")
+        };
+        let act = |action: &'static str| {
+            let (http, server, id) = (&http, &server, id.clone());
+            async move {
+                let (status, body) =
+                    call(http, server, "campaign_action", &[("id", &id), ("action", action)])
+                        .await;
+                assert_eq!(status, 200, "{action}: {body}");
+            }
+        };
+        let public = |path: &'static str| {
+            let server = &server;
+            async move {
+                let r = client().get(server.url(path)).send().await.unwrap();
+                (r.status().as_u16(), r.text().await.unwrap())
+            }
+        };
+        act("publish").await;
+        let (status, page) = public("/c/win-a-cake").await;
+        assert_eq!(status, 200);
+        assert!(page.contains("Win a cake"), "{page}");
+
+        // The page is asked again within the second the server keeps its copy: the edit shows.
+        form.title = "Win two cakes".into();
+        let (status, body) = save(&http, &server, Some(&id), &form).await;
+        assert_eq!(status, 200, "{body}");
+        let (_, page) = public("/c/win-a-cake").await;
+        assert!(page.contains("Win two cakes"), "{page}");
+        let (_, widget) = public("/embed/win-a-cake").await;
+        assert!(widget.contains("Win two cakes"), "{widget}");
+
+        act("end_now").await;
+        let (_, page) = public("/c/win-a-cake").await;
+        assert!(page.contains(r#"data-state="ended""#), "{page}");
+
+        server.stop().await;
+    }
+);

@@ -1,0 +1,61 @@
+//! Published campaigns as the public pages show them, kept for a second.
+//!
+//! A viral entry page is asked for thousands of times a second, and asking the database each time
+//! (PostgreSQL above all: a round trip and a backend process per query) costs more than rendering
+//! the page. A copy at most a second old changes nothing anyone can see: the page works out "not
+//! started / live / ended" from the dates and the clock at each request, this instance forgets
+//! every copy when an admin changes a campaign or a Page through it, and other instances catch up
+//! within the second. Entering never uses a copy: it reads the database, so an entry is never
+//! accepted or refused on stale dates.
+
+use super::store::{self, Published};
+use crate::db::Db;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+/// How long a copy is used.
+const FRESH_FOR: Duration = Duration::from_secs(1);
+/// Beyond this many copies every copy is dropped: slugs are few, so this only stops a flood of
+/// different slugs from growing memory (slugs that match nothing are never kept anyway).
+const MAX_COPIES: usize = 10_000;
+
+#[derive(Default)]
+pub struct Showcase {
+    copies: Mutex<HashMap<String, (Instant, Arc<Published>)>>,
+}
+
+impl Showcase {
+    /// The published campaign at `slug`, from a fresh copy or the database.
+    pub async fn find(&self, db: &Db, slug: &str) -> Result<Option<Arc<Published>>, sqlx::Error> {
+        if let Some(copy) = self.fresh(slug) {
+            return Ok(Some(copy));
+        }
+        let Some(found) = store::find_published(db, slug).await? else {
+            return Ok(None);
+        };
+        let found = Arc::new(found);
+        let mut copies = self.copies.lock().expect("showcase lock");
+        if copies.len() >= MAX_COPIES {
+            copies.clear();
+        }
+        copies.insert(slug.to_string(), (Instant::now(), found.clone()));
+        Ok(Some(found))
+    }
+
+    /// Drops every copy: called after a change made through this instance, and by tests that
+    /// change campaigns in the database directly.
+    pub fn forget_all(&self) {
+        self.copies.lock().expect("showcase lock").clear();
+    }
+
+    fn fresh(&self, slug: &str) -> Option<Arc<Published>> {
+        let copies = self.copies.lock().expect("showcase lock");
+        copies
+            .get(slug)
+            .filter(|(kept, _)| kept.elapsed() < FRESH_FOR)
+            .map(|(_, copy)| copy.clone())
+    }
+}
