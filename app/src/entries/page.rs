@@ -359,7 +359,11 @@ async fn load_now(state: &AppState, slug: &str) -> Result<Arc<Published>, Respon
     lookup(state, slug, false).await
 }
 
-async fn lookup(state: &AppState, slug: &str, copy_will_do: bool) -> Result<Arc<Published>, Response> {
+async fn lookup(
+    state: &AppState,
+    slug: &str,
+    copy_will_do: bool,
+) -> Result<Arc<Published>, Response> {
     let valid = !slug.is_empty()
         && slug.len() <= 64
         && slug
@@ -367,7 +371,11 @@ async fn lookup(state: &AppState, slug: &str, copy_will_do: bool) -> Result<Arc<
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     let found = match (valid, copy_will_do) {
         (false, _) => None,
-        (true, true) => state.showcase.find(&state.db, slug).await.map_err(internal)?,
+        (true, true) => state
+            .showcase
+            .find(&state.db, slug)
+            .await
+            .map_err(internal)?,
         (true, false) => crate::campaigns::store::find_published(&state.db, slug)
             .await
             .map_err(internal)?

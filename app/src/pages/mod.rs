@@ -70,17 +70,13 @@ async fn admin_accounts(
         .await
         .map_err(internal)?
         .ok_or_else(|| refuse(http::StatusCode::UNAUTHORIZED, "Please log in again."))?;
-    state
-        .graph
-        .accounts(&token)
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "cannot list the admin's Pages");
-            refuse(
-                http::StatusCode::BAD_GATEWAY,
-                "Facebook did not list your Pages; log in again.",
-            )
-        })
+    state.graph.accounts(&token).await.map_err(|e| {
+        tracing::warn!(error = %e, "cannot list the admin's Pages");
+        refuse(
+            http::StatusCode::BAD_GATEWAY,
+            "Facebook did not list your Pages; log in again.",
+        )
+    })
 }
 
 /// The Pages the signed-in admin moderates, as Facebook says now, with their connection state.

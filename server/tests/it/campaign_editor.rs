@@ -261,8 +261,10 @@ async fn editor_html(http: &reqwest::Client, server: &TestServer, id: &str) -> S
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 200);
-    response.text().await.unwrap()
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    body
 }
 
 both_databases!(
@@ -338,9 +340,13 @@ both_databases!(
         let act = |action: &'static str| {
             let (http, server, id) = (&http, &server, id.clone());
             async move {
-                let (status, body) =
-                    call(http, server, "campaign_action", &[("id", &id), ("action", action)])
-                        .await;
+                let (status, body) = call(
+                    http,
+                    server,
+                    "campaign_action",
+                    &[("id", &id), ("action", action)],
+                )
+                .await;
                 assert_eq!(status, 200, "{action}: {body}");
             }
         };
