@@ -12,8 +12,8 @@ use axum::{
     Router,
 };
 use leptos::{config::LeptosOptions, prelude::provide_context};
-use leptos_axum::{generate_route_list, LeptosRoutes};
-use std::{future::Future, net::SocketAddr, time::Duration};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
+use std::{future::Future, net::SocketAddr, sync::OnceLock, time::Duration};
 use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower_http::trace::TraceLayer;
@@ -171,9 +171,18 @@ fn leptos_options(site_addr: SocketAddr) -> LeptosOptions {
         .build()
 }
 
+/// The app's routes, worked out once per process. Working them out renders the app with resource
+/// loading switched off process-wide (a global flag in Leptos): a second server in the same process
+/// (the tests start many) doing it while another rendered an admin page left that page's resources
+/// waiting forever, and the page with them (leptos-rs/leptos#4773).
+fn app_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn router(state: AppState, sandbox: Option<crate::sandbox::Shared>) -> Router {
     let settings = state.settings.clone();
-    let routes = generate_route_list(App);
+    let routes = app_routes();
     let context = {
         let state = state.clone();
         move || provide_context(state.clone())
