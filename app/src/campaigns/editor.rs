@@ -218,9 +218,10 @@ pub fn CampaignEditor() -> impl IntoView {
     let form_view = view! {
         <section class="card editor">
             <h1>{move || if id().is_some() { "Edit campaign" } else { "New campaign" }}</h1>
-            // Components that load data of their own are created here, outside any `<Suspense>`:
-            // created inside one, they were created again each time it looked for pending loads,
-            // and now and then the server's page never finished (leptos-rs/leptos#4866).
+            // These two load their own data, so they are created here rather than inside a
+            // `<Suspense>`: there they were created again each time it looked for pending loads
+            // (the Page's token was checked with Meta three times per page view). A campaign that
+            // cannot be loaded shows its error in `CampaignLifecycle`.
             {move || id().map(|id| view! {
                 <ReconnectBanner campaign_id=id.clone()/>
                 <CampaignLifecycle id/>
@@ -328,20 +329,17 @@ pub fn CampaignEditor() -> impl IntoView {
     .into_any();
     view! {
         {form_view}
-        {move || id().map(|id| {
-            let live = Signal::derive(move || {
-                existing.get().and_then(Result::ok).flatten().is_some_and(|c| {
-                    c.lifecycle(crate::notices::panel::js_now_ms()) == super::Lifecycle::Live
-                })
-            });
-            view! {
-                <CampaignLinks campaign_id=id.clone()/>
+        <Suspense>
+            {move || existing.get().and_then(Result::ok).flatten().map(|c| {
+                let live = c.lifecycle(crate::notices::panel::js_now_ms()) == super::Lifecycle::Live;
+                view! {
+                <CampaignLinks slug=c.form.slug page_id=c.form.page_id/>
                 <crate::notices::panel::NoticeStatistics
-                    live
-                    scope=crate::notices::Scope::Campaign(id.clone())/>
-                <crate::entries::EntriesPanel campaign_id=id/>
-            }
-        })}
+                    live=live
+                    scope=crate::notices::Scope::Campaign(c.id.clone())/>
+                <crate::entries::EntriesPanel campaign_id=c.id/>
+            }})}
+        </Suspense>
     }
 }
 
@@ -479,45 +477,34 @@ async fn upload_image(file: web_sys::File) -> Result<String, String> {
 
 /// The public link, the widget embed code and the Messenger link of a saved campaign.
 #[component]
-fn CampaignLinks(campaign_id: String) -> impl IntoView {
-    let links = Resource::new(
-        move || campaign_id.clone(),
-        |id| async move {
-            let campaign = get_campaign(id).await?;
-            let base = crate::entries::public_base_url().await?;
-            Ok::<_, ServerFnError>((campaign.form.slug, campaign.form.page_id, base))
-        },
-    );
+fn CampaignLinks(slug: String, page_id: String) -> impl IntoView {
+    let path = format!("/c/{slug}");
+    let base = Resource::new(|| (), |_| crate::entries::public_base_url());
+    // The embed code runs on the business's own site: the script must come from this server.
+    let embed = Memo::new(move |_| {
+        let base = base.get().and_then(Result::ok).unwrap_or_default();
+        format!(
+            r#"<div data-campaign="{slug}"></div><script src="{base}/widget.js" async></script>"#
+        )
+    });
     let copied = RwSignal::new(false);
     view! {
-        <Suspense>
-            {move || links.get().and_then(Result::ok).map(|(slug, page_id, base)| {
-                let path = format!("/c/{slug}");
-                // The embed code runs on the business's own site: the script must come from this server.
-                let embed = format!(
-                    r#"<div data-campaign="{slug}"></div><script src="{base}/widget.js" async></script>"#
-                );
-                let to_copy = embed.clone();
-                view! {
-                    <section class="card links" data-testid="campaign-links">
-                        <h2>"Share"</h2>
-                        <p>"Public page: "<a href=path.clone() rel="external" data-testid="public-link">{path.clone()}</a></p>
-                        <p>"Messenger Page: "<code data-testid="mme-page">{page_id}</code></p>
-                        <label for="embed">"Embed code"</label>
-                        <textarea id="embed" readonly rows="2" data-testid="embed-code" prop:value=embed.clone()>{embed.clone()}</textarea>
-                        <button type="button" on:click=move |_| {
-                            #[cfg(feature = "hydrate")]
-                            {
-                                let _ = web_sys_clipboard(&to_copy);
-                            }
-                            #[cfg(not(feature = "hydrate"))]
-                            let _ = &to_copy;
-                            copied.set(true);
-                        }>{move || if copied.get() { "Copied" } else { "Copy embed code" }}</button>
-                    </section>
+        <section class="card links" data-testid="campaign-links">
+            <h2>"Share"</h2>
+            <p>"Public page: "<a href=path.clone() rel="external" data-testid="public-link">{path.clone()}</a></p>
+            <p>"Messenger Page: "<code data-testid="mme-page">{page_id}</code></p>
+            <label for="embed">"Embed code"</label>
+            <Suspense>
+                <textarea id="embed" readonly rows="2" data-testid="embed-code" prop:value=move || embed.get()>{move || embed.get()}</textarea>
+            </Suspense>
+            <button type="button" on:click=move |_| {
+                #[cfg(feature = "hydrate")]
+                {
+                    let _ = web_sys_clipboard(&embed.get_untracked());
                 }
-            })}
-        </Suspense>
+                copied.set(true);
+            }>{move || if copied.get() { "Copied" } else { "Copy embed code" }}</button>
+        </section>
     }
 }
 

@@ -101,13 +101,7 @@ fn NoticeProgress(notice: NoticeReport) -> impl IntoView {
 
 /// Statistics for a campaign (with its notices) or a Page (by its Facebook id).
 #[component]
-pub fn NoticeStatistics(
-    scope: Scope,
-    /// Whether the campaign is live (the "end now" and "notify" controls): read inside a
-    /// `<Suspense>` here, so it may come from a resource.
-    #[prop(optional, into)]
-    live: Signal<bool>,
-) -> impl IntoView {
+pub fn NoticeStatistics(scope: Scope, #[prop(optional)] live: bool) -> impl IntoView {
     let tick = ticker(2_000);
     let filter = RwSignal::new(Filter::default());
     let scope_for_stats = scope.clone();
@@ -218,38 +212,31 @@ pub fn NoticeStatistics(
                     </ul>
                 })}
             </Transition>
-            {campaign_id.map(|id| view! {
-                <Suspense>
-                    {move || live.get().then(|| {
+            {campaign_id.filter(|_| live).map(|id| view! {
+                <h3>"End now"</h3>
+                <p class="muted">"Closes entries now and sends the end-of-campaign notice."</p>
+                <button type="button" data-testid="end-now" disabled=move || end_now.pending().get()
+                    on:click={
                         let id = id.clone();
-                        view! {
-                            <h3>"End now"</h3>
-                            <p class="muted">"Closes entries now and sends the end-of-campaign notice."</p>
-                            <button type="button" data-testid="end-now" disabled=move || end_now.pending().get()
-                                on:click={
-                                    let id = id.clone();
-                                    move |_| { end_now.dispatch(crate::campaigns::CampaignAction { id: id.clone(), action: "end_now".into() }); }
-                                }>"End the campaign now"</button>
-                            {move || end_now.value().get().map(|r| match r {
-                                Ok(_) => view! { <p class="ok" data-testid="ended">"Ended: the notice is on its way."</p> }.into_any(),
-                                Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                            })}
-                            <h3 id="notify">"Notify subscribers of this change"</h3>
-                            <ActionForm action=notify>
-                                <input type="hidden" name="campaign_id" value=id/>
-                                <textarea name="text" rows="3" maxlength="2000" data-testid="notify-text"
-                                    prop:value=move || text.get()
-                                    on:input=move |ev| text.set(event_target_value(&ev))></textarea>
-                                <button type="submit" data-testid="notify-button"
-                                    disabled=move || notify.pending().get()>"Notify subscribers"</button>
-                            </ActionForm>
-                            {move || notify.value().get().map(|r| match r {
-                                Ok(_) => view! { <p class="ok" data-testid="notify-done">"Update notice queued."</p> }.into_any(),
-                                Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                            })}
-                        }
-                    })}
-                </Suspense>
+                        move |_| { end_now.dispatch(crate::campaigns::CampaignAction { id: id.clone(), action: "end_now".into() }); }
+                    }>"End the campaign now"</button>
+                {move || end_now.value().get().map(|r| match r {
+                    Ok(_) => view! { <p class="ok" data-testid="ended">"Ended: the notice is on its way."</p> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                })}
+                <h3 id="notify">"Notify subscribers of this change"</h3>
+                <ActionForm action=notify>
+                    <input type="hidden" name="campaign_id" value=id/>
+                    <textarea name="text" rows="3" maxlength="2000" data-testid="notify-text"
+                        prop:value=move || text.get()
+                        on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+                    <button type="submit" data-testid="notify-button"
+                        disabled=move || notify.pending().get()>"Notify subscribers"</button>
+                </ActionForm>
+                {move || notify.value().get().map(|r| match r {
+                    Ok(_) => view! { <p class="ok" data-testid="notify-done">"Update notice queued."</p> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                })}
             })}
         </section>
     }
