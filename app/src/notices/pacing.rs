@@ -5,9 +5,11 @@
 //! Evenly spaced with no slack at all lost a tenth of the rate: at 300 a second calls are 3.3 ms
 //! apart, tokio's timer wakes a waiting call up to a millisecond late, and every late call pushed
 //! all the following ones back. So a late call may be followed by up to three quicker ones, and
-//! the pace is set below the limit by as much, plus one call spare for the network's jitter on the
-//! way to Meta: 296 a second for a limit of 300, and never more than 299 in any second (see
-//! [`shape`]).
+//! the pace is set below the limit by as much. Then calls leave evenly but do not arrive evenly:
+//! on a loaded machine (PostgreSQL beside the product on two cores) the time from leaving to
+//! arriving varied by some 30 ms, enough to crowd 308 calls into one second at Meta's end. So 3%
+//! more is kept spare for that: 288 a second for a limit of 300, never more than 291 in any
+//! second as they leave (see [`shape`]).
 //!
 //! The pace holds across instances because a Page has one sender job at a time (see `jobs`).
 
@@ -34,11 +36,15 @@ pub struct Pacer {
 }
 
 /// (calls a second, calls at once) for a limit of `per_second`. The limiter (GCRA) lets at most
-/// `pace + burst - 1` calls into any window shorter than a second; that stays below the limit, one
-/// call spare, from 100 a second up. Slower limits leave a late call's millisecond negligible.
+/// `pace + burst - 1` calls into any window shorter than a second; that stays 3% below the limit
+/// from 100 a second up, room for the calls' uneven way to Meta. Slower limits keep one call spare.
 pub fn shape(per_second: u32) -> (u32, u32) {
     let catch_up = (per_second / 100).min(3);
-    let spare = u32::from(per_second >= 100);
+    let spare = if per_second >= 100 {
+        (per_second * 3).div_ceil(100)
+    } else {
+        u32::from(per_second >= 2)
+    };
     (per_second.max(1) - catch_up - spare, 1 + catch_up)
 }
 
@@ -168,11 +174,11 @@ mod tests {
             let most_in_a_second = pace + burst - 1;
             assert!(most_in_a_second <= limit, "{limit}: {pace} + {burst} - 1");
             if limit >= 100 {
-                assert!(most_in_a_second < limit, "{limit}: one call spare");
+                assert!(most_in_a_second * 100 <= limit * 97, "{limit}: 3% spare");
+                assert!(pace * 100 >= limit * 95, "{limit}: {pace} is too slow");
             }
-            assert!(pace * 100 >= limit * 98, "{limit}: {pace} is too slow");
         }
-        assert_eq!(shape(300), (296, 4));
+        assert_eq!(shape(300), (288, 4));
     }
 
     #[tokio::test]
