@@ -60,6 +60,9 @@ pub struct SendingSettings {
     pub max_attempts: i64,
     /// Whether this instance runs the job scheduler in the background (tests drive `run_once`).
     pub background_jobs: bool,
+    /// How long a notice may wait for a path that can carry it (the utility permission, Meta's
+    /// review of the template) before it ends as "not sent" with the reason.
+    pub wait_limit_ms: i64,
 }
 
 impl Default for SendingSettings {
@@ -70,6 +73,7 @@ impl Default for SendingSettings {
             retry_base_ms: 2_000,
             max_attempts: 5,
             background_jobs: true,
+            wait_limit_ms: 24 * 3600 * 1000,
         }
     }
 }
@@ -308,6 +312,12 @@ impl Settings {
             concurrency: number("SEND_CONCURRENCY", defaults.concurrency as u64, 1_000)? as usize,
             retry_base_ms: number("SEND_RETRY_BASE_MS", defaults.retry_base_ms, 3_600_000)?,
             max_attempts: number("SEND_MAX_ATTEMPTS", defaults.max_attempts as u64, 100)? as i64,
+            wait_limit_ms: number(
+                "NOTICE_WAIT_LIMIT_SECONDS",
+                defaults.wait_limit_ms as u64 / 1000,
+                30 * 24 * 3600,
+            )? as i64
+                * 1000,
             background_jobs: match get("BACKGROUND_JOBS").as_deref() {
                 None | Some("on") => true,
                 Some("off") => false,

@@ -25,7 +25,8 @@ pub async fn seed(state: &AppState, sandbox: &Shared) -> Result<(), Box<dyn std:
         "pages_show_list",
         "pages_manage_metadata",
         "pages_messaging",
-        "page_utility_messaging",
+        "business_management",
+        "pages_utility_messaging",
     ]
     .map(String::from)
     .to_vec();
@@ -56,6 +57,8 @@ pub async fn seed(state: &AppState, sandbox: &Shared) -> Result<(), Box<dyn std:
         &page_token,
     )
     .await?;
+    // The pin subscribed the template reviews too: the demo reaches people after 24 hours.
+    app::notices::templates::set_permission(&state.db, &page_row, true).await?;
 
     let exists: Option<String> = sqlx::query_scalar("SELECT id FROM campaigns WHERE slug = $1")
         .bind(SLUG)

@@ -25,15 +25,18 @@ pub const ADMIN_ID: &str = "admin.id";
 const OAUTH_STATE: &str = "oauth.admin.state";
 const OAUTH_PKCE_VERIFIER: &str = "oauth.admin.pkce_verifier";
 
-/// What the product asks admins for. `pages_messaging` needs the first two.
+/// What the product needs of admins (facts file §1). `pages_messaging` needs the first two;
+/// `business_management` finds Pages held through a business portfolio.
 pub const REQUIRED_SCOPES: &[&str] = &[
     "pages_show_list",
     "pages_manage_metadata",
     "pages_messaging",
+    "business_management",
 ];
-/// Utility templates; Meta's docs spell it both ways (facts file §1), so either counts.
-pub const UTILITY_SCOPE: &str = "page_utility_messaging";
-const UTILITY_SCOPE_ALT: &str = "pages_utility_messaging";
+/// Asked for too, but optional: it has Standard Access only until App Review, which Meta grants
+/// only after one template was created with it. Without it notices reach people inside the
+/// 24-hour window only; nothing else depends on it.
+pub use crate::pages::reach::UTILITY_SCOPE;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -224,17 +227,11 @@ async fn finish_login(
         .filter(|p| p.status == "granted")
         .map(|p| p.permission.clone())
         .collect();
-    let mut missing: Vec<String> = REQUIRED_SCOPES
+    let missing: Vec<String> = REQUIRED_SCOPES
         .iter()
         .filter(|s| !granted.iter().any(|g| g == *s))
         .map(|s| s.to_string())
         .collect();
-    if !granted
-        .iter()
-        .any(|g| g == UTILITY_SCOPE || g == UTILITY_SCOPE_ALT)
-    {
-        missing.push(UTILITY_SCOPE.to_string());
-    }
     if !missing.is_empty() {
         return Ok(Outcome::Missing(missing));
     }
@@ -252,6 +249,11 @@ async fn finish_login(
     // Rights are Facebook's to give: recompute them from the Pages this person moderates now.
     let accounts = graph.accounts(&token).await?;
     crate::pages::store::refresh_rights(&state.db, &admin.id, &accounts).await?;
+    if granted.iter().any(|g| g == UTILITY_SCOPE) {
+        // Granted now (perhaps asked again from the Pages panel): the Pages this admin connected
+        // without it get their template, and the notices waiting for it go.
+        crate::pages::reach::utility_granted(state, &admin.id).await?;
+    }
     // A new session id at the moment of login defeats session fixation.
     session.cycle_id().await?;
     session.insert(ADMIN_ID, &admin.id).await?;

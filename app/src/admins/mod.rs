@@ -39,8 +39,9 @@ fn permission_purpose(permission: &str) -> &'static str {
         "pages_show_list" => "to list the Pages you manage",
         "pages_manage_metadata" => "to subscribe your Page to Messenger events",
         "pages_messaging" => "to send the confirmation and end-of-campaign messages",
-        "page_utility_messaging" => {
-            "to reach entrants after 24 hours with an approved utility message"
+        "business_management" => "to find Pages your business portfolio holds",
+        "pages_utility_messaging" => {
+            "to reach entrants after 24 hours with an approved utility message (optional)"
         }
         _ => "needed by the product",
     }

@@ -45,6 +45,15 @@ pub async fn upsert_at_login(
     })
 }
 
+/// Whether the admin granted this permission at their last login.
+pub async fn has_scope(db: &Db, id: &str, scope: &str) -> Result<bool, sqlx::Error> {
+    let scopes: Option<String> = sqlx::query_scalar("SELECT granted_scopes FROM admins WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    Ok(scopes.is_some_and(|s| s.split(',').any(|g| g == scope)))
+}
+
 pub async fn find(db: &Db, id: &str) -> Result<Option<Admin>, sqlx::Error> {
     let row: Option<(String, String, String)> =
         sqlx::query_as("SELECT id, facebook_user_id, name FROM admins WHERE id = $1")

@@ -224,6 +224,7 @@ pub fn CampaignEditor() -> impl IntoView {
             // cannot be loaded shows its error in `CampaignLifecycle`.
             {move || id().map(|id| view! {
                 <ReconnectBanner campaign_id=id.clone()/>
+                <crate::pages::reach::NoticeReachPanel campaign_id=id.clone()/>
                 <CampaignLifecycle id/>
             })}
             <form on:submit=on_submit novalidate>

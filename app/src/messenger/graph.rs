@@ -176,6 +176,32 @@ impl GraphError {
         }
     }
 
+    /// Meta's own words, for problems the admin must act on (a template Meta would not create,
+    /// a permission it refused): its user-facing text when it gave one, with the code.
+    pub fn meta_words(&self) -> String {
+        match self {
+            GraphError::Api { error, .. } => {
+                let text = error
+                    .error_user_msg
+                    .as_deref()
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or(&error.message);
+                let title = error
+                    .error_user_title
+                    .as_deref()
+                    .filter(|t| !t.is_empty())
+                    .map(|t| format!("{t}: "))
+                    .unwrap_or_default();
+                let code = match error.error_subcode {
+                    Some(sub) => format!("{}/{sub}", error.code),
+                    None => error.code.to_string(),
+                };
+                format!("{title}{text} ({code})")
+            }
+            other => other.reason(),
+        }
+    }
+
     pub fn reason(&self) -> String {
         match self {
             GraphError::Api { error, .. } => error.reason(),
@@ -352,9 +378,20 @@ pub struct TemplateCreated {
 pub struct TemplateInfo {
     pub id: String,
     pub name: String,
-    pub status: String,
+    /// Only there when asked for with `fields=`.
+    #[serde(default)]
+    pub status: Option<String>,
     #[serde(default)]
     pub language: Option<String>,
+    #[serde(default)]
+    pub rejected_reason: Option<String>,
+}
+
+/// The parts of a Page's Messenger profile that decide whether Get Started shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MessengerProfile {
+    pub ice_breakers: bool,
+    pub get_started: bool,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -730,21 +767,23 @@ impl GraphClient {
         success_flag(answer)
     }
 
-    /// Creates a UTILITY template; it starts PENDING and its approval arrives by webhook.
+    /// Creates a UTILITY template from its components (facts file §3a: the BODY carries its
+    /// sample values). Meta often approves at once (`APPROVED`); otherwise `PENDING`, and the
+    /// review arrives by webhook.
     pub async fn create_utility_template(
         &self,
         page_id: &str,
         page_token: &Secret,
         name: &str,
         language: &str,
-        body_text: &str,
+        components: serde_json::Value,
     ) -> Result<TemplateCreated, GraphError> {
         let body = serde_json::json!({
             "name": name,
             "language": language,
             "category": "UTILITY",
             "parameter_format": "NAMED",
-            "components": [{"type": "BODY", "text": body_text}],
+            "components": components,
         });
         Ok(self
             .post(&format!("{page_id}/message_templates"), page_token, &body)
@@ -752,15 +791,67 @@ impl GraphClient {
             .0)
     }
 
+    /// The Page's templates named `name`. Meta leaves `status` out unless it is asked for.
     pub async fn templates(
         &self,
         page_id: &str,
         page_token: &Secret,
+        name: &str,
     ) -> Result<Vec<TemplateInfo>, GraphError> {
         let page: Paged<TemplateInfo> = self
-            .get(&format!("{page_id}/message_templates"), page_token, &[])
+            .get(
+                &format!("{page_id}/message_templates"),
+                page_token,
+                &[
+                    ("name", name),
+                    ("fields", "id,name,language,status,category,rejected_reason"),
+                ],
+            )
             .await?;
         Ok(page.data)
+    }
+
+    /// Deletes a template by id (an approved one cannot be edited: delete and create again).
+    pub async fn delete_template(
+        &self,
+        page_id: &str,
+        page_token: &Secret,
+        template_id: &str,
+    ) -> Result<(), GraphError> {
+        let request = self
+            .authorized(
+                self.http
+                    .delete(self.url(&format!("{page_id}/message_templates"))),
+                page_token,
+            )
+            .query(&[("hsm_id", template_id)]);
+        let (answer, _): (serde_json::Value, _) = self.execute(request).await?;
+        success_flag(answer)
+    }
+
+    /// What Messenger shows a person opening a new thread: ice breakers take precedence over
+    /// the Get Started button (facts file §2).
+    pub async fn messenger_profile(
+        &self,
+        page_token: &Secret,
+    ) -> Result<MessengerProfile, GraphError> {
+        let page: Paged<serde_json::Value> = self
+            .get(
+                "me/messenger_profile",
+                page_token,
+                &[("fields", "ice_breakers,get_started")],
+            )
+            .await?;
+        let mut profile = MessengerProfile::default();
+        for item in page.data {
+            let set = |key: &str| {
+                item.get(key)
+                    .is_some_and(|v| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()))
+            };
+            profile.ice_breakers |= set("ice_breakers");
+            profile.get_started |= set("get_started");
+        }
+        Ok(profile)
     }
 
     /// The User Profile API: a subscriber's first name, read with the Page token (PSIDs are

@@ -51,25 +51,52 @@ pub struct Situation {
     pub tag_refused: bool,
 }
 
-/// Meta's review of the Page's utility template.
+/// Where the Page's utility template stands: whether it can carry a notice outside the window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TemplateState {
     /// Not created yet: the sender creates it on first use.
     Missing,
-    /// Created, waiting for Meta's review (the answer comes by webhook).
+    /// The admin who connected the Page has not granted `pages_utility_messaging` (Meta refused
+    /// the template webhook field, or the login left it out): no template can be made.
+    NoPermission,
+    /// Meta refused the creation call; it is tried again later, with a backoff.
+    CreationFailed,
+    /// Created, waiting for Meta's review (the answer comes by webhook), or in appeal.
     Pending,
+    /// Usable: APPROVED, and FLAGGED or REINSTATED, which Meta still delivers.
     Approved,
-    /// Rejected, paused or disabled by Meta: it cannot carry notices.
+    /// Rejected, paused, disabled or being deleted by Meta: it cannot carry notices.
     Refused,
 }
 
 impl TemplateState {
+    /// Every status of Meta's template review (facts file §3a), plus our `ERROR` for a creation
+    /// Meta refused. An unknown status is taken as not usable: sending on a guess would fail.
     pub fn of(status: Option<&str>) -> TemplateState {
         match status {
             None => TemplateState::Missing,
-            Some("APPROVED") => TemplateState::Approved,
-            Some("PENDING") => TemplateState::Pending,
+            Some("APPROVED" | "FLAGGED" | "REINSTATED") => TemplateState::Approved,
+            Some("PENDING" | "IN_APPEAL") => TemplateState::Pending,
+            Some("ERROR") => TemplateState::CreationFailed,
             Some(_) => TemplateState::Refused,
+        }
+    }
+
+    /// Why a notice outside the window waits, in the admin's words.
+    pub fn waiting_reason(self) -> &'static str {
+        match self {
+            TemplateState::Missing => "waiting for the Page's utility template to be created",
+            TemplateState::NoPermission => {
+                "outside the 24-hour window, and the Page's admin has not granted pages_utility_messaging"
+            }
+            TemplateState::CreationFailed => {
+                "outside the 24-hour window, and Meta refused to create the Page's utility template"
+            }
+            TemplateState::Pending => "waiting for Meta to approve the Page's utility template",
+            TemplateState::Refused => {
+                "outside the 24-hour window, and Meta refused the Page's utility template"
+            }
+            TemplateState::Approved => "",
         }
     }
 }
@@ -117,14 +144,12 @@ pub fn decide(s: &Situation) -> Decision {
     if inside_window(s.last_interaction_at, s.now) {
         return Decision::Send(Path::Response);
     }
+    // Whatever keeps the template from carrying the notice can be fixed by the admin (grant the
+    // permission, fix or appeal the template), so the notice waits; the sender ends it as not
+    // sent once it has waited `NOTICE_WAIT_LIMIT_SECONDS`.
     let utility = || match s.template {
         TemplateState::Approved => Decision::Send(Path::Utility),
-        TemplateState::Missing | TemplateState::Pending => {
-            Decision::Wait("waiting for Meta to approve the Page's utility template".into())
-        }
-        TemplateState::Refused => Decision::Hold(
-            "outside the 24-hour window, and Meta refused the Page's utility template".into(),
-        ),
+        other => Decision::Wait(other.waiting_reason().into()),
     };
     match (s.purpose, s.notice_path) {
         (Purpose::Confirmation, _) => Decision::Hold(
@@ -192,21 +217,46 @@ mod tests {
     fn outside_the_window_only_templates_or_the_tag() {
         let automatic = situation(Purpose::EndNotice, 25, NoticePath::Automatic);
         assert_eq!(decide(&automatic), Decision::Send(Path::Utility));
-        // A template under review holds the notice back without dropping it.
-        for waiting in [TemplateState::Missing, TemplateState::Pending] {
+        // Whatever keeps the template from carrying it, the notice waits (the admin can fix it).
+        for (waiting, words) in [
+            (TemplateState::Missing, "created"),
+            (TemplateState::Pending, "approve"),
+            (TemplateState::NoPermission, "pages_utility_messaging"),
+            (TemplateState::CreationFailed, "refused to create"),
+            (TemplateState::Refused, "refused the Page's utility template"),
+        ] {
             let s = Situation {
                 template: waiting,
                 ..automatic.clone()
             };
-            assert!(matches!(decide(&s), Decision::Wait(r) if r.contains("template")));
+            assert!(
+                matches!(decide(&s), Decision::Wait(ref r) if r.contains(words)),
+                "{waiting:?}"
+            );
         }
-        let refused = Situation {
-            template: TemplateState::Refused,
-            ..automatic
-        };
-        assert!(matches!(decide(&refused), Decision::Hold(r) if r.contains("refused")));
         let confirmation = situation(Purpose::Confirmation, 25, NoticePath::Automatic);
         assert!(matches!(decide(&confirmation), Decision::Hold(r) if r.contains("reply")));
+    }
+
+    #[test]
+    fn every_review_status_of_meta_is_mapped() {
+        use TemplateState::*;
+        for (status, state) in [
+            (None, Missing),
+            (Some("APPROVED"), Approved),
+            (Some("FLAGGED"), Approved),
+            (Some("REINSTATED"), Approved),
+            (Some("PENDING"), Pending),
+            (Some("IN_APPEAL"), Pending),
+            (Some("REJECTED"), Refused),
+            (Some("PAUSED"), Refused),
+            (Some("DISABLED"), Refused),
+            (Some("PENDING_DELETION"), Refused),
+            (Some("ERROR"), CreationFailed),
+            (Some("SOMETHING_NEW"), Refused),
+        ] {
+            assert_eq!(TemplateState::of(status), state, "{status:?}");
+        }
     }
 
     #[test]

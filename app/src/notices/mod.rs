@@ -207,6 +207,39 @@ pub async fn notify_subscribers(
     Ok(id)
 }
 
+/// "Send the not-sent ones again": once the admin fixed what kept notices from going (granted
+/// the permission, got the template approved, reconnected the Page), every notice message of the
+/// campaign that ended as not sent goes back in the queue, with a fresh wait limit. People who
+/// blocked the Page stay out. Answers how many were queued again.
+#[server(endpoint = "resend_not_sent")]
+pub async fn resend_not_sent(campaign_id: String) -> Result<i64, ServerFnError> {
+    use crate::admins::guard::internal;
+    let (state, _) = authorize(Scope::Campaign(campaign_id.clone())).await?;
+    let now = crate::db::now_ms();
+    let mut tx = state.db.begin().await.map_err(internal)?;
+    let pages: Vec<String> = sqlx::query_scalar(
+        "UPDATE outgoing_messages SET status = 'queued', next_attempt_at = NULL, created_at = $1,
+                updated_at = $1, error_reason = NULL, error_code = NULL, error_subcode = NULL
+         WHERE campaign_id = $2 AND status = 'not_sent' AND notice_id IS NOT NULL
+           AND subscriber_id IN (SELECT id FROM subscribers WHERE unreachable_at IS NULL)
+         RETURNING page_id",
+    )
+    .bind(now)
+    .bind(&campaign_id)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(internal)?;
+    let mut distinct = pages.clone();
+    distinct.sort();
+    distinct.dedup();
+    for page in &distinct {
+        sender::arm(&mut *tx, page).await.map_err(internal)?;
+    }
+    tx.commit().await.map_err(internal)?;
+    state.jobs.notify_one();
+    Ok(pages.len() as i64)
+}
+
 /// The text of an update notice: what Messenger accepts in one message.
 pub fn check_text(text: &str) -> Result<(), String> {
     let max = crate::messenger::limits::TEXT_MAX;

@@ -128,6 +128,8 @@ pub fn NoticeStatistics(scope: Scope, #[prop(optional)] live: bool) -> impl Into
         Scope::Page(_) => None,
     };
     let notify = ServerAction::<super::NotifySubscribers>::new();
+    let resend = ServerAction::<super::ResendNotSent>::new();
+    let resend_for = campaign_id.clone();
     let end_now = ServerAction::<crate::campaigns::CampaignAction>::new();
     let text = RwSignal::new(String::new());
     let status_choice = move |ev: leptos::ev::Event| {
@@ -149,6 +151,23 @@ pub fn NoticeStatistics(scope: Scope, #[prop(optional)] live: bool) -> impl Into
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || stats.get().map(|s| match s {
                     Ok(s) => view! {
+                        {
+                            let not_sent: i64 = s.notices.iter().map(|n| n.counts.not_sent).sum();
+                            let id = resend_for.clone();
+                            (not_sent > 0).then(|| id.map(|id| view! {
+                                <div class="resend" data-testid="resend">
+                                    <p>{format!("{not_sent} notice message(s) could not go (the reasons are below). Once you have fixed the reason, send them again.")}</p>
+                                    <button type="button" data-testid="resend-not-sent" disabled=move || resend.pending().get()
+                                        on:click=move |_| { resend.dispatch(super::ResendNotSent { campaign_id: id.clone() }); }>
+                                        "Send the not-sent ones again"
+                                    </button>
+                                </div>
+                            }))
+                        }
+                        {move || resend.value().get().map(|r| match r {
+                            Ok(n) => view! { <p class="ok" data-testid="resent">{format!("{n} queued again.")}</p> }.into_any(),
+                            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        })}
                         {s.notices.into_iter().map(|n| view! { <NoticeProgress notice=n/> }).collect_view()}
                         <h3>"Last 7 days (UTC)"</h3>
                         <table class="stats" data-testid="stats-table">

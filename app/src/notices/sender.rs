@@ -40,8 +40,6 @@ use tokio::{sync::Semaphore, task::JoinSet};
 /// Messages claimed at once. Sends in flight never outnumber it either, so it bounds what can
 /// go twice after a crash (only a message whose call was under way can).
 const BATCH: i64 = 64;
-/// How long a notice waits for Meta's review of the template before it looks again.
-const TEMPLATE_WAIT_MS: i64 = 30_000;
 /// Pauses up to this long are waited out holding the job; longer ones give it back.
 const SHORT_PAUSE: Duration = Duration::from_secs(3);
 pub const TAG_RETIRED: &str = "tag retired by Meta";
@@ -64,6 +62,7 @@ struct Row {
     id: String,
     kind: String,
     attempts: i64,
+    created_at: i64,
     subscriber_id: String,
     psid: String,
     first_name: Option<String>,
@@ -87,7 +86,7 @@ struct Run {
     state: AppState,
     page: Page,
     pacer: Arc<Pacer>,
-    template: Mutex<TemplateState>,
+    template: Mutex<templates::Standing>,
     /// Meta refused the tag once in this run: the others skip it instead of asking again.
     tag_refused: AtomicBool,
     /// The Page's token stopped working: (reason, token status).
@@ -117,7 +116,7 @@ pub async fn run(state: &AppState, job: &jobs::Job, owner: &str) -> Result<(), s
     let run = Arc::new(Run {
         state: state.clone(),
         pacer: state.pacers.for_page(page_row_id),
-        template: Mutex::new(templates::state_of(db, page_row_id).await?),
+        template: Mutex::new(templates::standing(db, page_row_id).await?),
         tag_refused: AtomicBool::new(false),
         paused: Mutex::new(None),
         recorder: Recorder::start(db.clone()),
@@ -190,6 +189,24 @@ async fn pump(
                 continue;
             }
         }
+        // A template that cannot carry notices yet is made, or looked at again, when its time
+        // comes (a backoff after Meta refused it), not at every batch.
+        let template_due = {
+            let t = run.template.lock().expect("lock");
+            t.state != TemplateState::Approved
+                && t.state != TemplateState::NoPermission
+                && t.next_try_at.is_none_or(|at| at <= now_ms())
+        };
+        if template_due {
+            let standing = templates::ensure(
+                state,
+                page_row_id,
+                &run.page.facebook_page_id,
+                &run.page.token,
+            )
+            .await?;
+            *run.template.lock().expect("lock") = standing;
+        }
         let ids = claim_batch(db, page_row_id).await?;
         if ids.is_empty() {
             if !sends.is_empty() {
@@ -204,9 +221,17 @@ async fn pump(
             .bind(page_row_id)
             .fetch_one(db)
             .await?;
-            return match next {
-                Some(at) => jobs::later(db, job, owner, at, None).await,
-                None => jobs::finish(db, job, owner).await,
+            // Notices waiting for the template wake the Page when it is due to be tried again.
+            let template_next = {
+                let t = run.template.lock().expect("lock");
+                (t.state != TemplateState::Approved)
+                    .then_some(t.next_try_at)
+                    .flatten()
+            };
+            return match (next, template_next) {
+                (Some(at), Some(retry)) => jobs::later(db, job, owner, at.min(retry), None).await,
+                (Some(at), None) => jobs::later(db, job, owner, at, None).await,
+                (None, _) => jobs::finish(db, job, owner).await,
             };
         }
         let rows = load(db, &ids).await?;
@@ -234,16 +259,6 @@ async fn pump(
         // Claimed but not sent (the Page stopped): back in the queue.
         if !unsent.is_empty() {
             requeue_unsent(db, &unsent).await?;
-        }
-        if *run.template.lock().expect("lock") == TemplateState::Missing {
-            let state_now = templates::ensure(
-                state,
-                page_row_id,
-                &run.page.facebook_page_id,
-                &run.page.token,
-            )
-            .await?;
-            *run.template.lock().expect("lock") = state_now;
         }
     }
 }
@@ -354,7 +369,8 @@ impl Run {
             let tag_refused = self.tag_refused.load(Ordering::Relaxed)
                 && matches!(notice_path, NoticePath::Tag { .. });
             let note = tag_refused.then_some(TAG_RETIRED);
-            let template = *self.template.lock().expect("lock");
+            let standing = self.template.lock().expect("lock").clone();
+            let template = standing.state;
             let decision = policy::decide(&Situation {
                 purpose,
                 now: now_ms(),
@@ -375,10 +391,19 @@ impl Run {
                     return outbox::mark_failed_as(db, &row.id, Some(100), None, &reason).await
                 }
                 Decision::Hold(reason) => return outbox::mark_not_sent(db, &row.id, &reason).await,
-                Decision::Wait(reason) => {
+                Decision::Wait(_) => {
+                    // Meta's words, when it refused something, are part of the reason.
+                    let reason = standing.waiting_reason();
                     let reason = note.map_or(reason.clone(), |n| format!("{n}; {reason}"));
-                    let at = now_ms() + TEMPLATE_WAIT_MS;
-                    outbox::requeue(db, &row.id, Some(&reason), Some(at)).await?;
+                    // No message waits forever: past the limit it ends with the reason, and the
+                    // admin can send the not-sent ones again once it is fixed.
+                    let expires = row.created_at + self.state.settings.sending.wait_limit_ms;
+                    if now_ms() >= expires {
+                        return outbox::mark_not_sent(db, &row.id, &reason).await;
+                    }
+                    // It waits until the template becomes usable (which frees it at once) or
+                    // until it expires.
+                    outbox::requeue(db, &row.id, Some(&reason), Some(expires)).await?;
                     // The approval may have landed while this message was claimed: the webhook
                     // only frees queued messages, so one requeued after it would wait 30 s.
                     // Either the template row says approved by now, or the webhook frees it next.
@@ -618,7 +643,7 @@ async fn claim_batch(db: &Db, page_row_id: &str) -> Result<Vec<String>, sqlx::Er
 
 async fn load(db: &Db, ids: &[String]) -> Result<Vec<Row>, sqlx::Error> {
     let sql = format!(
-        "SELECT o.id, o.kind, o.attempts, s.id AS subscriber_id, s.psid, s.first_name,
+        "SELECT o.id, o.kind, o.attempts, o.created_at, s.id AS subscriber_id, s.psid, s.first_name,
                 s.last_interaction_at, s.unreachable_at, n.text, c.title, c.prize, c.notice_path,
                 c.tag_fallback
          FROM outgoing_messages o
@@ -652,6 +677,7 @@ async fn requeue_unsent(db: &Db, ids: &[String]) -> Result<(), sqlx::Error> {
 /// (creating it now saves the first notice the wait for Meta's review).
 pub async fn page_resumed(state: &AppState, page_row_id: &str) -> Result<(), sqlx::Error> {
     if let Some(page) = sendable_page(state, page_row_id).await? {
+        templates::try_now(&state.db, &page.row_id).await?;
         templates::ensure(state, &page.row_id, &page.facebook_page_id, &page.token).await?;
     }
     arm(&state.db, page_row_id).await?;

@@ -1,13 +1,17 @@
 //! Facebook Pages: which ones an admin moderates, connecting one (token encrypted, app subscribed
 //! to its webhooks, Get Started button set), and its health.
 
+pub mod reach;
 #[cfg(feature = "ssr")]
 pub mod store;
+
+pub use reach::OutsideWindow;
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// Webhook fields the product needs (facts file §2).
+/// Webhook fields the product needs (facts file §2); template reviews
+/// ([`reach::TEMPLATE_FIELD`]) are added only with `pages_utility_messaging`.
 pub const WEBHOOK_FIELDS: &[&str] = &[
     "messages",
     "messaging_postbacks",
@@ -15,7 +19,6 @@ pub const WEBHOOK_FIELDS: &[&str] = &[
     "message_deliveries",
     "message_reads",
     "messaging_optins",
-    "message_template_status_update",
 ];
 /// The Get Started payload; the m.me `ref` rides along with it.
 pub const GET_STARTED_PAYLOAD: &str = "GET_STARTED";
@@ -57,6 +60,16 @@ pub struct ManagedPage {
     pub role: String,
     pub health: Health,
     pub enabled: bool,
+    /// Connected Pages: how notices reach people outside the 24-hour window.
+    pub outside_window: Option<OutsideWindow>,
+    /// Connected Pages: what keeps people from seeing Get Started, if anything.
+    pub get_started_warning: Option<String>,
+}
+
+/// What connecting a Page gave, beyond "connected": things the admin should know.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectOutcome {
+    pub notes: Vec<String>,
 }
 
 /// The admin's Pages as Facebook lists them now, read with their stored user token.
@@ -88,34 +101,69 @@ pub async fn my_pages() -> Result<Vec<ManagedPage>, ServerFnError> {
     let connected = store::connected_for_admin(&state.db, &admin.id)
         .await
         .map_err(internal)?;
-    Ok(accounts
-        .into_iter()
-        .filter(|a| moderates(&a.tasks))
-        .map(|a| {
-            let link = connected.iter().find(|c| c.facebook_page_id == a.id);
-            let health = match link {
-                None => Health::NotConnected,
-                Some(c) if c.token_status == "valid" || c.token_status == "unknown" => {
-                    Health::Healthy
-                }
-                Some(c) => Health::Reconnect(c.token_status.clone()),
-            };
-            ManagedPage {
-                role: role(&a.tasks).to_string(),
-                enabled: link.is_none_or(|c| c.enabled),
-                facebook_page_id: a.id,
-                name: a.name,
-                category: a.category,
-                health,
-            }
-        })
-        .collect())
+    let mut pages = Vec::new();
+    for a in accounts.into_iter().filter(|a| moderates(&a.tasks)) {
+        let link = connected.iter().find(|c| c.facebook_page_id == a.id);
+        let health = match link {
+            None => Health::NotConnected,
+            Some(c) if c.token_status == "valid" || c.token_status == "unknown" => Health::Healthy,
+            Some(c) => Health::Reconnect(c.token_status.clone()),
+        };
+        let outside_window = match link {
+            Some(c) => Some(
+                reach::outside_window(&state.db, &c.id)
+                    .await
+                    .map_err(internal)?,
+            ),
+            None => None,
+        };
+        pages.push(ManagedPage {
+            role: role(&a.tasks).to_string(),
+            enabled: link.is_none_or(|c| c.enabled),
+            get_started_warning: link.and_then(|c| c.get_started_warning.clone()),
+            outside_window,
+            facebook_page_id: a.id,
+            name: a.name,
+            category: a.category,
+            health,
+        });
+    }
+    Ok(pages)
+}
+
+/// Reads what a person opening a new thread sees, and says what hides Get Started (ice
+/// breakers take precedence over it); `None` when it shows. Recorded for the Pages panel.
+#[cfg(feature = "ssr")]
+async fn check_get_started(
+    state: &crate::state::AppState,
+    facebook_page_id: &str,
+    token: &crate::secrets::Secret,
+) -> Option<String> {
+    let warning = match state.graph.messenger_profile(token).await {
+        Ok(p) if p.ice_breakers => Some(
+            "Ice breakers are set on this Page's Messenger profile, and Messenger shows them instead of Get Started: people who open the entry link in a new conversation cannot be entered automatically. Remove the ice breakers (Meta Business Suite, or another app using the Page) or entrants must send their code."
+                .to_string(),
+        ),
+        Ok(p) if !p.get_started => Some(
+            "The Page's Get Started button is missing: people who open the entry link in a new conversation must send their code.".to_string(),
+        ),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(error = %e.reason(), page = %facebook_page_id, "messenger profile not read");
+            return None;
+        }
+    };
+    if let Err(e) = store::record_get_started(&state.db, facebook_page_id, warning.as_deref()).await
+    {
+        tracing::warn!(error = %e, "Get Started check not recorded");
+    }
+    warning
 }
 
 /// Connects a Page the admin moderates: Meta first (subscribe, Get Started), then the database,
 /// so a failure at Meta stores nothing.
 #[server(endpoint = "connect_page")]
-pub async fn connect_page(facebook_page_id: String) -> Result<(), ServerFnError> {
+pub async fn connect_page(facebook_page_id: String) -> Result<ConnectOutcome, ServerFnError> {
     use crate::admins::guard::{internal, refuse, require_admin};
     let (state, admin) = require_admin().await?;
     let graph = &state.graph;
@@ -135,21 +183,28 @@ pub async fn connect_page(facebook_page_id: String) -> Result<(), ServerFnError>
             "Facebook gave no token for this Page.",
         ));
     };
+    // The template field needs pages_utility_messaging, which is optional: never let it stop
+    // the connection.
+    let utility = crate::admins::store::has_scope(&state.db, &admin.id, reach::UTILITY_SCOPE)
+        .await
+        .map_err(internal)?;
     let at_meta = async {
-        graph
-            .subscribe_app(&account.id, &page_token, WEBHOOK_FIELDS)
-            .await?;
+        let subscribed = reach::subscribe(&state, &account.id, &page_token, utility).await?;
         graph
             .set_get_started(&page_token, GET_STARTED_PAYLOAD)
-            .await
+            .await?;
+        Ok::<_, crate::messenger::graph::GraphError>(subscribed)
     };
-    if let Err(e) = at_meta.await {
-        tracing::warn!(error = %e, page = %account.id, "connecting the Page failed at Meta");
-        return Err(refuse(
-            http::StatusCode::BAD_GATEWAY,
-            &format!("Facebook refused: {}", e.reason()),
-        ));
-    }
+    let subscribed = match at_meta.await {
+        Ok(subscribed) => subscribed,
+        Err(e) => {
+            tracing::warn!(error = %e, page = %account.id, "connecting the Page failed at Meta");
+            return Err(refuse(
+                http::StatusCode::BAD_GATEWAY,
+                &format!("Facebook refused: {}", e.meta_words()),
+            ));
+        }
+    };
     let page_row_id = store::connect(
         &state.db,
         &state.token_cipher,
@@ -159,13 +214,32 @@ pub async fn connect_page(facebook_page_id: String) -> Result<(), ServerFnError>
     )
     .await
     .map_err(internal)?;
+    let mut notes = Vec::new();
+    if subscribed.template_updates {
+        crate::notices::templates::set_permission(&state.db, &page_row_id, true)
+            .await
+            .map_err(internal)?;
+    } else {
+        crate::notices::templates::set_permission(&state.db, &page_row_id, false)
+            .await
+            .map_err(internal)?;
+        notes.push(match subscribed.refused {
+            Some(words) => format!(
+                "Connected, but Meta refused the template updates ({words}): notices reach only people inside the 24-hour window until pages_utility_messaging is granted."
+            ),
+            None => "Connected without pages_utility_messaging: notices reach only people inside the 24-hour window until you grant it.".to_string(),
+        });
+    }
+    if let Some(warning) = check_get_started(&state, &account.id, &page_token).await {
+        notes.push(warning);
+    }
     // The public pages show the Page's name as Meta now gives it.
     state.showcase.forget_all();
     // Notices paused by an invalid token resume; the utility template is asked for now.
     if let Err(e) = crate::notices::sender::page_resumed(&state, &page_row_id).await {
         tracing::warn!(error = %e, "resuming the Page's notices failed");
     }
-    Ok(())
+    Ok(ConnectOutcome { notes })
 }
 
 /// Asks Meta whether the Page token still works, and records the answer.
@@ -203,6 +277,9 @@ async fn health_now(
 ) -> Result<Option<Health>, sqlx::Error> {
     let token = store::page_token(&state.db, &state.token_cipher, facebook_page_id).await?;
     let graph = &state.graph;
+    if let Some(token) = &token {
+        check_get_started(state, facebook_page_id, token).await;
+    }
     let (status, data_access) = match token {
         None => ("revoked".to_string(), None),
         Some(token) => match graph.debug_token(&token).await {
@@ -295,7 +372,14 @@ pub fn PagesPanel() -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="pages-heading">
             <h2 id="pages-heading">"Your Pages"</h2>
-            {move || connect.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+            {move || connect.value().get().map(|r| match r {
+                Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                Ok(outcome) => view! {
+                    <ul class="notes" data-testid="connect-notes">
+                        {outcome.notes.into_iter().map(|n| view! { <li class="notice" data-testid="connect-note">{n}</li> }).collect_view()}
+                    </ul>
+                }.into_any(),
+            })}
             <Suspense fallback=|| view! { <p>"Loading your Pages…"</p> }>
                 {move || pages.get().map(|result| match result {
                     Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
@@ -314,6 +398,13 @@ pub fn PagesPanel() -> impl IntoView {
                                     Health::Reconnect(why) => view! { <span class="error" data-testid="page-reconnect">{format!("Reconnect needed ({why})")}</span> }.into_any(),
                                 };
                                 let connected = p.health != Health::NotConnected;
+                                let outside = p.outside_window.clone().map(|state| {
+                                    let fb_id = p.facebook_page_id.clone();
+                                    view! { <reach::OutsideWindowLine facebook_page_id=fb_id state=state/> }
+                                });
+                                let get_started = p.get_started_warning.clone().map(|w| view! {
+                                    <p class="warning" role="status" data-testid="get-started-warning">{w}</p>
+                                });
                                 // Mounted on demand: each open panel polls its figures.
                                 let stats_open = RwSignal::new(false);
                                 let stats_id = id.clone();
@@ -343,6 +434,8 @@ pub fn PagesPanel() -> impl IntoView {
                                                 </button>
                                             })}
                                         </div>
+                                        {outside}
+                                        {get_started}
                                         {move || stats_open.get().then(|| view! {
                                             <div class="page-stats" data-testid="page-stats">
                                                 <h3>"Messages sent from this Page"</h3>

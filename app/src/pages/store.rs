@@ -19,6 +19,7 @@ pub struct Connected {
     pub token_status: String,
     pub enabled: bool,
     pub data_access_expires_at: Option<i64>,
+    pub get_started_warning: Option<String>,
 }
 
 /// Stores (or refreshes) the connection of a Page and the connecting admin's rights on it.
@@ -111,6 +112,7 @@ struct ConnectedRow {
     token_status: String,
     enabled: i64,
     data_access_expires_at: Option<i64>,
+    get_started_warning: Option<String>,
 }
 
 impl From<ConnectedRow> for Connected {
@@ -122,13 +124,15 @@ impl From<ConnectedRow> for Connected {
             token_status: row.token_status,
             enabled: row.enabled != 0,
             data_access_expires_at: row.data_access_expires_at,
+            get_started_warning: row.get_started_warning,
         }
     }
 }
 
 /// Connected Pages joined to the admin's rights: the only way Pages are read for an admin.
 const MANAGED: &str =
-    "SELECT p.id, p.facebook_page_id, p.name, p.token_status, p.enabled, p.data_access_expires_at
+    "SELECT p.id, p.facebook_page_id, p.name, p.token_status, p.enabled, p.data_access_expires_at,
+            p.get_started_warning
      FROM pages p JOIN page_admins pa ON pa.page_id = p.id WHERE pa.admin_id = $1";
 
 /// The connected Page with this Facebook id, if the admin may manage it.
@@ -165,6 +169,20 @@ pub async fn page_token(
     Ok(stored
         .flatten()
         .and_then(|enc| cipher.decrypt(&enc, &aad(facebook_page_id)).ok()))
+}
+
+/// What the last look at the Page's Messenger profile found (`None`: Get Started shows).
+pub async fn record_get_started(
+    db: &Db,
+    facebook_page_id: &str,
+    warning: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE pages SET get_started_warning = $1 WHERE facebook_page_id = $2")
+        .bind(warning)
+        .bind(facebook_page_id)
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 pub async fn record_health(

@@ -217,7 +217,8 @@ fn apply_pin(st: &mut State, pinned: &Pinned) {
         "pages_show_list",
         "pages_manage_metadata",
         "pages_messaging",
-        "page_utility_messaging",
+        "business_management",
+        "pages_utility_messaging",
     ] {
         st.pinned_grants
             .insert((pinned.user.clone(), permission.to_string()));
@@ -226,6 +227,7 @@ fn apply_pin(st: &mut State, pinned: &Pinned) {
         pinned.page_id.clone(),
         app::pages::WEBHOOK_FIELDS
             .iter()
+            .chain([&app::pages::reach::TEMPLATE_FIELD])
             .map(|f| f.to_string())
             .collect(),
     );

@@ -23,7 +23,7 @@ const SCOPES: [&str; 4] = [
     "pages_show_list",
     "pages_manage_metadata",
     "pages_messaging",
-    "page_utility_messaging",
+    "pages_utility_messaging",
 ];
 
 /// What the end notice says (the demo campaign's wording): tests look for "has ended".

@@ -508,7 +508,7 @@ both_databases!(
                 reqwest::Method::POST,
                 "tokens",
                 json!({ "user": "admin", "page": "101000000000001", "long_lived": true,
-                        "scopes": ["pages_show_list", "pages_manage_metadata", "pages_messaging", "page_utility_messaging"] }),
+                        "scopes": ["pages_show_list", "pages_manage_metadata", "pages_messaging", "pages_utility_messaging"] }),
             )
             .await;
         let account: app::messenger::graph::PageAccount = serde_json::from_value(json!({
