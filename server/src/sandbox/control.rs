@@ -10,17 +10,17 @@
 //! | call | body / query | what it does |
 //! |---|---|---|
 //! | `POST /reset` | | back to the seeded world: tokens, threads, grants, templates, logs and settings reset, queued webhooks dropped |
-//! | `GET /world` | | app id, users (key, id, name, tasks, `psids` per Page), Pages |
+//! | `GET /world` | | app id, users (key, id, name, tasks, `app_role`, `psids` per Page), Pages |
 //! | `GET /settings` | | the global settings below |
-//! | `PATCH /settings` | any of: `tag_era` (`"2026"`\|`"legacy"`), `rate_limit_per_second` (300), `webhook_url`, `webhook_duplicate` (false), `webhook_reorder` (false), `reorder_window_ms` (100), `delivery_delay_ms` (200), `read_delay_ms` (null: only when the chat is viewed), `template_approval_delay_ms` (1000), `template_outcome` (`"APPROVED"`\|`"REJECTED"`), `webhook_retry_initial_ms` (1000), `webhook_retry_for_ms` (3600000), `require_subscription` (true), `require_appsecret_proof` (false), `short_lived_token_seconds` (5400) | changes them; answers the new settings |
+//! | `PATCH /settings` | any of: `tag_era` (`"2026"`\|`"legacy"`), `rate_limit_per_second` (300), `webhook_url`, `webhook_duplicate` (false), `webhook_reorder` (false), `reorder_window_ms` (100), `delivery_delay_ms` (200), `read_delay_ms` (null: only when the chat is viewed), `template_approval_delay_ms` (0: creation answers the review's outcome at once), `template_outcome` (`"APPROVED"`\|`"REJECTED"`), `template_rejection_reason` (`"INCORRECT_CATEGORY"`), `webhook_retry_initial_ms` (1000), `webhook_retry_for_ms` (3600000), `require_subscription` (true), `require_appsecret_proof` (false), `short_lived_token_seconds` (5400), `permission_access` (`{"<permission>": "advanced"\|"standard"}`, merged over the current levels; default every permission `advanced` except `pages_utility_messaging`: `standard`) | changes them; answers the new settings. Unknown setting, permission or level: 400 naming it |
 //! | `GET /pages/{page}` | | that Page's faults |
 //! | `PATCH /pages/{page}` | any of: `latency_ms` (0), `transient_error_rate` (0.0–1.0: share of calls with that Page's token answered with code 2, HTTP 500), `throttled` (false: every send gets `throttle_code`), `throttle_code` (613; or 4, 17, 32, 80001, 80006), `restricted` (false: sends get 10 / 1893063), `tag_era` (null: the global one) | changes them |
 //! | `GET /clock` | | `{"now_ms","offset_ms"}`: the sandbox clock (windows, expiries, timestamps) |
 //! | `POST /clock` | `{"advance_ms": n}` or `{"offset_ms": n}` | moves the clock forward (past a 24-hour window, a token's expiry...) without sleeping |
-//! | `POST /tokens` | `{"user", "scopes": [...]?, "long_lived": true?, "page"?}` | grants `scopes` to the user and mints a user token (and that Page's token when `page` is given) without the dialog: `{"access_token","user_id","page_access_token"?}` |
+//! | `POST /tokens` | `{"user", "scopes": [...]?, "long_lived": true?, "page"?}` | grants `scopes` to the user and mints a user token (and that Page's token when `page` is given) without the dialog: `{"access_token","user_id","page_access_token"?}`. A `standard` permission is left out, silently, for a user without `app_role` (as the dialog does) |
 //! | `POST /tokens/revoke` | `{"access_token"}` or `{"user"}`, `"subcode"` (460; or 458, 459, 464, 467, 492) | the token (with the Page tokens read from it), or every token of the user, fails with 190 / subcode from now on |
 //! | `POST /tokens/expire` | `{"access_token"}` | the token fails with 190 / 463 from now on |
-//! | `POST /interactions` | `{"user", "page", "kind", "text"?, "payload"?, "title"?, "ref"?, "ago_ms"?}`; `kind`: `message`, `quick_reply` (text = title, with `payload`), `get_started` (with `ref` as from an m.me link), `postback`, `referral`, `open_link` (m.me link: `referral` if the thread exists, nothing yet if new), `block`, `unblock` | acts as the person in Messenger: thread, 24-hour window and webhook exactly as the chat page does; `ago_ms` backdates it. Answers `{"psid","mid","event","delivered"}` |
+//! | `POST /interactions` | `{"user", "page", "kind", "text"?, "payload"?, "title"?, "ref"?, "ago_ms"?}`; `kind`: `message`, `quick_reply` (text = title, with `payload`), `get_started` (with `ref` as from an m.me link), `postback`, `referral`, `open_link` (m.me link: `referral` if the thread exists, nothing yet if new), `block`, `unblock` | acts as the person in Messenger: thread, 24-hour window and webhook exactly as the chat page does; `ago_ms` backdates it. Answers `{"psid","mid","event","delivered"}`; 409 `{"error"}` when the person cannot do it (blocked, no thread yet, no Get Started button, or Get Started hidden: `pages_messaging` at `standard` and no `app_role`) |
 //! | `POST /people` | `{"page", "count", "prefix"?, "ago_ms"?}` | `count` people (`{prefix}1`..., default prefix `person`; existing ones reused) who tapped Get Started on the Page `ago_ms` ago (default now): threads open, no webhook. Answers `{"page_id","people":[{"user","psid"}]}` |
 //! | `POST /pages` | `{"username", "name"?, "id"?, "category"?, "admin"?}` | a new Page, with `admin` (default `admin`) holding every task; gone at reset. Answers `{"id","username","name","admin"}` |
 //! | `GET /pages/{page}/sends` | | the Page's Send API calls as its rate limit saw them: `{"limit_per_second","calls","accepted","throttled","first_ms","last_ms","span_s","calls_per_second","max_in_one_second","per_second"}`; `calls_per_second` is (calls - 1) / span, `max_in_one_second` the busiest sliding one-second window, `per_second` the calls in each whole second since the first |
@@ -30,13 +30,14 @@
 //! | `DELETE /requests` | | empties that log |
 //! | `GET /webhooks` | | webhook POSTs attempted: `{"data":[{"time","url","attempt","duplicate","events","result","ok","body"}]}` |
 //! | `DELETE /webhooks` | | empties that log |
-//! | `PATCH /templates/{page}/{id}` | `{"status": "APPROVED"\|"REJECTED"\|"PAUSED"\|"DISABLED"}` | decides a template's review now (sends the status webhook) |
+//! | `PATCH /templates/{page}/{id or name}` | `{"status", "reason"?}`; status: `APPROVED`, `PENDING`, `REJECTED`, `PAUSED`, `DISABLED`, `FLAGGED`, `REINSTATED`, `IN_APPEAL`, `PENDING_DELETION` | sets the status (and `rejected_reason` for `REJECTED`: `reason`, default `template_rejection_reason`); sends `message_template_status_update` with `event` = status and `reason` when the Page subscribed to it. Answers the template with `"webhook": true\|false` |
+//! | `PATCH /users/{user}` | `{"app_role": "administrator"\|"developer"\|"tester"\|null}` | gives or takes the person's role on the app (Standard Access permissions and the welcome screen depend on it) |
 
 use super::{
     messenger::{interact as person_acts, Interaction},
-    state::{ChatMessage, From, Knobs, TokenKind},
-    webhooks::Item,
-    world::{Page, User, ALL_TASKS},
+    state::{AccessLevel, ChatMessage, From, Knobs, State, TokenKind},
+    templates,
+    world::{Page, User, ALL_TASKS, APP_ROLES},
     Shared,
 };
 use axum::{
@@ -90,14 +91,55 @@ pub async fn get_settings(AxState(sb): AxState<Shared>) -> Json<Knobs> {
     Json(sb.lock().knobs.clone())
 }
 
-pub async fn patch_settings(AxState(sb): AxState<Shared>, Json(patch): Json<Value>) -> Response {
+/// `permission_access` in a settings patch: each named permission's level, merged over the
+/// current ones (a patch names only what it changes).
+fn merge_access(st: &State, patch: &mut Value) -> Result<(), String> {
+    let Some(levels) = patch.get("permission_access") else {
+        return Ok(());
+    };
+    let Value::Object(levels) = levels else {
+        return Err(
+            "permission_access is an object: {\"<permission>\": \"advanced\"|\"standard\"}".into(),
+        );
+    };
+    let mut merged = st.knobs.permission_access.clone();
+    for (permission, level) in levels {
+        if !super::login::known_permissions().any(|p| p == permission) {
+            return Err(format!(
+                "permission_access: unknown permission `{permission}`"
+            ));
+        }
+        let Some(level) = level.as_str().and_then(AccessLevel::parse) else {
+            return Err(format!(
+                "permission_access: `{permission}` must be \"advanced\" or \"standard\", not {level}"
+            ));
+        };
+        merged.insert(permission.clone(), level);
+    }
+    patch["permission_access"] = serde_json::to_value(merged).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+pub async fn patch_settings(
+    AxState(sb): AxState<Shared>,
+    Json(mut patch): Json<Value>,
+) -> Response {
     let mut st = sb.lock();
+    if let Err(e) = merge_access(&st, &mut patch) {
+        return fail(StatusCode::BAD_REQUEST, e);
+    }
     match merge(&st.knobs, &patch) {
         Ok(knobs) => {
             if knobs.template_outcome != "APPROVED" && knobs.template_outcome != "REJECTED" {
                 return fail(
                     StatusCode::BAD_REQUEST,
                     "template_outcome must be APPROVED or REJECTED",
+                );
+            }
+            if knobs.template_rejection_reason.trim().is_empty() {
+                return fail(
+                    StatusCode::BAD_REQUEST,
+                    "template_rejection_reason must not be empty",
                 );
             }
             if !url::Url::parse(&knobs.webhook_url)
@@ -187,9 +229,17 @@ pub async fn mint_token(AxState(sb): AxState<Shared>, Json(m): Json<Mint>) -> Re
     let Some(user) = st.world.user(&m.user).map(|u| u.key.clone()) else {
         return fail(StatusCode::NOT_FOUND, format!("no user `{}`", m.user));
     };
+    // As in the dialog: a Standard Access permission is silently left out for someone without
+    // a role on the app.
+    let scopes: Vec<String> = m
+        .scopes
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| !st.withheld(&user, s))
+        .collect();
     let grants = st.grants.entry(user.clone()).or_default();
     grants.insert("public_profile".into(), true);
-    for s in m.scopes.unwrap_or_default() {
+    for s in scopes {
         grants.insert(s, true);
     }
     let long_lived = m.long_lived.unwrap_or(true);
@@ -410,6 +460,7 @@ pub async fn add_people(AxState(sb): AxState<Shared>, Json(c): Json<Crowd>) -> R
             name: format!("{prefix} {i}"),
             email: None,
             tasks: Default::default(),
+            app_role: None,
         });
         let psid = st.world.psid(&page, &key);
         let thread = st.thread(&page, &key);
@@ -576,45 +627,71 @@ pub async fn clear_webhook_log(AxState(sb): AxState<Shared>) -> Json<Value> {
 #[derive(Deserialize)]
 pub struct TemplateStatus {
     status: String,
+    reason: Option<String>,
 }
 
+/// A template's status changes as Meta's review or quality rating would change it; the Page
+/// hears of it by webhook (when subscribed to `message_template_status_update`).
 pub async fn set_template_status(
     AxState(sb): AxState<Shared>,
     Path((page, id)): Path<(String, String)>,
     Json(body): Json<TemplateStatus>,
 ) -> Response {
-    if !["APPROVED", "REJECTED", "PAUSED", "DISABLED", "PENDING"].contains(&body.status.as_str()) {
+    if !templates::STATUSES.contains(&body.status.as_str()) {
         return fail(
             StatusCode::BAD_REQUEST,
-            "status must be APPROVED, REJECTED, PAUSED, DISABLED or PENDING",
+            format!("status must be one of {}", templates::STATUSES.join(", ")),
         );
     }
     let mut st = sb.lock();
     let Some(page_id) = st.world.page(&page).map(|p| p.id.clone()) else {
         return fail(StatusCode::NOT_FOUND, format!("no Page `{page}`"));
     };
-    let Some(t) = st
-        .templates
-        .get_mut(&page_id)
-        .and_then(|l| l.iter_mut().find(|t| t.id == id))
+    let reason = match body.reason {
+        Some(r) => Some(r),
+        None if body.status == "REJECTED" => Some(st.knobs.template_rejection_reason.clone()),
+        None => None,
+    };
+    let Some((mut out, item)) = templates::set_status(&mut st, &page_id, &id, &body.status, reason)
     else {
         return fail(StatusCode::NOT_FOUND, "no such template");
     };
-    t.status = body.status.clone();
-    let change = json!({
-        "field": "message_template_status_update",
-        "value": {
-            "event": t.status, "message_template_id": t.id, "message_template_name": t.name,
-            "message_template_language": t.language, "message_template_category": t.category, "reason": null,
-        },
-    });
-    let out = serde_json::to_value(&*t).unwrap_or(Value::Null);
     drop(st);
-    sb.hooks.deliver(Item::Change {
-        page: page_id,
-        change,
-    });
+    out["webhook"] = json!(item.is_some());
+    if let Some(item) = item {
+        sb.hooks.deliver(item);
+    }
     Json(out).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct UserPatch {
+    app_role: Option<String>,
+}
+
+/// Gives a person a role on the app, or takes it away (`null`): with Standard Access, only
+/// people with one get the permission (asked again with `auth_type=rerequest`).
+pub async fn patch_user(
+    AxState(sb): AxState<Shared>,
+    Path(user): Path<String>,
+    Json(body): Json<UserPatch>,
+) -> Response {
+    if let Some(role) = body.app_role.as_deref().filter(|r| !APP_ROLES.contains(r)) {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "app_role `{role}` must be one of {} (or null)",
+                APP_ROLES.join(", ")
+            ),
+        );
+    }
+    let mut st = sb.lock();
+    let Some(key) = st.world.user(&user).map(|u| u.key.clone()) else {
+        return fail(StatusCode::NOT_FOUND, format!("no user `{user}`"));
+    };
+    let u = st.world.user_mut(&key).expect("found above");
+    u.app_role = body.app_role;
+    Json(json!({ "key": key, "app_role": u.app_role })).into_response()
 }
 
 #[cfg(test)]

@@ -10,7 +10,8 @@
 //! - 104 no access token; 190 unreadable token (no subcode), 190 / 458, 460, 463, 464, 467, 492
 //! - 100 / 33 unknown object, 2500 unknown path, 100 invalid `appsecret_proof`
 //! - 200 missing Page task or permission (`pages_manage_metadata`), 230 missing `pages_messaging`,
-//!   10 missing `page_utility_messaging`
+//!   10 missing `pages_utility_messaging`, 1 / 1929002 a `subscribed_apps` field without its
+//!   permission; template creation's codes are listed in [`super::templates`]
 
 use axum::{
     http::{header, HeaderValue, StatusCode},

@@ -6,13 +6,18 @@
 //! Nodes and edges served: `/oauth/access_token`, `/debug_token`, `/me`, `/me/permissions`,
 //! `/me/accounts`, `/{page}` (`/me` with a Page token), `/{page}/messages`,
 //! `/{page}/subscribed_apps`, `/{page}/messenger_profile`, `/{page}/message_templates`,
-//! `/{app-id}`, `/{app-id}/accounts/test-users`.
+//! `/{app-id}`, `/{app-id}/accounts/test-users`. Utility templates (`message_templates`) are
+//! checked and reviewed in [`super::templates`].
+//!
+//! `POST /{page}/subscribed_apps` checks each field's permission on the Page token's user
+//! (`message_template_status_update` needs `pages_utility_messaging`, the Messenger fields
+//! `pages_messaging`) and refuses the whole call when one is missing: code 1, subcode 1929002,
+//! nothing stored, as Graph does.
 
 use super::{
     errors::GraphError,
     login,
-    state::{LoggedRequest, State, Template, TokenKind, REQUEST_LOG_CAP},
-    webhooks::Job,
+    state::{LoggedRequest, State, TokenKind, REQUEST_LOG_CAP},
     Sandbox, Shared,
 };
 use axum::{
@@ -405,7 +410,7 @@ pub fn unsupported(req: &Req, node: &str) -> GraphError {
     .with_subcode(33)
 }
 
-fn nonexisting(edge: &str, node_type: &str) -> GraphError {
+pub(super) fn nonexisting(edge: &str, node_type: &str) -> GraphError {
     GraphError::param(format!(
         "Tried accessing nonexisting field ({edge}) on node type ({node_type})"
     ))
@@ -739,22 +744,9 @@ fn page_node(ctx: &mut Ctx, req: &Req, auth: &Auth, page: &str, edge: &[&str]) -
         ("POST", ["messages"]) => super::send::send(ctx, req, page, &user),
         (method, ["subscribed_apps"]) => subscribed_apps(ctx, method, req, page, &user),
         (method, ["messenger_profile"]) => messenger_profile(ctx, method, req, page, &user),
-        ("POST", ["message_templates"]) => create_template(ctx, req, page, &user),
-        ("GET", ["message_templates"]) => {
-            let name = req.params.str("name");
-            let items: Vec<Value> = ctx
-                .st
-                .templates
-                .get(page)
-                .map(|list| {
-                    list.iter()
-                        .filter(|t| name.as_ref().is_none_or(|n| &t.name == n))
-                        .map(|t| serde_json::to_value(t).expect("templates serialize"))
-                        .collect()
-                })
-                .unwrap_or_default();
-            Ok(paginate(ctx, req, items))
-        }
+        ("POST", ["message_templates"]) => super::templates::create(ctx, req, page, &user),
+        ("GET", ["message_templates"]) => super::templates::list(ctx, req, page),
+        ("DELETE", ["message_templates"]) => super::templates::delete(ctx, req, page),
         (_, [edge, ..]) => Err(nonexisting(edge, "Page")),
         _ => Err(unsupported(req, page)),
     }
@@ -776,6 +768,59 @@ const WEBHOOK_FIELDS: [&str; 14] = [
     "feed",
     "message_template_status_update",
 ];
+
+/// The permission a webhook field needs on the Page token's user, if any.
+fn field_permission(field: &str) -> Option<&'static str> {
+    match field {
+        "message_template_status_update" => Some("pages_utility_messaging"),
+        "messages"
+        | "messaging_postbacks"
+        | "messaging_optins"
+        | "message_deliveries"
+        | "message_reads"
+        | "messaging_referrals"
+        | "message_echoes"
+        | "messaging_handovers"
+        | "messaging_policy_enforcement"
+        | "message_reactions"
+        | "messaging_account_linking"
+        | "standby" => Some("pages_messaging"),
+        _ => None,
+    }
+}
+
+/// Graph refuses the whole `subscribed_apps` call when one field's permission is missing
+/// (facts file §2): nothing is stored, and the other fields are not subscribed either.
+fn check_field_permissions(st: &State, user: &str, fields: &[String]) -> Result<(), GraphError> {
+    let mut missing: Vec<&str> = fields
+        .iter()
+        .filter_map(|f| field_permission(f))
+        .filter(|p| !st.granted(user, p))
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let fields_hit: Vec<&str> = fields
+        .iter()
+        .map(String::as_str)
+        .filter(|f| field_permission(f).is_some_and(|p| missing.contains(&p)))
+        .collect();
+    Err(GraphError::new(
+        1,
+        "You could not subscribe to some of the fields requested due to a permissions error",
+    )
+    .with_subcode(1929002)
+    .user(
+        "Missing permission",
+        &format!(
+            "Subscribing to {} needs the {} permission.",
+            fields_hit.join(", "),
+            missing.join(" and ")
+        ),
+    ))
+}
 
 fn subscribed_apps(ctx: &mut Ctx, method: &str, req: &Req, page: &str, user: &str) -> GraphResult {
     if !ctx.st.granted(user, "pages_manage_metadata") {
@@ -804,6 +849,7 @@ fn subscribed_apps(ctx: &mut Ctx, method: &str, req: &Req, page: &str, user: &st
                     WEBHOOK_FIELDS.join(", ")
                 )));
             }
+            check_field_permissions(ctx.st, user, &fields)?;
             ctx.st.subscriptions.insert(page.to_string(), fields);
             Ok(json!({ "success": true }))
         }
@@ -931,134 +977,10 @@ fn messenger_profile(
     }
 }
 
-/// Either spelling of the utility permission (the facts file notes both were seen).
+/// Utility templates and messages need `pages_utility_messaging` (plural: the singular spelling
+/// some of Meta's pages print is not a permission, and the dialog refuses it).
 pub fn has_utility_permission(st: &State, user: &str) -> bool {
-    st.granted(user, "page_utility_messaging") || st.granted(user, "pages_utility_messaging")
-}
-
-fn create_template(ctx: &mut Ctx, req: &Req, page: &str, user: &str) -> GraphResult {
-    if !has_utility_permission(ctx.st, user) {
-        return Err(GraphError::new(
-            10,
-            "(#10) Application does not have permission for this action",
-        )
-        .user(
-            "Permission missing",
-            "Creating utility templates needs the page_utility_messaging permission.",
-        ));
-    }
-    let name = req.params.str("name").unwrap_or_default();
-    if name.is_empty()
-        || name.len() > 512
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-    {
-        return Err(GraphError::param("Invalid parameter").user(
-            "Invalid template name",
-            "Template names use lowercase letters, digits and underscores (at most 512).",
-        ));
-    }
-    let language = match req.params.json("language") {
-        Some(Value::String(s)) if !s.is_empty() => s,
-        Some(Value::Object(o)) => o
-            .get("code")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string(),
-        _ => String::new(),
-    };
-    if language.is_empty() {
-        return Err(GraphError::param("The parameter language is required"));
-    }
-    let category = req.params.str("category").unwrap_or_default();
-    if category != "UTILITY" {
-        return Err(GraphError::param(format!(
-            "Invalid category \"{category}\": Messenger templates must be UTILITY"
-        ))
-        .user(
-            "Unsupported category",
-            "Only UTILITY templates can be sent on Messenger.",
-        ));
-    }
-    let components = req.params.json("components").unwrap_or(Value::Null);
-    let Some(list) = components.as_array() else {
-        return Err(GraphError::param("The parameter components is required"));
-    };
-    let mut has_body = false;
-    for c in list {
-        let kind = c
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_ascii_uppercase();
-        match kind.as_str() {
-            "BODY" => {
-                let text = c.get("text").and_then(Value::as_str).unwrap_or("");
-                if text.is_empty() || text.chars().count() > 1024 {
-                    return Err(GraphError::param(
-                        "Template body text must have 1 to 1024 characters",
-                    ));
-                }
-                has_body = true;
-            }
-            "HEADER" | "FOOTER" => {}
-            "BUTTONS" => {
-                let n = c
-                    .get("buttons")
-                    .and_then(Value::as_array)
-                    .map_or(0, Vec::len);
-                if n == 0 || n > 3 {
-                    return Err(GraphError::param(
-                        "Template buttons must have 1 to 3 buttons",
-                    ));
-                }
-            }
-            _ => {
-                return Err(GraphError::param(format!(
-                    "Invalid component type \"{kind}\""
-                )))
-            }
-        }
-    }
-    if !has_body {
-        return Err(GraphError::param("A template needs a BODY component"));
-    }
-    let list = ctx.st.templates.entry(page.to_string()).or_default();
-    if list
-        .iter()
-        .any(|t| t.name == name && t.language == language)
-    {
-        return Err(GraphError::param("Message template already exists")
-            .with_subcode(2388024)
-            .user(
-                "Content in this language already exists",
-                "A template with this name and language already exists.",
-            ));
-    }
-    let id = ctx.st.numeric_id(9);
-    let template = Template {
-        id: id.clone(),
-        name,
-        language,
-        category: "UTILITY".into(),
-        status: "PENDING".into(),
-        components,
-        parameter_format: req.params.str("parameter_format"),
-    };
-    ctx.st
-        .templates
-        .entry(page.to_string())
-        .or_default()
-        .push(template);
-    ctx.sb.hooks.schedule(
-        ctx.st.knobs.template_approval_delay_ms,
-        Job::ReviewTemplate {
-            page: page.to_string(),
-            id: id.clone(),
-        },
-    );
-    Ok(json!({ "id": id, "status": "PENDING", "category": "UTILITY" }))
+    st.granted(user, "pages_utility_messaging")
 }
 
 fn app_node(ctx: &mut Ctx, req: &Req, auth: &Auth, edge: &[&str]) -> GraphResult {

@@ -3,6 +3,14 @@
 //! exchanges, `/debug_token`, token validity (expiry and revocation, code 190), and Meta's
 //! test-user API.
 //!
+//! Scopes: the dialog knows the permissions of [`PERMISSIONS`] and answers any other name with
+//! Meta's "Invalid Scopes" page; `page_utility_messaging` (singular, as some of Meta's own pages
+//! print it) is one of those unknown names, the permission is `pages_utility_messaging`.
+//! A permission at Standard Access (`permission_access`) requested by someone without a role on
+//! the app is neither shown on the consent screen nor granted: it is missing from
+//! `/me/permissions` and from `debug_token` scopes, without an error, as on Meta. Test users
+//! created through the test-user API are testers of the app.
+//!
 //! Token lifetimes: code-exchange tokens live `short_lived_token_seconds` (5400 s by default);
 //! long-lived ones 5183944 s (about 60 days); Page tokens read with a long-lived user token never
 //! expire; authorization codes live 10 minutes and work once.
@@ -30,7 +38,7 @@ const CODE_TTL_MS: i64 = 10 * 60 * 1000;
 const DATA_ACCESS_MS: i64 = 90 * 24 * 3600 * 1000;
 
 /// The permissions the dialog knows, with the line the consent screen shows.
-const PERMISSIONS: [(&str, &str); 10] = [
+pub const PERMISSIONS: [(&str, &str); 9] = [
     ("public_profile", "Your name and profile picture"),
     ("email", "Your email address"),
     ("pages_show_list", "Show a list of the Pages you manage"),
@@ -43,10 +51,6 @@ const PERMISSIONS: [(&str, &str); 10] = [
         "Manage and access Page conversations in Messenger",
     ),
     (
-        "page_utility_messaging",
-        "Send utility messages (updates about things you asked for) as the Page",
-    ),
-    (
         "pages_utility_messaging",
         "Send utility messages (updates about things you asked for) as the Page",
     ),
@@ -57,6 +61,11 @@ const PERMISSIONS: [(&str, &str); 10] = [
         "Create and manage content on your Page",
     ),
 ];
+
+/// The names of every permission the dialog knows.
+pub fn known_permissions() -> impl Iterator<Item = &'static str> {
+    PERMISSIONS.iter().map(|(p, _)| *p)
+}
 
 fn describe(permission: &str) -> &'static str {
     PERMISSIONS
@@ -186,7 +195,7 @@ pub async fn dialog(
     let rerequest = q.get("auth_type").is_some_and(|a| a == "rerequest");
     let grants = st.grants.get(&user.key).cloned().unwrap_or_default();
     let mut rows = String::new();
-    for perm in &scopes {
+    for perm in scopes.iter().filter(|p| !st.withheld(&user.key, p)) {
         let line = esc(describe(perm));
         let row = match grants.get(perm) {
             _ if perm == "public_profile" => {
@@ -290,9 +299,13 @@ pub async fn confirm(AxState(sb): AxState<Shared>, body: Bytes) -> Response {
         return error_page("Unknown test user", "Pick a test user from the list.");
     };
     let rerequest = q.get("auth_type").is_some_and(|a| a == "rerequest");
+    let withheld: Vec<&String> = scopes.iter().filter(|p| st.withheld(&user, p)).collect();
     let grants = st.grants.entry(user.clone()).or_default();
     grants.insert("public_profile".into(), true);
-    for perm in scopes.iter().filter(|p| p.as_str() != "public_profile") {
+    for perm in scopes
+        .iter()
+        .filter(|p| p.as_str() != "public_profile" && !withheld.contains(p))
+    {
         let asked = match grants.get(perm) {
             Some(true) => false,
             Some(false) => rerequest,
@@ -675,6 +688,8 @@ pub fn test_users(ctx: &mut Ctx, req: &Req, method: &str) -> GraphResult {
                 name,
                 email: Some(email.clone()),
                 tasks: BTreeMap::new(),
+                // Meta's test users belong to the app: Standard Access is enough for them.
+                app_role: Some("tester".into()),
             });
             if installed {
                 let grants = ctx.st.grants.entry(key.clone()).or_default();

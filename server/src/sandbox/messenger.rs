@@ -2,9 +2,9 @@
 //!
 //! First the visitor picks a test user (or passes `?as={key or id}`; remembered in the
 //! `sandbox_as` cookie), then gets a chat page for (user, Page): the thread, a Get Started
-//! button in a new thread (its postback carries the link's `referral`), a `referral` event when
-//! the link opens an existing thread, a text box, quick replies and postback buttons, Block /
-//! Unblock. Plain HTML forms (works without JavaScript); a few lines of script poll
+//! button in a new thread (its postback carries the link's `referral`; none where
+//! [`get_started_hidden`] says so), a `referral` event when the link opens an existing thread, a
+//! text box, quick replies and postback buttons, Block / Unblock. Plain HTML forms (works without JavaScript); a few lines of script poll
 //! `thread.json` every second to show what the app sends, live. Opening the page (or polling)
 //! marks the Page's messages read, which sends the `read` webhook.
 //!
@@ -62,6 +62,19 @@ pub fn valid_ref(r: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '='))
 }
 
+/// Why Messenger shows this person no Get Started button on this Page, if it does not: then the
+/// welcome screen is gone, the link's ref never arrives, and the person can only type.
+/// With Standard Access to `pages_messaging` the welcome screen shows only to people with a role
+/// on the app (facts file §2).
+pub fn get_started_hidden(st: &State, _page: &str, user: &str) -> Option<&'static str> {
+    if st.withheld(user, "pages_messaging") {
+        return Some(
+            "the app has Standard Access to pages_messaging and this person has no role on the app",
+        );
+    }
+    None
+}
+
 /// Applies what the person did: thread, window, webhook. `at` backdates it (control API).
 pub fn interact(
     sb: &Sandbox,
@@ -81,6 +94,7 @@ pub fn interact(
         .and_then(|g| g.get("payload"))
         .and_then(Value::as_str)
         .map(str::to_string);
+    let hidden = get_started_hidden(st, page, user);
     let thread = st.thread(page, user);
     if thread.blocked && !matches!(what, Interaction::Block | Interaction::Unblock) {
         return Err("this person has blocked the Page: unblock first".into());
@@ -114,6 +128,9 @@ pub fn interact(
             ("messages", "message", message)
         }
         Interaction::GetStarted { referral } => {
+            if let Some(why) = hidden {
+                return Err(format!("Messenger shows no Get Started button here: {why}"));
+            }
             let Some(payload) = get_started else {
                 return Err(
                     "this Page has no Get Started button (POST /me/messenger_profile)".into(),
@@ -445,6 +462,7 @@ fn render_chat(
         .profiles
         .get(&page.id)
         .is_some_and(|p| p.contains_key("get_started"));
+    let hidden = get_started_hidden(st, &page.id, user);
     let action = format!("/sandbox/m.me/{}/act", esc(&page.username));
     let block_button = if blocked {
         format!(
@@ -468,7 +486,7 @@ fn render_chat(
             r#"<p class="muted" data-testid="blocked-note">You blocked {}. Unblock to message again.</p>"#,
             esc(&page.name)
         )
-    } else if !started && has_get_started {
+    } else if !started && has_get_started && hidden.is_none() {
         let hidden_ref = pending_ref
             .map(|r| format!(r#"<input type="hidden" name="ref" value="{}">"#, esc(r)))
             .unwrap_or_default();
@@ -478,10 +496,14 @@ fn render_chat(
             name = esc(&page.name)
         )
     } else {
-        let hint = if !started && pending_ref.is_some() {
-            r#"<p class="muted">This Page has no Get Started button: the link's ref is lost, as on Messenger.</p>"#
-        } else {
-            ""
+        let hint = match hidden {
+            Some(why) if !started && has_get_started => format!(
+                r#"<p class="muted" data-testid="get-started-hidden">No Get Started button: {why}. The link's ref is lost; you can only type.</p>"#
+            ),
+            _ if !started && pending_ref.is_some() => {
+                r#"<p class="muted">This Page has no Get Started button: the link's ref is lost, as on Messenger.</p>"#.to_string()
+            }
+            _ => String::new(),
         };
         format!(
             r#"{hint}<form class="composer" method="post" action="{action}"><input type="hidden" name="action" value="message">

@@ -19,6 +19,7 @@ pub mod login;
 pub mod messenger;
 pub mod send;
 pub mod state;
+pub mod templates;
 pub mod webhooks;
 pub mod world;
 
@@ -68,7 +69,8 @@ impl Default for SandboxTuning {
             rate_limit_per_second: 300,
             delivery_delay_ms: 200,
             read_delay_ms: None,
-            template_approval_delay_ms: 1000,
+            // Meta often approves a utility template at once: creation answers APPROVED.
+            template_approval_delay_ms: 0,
             webhook_retry_initial_ms: 1000,
             webhook_retry_for_ms: 3_600_000,
         }
@@ -326,6 +328,7 @@ pub fn router_for<S: Clone + Send + Sync + 'static>(sandbox: Shared) -> Router<S
             "/sandbox/control/templates/{page}/{id}",
             patch(control::set_template_status),
         )
+        .route("/sandbox/control/users/{user}", patch(control::patch_user))
         .with_state(sandbox)
 }
 

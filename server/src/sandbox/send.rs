@@ -8,7 +8,7 @@
 //! | `RESPONSE`, `UPDATE`, `sender_action` | last interaction of the person with the Page < 24 h ago (else 10 / 2018278) |
 //! | `MESSAGE_TAG` + `HUMAN_AGENT` / `CUSTOMER_FEEDBACK` | last interaction < 7 days ago (else 10 / 2018278) |
 //! | `MESSAGE_TAG` + a retired tag | era `2026`: never (code 100); era `legacy`: any time after a first interaction |
-//! | `UTILITY` | an APPROVED template of this Page, `page_utility_messaging` granted, any time |
+//! | `UTILITY` | an APPROVED, FLAGGED or REINSTATED template of this Page, `pages_utility_messaging` granted, any time |
 //!
 //! Interactions come only from the sandbox itself (the chat page and the control API), and a
 //! person who never interacted with the Page has no PSID there yet (100 / 2018001).
@@ -252,14 +252,15 @@ fn utility_message(ctx: &Ctx, page: &str, msg: &Value) -> Result<Value, GraphErr
                 "Create the template and wait for its approval first.",
             )
         })?;
-    if template.status != "APPROVED" {
+    // FLAGGED (a quality warning) and REINSTATED templates still go, as on Meta.
+    if !super::templates::SENDABLE.contains(&template.status.as_str()) {
         return Err(GraphError::param(format!(
             "Template \"{name}\" is not approved (status {})",
             template.status
         ))
         .user(
             "Template not approved",
-            "Only APPROVED utility templates can be sent.",
+            "Only APPROVED, FLAGGED or REINSTATED utility templates can be sent.",
         ));
     }
     let component = |kind: &str, list: &Value| -> Option<Value> {
@@ -521,7 +522,7 @@ pub fn send(ctx: &mut Ctx, req: &Req, page: &str, user: &str) -> GraphResult {
                 )
                 .user(
                     "Permission missing",
-                    "Utility messages need the page_utility_messaging permission.",
+                    "Utility messages need the pages_utility_messaging permission.",
                 ));
             }
         } else if message.get("template").is_some() {

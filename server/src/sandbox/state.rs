@@ -23,6 +23,41 @@ pub enum TagEra {
     Legacy,
 }
 
+/// Access level of a permission (facts file §1). `standard`: granted only to people with a role
+/// on the app (others have it left out of the grant, silently, as Meta does); `advanced`: anyone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessLevel {
+    Standard,
+    Advanced,
+}
+
+impl AccessLevel {
+    pub fn parse(level: &str) -> Option<AccessLevel> {
+        match level {
+            "standard" => Some(AccessLevel::Standard),
+            "advanced" => Some(AccessLevel::Advanced),
+            _ => None,
+        }
+    }
+}
+
+/// Every known permission at Advanced Access, except `pages_utility_messaging`: its App Review
+/// can only be asked for after a first successful template, so every new deployment starts with
+/// it at Standard Access.
+pub fn default_permission_access() -> BTreeMap<String, AccessLevel> {
+    super::login::known_permissions()
+        .map(|p| {
+            let level = if p == "pages_utility_messaging" {
+                AccessLevel::Standard
+            } else {
+                AccessLevel::Advanced
+            };
+            (p.to_string(), level)
+        })
+        .collect()
+}
+
 /// Global settings that tests change through `PATCH /sandbox/control/settings`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Knobs {
@@ -42,6 +77,8 @@ pub struct Knobs {
     pub template_approval_delay_ms: u64,
     /// `APPROVED` or `REJECTED`: what template review decides.
     pub template_outcome: String,
+    /// The reason a review gives when `template_outcome` is `REJECTED`.
+    pub template_rejection_reason: String,
     pub webhook_retry_initial_ms: u64,
     /// Meta keeps retrying a failing webhook for about an hour.
     pub webhook_retry_for_ms: u64,
@@ -51,6 +88,8 @@ pub struct Knobs {
     pub require_appsecret_proof: bool,
     /// Lifetime of a short-lived user token from the code exchange.
     pub short_lived_token_seconds: i64,
+    /// Permission -> access level (`standard` | `advanced`); a PATCH is merged over these.
+    pub permission_access: BTreeMap<String, AccessLevel>,
 }
 
 impl Knobs {
@@ -67,11 +106,13 @@ impl Knobs {
             read_delay_ms: t.read_delay_ms,
             template_approval_delay_ms: t.template_approval_delay_ms,
             template_outcome: "APPROVED".into(),
+            template_rejection_reason: "INCORRECT_CATEGORY".into(),
             webhook_retry_initial_ms: t.webhook_retry_initial_ms,
             webhook_retry_for_ms: t.webhook_retry_for_ms,
             require_subscription: true,
             require_appsecret_proof: false,
             short_lived_token_seconds: 5400,
+            permission_access: default_permission_access(),
         }
     }
 }
@@ -175,6 +216,9 @@ pub struct Template {
     pub components: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parameter_format: Option<String>,
+    /// Why review (or a later status change) refused it; `None` unless `REJECTED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejected_reason: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -348,6 +392,21 @@ impl State {
                 .pinned_grants
                 .contains(&(user.to_string(), permission.to_string())),
         }
+    }
+
+    pub fn access_level(&self, permission: &str) -> AccessLevel {
+        self.knobs
+            .permission_access
+            .get(permission)
+            .copied()
+            .unwrap_or(AccessLevel::Advanced)
+    }
+
+    /// Whether `user` cannot get `permission` at all: it has Standard Access and they hold no
+    /// role on the app. Meta neither shows it in the dialog nor grants it, and says nothing.
+    pub fn withheld(&self, user: &str, permission: &str) -> bool {
+        self.access_level(permission) == AccessLevel::Standard
+            && self.world.user(user).is_none_or(|u| u.app_role.is_none())
     }
 
     pub fn granted_list(&self, user: &str) -> Vec<String> {

@@ -6,10 +6,11 @@
 //! `webhook_retry_for_ms` (an hour by default), after which the app is unsubscribed from the
 //! Pages concerned, as Meta does.
 //!
-//! Template reviews arrive as Page `changes`, the shape Meta uses for template status on its
-//! other messaging products:
+//! Template reviews and later status changes arrive as Page `changes`, the shape Meta uses for
+//! template status on its other messaging products, only when the Page subscribed the app to
+//! `message_template_status_update`:
 //! `{"object":"page","entry":[{"id":"<page>","time":<ms>,"changes":[{"field":"message_template_status_update",
-//! "value":{"event":"APPROVED"|"REJECTED","message_template_id","message_template_name",
+//! "value":{"event":"APPROVED"|"REJECTED"|"FLAGGED"|...,"message_template_id","message_template_name",
 //! "message_template_language","message_template_category":"UTILITY","reason":null|"..."}}]}]}`.
 //!
 //! Two background tasks, started on first use: a timer queue (delivery/read receipts after their
@@ -217,32 +218,8 @@ fn run_job(sb: &Shared, job: Job) {
         }
         Job::ReviewTemplate { page, id } => {
             let mut st = sb.lock();
-            let outcome = st.knobs.template_outcome.clone();
-            let Some(template) = st
-                .templates
-                .get_mut(&page)
-                .and_then(|list| list.iter_mut().find(|t| t.id == id))
-            else {
-                return;
-            };
-            if template.status != "PENDING" {
-                return;
-            }
-            template.status = outcome.clone();
-            let reason = (outcome != "APPROVED").then_some("INCORRECT_CATEGORY");
-            let change = json!({
-                "field": "message_template_status_update",
-                "value": {
-                    "event": outcome,
-                    "message_template_id": template.id,
-                    "message_template_name": template.name,
-                    "message_template_language": template.language,
-                    "message_template_category": template.category,
-                    "reason": reason,
-                },
-            });
-            drop(st);
-            sb.hooks.deliver(Item::Change { page, change });
+            // A template deleted or decided by hand meanwhile stays as it is.
+            super::templates::review(sb, &mut st, &page, &id, false);
         }
         Job::Read { page, user } => {
             let mut st = sb.lock();

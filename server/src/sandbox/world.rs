@@ -5,9 +5,15 @@
 //! { "app_name": "Giveaways Sandbox",
 //!   "pages": [{"id": "101000000000001", "username": "sunnybakery", "name": "Sunny Bakery",
 //!              "category": "Bakery", "category_list": [{"id": "197871390225897", "name": "Bakery"}]}],
-//!   "users": [{"key": "admin", "name": "Ada Admin", "email": "ada@sandbox.test",
+//!   "users": [{"key": "admin", "name": "Ada Admin", "email": "ada@sandbox.test", "app_role": "administrator",
 //!              "tasks": {"101000000000001": ["MANAGE", "CREATE_CONTENT", "MODERATE", "MESSAGING", "ADVERTISE", "ANALYZE"]}}] }
 //! ```
+//!
+//! A user may also hold a role on the app (`"app_role": "administrator" | "developer" | "tester"`,
+//! none by default): with Standard Access, a permission is granted only to people with one (see
+//! `permission_access` in [`super::state::Knobs`]). In the built-in world Ada (`admin`) is the
+//! app's administrator and `editor` a developer; everyone else, the moderator included (a Page
+//! role is not an app role), has none.
 //!
 //! Ids the app sees are derived, never stored: a user's app-scoped id (ASID) from the app id and
 //! the user's key, and a page-scoped id (PSID) from the Page id and the key, so one person has a
@@ -52,7 +58,13 @@ pub struct User {
     /// Page id -> tasks on that Page.
     #[serde(default)]
     pub tasks: BTreeMap<String, Vec<String>>,
+    /// Role on the app (`administrator`, `developer`, `tester`), apart from any Page role.
+    #[serde(default)]
+    pub app_role: Option<String>,
 }
+
+/// The roles a person can hold on the app.
+pub const APP_ROLES: [&str; 3] = ["administrator", "developer", "tester"];
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct World {
@@ -125,6 +137,11 @@ impl World {
             name: name.into(),
             email: Some(format!("{key}@sandbox.test")),
             tasks: roles.into_iter().map(|(p, t)| (p.to_string(), t)).collect(),
+            app_role: match key {
+                "admin" => Some("administrator".into()),
+                "editor" => Some("developer".into()),
+                _ => None,
+            },
         };
         let users = vec![
             user(
@@ -289,7 +306,7 @@ impl World {
                     .collect();
                 serde_json::json!({
                     "key": u.key, "id": self.asid(&u.key), "name": u.name, "email": u.email,
-                    "tasks": u.tasks, "psids": psids,
+                    "tasks": u.tasks, "app_role": u.app_role, "psids": psids,
                 })
             })
             .collect();
@@ -327,6 +344,7 @@ mod tests {
             name: "Fan".into(),
             email: None,
             tasks: BTreeMap::new(),
+            app_role: None,
         };
         assert!(world.add_user(fan.clone()));
         assert!(!world.add_user(fan), "a key is taken once");

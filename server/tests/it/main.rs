@@ -18,5 +18,6 @@ mod notices_crash;
 mod sandbox_login;
 mod sandbox_messenger;
 mod sandbox_send;
+mod sandbox_strict;
 mod sandbox_webhooks;
 mod server;

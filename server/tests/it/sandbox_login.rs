@@ -10,10 +10,10 @@ use sandbox_common::{assert_error, Sbx, APP_ID, APP_SECRET, RIVER, SUNNY};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
-const REDIRECT: &str = "http://127.0.0.1:9/auth/facebook/callback";
-const SCOPES: &str = "pages_show_list,pages_manage_metadata,pages_messaging";
+pub(crate) const REDIRECT: &str = "http://127.0.0.1:9/auth/facebook/callback";
+pub(crate) const SCOPES: &str = "pages_show_list,pages_manage_metadata,pages_messaging";
 
-fn dialog_url(sbx: &Sbx, scope: &str, extra: &[(&str, &str)]) -> String {
+pub(crate) fn dialog_url(sbx: &Sbx, scope: &str, extra: &[(&str, &str)]) -> String {
     let mut url = url::Url::parse(&sbx.server.url("/sandbox/www/v25.0/dialog/oauth")).unwrap();
     url.query_pairs_mut()
         .append_pair("client_id", APP_ID)
@@ -27,13 +27,13 @@ fn dialog_url(sbx: &Sbx, scope: &str, extra: &[(&str, &str)]) -> String {
     url.to_string()
 }
 
-async fn html(sbx: &Sbx, url: &str) -> (u16, String) {
+pub(crate) async fn html(sbx: &Sbx, url: &str) -> (u16, String) {
     let r = sbx.http.get(url).send().await.unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
 /// Submits the consent form as `user`, ticking `grant`; answers the redirect's query and fragment.
-async fn consent(
+pub(crate) async fn consent(
     sbx: &Sbx,
     user: &str,
     scope: &str,
@@ -67,11 +67,11 @@ async fn consent(
     url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap()
 }
 
-fn query(url: &url::Url) -> HashMap<String, String> {
+pub(crate) fn query(url: &url::Url) -> HashMap<String, String> {
     url.query_pairs().into_owned().collect()
 }
 
-async fn exchange(sbx: &Sbx, code: &str) -> (u16, Value) {
+pub(crate) async fn exchange(sbx: &Sbx, code: &str) -> (u16, Value) {
     let r = sbx
         .http
         .get(sbx.graph("/oauth/access_token"))
@@ -87,7 +87,7 @@ async fn exchange(sbx: &Sbx, code: &str) -> (u16, Value) {
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
-async fn get_with(sbx: &Sbx, path: &str, token: &str) -> (u16, Value) {
+pub(crate) async fn get_with(sbx: &Sbx, path: &str, token: &str) -> (u16, Value) {
     let r = sbx
         .http
         .get(sbx.graph(path))
@@ -99,7 +99,7 @@ async fn get_with(sbx: &Sbx, path: &str, token: &str) -> (u16, Value) {
 }
 
 /// The whole dialog as `user`, granting everything asked: a short-lived user token.
-async fn login(sbx: &Sbx, user: &str, scope: &str) -> String {
+pub(crate) async fn login(sbx: &Sbx, user: &str, scope: &str) -> String {
     let grant: Vec<&str> = scope.split(',').collect();
     let redirect = consent(sbx, user, scope, None, "continue", &grant).await;
     let (s, token) = exchange(sbx, &query(&redirect)["code"]).await;
@@ -107,7 +107,7 @@ async fn login(sbx: &Sbx, user: &str, scope: &str) -> String {
     token["access_token"].as_str().unwrap().to_string()
 }
 
-async fn app_token(sbx: &Sbx) -> String {
+pub(crate) async fn app_token(sbx: &Sbx) -> String {
     let r = sbx
         .http
         .get(sbx.graph("/oauth/access_token"))

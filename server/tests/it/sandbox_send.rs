@@ -468,7 +468,8 @@ async fn utility_templates_need_approval_and_reach_people_outside_the_window() {
     let create = json!({
         "name": "draw_result", "language": "en_US", "category": "UTILITY",
         "components": [
-            { "type": "BODY", "text": "Hi {{1}}, the draw for {{2}} is done." },
+            { "type": "BODY", "text": "Hi {{1}}, the draw for {{2}} is done.",
+              "example": { "body_text": [["Frank", "the cake"]] } },
             { "type": "BUTTONS", "buttons": [{ "type": "POSTBACK", "text": "See result" }] }
         ]
     });

@@ -1,7 +1,7 @@
 //! The sandbox's webhooks and Page settings through raw HTTP, received by a tiny axum endpoint
 //! on port 0: Meta's envelope, signatures over the exact bytes, each event kind, subscriptions,
 //! batching, retries, duplication and reordering, delivery and read receipts, and message
-//! templates (PENDING, then APPROVED announced by webhook), `messenger_profile`.
+//! templates with a delayed review (PENDING, then APPROVED announced by webhook), `messenger_profile`.
 
 use crate::sandbox_common;
 
@@ -375,9 +375,18 @@ async fn duplication_and_reordering_when_switched_on() {
 #[tokio::test]
 async fn templates_go_from_pending_to_approved_with_a_webhook() {
     let (sbx, receiver, token) = wired().await;
+    // A review that takes a while (the default decides at creation), announced to a Page
+    // subscribed to template status.
+    sbx.patch("/settings", json!({ "template_approval_delay_ms": 30 }))
+        .await;
+    let (s, v) = sbx
+        .subscribe(&token, "messages,message_template_status_update")
+        .await;
+    assert_eq!(s, 200, "{v}");
     let create = |name: &str, category: &str| {
         json!({ "name": name, "language": "en_US", "category": category,
-                "components": [{ "type": "BODY", "text": "Your entry for {{1}} is confirmed." }] })
+                "components": [{ "type": "BODY", "text": "Your entry for {{1}} is confirmed.",
+                                 "example": { "body_text": [["the summer draw"]] } }] })
     };
     let post = |body: Value| {
         sbx.http
@@ -428,7 +437,7 @@ async fn templates_go_from_pending_to_approved_with_a_webhook() {
 
     let r = sbx
         .http
-        .get(sbx.graph(&format!("/{SUNNY}/message_templates")))
+        .get(sbx.graph(&format!("/{SUNNY}/message_templates?fields=name,status")))
         .bearer_auth(&token)
         .send()
         .await
@@ -446,7 +455,9 @@ async fn templates_go_from_pending_to_approved_with_a_webhook() {
     for _ in 0..300 {
         let r = sbx
             .http
-            .get(sbx.graph(&format!("/{SUNNY}/message_templates?name=second_one")))
+            .get(sbx.graph(&format!(
+                "/{SUNNY}/message_templates?name=second_one&fields=status"
+            )))
             .bearer_auth(&token)
             .send()
             .await

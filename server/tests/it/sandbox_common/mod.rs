@@ -20,7 +20,7 @@ pub const ALL_PAGE_SCOPES: [&str; 4] = [
     "pages_show_list",
     "pages_manage_metadata",
     "pages_messaging",
-    "page_utility_messaging",
+    "pages_utility_messaging",
 ];
 
 pub struct Sbx {
@@ -29,7 +29,8 @@ pub struct Sbx {
 }
 
 impl Sbx {
-    /// A real server (sandbox on) with delays shortened to a few milliseconds.
+    /// A real server (sandbox on) with delays shortened to a few milliseconds. Templates keep the
+    /// default review (decided at creation); tests of the delayed review set their own delay.
     pub async fn start() -> Sbx {
         let server = TestServer::start(&support::fresh_database("sqlite").await).await;
         let sbx = Sbx {
@@ -41,7 +42,6 @@ impl Sbx {
                 "/settings",
                 json!({
                     "delivery_delay_ms": 5,
-                    "template_approval_delay_ms": 30,
                     "webhook_retry_initial_ms": 20,
                     "reorder_window_ms": 60,
                 }),
@@ -170,6 +170,31 @@ impl Sbx {
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
+    }
+
+    /// `POST /{page}/subscribed_apps` with `fields` (comma-separated): Meta's status and body.
+    pub async fn subscribe(&self, token: &str, fields: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .post(self.graph("/me/subscribed_apps"))
+            .query(&[("access_token", token), ("subscribed_fields", fields)])
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    /// `POST /{page}/message_templates` with `body`.
+    pub async fn create_template(&self, token: &str, page: &str, body: &Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(self.graph(&format!("/{page}/message_templates")))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
     }
 
     pub async fn point_webhooks_at(&self, receiver: &Receiver) {
