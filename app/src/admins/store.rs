@@ -47,10 +47,11 @@ pub async fn upsert_at_login(
 
 /// Whether the admin granted this permission at their last login.
 pub async fn has_scope(db: &Db, id: &str, scope: &str) -> Result<bool, sqlx::Error> {
-    let scopes: Option<String> = sqlx::query_scalar("SELECT granted_scopes FROM admins WHERE id = $1")
-        .bind(id)
-        .fetch_optional(db)
-        .await?;
+    let scopes: Option<String> =
+        sqlx::query_scalar("SELECT granted_scopes FROM admins WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
     Ok(scopes.is_some_and(|s| s.split(',').any(|g| g == scope)))
 }
 

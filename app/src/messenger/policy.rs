@@ -223,7 +223,10 @@ mod tests {
             (TemplateState::Pending, "approve"),
             (TemplateState::NoPermission, "pages_utility_messaging"),
             (TemplateState::CreationFailed, "refused to create"),
-            (TemplateState::Refused, "refused the Page's utility template"),
+            (
+                TemplateState::Refused,
+                "refused the Page's utility template",
+            ),
         ] {
             let s = Situation {
                 template: waiting,

@@ -191,22 +191,21 @@ async fn pump(
         }
         // A template that cannot carry notices yet is made, or looked at again, when its time
         // comes (a backoff after Meta refused it), not at every batch.
-        let template_due = {
-            let t = run.template.lock().expect("lock");
-            t.state != TemplateState::Approved
-                && t.state != TemplateState::NoPermission
-                && t.next_try_at.is_none_or(|at| at <= now_ms())
-        };
+        // Read again per batch: a review webhook or the admin may have changed it meanwhile.
+        let mut standing = templates::standing(db, page_row_id).await?;
+        let template_due = standing.state != TemplateState::Approved
+            && standing.state != TemplateState::NoPermission
+            && standing.next_try_at.is_none_or(|at| at <= now_ms());
         if template_due {
-            let standing = templates::ensure(
+            standing = templates::ensure(
                 state,
                 page_row_id,
                 &run.page.facebook_page_id,
                 &run.page.token,
             )
             .await?;
-            *run.template.lock().expect("lock") = standing;
         }
+        *run.template.lock().expect("lock") = standing;
         let ids = claim_batch(db, page_row_id).await?;
         if ids.is_empty() {
             if !sends.is_empty() {

@@ -115,28 +115,24 @@ async fn row(db: &Db, page_row_id: &str) -> Result<Option<Row>, sqlx::Error> {
 }
 
 async fn has_permission(db: &Db, page_row_id: &str) -> Result<bool, sqlx::Error> {
-    let flag: Option<i64> = sqlx::query_scalar("SELECT utility_permission FROM pages WHERE id = $1")
-        .bind(page_row_id)
-        .fetch_optional(db)
-        .await?;
+    let flag: Option<i64> =
+        sqlx::query_scalar("SELECT utility_permission FROM pages WHERE id = $1")
+            .bind(page_row_id)
+            .fetch_optional(db)
+            .await?;
     Ok(flag == Some(1))
 }
 
 pub async fn standing(db: &Db, page_row_id: &str) -> Result<Standing, sqlx::Error> {
-    let row = row(db, page_row_id).await?;
-    let usable = row
-        .as_ref()
-        .is_some_and(|r| TemplateState::of(Some(&r.status)) == TemplateState::Approved);
-    // An approved template keeps working whoever connected the Page since; without one, nothing
-    // can be created until the permission is there.
-    if !usable && !has_permission(db, page_row_id).await? {
+    // Sending a utility template needs the permission as much as creating one does.
+    if !has_permission(db, page_row_id).await? {
         return Ok(Standing {
             state: TemplateState::NoPermission,
             reason: None,
             next_try_at: None,
         });
     }
-    Ok(match row {
+    Ok(match row(db, page_row_id).await? {
         None => Standing {
             state: TemplateState::Missing,
             reason: None,
@@ -175,7 +171,9 @@ async fn store(
     tries: Tries,
 ) -> Result<(), sqlx::Error> {
     let now = now_ms();
-    let before = row(db, page_row_id).await?.map_or(0, |r| r.attempts);
+    let previous = row(db, page_row_id).await?;
+    let before = previous.as_ref().map_or(0, |r| r.attempts);
+    let was = TemplateState::of(previous.as_ref().map(|r| r.status.as_str()));
     let attempts = match tries {
         Tries::Reset => 0,
         Tries::Failed => before + 1,
@@ -206,7 +204,24 @@ async fn store(
     .bind(next_try_at)
     .execute(db)
     .await?;
+    if TemplateState::of(Some(status)) != was {
+        // The notices waiting on the template are decided again, so each shows the reason that
+        // holds now (and goes, if it can).
+        wake_waiting(db, page_row_id).await?;
+    }
     Ok(())
+}
+
+async fn wake_waiting(db: &Db, page_row_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE outgoing_messages SET next_attempt_at = NULL
+         WHERE page_id = $1 AND status = 'queued' AND notice_id IS NOT NULL
+           AND next_attempt_at IS NOT NULL",
+    )
+    .bind(page_row_id)
+    .execute(db)
+    .await?;
+    super::sender::arm(db, page_row_id).await
 }
 
 /// One minute after the first failure, doubling, at most six hours.
@@ -278,10 +293,9 @@ async fn create(
             // The review's webhook can land before this answer is stored: a status it already
             // recorded for this very template wins.
             let known = row(&state.db, page_row_id).await?;
-            if known
-                .as_ref()
-                .is_some_and(|r| r.template_id.as_deref() == Some(&created.id) && r.status != "ERROR")
-            {
+            if known.as_ref().is_some_and(|r| {
+                r.template_id.as_deref() == Some(&created.id) && r.status != "ERROR"
+            }) {
                 return Ok(());
             }
             let status = TemplateState::of(Some(&created.status));
@@ -316,7 +330,15 @@ async fn create(
         Err(e) => {
             let words = e.meta_words();
             tracing::warn!(error = %words, page = %facebook_page_id, "utility template not created");
-            store(&state.db, page_row_id, None, "ERROR", Some(&words), Tries::Failed).await
+            store(
+                &state.db,
+                page_row_id,
+                None,
+                "ERROR",
+                Some(&words),
+                Tries::Failed,
+            )
+            .await
         }
     }
 }
@@ -374,15 +396,7 @@ async fn refresh(
 /// whole fan-out's queue collided with the sender claiming from it (PostgreSQL answered one of
 /// them with a deadlock).
 pub async fn approved(state: &AppState, page_row_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE outgoing_messages SET next_attempt_at = NULL
-         WHERE page_id = $1 AND status = 'queued' AND notice_id IS NOT NULL
-           AND next_attempt_at IS NOT NULL",
-    )
-    .bind(page_row_id)
-    .execute(&state.db)
-    .await?;
-    super::sender::arm(&state.db, page_row_id).await?;
+    wake_waiting(&state.db, page_row_id).await?;
     state.jobs.notify_one();
     Ok(())
 }
@@ -449,11 +463,16 @@ pub async fn permission_granted(
 }
 
 pub async fn set_permission(db: &Db, page_row_id: &str, granted: bool) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE pages SET utility_permission = $1 WHERE id = $2")
-        .bind(i64::from(granted))
-        .bind(page_row_id)
-        .execute(db)
-        .await?;
+    let changed = sqlx::query(
+        "UPDATE pages SET utility_permission = $1 WHERE id = $2 AND utility_permission <> $1",
+    )
+    .bind(i64::from(granted))
+    .bind(page_row_id)
+    .execute(db)
+    .await?;
+    if changed.rows_affected() > 0 {
+        wake_waiting(db, page_row_id).await?;
+    }
     Ok(())
 }
 
@@ -510,8 +529,12 @@ mod tests {
             2
         );
         let lower = BODY.to_lowercase();
-        for promo in ["discount", "sale", "offer", "coupon", "promo", "free", "buy"] {
-            assert!(!lower.split(|c: char| !c.is_alphanumeric()).any(|w| w == promo));
+        for promo in [
+            "discount", "sale", "offer", "coupon", "promo", "free", "buy",
+        ] {
+            assert!(!lower
+                .split(|c: char| !c.is_alphanumeric())
+                .any(|w| w == promo));
         }
     }
 

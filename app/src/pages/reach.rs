@@ -83,7 +83,12 @@ pub async fn outside_window(
 ) -> Result<OutsideWindow, sqlx::Error> {
     use crate::messenger::policy::TemplateState;
     let standing = crate::notices::templates::standing(db, page_row_id).await?;
-    let why = || standing.reason.clone().unwrap_or_else(|| "no reason given".into());
+    let why = || {
+        standing
+            .reason
+            .clone()
+            .unwrap_or_else(|| "no reason given".into())
+    };
     Ok(match standing.state {
         TemplateState::Approved => OutsideWindow::Ready,
         TemplateState::NoPermission => OutsideWindow::NeedsPermission,
@@ -126,7 +131,9 @@ pub async fn subscribe(
             Err(e) if e.api().and_then(|a| a.error_subcode) == Some(1929002) => {
                 tracing::info!(page = %facebook_page_id, "Meta refused the template webhook field");
                 fields.pop();
-                graph.subscribe_app(facebook_page_id, token, &fields).await?;
+                graph
+                    .subscribe_app(facebook_page_id, token, &fields)
+                    .await?;
                 return Ok(Subscribed {
                     template_updates: false,
                     refused: Some(e.meta_words()),
@@ -135,7 +142,9 @@ pub async fn subscribe(
             Err(e) => return Err(e),
         }
     }
-    graph.subscribe_app(facebook_page_id, token, &fields).await?;
+    graph
+        .subscribe_app(facebook_page_id, token, &fields)
+        .await?;
     Ok(Subscribed {
         template_updates: false,
         refused: None,

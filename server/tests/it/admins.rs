@@ -9,7 +9,7 @@ use support::{client, TestServer};
 /// Follows the product's login start to the sandbox dialog and submits its consent form as
 /// `user`, granting every permission but `decline`. Returns the product callback URL the dialog
 /// redirects to (without Meta's `#_=_` fragment).
-async fn through_dialog(
+pub(crate) async fn through_dialog(
     http: &reqwest::Client,
     server: &TestServer,
     start: &str,
@@ -65,7 +65,7 @@ async fn through_dialog(
     back.to_string()
 }
 
-async fn location(response: reqwest::Response) -> (u16, String) {
+pub(crate) async fn location(response: reqwest::Response) -> (u16, String) {
     let status = response.status().as_u16();
     let location = response
         .headers()

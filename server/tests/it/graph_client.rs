@@ -363,8 +363,9 @@ async fn the_legacy_era_accepts_the_tag_and_utility_templates_reach_people_outsi
         .unwrap()
         .clone();
     assert!(
-        last.to_string()
-            .contains("There is news about the giveaway Croissants you entered: Bob won. Thank you"),
+        last.to_string().contains(
+            "There is news about the giveaway Croissants you entered: Bob won. Thank you"
+        ),
         "{last}"
     );
 }

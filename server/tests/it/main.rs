@@ -21,3 +21,4 @@ mod sandbox_send;
 mod sandbox_strict;
 mod sandbox_webhooks;
 mod server;
+mod utility;

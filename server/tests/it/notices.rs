@@ -12,15 +12,15 @@ use std::time::Duration;
 
 const HOUR_MS: i64 = 3_600_000;
 
-struct Ctx {
-    server: TestServer,
-    http: reqwest::Client,
-    campaign: String,
-    page_row: String,
+pub(crate) struct Ctx {
+    pub(crate) server: TestServer,
+    pub(crate) http: reqwest::Client,
+    pub(crate) campaign: String,
+    pub(crate) page_row: String,
 }
 
 impl Ctx {
-    async fn start(url: &str, extra: &[(&str, &str)]) -> Ctx {
+    pub(crate) async fn start(url: &str, extra: &[(&str, &str)]) -> Ctx {
         let mut vars = vec![
             ("DEMO_CAMPAIGN", "on"),
             ("BACKGROUND_JOBS", "off"),
@@ -56,7 +56,7 @@ impl Ctx {
         }
     }
 
-    async fn control(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+    pub(crate) async fn control(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
         let r = self
             .http
             .request(method, self.server.url(&format!("/sandbox/control/{path}")))
@@ -68,7 +68,7 @@ impl Ctx {
         r.json().await.unwrap()
     }
 
-    async fn scalar(&self, sql: &str) -> i64 {
+    pub(crate) async fn scalar(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql)
             .fetch_one(&self.server.state.db)
             .await
@@ -76,7 +76,7 @@ impl Ctx {
     }
 
     /// Enters the demo campaign as `user` through Messenger, `ago_ms` in the past.
-    async fn subscribe(&self, user: &str, ago_ms: i64) {
+    pub(crate) async fn subscribe(&self, user: &str, ago_ms: i64) {
         let r = self
             .http
             .post(self.server.url("/c/demo/enter"))
@@ -125,7 +125,7 @@ impl Ctx {
 
     /// Runs due jobs and processes webhooks (template reviews, deliveries) until no notice
     /// message is waiting, or the deadline passes.
-    async fn drive(&self) {
+    pub(crate) async fn drive(&self) {
         for _ in 0..500 {
             inbox::process_pending(&self.server.state).await.unwrap();
             notices::run_once(&self.server.state).await.unwrap();
@@ -143,7 +143,7 @@ impl Ctx {
     }
 
     /// Ends the campaign now, the way saving an earlier end date does.
-    async fn end_now(&self) {
+    pub(crate) async fn end_now(&self) {
         let mut tx = self.server.state.db.begin().await.unwrap();
         sqlx::query("UPDATE campaigns SET ends_at = $1 WHERE id = $2")
             .bind(now_ms() - 1)
@@ -168,7 +168,7 @@ impl Ctx {
 
     /// (status, path, reason, error code) of `user`'s message of this notice; delivered and
     /// read count as sent (delivery receipts arrive whenever the sandbox sends them).
-    async fn outcome(
+    pub(crate) async fn outcome(
         &self,
         notice: &str,
         user: &str,
@@ -191,7 +191,7 @@ impl Ctx {
         (status, path, reason, code)
     }
 
-    async fn psid(&self, user: &str) -> String {
+    pub(crate) async fn psid(&self, user: &str) -> String {
         let thread = self
             .control(
                 reqwest::Method::GET,
@@ -203,7 +203,7 @@ impl Ctx {
     }
 
     /// Messages the Page sent `user` that contain `needle`.
-    async fn received(&self, user: &str, needle: &str) -> Vec<Value> {
+    pub(crate) async fn received(&self, user: &str, needle: &str) -> Vec<Value> {
         let thread = self
             .control(
                 reqwest::Method::GET,
@@ -220,7 +220,7 @@ impl Ctx {
             .collect()
     }
 
-    async fn page_knobs(&self, knobs: Value) {
+    pub(crate) async fn page_knobs(&self, knobs: Value) {
         self.control(reqwest::Method::PATCH, "pages/sunnybakery", knobs)
             .await;
     }
