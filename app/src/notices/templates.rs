@@ -213,7 +213,7 @@ async fn store(
 }
 
 async fn wake_waiting(db: &Db, page_row_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let woken = sqlx::query(
         "UPDATE outgoing_messages SET next_attempt_at = NULL
          WHERE page_id = $1 AND status = 'queued' AND notice_id IS NOT NULL
            AND next_attempt_at IS NOT NULL",
@@ -221,7 +221,10 @@ async fn wake_waiting(db: &Db, page_row_id: &str) -> Result<(), sqlx::Error> {
     .bind(page_row_id)
     .execute(db)
     .await?;
-    super::sender::arm(db, page_row_id).await
+    if woken.rows_affected() > 0 {
+        super::sender::arm(db, page_row_id).await?;
+    }
+    Ok(())
 }
 
 /// One minute after the first failure, doubling, at most six hours.
