@@ -491,13 +491,25 @@ mod tests {
             ("We wish you luck {first_name}", "We wish you luck"),
             ("Hi {first_name} and welcome", "Hi and welcome"),
             ("Hi {first_name} !", "Hi!"),
-            ("Done! {first_name}, the {campaign_title} is on.", "Done! The Cake Cup is on."),
-            ("{first_name}, {prize} could be yours", "A cake could be yours"),
+            (
+                "Done! {first_name}, the {campaign_title} is on.",
+                "Done! The Cake Cup is on.",
+            ),
+            (
+                "{first_name}, {prize} could be yours",
+                "A cake could be yours",
+            ),
             ("Hi!\n{first_name}, you're in", "Hi!\nYou're in"),
             ("{first_name}", ""),
             ("Hi. {first_name}.", "Hi."),
-            ("Thanks {first_name}, you're in the draw for {prize}!", "Thanks, you're in the draw for a cake!"),
-            ("The {campaign_title} giveaway has ended.", "The Cake Cup giveaway has ended."),
+            (
+                "Thanks {first_name}, you're in the draw for {prize}!",
+                "Thanks, you're in the draw for a cake!",
+            ),
+            (
+                "The {campaign_title} giveaway has ended.",
+                "The Cake Cup giveaway has ended.",
+            ),
             ("Café {first_name}, élan", "Café, élan"),
             ("{first_name}, élan", "Élan"),
         ];
@@ -516,9 +528,6 @@ mod tests {
             fill("{first_name}, good luck", "alice", "T", "P"),
             "alice, good luck"
         );
-        assert_eq!(
-            fill("Hi {first_name} !", "Alice", "T", "P"),
-            "Hi Alice !"
-        );
+        assert_eq!(fill("Hi {first_name} !", "Alice", "T", "P"), "Hi Alice !");
     }
 }

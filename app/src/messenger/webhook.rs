@@ -81,12 +81,7 @@ mod lenient {
         }
     }
 
-    /// A whole number, or a string holding one.
-    pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-        int_of(Scalar::deserialize(d)?)
-    }
-
-    /// Like [`int`], `null` read as 0 (absent).
+    /// A whole number, or a string holding one; `null` read as 0 (absent).
     pub fn int_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
         match Option::<Scalar>::deserialize(d)? {
             Some(s) => int_of(s),
@@ -140,8 +135,6 @@ pub const HANDLED_CHANGES: &[&str] = &["message_template_status_update"];
 const ENTRY_KEYS: &[&str] = &["id", "time", "messaging", "changes"];
 /// The keys every messaging event has, beside the one that says what happened.
 const EVENT_FRAME: &[&str] = &["sender", "recipient", "timestamp"];
-/// The keys that make an event one of the kinds the product knows.
-const EVENT_KINDS: &[&str] = &["message", "postback", "referral", "optin", "delivery", "read"];
 
 /// Something of a webhook entry left out, named for the log.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -528,7 +521,10 @@ mod tests {
         ]});
         let read = read_entry(&entry).unwrap();
         assert_eq!(read.ignored, []);
-        assert_eq!((read.page_id.as_str(), read.time), ("101", 1_527_459_824_000));
+        assert_eq!(
+            (read.page_id.as_str(), read.time),
+            ("101", 1_527_459_824_000)
+        );
         let events: Vec<&MessagingEvent> = read.events.iter().map(|(e, _)| e).collect();
         assert_eq!(
             events.iter().map(|e| e.timestamp).collect::<Vec<_>>(),
@@ -536,9 +532,16 @@ mod tests {
         );
         assert_eq!(events[0].kind(), EventKind::Postback);
         assert_eq!(events[0].referral_ref(), Some("abc"));
-        assert_eq!(events[1].sender.id.as_deref(), Some("2001"), "numeric id read");
+        assert_eq!(
+            events[1].sender.id.as_deref(),
+            Some("2001"),
+            "numeric id read"
+        );
         assert_eq!(events[1].kind(), EventKind::Message);
-        assert_eq!(events[2].delivery.as_ref().unwrap().watermark, 1_527_459_826);
+        assert_eq!(
+            events[2].delivery.as_ref().unwrap().watermark,
+            1_527_459_826
+        );
         assert_eq!(events[3].read.as_ref().unwrap().watermark, 1_527_459_827);
         // A string that is not a number is still refused, for that event only.
         let entry = serde_json::json!({"id": 101, "messaging": [
