@@ -51,6 +51,12 @@ pub struct Knobs {
     pub require_appsecret_proof: bool,
     /// Lifetime of a short-lived user token from the code exchange.
     pub short_lived_token_seconds: i64,
+    /// Every webhook body with every number and boolean written as a string, as the app
+    /// dashboard's "Test" button sends them (real deliveries use numbers).
+    pub webhook_test_payloads: bool,
+    /// The app has "Business Asset User Profile Access": `GET /{psid}` answers. Off by default,
+    /// as for most Business apps: the read fails with 100 / 33.
+    pub profile_access: bool,
 }
 
 impl Knobs {
@@ -72,6 +78,8 @@ impl Knobs {
             require_subscription: true,
             require_appsecret_proof: false,
             short_lived_token_seconds: 5400,
+            webhook_test_payloads: false,
+            profile_access: false,
         }
     }
 }
