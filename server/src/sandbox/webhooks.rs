@@ -4,7 +4,9 @@
 //! `X-Hub-Signature: sha1=...`), several events per POST when they are queued together, retried
 //! with exponential backoff (`webhook_retry_initial_ms`, doubling, at most 5 minutes apart) for
 //! `webhook_retry_for_ms` (an hour by default), after which the app is unsubscribed from the
-//! Pages concerned, as Meta does.
+//! Pages concerned, as Meta does. With `webhook_test_payloads` every number and boolean of a body
+//! is written as a string, as in the samples the app dashboard's "Test" button sends (real
+//! deliveries use numbers); the signature is over those exact bytes.
 //!
 //! Template reviews arrive as Page `changes`, the shape Meta uses for template status on its
 //! other messaging products:
