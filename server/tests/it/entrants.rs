@@ -583,6 +583,41 @@ both_databases!(
 );
 
 both_databases!(
+    what_the_product_does_not_know_is_ignored_and_the_rest_of_the_post_kept,
+    |url: String| async move {
+        let ctx = Ctx::start(&url, &[]).await;
+        let psid = "2000000000000077";
+        let t = app::db::now_ms() - 60_000;
+        let body = json!({ "object": "page", "entry": [
+            { "id": SUNNY, "time": t.to_string(),
+              "messaging": [
+                event(psid, t, json!({ "reaction": { "reaction": "love", "mid": "m_x", "action": "react" } })),
+                event(psid, t + 1, json!({ "pass_thread_control": { "new_owner_app_id": "1" } })),
+                { "sender": { "id": psid }, "recipient": { "id": SUNNY }, "timestamp": (t + 2).to_string(),
+                  "message": { "mid": "m_kept", "text": "hello" } },
+              ],
+              "standby": [event(psid, t + 3, json!({ "message": { "mid": "m_standby", "text": "x" } }))],
+              "changes": [{ "field": "feed", "value": { "item": "status" } }] },
+            { "id": SUNNY, "time": t, "hop_context": [{ "app_id": 1 }] },
+        ] });
+        assert_eq!(ctx.post_webhook(&body, None).await, 200);
+        let stored: Vec<(String, i64)> =
+            sqlx::query_as("SELECT dedupe_key, event_timestamp FROM webhook_events")
+                .fetch_all(&ctx.server.state.db)
+                .await
+                .unwrap();
+        assert_eq!(stored, [("mid:m_kept".to_string(), t + 2)]);
+        inbox::process_pending(&ctx.server.state).await.unwrap();
+        assert_eq!(
+            ctx.scalar("SELECT last_interaction_at FROM subscribers")
+                .await,
+            t + 2
+        );
+        ctx.server.stop().await;
+    }
+);
+
+both_databases!(
     a_flood_of_concurrent_webhooks_is_stored_once_and_processed_per_person,
     |url: String| async move {
         let ctx = Ctx::start(&url, &[]).await;
