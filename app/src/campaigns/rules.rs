@@ -251,10 +251,106 @@ pub fn check_placeholders(text: &str) -> Result<(), String> {
 }
 
 /// Fills placeholders for one subscriber.
+///
+/// The first name is often unknown (Meta's profile read needs a feature most apps lack), so
+/// without it `{first_name}` goes with what only made sense around a name: "Thanks
+/// {first_name}, you're in!" reads "Thanks, you're in!", "Hi {first_name}!" reads "Hi!", and
+/// "{first_name}, good luck" reads "Good luck". No double space and no space before punctuation
+/// is left behind.
 pub fn fill(text: &str, first_name: &str, campaign_title: &str, prize: &str) -> String {
-    text.replace("{first_name}", first_name)
-        .replace("{campaign_title}", campaign_title)
-        .replace("{prize}", prize)
+    let first_name = first_name.trim();
+    let mut out = String::with_capacity(text.len() + 32);
+    // Set where a removed name opened a sentence: the next letter written starts it.
+    let mut capitalise = false;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (chunk, after) = match rest.find('{') {
+            Some(0) => {
+                let Some(close) = rest.find('}') else {
+                    push(&mut out, rest, &mut capitalise);
+                    break;
+                };
+                let name = &rest[1..close];
+                let after = &rest[close + 1..];
+                let value = match name {
+                    "first_name" if first_name.is_empty() => {
+                        rest = drop_name(&mut out, after, &mut capitalise);
+                        continue;
+                    }
+                    "first_name" => first_name,
+                    "campaign_title" => campaign_title,
+                    "prize" => prize,
+                    _ => &rest[..=close],
+                };
+                (value, after)
+            }
+            Some(open) => (&rest[..open], &rest[open..]),
+            None => (rest, ""),
+        };
+        push(&mut out, chunk, &mut capitalise);
+        rest = after;
+    }
+    out
+}
+
+/// Appends `text`, starting a sentence with a capital if asked to.
+fn push(out: &mut String, text: &str, capitalise: &mut bool) {
+    if text.is_empty() {
+        return;
+    }
+    if *capitalise {
+        if let Some(first) = text.chars().find(|c| !c.is_whitespace()) {
+            let at = text.find(first).unwrap_or(0);
+            out.push_str(&text[..at]);
+            out.extend(first.to_uppercase());
+            out.push_str(&text[at + first.len_utf8()..]);
+            *capitalise = false;
+            return;
+        }
+    }
+    out.push_str(text);
+}
+
+/// Leaves out an unknown first name with the spaces and punctuation that surrounded it; returns
+/// the rest of the text to fill.
+fn drop_name<'a>(out: &mut String, after: &'a str, capitalise: &mut bool) -> &'a str {
+    let is_space = |c: char| c == ' ' || c == '\t';
+    let glue = |c: char| matches!(c, ',' | ';' | ':');
+    let kept = out.trim_end_matches(is_space).len();
+    out.truncate(kept);
+    let sentence_start = out.is_empty() || out.ends_with(['.', '!', '?', '\n']);
+    if sentence_start {
+        // "{first_name}, good luck" -> "Good luck"; after "Hi! " the same.
+        let rest = after
+            .trim_start_matches(|c: char| glue(c) || matches!(c, '!' | '.' | '?'))
+            .trim_start_matches(is_space);
+        *capitalise = true;
+        if !out.is_empty() && !out.ends_with('\n') && !rest.is_empty() {
+            out.push(' ');
+        }
+        return rest;
+    }
+    let next = after.trim_start_matches(is_space);
+    match next.chars().next() {
+        // "Thanks {first_name}, you're in" -> "Thanks, you're in"; "Hi {first_name}!" -> "Hi!".
+        // "Good news: {first_name}, you won" -> "Good news: you won"
+        Some(c) if glue(c) && out.ends_with(glue) => {
+            let rest = next[1..].trim_start_matches(is_space);
+            if !rest.is_empty() {
+                out.push(' ');
+            }
+            rest
+        }
+        Some(c) if matches!(c, '.' | '!' | '?' | ')') && out.ends_with(glue) => {
+            // "Hello, {first_name}!" -> "Hello!"
+            out.pop();
+            next
+        }
+        Some(c) if glue(c) || matches!(c, '.' | '!' | '?' | ')') => next,
+        // "Hi {first_name} and welcome" -> "Hi and welcome"; at the end, nothing.
+        Some(_) => after,
+        None => "",
+    }
 }
 
 /// `YYYY-MM-DDTHH:MM[:SS]` as a comparable tuple; `None` when it is not one.
@@ -379,5 +475,59 @@ mod tests {
             fill("Hi {first_name}, {prize}!", "Alice", "T", "a cake"),
             "Hi Alice, a cake!"
         );
+    }
+
+    #[test]
+    fn texts_read_naturally_without_a_name() {
+        let cases = [
+            ("Thanks {first_name}, you're in!", "Thanks, you're in!"),
+            ("Hi {first_name}!", "Hi!"),
+            ("{first_name}, good luck", "Good luck"),
+            ("{first_name} you're in the draw.", "You're in the draw."),
+            ("Hello, {first_name}!", "Hello!"),
+            ("Hello, {first_name}.", "Hello."),
+            ("Thanks, {first_name}, you're in", "Thanks, you're in"),
+            ("Good news: {first_name}, you won", "Good news: you won"),
+            ("We wish you luck {first_name}", "We wish you luck"),
+            ("Hi {first_name} and welcome", "Hi and welcome"),
+            ("Hi {first_name} !", "Hi!"),
+            (
+                "Done! {first_name}, the {campaign_title} is on.",
+                "Done! The Cake Cup is on.",
+            ),
+            (
+                "{first_name}, {prize} could be yours",
+                "A cake could be yours",
+            ),
+            ("Hi!\n{first_name}, you're in", "Hi!\nYou're in"),
+            ("{first_name}", ""),
+            ("Hi. {first_name}.", "Hi."),
+            (
+                "Thanks {first_name}, you're in the draw for {prize}!",
+                "Thanks, you're in the draw for a cake!",
+            ),
+            (
+                "The {campaign_title} giveaway has ended.",
+                "The Cake Cup giveaway has ended.",
+            ),
+            ("Café {first_name}, élan", "Café, élan"),
+            ("{first_name}, élan", "Élan"),
+        ];
+        for (text, expected) in cases {
+            let filled = fill(text, "", "Cake Cup", "a cake");
+            assert_eq!(filled, expected, "{text:?}");
+            assert!(!filled.contains("  "), "{filled:?}");
+            for p in [" ,", " .", " !", " ?", " :", " ;"] {
+                assert!(!filled.contains(p), "{filled:?}");
+            }
+            // A blank name counts as none.
+            assert_eq!(fill(text, "  ", "Cake Cup", "a cake"), expected);
+        }
+        // With the name, the text is the admin's, word for word.
+        assert_eq!(
+            fill("{first_name}, good luck", "alice", "T", "P"),
+            "alice, good luck"
+        );
+        assert_eq!(fill("Hi {first_name} !", "Alice", "T", "P"), "Hi Alice !");
     }
 }

@@ -7,7 +7,7 @@
 //! event-time order. Processing is idempotent and an event is marked done only once it took
 //! effect, so a crash, a duplicate delivery or a second instance changes nothing.
 
-use super::webhook::{verify_signature, EventKind, MessagingEvent};
+use super::webhook::{read_entry, verify_signature, EventKind, Ignored, MessagingEvent};
 use crate::entries::store::Subscriber;
 use crate::{db::new_id, db::now_ms, state::AppState};
 use axum::{
@@ -94,50 +94,39 @@ fn events_of(envelope: &Value) -> Vec<Stored> {
     let mut rows = Vec::new();
     let entries = envelope.get("entry").and_then(Value::as_array);
     for entry in entries.into_iter().flatten() {
-        let Some(page_id) = entry.get("id").and_then(|v| match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        }) else {
+        let Some(read) = read_entry(entry) else {
             tracing::warn!("webhook entry without a Page id ignored");
             continue;
         };
-        let messaging = entry.get("messaging").and_then(Value::as_array);
-        for raw in messaging.into_iter().flatten() {
-            let event: MessagingEvent = match serde_json::from_value(raw.clone()) {
-                Ok(event) => event,
-                Err(e) => {
-                    tracing::warn!(error = %e, page = %page_id, "malformed messaging event ignored");
-                    continue;
+        let page_id = read.page_id;
+        // What the product does not know is left out, one line each, and the rest goes on.
+        for ignored in &read.ignored {
+            match ignored {
+                Ignored::Malformed { .. } => {
+                    tracing::warn!(page = %page_id, "webhook: {ignored} ignored")
                 }
-            };
-            let kind = event.kind();
-            if kind == EventKind::Unknown {
-                tracing::info!(page = %page_id, "messaging event of an unknown kind ignored");
-                continue;
+                _ => tracing::info!(page = %page_id, "webhook: {ignored} ignored"),
             }
+        }
+        for (event, raw) in read.events {
             rows.push(Stored {
                 dedupe_key: event.dedupe_key(&page_id),
                 sender_id: event.sender.id.clone(),
-                kind: kind.as_str(),
+                kind: event.kind().as_str(),
                 timestamp: event.timestamp,
                 payload: raw.to_string(),
                 page_id: page_id.clone(),
             });
         }
         // Page-level changes (utility template status updates).
-        let changes = entry.get("changes").and_then(Value::as_array);
-        for change in changes.into_iter().flatten() {
+        for change in read.changes {
             let payload = change.to_string();
             let digest = hex::encode(Sha256::digest(payload.as_bytes()));
             rows.push(Stored {
                 dedupe_key: format!("change:{page_id}:{digest}"),
                 sender_id: None,
                 kind: "change",
-                timestamp: entry
-                    .get("time")
-                    .and_then(Value::as_i64)
-                    .unwrap_or_default(),
+                timestamp: read.time,
                 payload,
                 page_id: page_id.clone(),
             });

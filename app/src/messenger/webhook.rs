@@ -1,9 +1,17 @@
 //! Messenger webhooks: signature verification over the raw body, and the event shapes from
 //! ../shared/docs/messenger-platform.md §6.
+//!
+//! Parsing is tolerant on purpose. Meta's own sample payloads (the app dashboard's "Test" button)
+//! carry every value as a string, timestamps included, where real deliveries use numbers: both
+//! are read. Whatever the product does not know (`standby`, reactions, handovers, a new event
+//! kind, a `changes` field it does not handle) is named in [`EntryRead::ignored`] and left out,
+//! never failing the POST or the other events next to it: Meta adds fields and events over time,
+//! and a refused POST would be retried and, after an hour, unsubscribe the app.
 
 use crate::secrets::Secret;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
+use serde_json::Value;
 use sha2::Sha256;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -48,6 +56,176 @@ pub fn sign(app_secret: &Secret, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// Numbers or numeric strings, as Meta sends one or the other (see the module's doc).
+mod lenient {
+    use serde::{de::Error, Deserialize, Deserializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Scalar {
+        Int(i64),
+        Float(f64),
+        Bool(bool),
+        Text(String),
+    }
+
+    fn int_of<E: Error>(s: Scalar) -> Result<i64, E> {
+        match s {
+            Scalar::Int(n) => Ok(n),
+            Scalar::Float(f) if f.fract() == 0.0 => Ok(f as i64),
+            Scalar::Text(t) => t
+                .trim()
+                .parse()
+                .map_err(|_| E::custom(format!("not a whole number: {t:?}"))),
+            _ => Err(E::custom("expected a whole number or a numeric string")),
+        }
+    }
+
+    /// A whole number, or a string holding one; `null` read as 0 (absent).
+    pub fn int_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        match Option::<Scalar>::deserialize(d)? {
+            Some(s) => int_of(s),
+            None => Ok(0),
+        }
+    }
+
+    /// An id: a string, or a number written as one.
+    pub fn id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        Ok(match Option::<Scalar>::deserialize(d)? {
+            None => None,
+            Some(Scalar::Int(n)) => Some(n.to_string()),
+            Some(Scalar::Float(f)) => Some(f.to_string()),
+            Some(Scalar::Text(t)) => Some(t),
+            Some(Scalar::Bool(_)) => return Err(D::Error::custom("an id is not a boolean")),
+        })
+    }
+
+    /// `true`, `false`, or the same as strings.
+    pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+        Ok(match Option::<Scalar>::deserialize(d)? {
+            None => None,
+            Some(Scalar::Bool(b)) => Some(b),
+            Some(Scalar::Text(t)) if t == "true" => Some(true),
+            Some(Scalar::Text(t)) if t == "false" => Some(false),
+            Some(_) => return Err(D::Error::custom("expected true or false")),
+        })
+    }
+}
+
+/// A Page id or a time in an entry, as Meta wrote it (string or number).
+fn value_id(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn value_int(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// The `changes` fields the product acts on; any other is ignored at intake.
+pub const HANDLED_CHANGES: &[&str] = &["message_template_status_update"];
+/// The keys of an entry the product reads.
+const ENTRY_KEYS: &[&str] = &["id", "time", "messaging", "changes"];
+/// The keys every messaging event has, beside the one that says what happened.
+const EVENT_FRAME: &[&str] = &["sender", "recipient", "timestamp"];
+
+/// Something of a webhook entry left out, named for the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ignored {
+    /// A messaging event that does not parse (a wrong type where the product needs a value).
+    Malformed { error: String },
+    /// A messaging event of a kind the product does not know: its keys, such as `reaction`.
+    UnknownEvent { kinds: String },
+    /// An entry key other than `messaging` and `changes`, such as `standby`.
+    EntryField { key: String },
+    /// A Page change whose field the product does not handle.
+    ChangeField { field: String },
+}
+
+impl std::fmt::Display for Ignored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ignored::Malformed { error } => write!(f, "malformed messaging event ({error})"),
+            Ignored::UnknownEvent { kinds } => write!(f, "messaging event of kind `{kinds}`"),
+            Ignored::EntryField { key } => write!(f, "entry field `{key}`"),
+            Ignored::ChangeField { field } => write!(f, "change of field `{field}`"),
+        }
+    }
+}
+
+/// One webhook entry as the product reads it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EntryRead {
+    pub page_id: String,
+    /// `time` in ms (0 when absent).
+    pub time: i64,
+    /// The events the product knows, each with the raw JSON it is stored as.
+    pub events: Vec<(MessagingEvent, Value)>,
+    /// Page changes of a handled field.
+    pub changes: Vec<Value>,
+    pub ignored: Vec<Ignored>,
+}
+
+/// Reads one element of `entry`; `None` when it names no Page (nothing in it can be used).
+pub fn read_entry(entry: &Value) -> Option<EntryRead> {
+    let page_id = entry.get("id").and_then(value_id)?;
+    let mut read = EntryRead {
+        page_id,
+        time: entry.get("time").and_then(value_int).unwrap_or_default(),
+        ..EntryRead::default()
+    };
+    if let Some(map) = entry.as_object() {
+        for key in map.keys().filter(|k| !ENTRY_KEYS.contains(&k.as_str())) {
+            read.ignored.push(Ignored::EntryField { key: key.clone() });
+        }
+    }
+    let messaging = entry.get("messaging").and_then(Value::as_array);
+    for raw in messaging.into_iter().flatten() {
+        match serde_json::from_value::<MessagingEvent>(raw.clone()) {
+            Ok(event) if event.kind() == EventKind::Unknown => {
+                let kinds: Vec<&str> = raw
+                    .as_object()
+                    .map(|m| {
+                        m.keys()
+                            .map(String::as_str)
+                            .filter(|k| !EVENT_FRAME.contains(k))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let kinds = if kinds.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    kinds.join(", ")
+                };
+                read.ignored.push(Ignored::UnknownEvent { kinds });
+            }
+            Ok(event) => read.events.push((event, raw.clone())),
+            Err(e) => read.ignored.push(Ignored::Malformed {
+                error: e.to_string(),
+            }),
+        }
+    }
+    let changes = entry.get("changes").and_then(Value::as_array);
+    for change in changes.into_iter().flatten() {
+        let field = change.get("field").and_then(Value::as_str).unwrap_or("");
+        if HANDLED_CHANGES.contains(&field) {
+            read.changes.push(change.clone());
+        } else {
+            read.ignored.push(Ignored::ChangeField {
+                field: field.to_string(),
+            });
+        }
+    }
+    Some(read)
+}
+
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct Envelope {
     pub object: String,
@@ -57,8 +235,9 @@ pub struct Envelope {
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct Entry {
-    pub id: String,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::id")]
+    pub id: Option<String>,
+    #[serde(default, deserialize_with = "lenient::int_or_null")]
     pub time: i64,
     #[serde(default)]
     pub messaging: Vec<MessagingEvent>,
@@ -69,7 +248,7 @@ pub struct Entry {
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct Party {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::id")]
     pub id: Option<String>,
     #[serde(default)]
     pub user_ref: Option<String>,
@@ -79,7 +258,7 @@ pub struct Party {
 pub struct MessagingEvent {
     pub sender: Party,
     pub recipient: Party,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::int_or_null")]
     pub timestamp: i64,
     #[serde(default)]
     pub message: Option<Message>,
@@ -103,7 +282,7 @@ pub struct Message {
     pub text: Option<String>,
     #[serde(default)]
     pub quick_reply: Option<QuickReplyPayload>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::flag")]
     pub is_echo: Option<bool>,
     #[serde(default)]
     pub app_id: Option<serde_json::Value>,
@@ -144,11 +323,13 @@ pub struct Referral {
 pub struct Delivery {
     #[serde(default)]
     pub mids: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "lenient::int_or_null")]
     pub watermark: i64,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct Read {
+    #[serde(default, deserialize_with = "lenient::int_or_null")]
     pub watermark: i64,
 }
 
@@ -322,5 +503,106 @@ mod tests {
         assert_eq!(events[0].dedupe_key("P"), "mid:m1");
         assert_eq!(events[4].dedupe_key("P"), "P:U:5:referral");
         assert_ne!(events[6].dedupe_key("P"), events[7].dedupe_key("P"));
+    }
+
+    #[test]
+    fn test_payloads_with_every_value_a_string_are_read() {
+        // As the app dashboard's "Test" button sends them.
+        let entry = serde_json::json!({"id": "101", "time": "1527459824000", "messaging": [
+            {"sender": {"id": "2001"}, "recipient": {"id": "101"}, "timestamp": "1527459824",
+             "postback": {"mid": "m_1", "title": "Get Started", "payload": "GET_STARTED",
+                          "referral": {"ref": "abc", "source": "SHORTLINK", "type": "OPEN_THREAD"}}},
+            {"sender": {"id": 2001}, "recipient": {"id": 101}, "timestamp": 1527459825,
+             "message": {"mid": "m_2", "text": "hi", "is_echo": "false"}},
+            {"sender": {"id": "2001"}, "recipient": {"id": "101"}, "timestamp": "1527459826",
+             "delivery": {"mids": ["m_3"], "watermark": "1527459826"}},
+            {"sender": {"id": "2001"}, "recipient": {"id": "101"}, "timestamp": "1527459827",
+             "read": {"watermark": "1527459827"}}
+        ]});
+        let read = read_entry(&entry).unwrap();
+        assert_eq!(read.ignored, []);
+        assert_eq!(
+            (read.page_id.as_str(), read.time),
+            ("101", 1_527_459_824_000)
+        );
+        let events: Vec<&MessagingEvent> = read.events.iter().map(|(e, _)| e).collect();
+        assert_eq!(
+            events.iter().map(|e| e.timestamp).collect::<Vec<_>>(),
+            [1_527_459_824, 1_527_459_825, 1_527_459_826, 1_527_459_827]
+        );
+        assert_eq!(events[0].kind(), EventKind::Postback);
+        assert_eq!(events[0].referral_ref(), Some("abc"));
+        assert_eq!(
+            events[1].sender.id.as_deref(),
+            Some("2001"),
+            "numeric id read"
+        );
+        assert_eq!(events[1].kind(), EventKind::Message);
+        assert_eq!(
+            events[2].delivery.as_ref().unwrap().watermark,
+            1_527_459_826
+        );
+        assert_eq!(events[3].read.as_ref().unwrap().watermark, 1_527_459_827);
+        // A string that is not a number is still refused, for that event only.
+        let entry = serde_json::json!({"id": 101, "messaging": [
+            {"sender": {"id": "1"}, "recipient": {"id": "101"}, "timestamp": "soon", "message": {"mid": "x", "text": "a"}},
+            {"sender": {"id": "1"}, "recipient": {"id": "101"}, "timestamp": "5", "message": {"mid": "y", "text": "b"}}
+        ]});
+        let read = read_entry(&entry).unwrap();
+        assert_eq!(read.page_id, "101");
+        assert_eq!(read.events.len(), 1);
+        assert!(matches!(read.ignored[..], [Ignored::Malformed { .. }]));
+    }
+
+    #[test]
+    fn standby_is_ignored() {
+        let entry = serde_json::json!({"id": "101", "time": 1, "standby": [
+            {"sender": {"id": "2001"}, "recipient": {"id": "101"}, "timestamp": 1, "message": {"mid": "m", "text": "hi"}}
+        ]});
+        let read = read_entry(&entry).unwrap();
+        assert!(read.events.is_empty() && read.changes.is_empty());
+        assert_eq!(
+            read.ignored,
+            [Ignored::EntryField {
+                key: "standby".into()
+            }]
+        );
+        assert_eq!(read.ignored[0].to_string(), "entry field `standby`");
+    }
+
+    #[test]
+    fn an_unknown_event_kind_is_ignored_beside_a_valid_event() {
+        let entry = serde_json::json!({"id": "101", "time": 1, "messaging": [
+            {"sender": {"id": "2001"}, "recipient": {"id": "101"}, "timestamp": 1,
+             "reaction": {"reaction": "love", "emoji": "\u{2764}", "action": "react", "mid": "m_0"}},
+            {"sender": {"id": "2001"}, "recipient": {"id": "101"}, "timestamp": 2,
+             "pass_thread_control": {"new_owner_app_id": "123", "metadata": ""}},
+            {"sender": {"id": "2001"}, "recipient": {"id": "101"}, "timestamp": 3,
+             "postback": {"mid": "m_1", "title": "Get Started", "payload": "GET_STARTED"}}
+        ], "changes": [
+            {"field": "feed", "value": {"item": "status"}},
+            {"field": "message_template_status_update", "value": {"event": "APPROVED"}}
+        ]});
+        let read = read_entry(&entry).unwrap();
+        assert_eq!(read.events.len(), 1);
+        assert_eq!(read.events[0].0.kind(), EventKind::Postback);
+        assert_eq!(read.events[0].1["postback"]["mid"], "m_1", "raw kept");
+        assert_eq!(read.changes.len(), 1);
+        assert_eq!(
+            read.ignored,
+            [
+                Ignored::UnknownEvent {
+                    kinds: "reaction".into()
+                },
+                Ignored::UnknownEvent {
+                    kinds: "pass_thread_control".into()
+                },
+                Ignored::ChangeField {
+                    field: "feed".into()
+                },
+            ]
+        );
+        // An entry without a Page id names nothing the product can use.
+        assert_eq!(read_entry(&serde_json::json!({"time": 1})), None);
     }
 }

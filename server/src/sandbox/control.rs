@@ -13,6 +13,7 @@
 //! | `GET /world` | | app id, users (key, id, name, tasks, `app_role`, `psids` per Page), Pages |
 //! | `GET /settings` | | the global settings below |
 //! | `PATCH /settings` | any of: `tag_era` (`"2026"`\|`"legacy"`), `rate_limit_per_second` (300), `webhook_url`, `webhook_duplicate` (false), `webhook_reorder` (false), `reorder_window_ms` (100), `delivery_delay_ms` (200), `read_delay_ms` (null: only when the chat is viewed), `template_approval_delay_ms` (0: creation answers the review's outcome at once), `template_outcome` (`"APPROVED"`\|`"REJECTED"`), `template_rejection_reason` (`"INCORRECT_CATEGORY"`), `webhook_retry_initial_ms` (1000), `webhook_retry_for_ms` (3600000), `require_subscription` (true), `require_appsecret_proof` (false), `short_lived_token_seconds` (5400), `permission_access` (`{"<permission>": "advanced"\|"standard"}`, merged over the current levels; default every permission `advanced` except `pages_utility_messaging`: `standard`) | changes them; answers the new settings. Unknown setting, permission or level: 400 naming it |
+//! | `PATCH /settings` (Messenger fidelity) | `webhook_test_payloads` (false: when true every webhook body carries every number and boolean as a string, as the dashboard's "Test" button sends), `profile_access` (false: `GET /{psid}` fails with 100 / 33 `GraphMethodException`, as without "Business Asset User Profile Access"; true: it answers) | as above |
 //! | `GET /pages/{page}` | | that Page's faults |
 //! | `PATCH /pages/{page}` | any of: `latency_ms` (0), `transient_error_rate` (0.0–1.0: share of calls with that Page's token answered with code 2, HTTP 500), `throttled` (false: every send gets `throttle_code`), `throttle_code` (613; or 4, 17, 32, 80001, 80006), `restricted` (false: sends get 10 / 1893063), `tag_era` (null: the global one) | changes them |
 //! | `GET /clock` | | `{"now_ms","offset_ms"}`: the sandbox clock (windows, expiries, timestamps) |
@@ -21,6 +22,7 @@
 //! | `POST /tokens/revoke` | `{"access_token"}` or `{"user"}`, `"subcode"` (460; or 458, 459, 464, 467, 492) | the token (with the Page tokens read from it), or every token of the user, fails with 190 / subcode from now on |
 //! | `POST /tokens/expire` | `{"access_token"}` | the token fails with 190 / 463 from now on |
 //! | `POST /interactions` | `{"user", "page", "kind", "text"?, "payload"?, "title"?, "ref"?, "ago_ms"?}`; `kind`: `message`, `quick_reply` (text = title, with `payload`), `get_started` (with `ref` as from an m.me link), `postback`, `referral`, `open_link` (m.me link: `referral` if the thread exists, nothing yet if new), `block`, `unblock` | acts as the person in Messenger: thread, 24-hour window and webhook exactly as the chat page does; `ago_ms` backdates it. Answers `{"psid","mid","event","delivered"}`; 409 `{"error"}` when the person cannot do it (blocked, no thread yet, no Get Started button, or Get Started hidden: `pages_messaging` at `standard` and no `app_role`) |
+//! | `POST /interactions` `kind: ice_breaker` | `{"user", "page", "payload"?, "index"?}` | taps one of the Page's ice breaker questions (by payload, or by position from 0) in a new thread: a postback with its question and payload, no referral. With ice breakers set, `get_started` in a new thread answers 409 (`error` names the ice breakers) and sends nothing |
 //! | `POST /people` | `{"page", "count", "prefix"?, "ago_ms"?}` | `count` people (`{prefix}1`..., default prefix `person`; existing ones reused) who tapped Get Started on the Page `ago_ms` ago (default now): threads open, no webhook. Answers `{"page_id","people":[{"user","psid"}]}` |
 //! | `POST /pages` | `{"username", "name"?, "id"?, "category"?, "admin"?}` | a new Page, with `admin` (default `admin`) holding every task; gone at reset. Answers `{"id","username","name","admin"}` |
 //! | `GET /pages/{page}/sends` | | the Page's Send API calls as its rate limit saw them: `{"limit_per_second","calls","accepted","throttled","first_ms","last_ms","span_s","calls_per_second","max_in_one_second","per_second"}`; `calls_per_second` is (calls - 1) / span, `max_in_one_second` the busiest sliding one-second window, `per_second` the calls in each whole second since the first |
@@ -347,6 +349,8 @@ pub struct Act {
     #[serde(rename = "ref")]
     referral: Option<String>,
     ago_ms: Option<i64>,
+    /// Which ice breaker (`kind: ice_breaker`), from 0, when no `payload` names it.
+    index: Option<usize>,
 }
 
 pub async fn interact(AxState(sb): AxState<Shared>, Json(a): Json<Act>) -> Response {
@@ -375,6 +379,10 @@ pub async fn interact(AxState(sb): AxState<Shared>, Json(a): Json<Act>) -> Respo
         },
         "referral" => Interaction::Referral {
             referral: a.referral.unwrap_or_default(),
+        },
+        "ice_breaker" => Interaction::IceBreaker {
+            payload: a.payload,
+            index: a.index,
         },
         "open_link" => {
             let started = st

@@ -29,6 +29,8 @@ pub struct GraphError {
     pub user_title: Option<String>,
     pub user_msg: Option<String>,
     pub transient: bool,
+    /// The body's `type`: `OAuthException` unless [`GraphError::of_type`] says otherwise.
+    pub kind: &'static str,
 }
 
 impl GraphError {
@@ -41,7 +43,14 @@ impl GraphError {
             user_title: None,
             user_msg: None,
             transient: false,
+            kind: "OAuthException",
         }
+    }
+
+    /// Another `type`, such as `GraphMethodException` for an object Graph cannot load.
+    pub fn of_type(mut self, kind: &'static str) -> Self {
+        self.kind = kind;
+        self
     }
 
     pub fn with_subcode(mut self, subcode: u32) -> Self {
@@ -91,7 +100,7 @@ impl GraphError {
     pub fn body(&self) -> Value {
         let mut error = json!({
             "message": self.message,
-            "type": "OAuthException",
+            "type": self.kind,
             "code": self.code,
             "fbtrace_id": super::random_alnum(11),
         });

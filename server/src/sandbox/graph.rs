@@ -532,7 +532,22 @@ fn user_node(ctx: &mut Ctx, req: &Req, user: &str, token: &str, edge: &[&str]) -
     }
 }
 
+/// Without "Business Asset User Profile Access" (the `profile_access` setting, off by default as
+/// for most Business apps), Graph cannot load the person and says so as for any object it cannot
+/// load: 100 / 33, `GraphMethodException`.
 fn psid_profile(ctx: &mut Ctx, req: &Req, user: &str) -> GraphResult {
+    if !ctx.st.knobs.profile_access {
+        // Meta's words for this one carry no `(#100)` prefix.
+        let psid = req.segs.first().map_or(user, String::as_str);
+        return Err(GraphError::new(
+            100,
+            format!(
+                "Unsupported get request. Object with ID '{psid}' does not exist, cannot be loaded due to missing permissions, or does not support this operation. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api"
+            ),
+        )
+        .with_subcode(33)
+        .of_type("GraphMethodException"));
+    }
     let Some(person) = ctx.st.world.user(user) else {
         return Err(unsupported(req, user));
     };
@@ -933,6 +948,9 @@ fn messenger_profile(
                         "Length of param get_started[payload] must be less than or equal to 1000",
                     ));
                 }
+            }
+            if let Some(ice_breakers) = update.get("ice_breakers") {
+                super::messenger::ice_breakers_of(ice_breakers).map_err(GraphError::param)?;
             }
             let profile = ctx.st.profiles.entry(page.to_string()).or_default();
             if update.contains_key("persistent_menu")

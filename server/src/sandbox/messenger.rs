@@ -10,6 +10,13 @@
 //!
 //! [`interact`] is the one place where a person's action becomes thread state, a renewed
 //! 24-hour window and a webhook; the control API calls it too.
+//!
+//! Ice breakers (`messenger_profile` `ice_breakers`) take precedence over Get Started, as on
+//! Messenger: a new thread shows their questions instead of the button, and a tapped question
+//! sends a postback with its payload and **no referral**, so an m.me link's ref is lost. An
+//! existing thread is unaffected (a link into it still sends a `referral`). Meta documents the
+//! precedence but not every detail; where it is silent the sandbox takes the stricter reading:
+//! Get Started cannot be tapped at all in a new thread of a Page with ice breakers.
 
 use super::{
     esc, page_shell,
@@ -50,6 +57,11 @@ pub enum Interaction {
     Referral {
         referral: String,
     },
+    /// A tapped ice breaker question of a new thread, chosen by payload or by position.
+    IceBreaker {
+        payload: Option<String>,
+        index: Option<usize>,
+    },
     Block,
     Unblock,
 }
@@ -62,14 +74,96 @@ pub fn valid_ref(r: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '='))
 }
 
-/// Why Messenger shows this person no Get Started button on this Page, if it does not: then the
-/// welcome screen is gone, the link's ref never arrives, and the person can only type.
+/// Most ice breaker questions a Page may have (per locale).
+pub const ICE_BREAKERS_MAX: usize = 4;
+
+/// Checks `ice_breakers` as `messenger_profile` receives it, in either of Meta's shapes:
+/// `[{"question","payload"}]` or `[{"call_to_actions":[{"question","payload"}],"locale"}]`.
+/// Answers the questions shown (the `default` locale's, else the first), or what is wrong, worded
+/// as Meta's `(#100)` parameter errors.
+pub fn ice_breakers_of(value: &Value) -> Result<Vec<(String, String)>, String> {
+    let Some(list) = value.as_array() else {
+        return Err("param ice_breakers must be an array.".into());
+    };
+    let questions = |items: &Value, at: &str| -> Result<Vec<(String, String)>, String> {
+        let Some(items) = items.as_array() else {
+            return Err(format!("param {at} must be an array."));
+        };
+        if items.len() > ICE_BREAKERS_MAX {
+            return Err(format!(
+                "param {at} must have at most {ICE_BREAKERS_MAX} elements."
+            ));
+        }
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let field = |name: &str| {
+                    item.get(name)
+                        .and_then(Value::as_str)
+                        .filter(|v| !v.trim().is_empty())
+                        .map(str::to_string)
+                        .ok_or_else(|| format!("param {at}[{i}][{name}] must be non-empty."))
+                };
+                Ok((field("question")?, field("payload")?))
+            })
+            .collect()
+    };
+    let localized = list.iter().any(|i| i.get("call_to_actions").is_some());
+    if !localized {
+        return questions(value, "ice_breakers");
+    }
+    let mut shown = None;
+    for (i, item) in list.iter().enumerate() {
+        let Some(locale) = item
+            .get("locale")
+            .and_then(Value::as_str)
+            .filter(|l| !l.is_empty())
+        else {
+            return Err(format!(
+                "param ice_breakers[{i}][locale] must be non-empty."
+            ));
+        };
+        let Some(actions) = item.get("call_to_actions") else {
+            return Err(format!(
+                "param ice_breakers[{i}][call_to_actions] must be non-empty."
+            ));
+        };
+        let found = questions(actions, &format!("ice_breakers[{i}][call_to_actions]"))?;
+        if locale == "default" || shown.is_none() {
+            shown = Some(found);
+        }
+    }
+    Ok(shown.unwrap_or_default())
+}
+
+/// The ice breaker questions a new thread of `page` shows: (question, payload).
+fn page_ice_breakers(st: &State, page: &str) -> Vec<(String, String)> {
+    st.profiles
+        .get(page)
+        .and_then(|p| p.get("ice_breakers"))
+        .and_then(|v| ice_breakers_of(v).ok())
+        .unwrap_or_default()
+}
+
+/// Why `user` sees no Get Started button on `page`, if they do not: a new thread of a Page with
+/// ice breakers shows the questions instead.
+///
 /// With Standard Access to `pages_messaging` the welcome screen shows only to people with a role
-/// on the app (facts file §2).
-pub fn get_started_hidden(st: &State, _page: &str, user: &str) -> Option<&'static str> {
+/// on the app (facts file §2), whatever the thread.
+pub fn get_started_hidden(st: &State, page: &str, user: &str) -> Option<&'static str> {
     if st.withheld(user, "pages_messaging") {
         return Some(
             "the app has Standard Access to pages_messaging and this person has no role on the app",
+        );
+    }
+    let started = st
+        .threads
+        .get(&(page.to_string(), user.to_string()))
+        .is_some_and(|t| t.started);
+    if !started && !page_ice_breakers(st, page).is_empty() {
+        return Some(
+            "this Page has ice breakers: a new thread shows their questions instead of Get Started, and the link's ref is lost",
         );
     }
     None
@@ -95,6 +189,7 @@ pub fn interact(
         .and_then(Value::as_str)
         .map(str::to_string);
     let hidden = get_started_hidden(st, page, user);
+    let ice_breakers = page_ice_breakers(st, page);
     let thread = st.thread(page, user);
     if thread.blocked && !matches!(what, Interaction::Block | Interaction::Unblock) {
         return Err("this person has blocked the Page: unblock first".into());
@@ -129,7 +224,7 @@ pub fn interact(
         }
         Interaction::GetStarted { referral } => {
             if let Some(why) = hidden {
-                return Err(format!("Messenger shows no Get Started button here: {why}"));
+                return Err(why.into());
             }
             let Some(payload) = get_started else {
                 return Err(
@@ -150,6 +245,39 @@ pub fn interact(
                 tag: None,
             });
             ("messaging_postbacks", "postback", postback)
+        }
+        Interaction::IceBreaker { payload, index } => {
+            if thread.started {
+                return Err("ice breakers show only in a new thread".into());
+            }
+            if ice_breakers.is_empty() {
+                return Err("this Page has no ice breakers (POST /me/messenger_profile)".into());
+            }
+            let tapped = match (&payload, index) {
+                (Some(p), _) => ice_breakers.iter().find(|(_, payload)| payload == p),
+                (None, Some(i)) => ice_breakers.get(i),
+                (None, None) => None,
+            };
+            let Some((question, payload)) = tapped.cloned() else {
+                return Err(format!(
+                    "give the payload or index of one of the Page's {} ice breakers",
+                    ice_breakers.len()
+                ));
+            };
+            thread.messages.push(ChatMessage {
+                mid: mid.clone(),
+                from: From::User,
+                timestamp: ts,
+                body: json!({ "postback": { "title": question, "payload": payload } }),
+                messaging_type: None,
+                tag: None,
+            });
+            // No referral: the question replaced Get Started, and the link's ref went with it.
+            (
+                "messaging_postbacks",
+                "postback",
+                json!({ "mid": mid, "title": question, "payload": payload }),
+            )
         }
         Interaction::Postback { title, payload } => {
             if !thread.started {
@@ -397,6 +525,10 @@ pub async fn act(
             title: field("title"),
             payload: field("payload"),
         },
+        "ice_breaker" => Interaction::IceBreaker {
+            payload: Some(field("payload")),
+            index: None,
+        },
         "block" => Interaction::Block,
         "unblock" => Interaction::Unblock,
         _ => return (StatusCode::SEE_OTHER, [(header::LOCATION, back)]).into_response(),
@@ -496,17 +628,35 @@ fn render_chat(
             name = esc(&page.name)
         )
     } else {
-        let hint = match hidden {
-            Some(why) if !started && has_get_started => format!(
-                r#"<p class="muted" data-testid="get-started-hidden">No Get Started button: {why}. The link's ref is lost; you can only type.</p>"#
+        let hint = match (started, pending_ref, hidden) {
+            (false, _, Some(why)) => format!(
+                r#"<p class="muted" data-testid="get-started-hidden">No Get Started here: {}.</p>"#,
+                esc(why)
             ),
-            _ if !started && pending_ref.is_some() => {
-                r#"<p class="muted">This Page has no Get Started button: the link's ref is lost, as on Messenger.</p>"#.to_string()
-            }
+            (false, Some(_), None) => r#"<p class="muted">This Page has no Get Started button: the link's ref is lost, as on Messenger.</p>"#.to_string(),
             _ => String::new(),
         };
+        let questions: String = if started {
+            String::new()
+        } else {
+            page_ice_breakers(st, &page.id)
+                .iter()
+                .map(|(question, payload)| {
+                    format!(
+                        r#"<form method="post" action="{action}"><input type="hidden" name="action" value="ice_breaker"><input type="hidden" name="payload" value="{p}"><button class="secondary" data-testid="ice-breaker">{q}</button></form>"#,
+                        p = esc(payload),
+                        q = esc(question)
+                    )
+                })
+                .collect()
+        };
+        let questions = if questions.is_empty() {
+            questions
+        } else {
+            format!(r#"<div class="quick" aria-label="Ice breakers">{questions}</div>"#)
+        };
         format!(
-            r#"{hint}<form class="composer" method="post" action="{action}"><input type="hidden" name="action" value="message">
+            r#"{hint}{questions}<form class="composer" method="post" action="{action}"><input type="hidden" name="action" value="message">
 <label for="message-input" class="muted" style="position:absolute;left:-9999px">Message</label>
 <input id="message-input" name="text" autocomplete="off" maxlength="2000" placeholder="Aa" aria-label="Message {name}" data-testid="message-input" required>
 <button data-testid="send">Send</button></form>"#,

@@ -90,6 +90,12 @@ pub struct Knobs {
     pub short_lived_token_seconds: i64,
     /// Permission -> access level (`standard` | `advanced`); a PATCH is merged over these.
     pub permission_access: BTreeMap<String, AccessLevel>,
+    /// Every webhook body with every number and boolean written as a string, as the app
+    /// dashboard's "Test" button sends them (real deliveries use numbers).
+    pub webhook_test_payloads: bool,
+    /// The app has "Business Asset User Profile Access": `GET /{psid}` answers. Off by default,
+    /// as for most Business apps: the read fails with 100 / 33.
+    pub profile_access: bool,
 }
 
 impl Knobs {
@@ -113,6 +119,8 @@ impl Knobs {
             require_appsecret_proof: false,
             short_lived_token_seconds: 5400,
             permission_access: default_permission_access(),
+            webhook_test_payloads: false,
+            profile_access: false,
         }
     }
 }

@@ -4,7 +4,9 @@
 //! `X-Hub-Signature: sha1=...`), several events per POST when they are queued together, retried
 //! with exponential backoff (`webhook_retry_initial_ms`, doubling, at most 5 minutes apart) for
 //! `webhook_retry_for_ms` (an hour by default), after which the app is unsubscribed from the
-//! Pages concerned, as Meta does.
+//! Pages concerned, as Meta does. With `webhook_test_payloads` every number and boolean of a body
+//! is written as a string, as in the samples the app dashboard's "Test" button sends (real
+//! deliveries use numbers); the signature is over those exact bytes.
 //!
 //! Template reviews and later status changes arrive as Page `changes`, the shape Meta uses for
 //! template status on its other messaging products, only when the Page subscribed the app to
@@ -272,9 +274,14 @@ async fn dispatcher(owner: Weak<Sandbox>, mut rx: mpsc::UnboundedReceiver<Msg>) 
         };
         take(first, &mut items);
         let Some(sb) = owner.upgrade() else { return };
-        let (reorder, window) = {
+        let (reorder, window, as_strings) = {
             let st = sb.lock();
-            (st.knobs.webhook_reorder, st.knobs.reorder_window_ms)
+            let k = &st.knobs;
+            (
+                k.webhook_reorder,
+                k.reorder_window_ms,
+                k.webhook_test_payloads,
+            )
         };
         if reorder && !items.is_empty() {
             // Let a few events pile up so that there is something to reorder.
@@ -297,10 +304,10 @@ async fn dispatcher(owner: Weak<Sandbox>, mut rx: mpsc::UnboundedReceiver<Msg>) 
         if reorder {
             items.reverse();
             for item in items {
-                bodies.push((envelope(std::slice::from_ref(&item), now), 1));
+                bodies.push((envelope(std::slice::from_ref(&item), now, as_strings), 1));
             }
         } else if !items.is_empty() {
-            bodies.push((envelope(&items, now), items.len()));
+            bodies.push((envelope(&items, now, as_strings), items.len()));
         }
         for (body, events) in bodies {
             post(
@@ -320,8 +327,10 @@ async fn dispatcher(owner: Weak<Sandbox>, mut rx: mpsc::UnboundedReceiver<Msg>) 
     }
 }
 
-/// `{"object":"page","entry":[...]}`: consecutive events of one Page share an entry.
-fn envelope(items: &[Item], now: i64) -> Vec<u8> {
+/// `{"object":"page","entry":[...]}`: consecutive events of one Page share an entry. With
+/// `as_strings` (the `webhook_test_payloads` setting), every number and boolean is written as a
+/// string, as in Meta's test payloads; the signature is computed later over these exact bytes.
+fn envelope(items: &[Item], now: i64, as_strings: bool) -> Vec<u8> {
     let mut entries: Vec<Value> = Vec::new();
     for item in items {
         let (page, key, value) = match item {
@@ -341,8 +350,22 @@ fn envelope(items: &[Item], now: i64) -> Vec<u8> {
             }
         }
     }
-    serde_json::to_vec(&json!({ "object": "page", "entry": entries }))
-        .expect("JSON values serialize")
+    let mut body = json!({ "object": "page", "entry": entries });
+    if as_strings {
+        stringify_scalars(&mut body);
+    }
+    serde_json::to_vec(&body).expect("JSON values serialize")
+}
+
+/// Numbers and booleans become strings, everywhere in `value` (`null` stays `null`).
+fn stringify_scalars(value: &mut Value) {
+    match value {
+        Value::Number(n) => *value = Value::String(n.to_string()),
+        Value::Bool(b) => *value = Value::String(b.to_string()),
+        Value::Array(list) => list.iter_mut().for_each(stringify_scalars),
+        Value::Object(map) => map.values_mut().for_each(stringify_scalars),
+        Value::Null | Value::String(_) => {}
+    }
 }
 
 pub fn sign_sha256(secret: &str, body: &[u8]) -> String {
@@ -451,5 +474,32 @@ fn without_url(e: &reqwest::Error) -> String {
         "connection failed".into()
     } else {
         "request failed".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_payloads_carry_every_scalar_as_a_string() {
+        let item = Item::Messaging {
+            page: "101".into(),
+            event: json!({ "sender": { "id": "2001" }, "timestamp": 1527459824,
+                "message": { "mid": "m_1", "is_echo": false, "quick_reply": null },
+                "delivery": { "mids": ["m_1"], "watermark": 7 } }),
+        };
+        let body: Value =
+            serde_json::from_slice(&envelope(std::slice::from_ref(&item), 42, true)).unwrap();
+        let entry = &body["entry"][0];
+        assert_eq!(entry["time"], "42");
+        let e = &entry["messaging"][0];
+        assert_eq!(e["timestamp"], "1527459824");
+        assert_eq!(e["message"]["is_echo"], "false");
+        assert_eq!(e["message"]["quick_reply"], Value::Null);
+        assert_eq!(e["delivery"]["watermark"], "7");
+        assert_eq!(e["delivery"]["mids"][0], "m_1");
+        let plain: Value = serde_json::from_slice(&envelope(&[item], 42, false)).unwrap();
+        assert_eq!(plain["entry"][0]["messaging"][0]["timestamp"], 1527459824);
     }
 }

@@ -37,6 +37,34 @@ impl Ctx {
         ctx
     }
 
+    /// Changes the sandbox's global settings.
+    async fn sandbox_settings(&self, settings: Value) {
+        let r = self
+            .http
+            .patch(self.server.url("/sandbox/control/settings"))
+            .json(&settings)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    }
+
+    /// The text of the confirmation in `user`'s chat, once it was sent.
+    async fn confirmation_text(&self, user: &str) -> String {
+        self.eventually(
+            "SELECT COUNT(*) FROM outgoing_messages WHERE kind = 'confirmation' AND status IN ('sent', 'delivered', 'read')",
+            1,
+        )
+        .await;
+        let thread = self.thread(user).await;
+        thread
+            .iter()
+            .filter_map(|m| m["body"]["text"].as_str())
+            .find(|t| t.contains("in the draw"))
+            .unwrap_or_else(|| panic!("confirmation in the chat: {thread:?}"))
+            .to_string()
+    }
+
     /// Taps "Subscribe on Messenger"; returns the entry page path.
     async fn enter(&self, slug: &str) -> String {
         let r = self
@@ -185,6 +213,9 @@ both_databases!(
     a_person_enters_through_messenger_and_taps_the_keyword,
     |url: String| async move {
         let ctx = Ctx::start(&url, &[]).await;
+        // The app has the profile-access feature: the confirmation greets them by name.
+        ctx.sandbox_settings(json!({ "profile_access": true }))
+            .await;
         let (status, html) = ctx.page("/c/demo").await;
         assert_eq!(status, 200);
         assert!(html.contains("Subscribe on Messenger"));
@@ -211,25 +242,9 @@ both_databases!(
         let (_, html) = ctx.page(&entry).await;
         assert!(html.contains("You're entered"), "{html}");
 
-        ctx.eventually(
-            "SELECT COUNT(*) FROM outgoing_messages WHERE kind = 'confirmation' AND status IN ('sent', 'delivered', 'read')",
-            1,
-        )
-        .await;
-        let thread = ctx.thread("alice").await;
-        let confirmation = thread
-            .iter()
-            .find(|m| {
-                m["body"]["text"]
-                    .as_str()
-                    .is_some_and(|t| t.contains("in the draw"))
-            })
-            .unwrap_or_else(|| panic!("confirmation in the chat: {thread:?}"));
+        let confirmation = ctx.confirmation_text("alice").await;
         assert!(
-            confirmation["body"]["text"]
-                .as_str()
-                .unwrap()
-                .starts_with("Thanks Alice,"),
+            confirmation.starts_with("Thanks Alice,"),
             "first name filled: {confirmation}"
         );
 
@@ -250,6 +265,68 @@ both_databases!(
                 .await,
             1
         );
+        ctx.server.stop().await;
+    }
+);
+
+both_databases!(
+    without_profile_access_the_entry_is_confirmed_and_reads_without_a_name,
+    |url: String| async move {
+        // The sandbox's default, as for most Business apps: the profile read fails.
+        let ctx = Ctx::start(&url, &[]).await;
+        let entry = ctx.enter("demo").await;
+        let reference = ctx.reference(&entry).await;
+        ctx.act("bob", "get_started", json!({ "ref": reference }))
+            .await;
+        ctx.settle(|k| k.iter().any(|k| k == "postback")).await;
+        assert_eq!(ctx.status_of(&entry).await, "confirmed");
+        let text = ctx.confirmation_text("bob").await;
+        assert!(
+            text.starts_with("Thanks, you're in the draw for A croissant a day"),
+            "{text}"
+        );
+        assert_eq!(
+            ctx.scalar("SELECT COUNT(*) FROM subscribers WHERE first_name IS NOT NULL")
+                .await,
+            0
+        );
+        ctx.server.stop().await;
+    }
+);
+
+both_databases!(
+    metas_test_payloads_with_string_timestamps_still_enter_a_person,
+    |url: String| async move {
+        let ctx = Ctx::start(&url, &[]).await;
+        // Every value a string, as the dashboard's "Test" button sends.
+        ctx.sandbox_settings(json!({ "webhook_test_payloads": true, "profile_access": true }))
+            .await;
+        let entry = ctx.enter("demo").await;
+        let reference = ctx.reference(&entry).await;
+        let before = app::db::now_ms();
+        ctx.act("carol", "get_started", json!({ "ref": reference }))
+            .await;
+        ctx.settle(|k| k.iter().any(|k| k == "postback")).await;
+        assert_eq!(ctx.status_of(&entry).await, "confirmed");
+        // The window runs from the event's own time, read from the string.
+        let at = ctx
+            .scalar("SELECT last_interaction_at FROM subscribers")
+            .await;
+        assert!(
+            (before - 5_000..before + 60_000).contains(&at),
+            "{at} vs {before}"
+        );
+        let text = ctx.confirmation_text("carol").await;
+        assert!(
+            text.starts_with("Thanks Carol, you're in the draw"),
+            "{text}"
+        );
+        // Receipts as strings are read too: the confirmation is marked delivered.
+        ctx.eventually(
+            "SELECT COUNT(*) FROM outgoing_messages WHERE kind = 'confirmation' AND status IN ('delivered', 'read')",
+            1,
+        )
+        .await;
         ctx.server.stop().await;
     }
 );
@@ -500,6 +577,41 @@ both_databases!(
             ctx.scalar("SELECT COUNT(*) FROM entries WHERE status = 'confirmed'")
                 .await,
             1
+        );
+        ctx.server.stop().await;
+    }
+);
+
+both_databases!(
+    what_the_product_does_not_know_is_ignored_and_the_rest_of_the_post_kept,
+    |url: String| async move {
+        let ctx = Ctx::start(&url, &[]).await;
+        let psid = "2000000000000077";
+        let t = app::db::now_ms() - 60_000;
+        let body = json!({ "object": "page", "entry": [
+            { "id": SUNNY, "time": t.to_string(),
+              "messaging": [
+                event(psid, t, json!({ "reaction": { "reaction": "love", "mid": "m_x", "action": "react" } })),
+                event(psid, t + 1, json!({ "pass_thread_control": { "new_owner_app_id": "1" } })),
+                { "sender": { "id": psid }, "recipient": { "id": SUNNY }, "timestamp": (t + 2).to_string(),
+                  "message": { "mid": "m_kept", "text": "hello" } },
+              ],
+              "standby": [event(psid, t + 3, json!({ "message": { "mid": "m_standby", "text": "x" } }))],
+              "changes": [{ "field": "feed", "value": { "item": "status" } }] },
+            { "id": SUNNY, "time": t, "hop_context": [{ "app_id": 1 }] },
+        ] });
+        assert_eq!(ctx.post_webhook(&body, None).await, 200);
+        let stored: Vec<(String, i64)> =
+            sqlx::query_as("SELECT dedupe_key, event_timestamp FROM webhook_events")
+                .fetch_all(&ctx.server.state.db)
+                .await
+                .unwrap();
+        assert_eq!(stored, [("mid:m_kept".to_string(), t + 2)]);
+        inbox::process_pending(&ctx.server.state).await.unwrap();
+        assert_eq!(
+            ctx.scalar("SELECT last_interaction_at FROM subscribers")
+                .await,
+            t + 2
         );
         ctx.server.stop().await;
     }

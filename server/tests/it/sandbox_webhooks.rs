@@ -558,3 +558,54 @@ async fn messenger_profile_sets_and_reads_get_started() {
         .await;
     assert_eq!(s, 409);
 }
+
+#[tokio::test]
+async fn test_payloads_carry_every_value_as_a_string_and_are_still_signed() {
+    let (sbx, receiver, token) = wired().await;
+    let (_, settings) = sbx.get(&sbx.control("/settings")).await;
+    assert_eq!(settings["webhook_test_payloads"], false, "off by default");
+    sbx.act("alice", SUNNY, "message", json!({ "text": "numbers" }))
+        .await;
+    let first = receiver.wait_deliveries(1).await[0].json();
+    assert!(first["entry"][0]["time"].is_i64());
+    assert!(first["entry"][0]["messaging"][0]["timestamp"].is_i64());
+
+    let (s, v) = sbx
+        .patch("/settings", json!({ "webhook_test_payloads": true }))
+        .await;
+    assert_eq!((s, &v["webhook_test_payloads"]), (200, &json!(true)), "{v}");
+    let psid = sbx.psid("alice", SUNNY).await;
+    assert_eq!(sbx.reply(&token, &psid, "hello").await.0, 200);
+    sbx.act("alice", SUNNY, "message", json!({ "text": "strings" }))
+        .await;
+    receiver
+        .wait_for("message, delivery and read as strings", |e| {
+            e.iter().any(|x| x["message"]["text"] == "strings")
+                && !of_kind(e, "delivery").is_empty()
+                && !of_kind(e, "read").is_empty()
+        })
+        .await;
+    let deliveries = receiver.deliveries();
+    for d in &deliveries[1..] {
+        assert_eq!(
+            d.headers["x-hub-signature-256"].to_str().unwrap(),
+            format!("sha256={}", hmac_hex::<Hmac<sha2::Sha256>>(&d.body)),
+            "signed over the bytes sent"
+        );
+        let body = d.json();
+        for entry in body["entry"].as_array().unwrap() {
+            assert!(entry["time"].as_str().unwrap().parse::<i64>().is_ok());
+            for e in entry["messaging"].as_array().unwrap() {
+                assert!(
+                    e["timestamp"].as_str().unwrap().parse::<i64>().is_ok(),
+                    "{e}"
+                );
+                for receipt in ["delivery", "read"] {
+                    if let Some(r) = e.get(receipt) {
+                        assert!(r["watermark"].as_str().unwrap().parse::<i64>().is_ok());
+                    }
+                }
+            }
+        }
+    }
+}
