@@ -20,7 +20,16 @@ async function openMessengerFrom(page: Page, context: BrowserContext): Promise<P
   return chat;
 }
 
-test("an entrant subscribes on Messenger, gets the confirmation, taps the keyword; the page shows it live", async ({ page, context }) => {
+// Most tests here read names, as an app with Meta's "Business Asset User Profile Access" does; the
+// sandbox's default is without it (the first test).
+test.beforeEach(async ({ request }) => {
+  const r = await request.patch("/sandbox/control/settings", { data: { profile_access: true } });
+  expect(r.ok()).toBeTruthy();
+});
+
+test("an entrant subscribes on Messenger, gets the confirmation, taps the keyword; the page shows it live", async ({ page, context, request }) => {
+  // Without profile access (most Business apps), Meta gives no name: the text still reads well.
+  await request.patch("/sandbox/control/settings", { data: { profile_access: false } });
   await page.goto("/c/demo");
   await expect(page.getByRole("heading", { name: "Win a year of croissants" })).toBeVisible();
   await expect(page.locator("[data-ends]")).toContainText("left");
@@ -31,7 +40,8 @@ test("an entrant subscribes on Messenger, gets the confirmation, taps the keywor
   const chat = await openMessengerFrom(page, context);
   await getStarted(chat, "alice");
   const confirmation = chat.getByTestId("bubble").filter({ hasText: "in the draw" });
-  await expect(confirmation).toContainText("Thanks Alice");
+  await expect(confirmation).toContainText("Thanks, you're in the draw");
+  await expect(confirmation).not.toContainText("Alice");
   await chat.getByTestId("quick-reply").filter({ hasText: "TIPS" }).click();
   await expect(chat.getByTestId("bubble").filter({ hasText: /^\s*TIPS\s*$/ })).toHaveCount(1);
 

@@ -29,6 +29,12 @@ async function enter(page: Page, slug: string): Promise<string> {
 test("notices reach people outside the window once the admin grants the utility permission", async ({ page, browser, request }) => {
   test.setTimeout(120_000);
 
+  // Ada removed the app in her Facebook settings since the other tests (Graph DELETE
+  // /me/permissions), so the dialog asks her for everything again.
+  const minted = await control(request, "POST", "tokens", { user: "admin" });
+  const removed = await request.delete(`/sandbox/graph/v25.0/me/permissions?access_token=${minted.access_token}`);
+  expect(removed.ok()).toBeTruthy();
+
   // Log in, declining the optional permission: Ada gets in all the same.
   await page.goto("/auth/facebook");
   await page.locator('[data-testid="user-choice"][data-user="admin"]').click();

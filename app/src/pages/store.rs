@@ -40,7 +40,9 @@ pub async fn connect(
            SET name = excluded.name, username = COALESCE(excluded.username, pages.username),
                category = COALESCE(excluded.category, pages.category),
                access_token_enc = excluded.access_token_enc, token_status = 'valid',
-               paused_reason = NULL, updated_at = excluded.updated_at
+               paused_reason = NULL, updated_at = excluded.updated_at,
+               -- The stored token is now this admin's: what it may do follows their grants.
+               connected_by = excluded.connected_by
          RETURNING id",
     )
     .bind(new_id())
