@@ -1,6 +1,7 @@
 //! Facebook Pages: which ones an admin moderates, connecting one (token encrypted, app subscribed
 //! to its webhooks, Get Started button set), and its health.
 
+pub mod paused;
 #[cfg(feature = "ssr")]
 pub mod store;
 
