@@ -326,6 +326,12 @@ mod server_side {
         let Some(token) = token else {
             return outbox::mark_not_sent(&state.db, &queued.id, "the Page is not connected").await;
         };
+        // Meta refuses every send of a paused Page: the call would only fail again.
+        let pause = crate::pages::paused::reason(&state.db, &campaign.page_row_id).await?;
+        if let Some(reason) = pause {
+            let reason = format!("the Page is paused: {reason}");
+            return outbox::mark_not_sent(&state.db, &queued.id, &reason).await;
+        }
         let text = crate::campaigns::rules::fill(
             &campaign.confirmation_text,
             subscriber.first_name.as_deref().unwrap_or(""),
@@ -358,6 +364,13 @@ mod server_side {
                 tracing::warn!(error = %e.reason(), entry = %entry.id, "confirmation not sent");
                 if e.class() == ErrorClass::Unreachable {
                     store::mark_unreachable(&state.db, &subscriber.id, &e.reason()).await?;
+                }
+                if e.class().pauses_page() {
+                    // Not this entry's fault, and every send of the Page would fail alike: the
+                    // Page stops (notices included) until its admin acts.
+                    let reason = e.reason();
+                    crate::pages::paused::pause(&state.db, &campaign.page_row_id, &reason).await?;
+                    return outbox::mark_not_sent(&state.db, &queued.id, &reason).await;
                 }
                 outbox::mark_failed(&state.db, &queued.id, &e).await
             }

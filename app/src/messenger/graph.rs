@@ -53,7 +53,9 @@ struct Envelope {
 /// What a sender should do about a failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorClass {
-    /// Temporary (code 2, `is_transient`, HTTP 5xx, network): retry with backoff.
+    /// Temporary (code 2, 1200, `is_transient`, HTTP 5xx, network): retry with backoff a few
+    /// times, then fail with Meta's words. Code 2 can also mean the person blocked the Page:
+    /// nothing tells the two apart, so it stays a retry and never marks anyone unreachable.
     Transient,
     /// Throttled (4, 17, 32, 613, 80001, 80006): slow this Page down, retry later.
     Throttled,
@@ -61,7 +63,7 @@ pub enum ErrorClass {
     OutsideWindow,
     /// The person cannot receive this now (10 / 2018108): permanent for this send.
     CannotReceive,
-    /// The Page is temporarily restricted (10 / 1893063): pause the Page, tell the admin.
+    /// The Page is temporarily restricted (10 / 1893063): the Page waits, then tries again.
     PageRestricted,
     /// Invalid parameter (100), including a retired message tag since 2026-04-27.
     InvalidParameter,
@@ -71,6 +73,12 @@ pub enum ErrorClass {
     TokenInvalid,
     /// The app may not message people without a role yet (200 / 2018028): configuration.
     NotApproved,
+    /// The Page is blocked for a policy violation (368): pause the Page, tell the admin.
+    PolicyBlocked,
+    /// A permission, access level or Business Verification is missing: 1 or 99 without a
+    /// subcode (Meta's "unknown error"), 10, 200 or 230 without a known subcode. Every send of
+    /// the Page would fail the same way: pause the Page, tell the admin.
+    Configuration,
     /// The person blocked the Page or is unavailable (551, 1545041): mark unreachable.
     Unreachable,
     /// Tag abuse warning (613 / 2018338): stop tagged sends, tell the admin.
@@ -84,6 +92,20 @@ pub enum ErrorClass {
 impl ErrorClass {
     pub fn is_retryable(self) -> bool {
         matches!(self, ErrorClass::Transient | ErrorClass::Throttled)
+    }
+
+    /// A problem of the Page (or of the app on it), not of one message: the same call would
+    /// fail for every subscriber, so the Page stops sending until an admin acts, rather than
+    /// failing 100,000 messages one by one. The token's own problem (190) pauses too, but is
+    /// fixed by reconnecting: see [`ErrorClass::TokenInvalid`].
+    pub fn pauses_page(self) -> bool {
+        matches!(
+            self,
+            ErrorClass::PolicyBlocked
+                | ErrorClass::Configuration
+                | ErrorClass::NotApproved
+                | ErrorClass::TagAbuse
+        )
     }
 }
 
@@ -101,16 +123,23 @@ impl ApiError {
             (200, Some(2018028)) => ErrorClass::NotApproved,
             (_, Some(2018300)) => ErrorClass::ThreadControlled,
             (4 | 17 | 32 | 613 | 80001 | 80006, _) => ErrorClass::Throttled,
-            (2, _) => ErrorClass::Transient,
+            (2 | 1200, _) => ErrorClass::Transient,
             _ if self.is_transient == Some(true) => ErrorClass::Transient,
+            (368, _) => ErrorClass::PolicyBlocked,
+            (1 | 99, None) => ErrorClass::Configuration,
+            // Their known subcodes are matched above; any other is still about permissions.
+            (10 | 200 | 230, _) => ErrorClass::Configuration,
             (100, _) => ErrorClass::InvalidParameter,
             _ => ErrorClass::Permanent,
         }
     }
 
-    /// A short reason for the admin's statistics, e.g. "outside the 24-hour window (10/2018278)".
+    /// A short reason for the admin, e.g. "outside the 24-hour window (10/2018278)". Where the
+    /// admin has to act on it (the Page is paused) or it is the last word on a message given up
+    /// after retries, Meta's own message follows: it is often the only clue to what is missing.
     pub fn reason(&self) -> String {
-        let what = match self.class() {
+        let class = self.class();
+        let what = match class {
             ErrorClass::Transient => "temporary error at Meta",
             ErrorClass::Throttled => "rate limited by Meta",
             ErrorClass::OutsideWindow => "outside the 24-hour window",
@@ -120,14 +149,24 @@ impl ApiError {
             ErrorClass::NoMatchingUser => "no matching user",
             ErrorClass::TokenInvalid => "Page token invalid: reconnect the Page",
             ErrorClass::NotApproved => "app not approved for pages_messaging",
+            ErrorClass::PolicyBlocked => "blocked for a policy violation",
+            ErrorClass::Configuration => {
+                "a permission, access level or verification is missing for this Page"
+            }
             ErrorClass::Unreachable => "person blocked the Page or is unavailable",
             ErrorClass::TagAbuse => "message tag abuse warning",
             ErrorClass::ThreadControlled => "another app controls the conversation",
             ErrorClass::Permanent => "refused by Meta",
         };
-        match self.error_subcode {
+        let code = match self.error_subcode {
             Some(sub) => format!("{what} ({}/{sub})", self.code),
             None => format!("{what} ({})", self.code),
+        };
+        let words = self.message.trim();
+        if (class.pauses_page() || class == ErrorClass::Transient) && !words.is_empty() {
+            format!("{code}: {words}")
+        } else {
+            code
         }
     }
 }
@@ -458,7 +497,7 @@ pub struct TemplateLanguage {
 }
 
 impl SendRequest {
-    /// A normal text message inside the 24-hour window.
+    /// A reply inside the 24-hour window to what the person just did (`RESPONSE`).
     pub fn text(psid: &str, text: &str) -> SendRequest {
         SendRequest {
             recipient: Recipient { id: psid.into() },
@@ -469,6 +508,15 @@ impl SendRequest {
                 ..Default::default()
             }),
             sender_action: None,
+        }
+    }
+
+    /// A message the Page sends of its own accord inside the 24-hour window (a notice):
+    /// `UPDATE`, since `RESPONSE` means "in reply to what the person just did" (facts file §3).
+    pub fn update(psid: &str, text: &str) -> SendRequest {
+        SendRequest {
+            messaging_type: Some(MessagingType::Update),
+            ..SendRequest::text(psid, text)
         }
     }
 
@@ -911,8 +959,13 @@ mod tests {
     #[test]
     fn every_documented_code_has_its_class() {
         use ErrorClass::*;
+        // Every row of the facts file's table (§4), in its order.
         let table = [
             (2, None, Transient),
+            (1200, None, Transient),
+            (1, None, Configuration),
+            (99, None, Configuration),
+            (368, None, PolicyBlocked),
             (4, None, Throttled),
             (17, None, Throttled),
             (32, None, Throttled),
@@ -924,25 +977,68 @@ mod tests {
             (10, Some(1893063), PageRestricted),
             (100, None, InvalidParameter),
             (100, Some(2018001), NoMatchingUser),
+            (190, None, TokenInvalid),
             (190, Some(458), TokenInvalid),
+            (190, Some(459), TokenInvalid),
             (190, Some(460), TokenInvalid),
             (190, Some(463), TokenInvalid),
+            (190, Some(464), TokenInvalid),
             (190, Some(467), TokenInvalid),
             (190, Some(492), TokenInvalid),
             (200, Some(2018028), NotApproved),
+            (10, None, Configuration),
+            (200, None, Configuration),
+            (230, None, Configuration),
+            // A subcode we do not know does not make a permission error about one message.
+            (10, Some(2018999), Configuration),
             (551, None, Unreachable),
             (551, Some(1545041), Unreachable),
             (200, Some(1545041), Unreachable),
             (613, Some(2018338), TagAbuse),
             (10, Some(2018300), ThreadControlled),
-            (1, None, Permanent),
+            // Code 1 with a subcode is a refusal of that one call (1/1929002 on subscribed_apps).
+            (1, Some(1929002), Permanent),
+            (12345, None, Permanent),
         ];
         for (code, sub, class) in table {
             assert_eq!(err(code, sub).class(), class, "{code}/{sub:?}");
         }
-        let mut transient = err(1, None);
-        transient.is_transient = Some(true);
-        assert_eq!(transient.class(), Transient);
+        // `is_transient` wins over what the code alone would say.
+        for code in [1, 99, 12345] {
+            let mut transient = err(code, None);
+            transient.is_transient = Some(true);
+            assert_eq!(transient.class(), Transient, "{code} with is_transient");
+        }
+        let pausing: Vec<ErrorClass> = table
+            .iter()
+            .map(|(_, _, class)| *class)
+            .filter(|class| class.pauses_page())
+            .collect();
+        assert!(pausing
+            .iter()
+            .all(|c| matches!(c, Configuration | PolicyBlocked | NotApproved | TagAbuse)));
+        for class in [
+            Transient,
+            Throttled,
+            PageRestricted,
+            TokenInvalid,
+            Unreachable,
+        ] {
+            assert!(!class.pauses_page(), "{class:?}");
+        }
+    }
+
+    #[test]
+    fn an_http_500_without_a_known_code_is_temporary_but_a_page_problem_stays_one() {
+        let api = |code: i64, status: u16| GraphError::Api {
+            status,
+            error: Box::new(err(code, None)),
+            usage: Usage::default(),
+        };
+        assert_eq!(api(12345, 500).class(), ErrorClass::Transient);
+        assert_eq!(api(12345, 400).class(), ErrorClass::Permanent);
+        assert_eq!(api(1, 500).class(), ErrorClass::Configuration);
+        assert_eq!(api(1200, 500).class(), ErrorClass::Transient);
     }
 
     #[test]
@@ -953,6 +1049,39 @@ mod tests {
         );
         assert_eq!(
             err(551, None).reason(),
+            "person blocked the Page or is unavailable (551)"
+        );
+    }
+
+    #[test]
+    fn page_level_and_temporary_reasons_keep_metas_words() {
+        let with = |code: i64, message: &str| ApiError {
+            message: message.into(),
+            ..err(code, None)
+        };
+        assert_eq!(
+            with(
+                368,
+                "(#368) The action attempted has been deemed abusive or is otherwise disallowed"
+            )
+            .reason(),
+            "blocked for a policy violation (368): (#368) The action attempted has been deemed abusive or is otherwise disallowed"
+        );
+        assert_eq!(
+            with(1, "An unknown error occurred").reason(),
+            "a permission, access level or verification is missing for this Page (1): An unknown error occurred"
+        );
+        assert_eq!(
+            with(230, "(#230) Requires pages_messaging permission to manage the object").reason(),
+            "a permission, access level or verification is missing for this Page (230): (#230) Requires pages_messaging permission to manage the object"
+        );
+        assert_eq!(
+            with(1200, "(#1200) Temporary send message failure. Please try again later").reason(),
+            "temporary error at Meta (1200): (#1200) Temporary send message failure. Please try again later"
+        );
+        // A message's own problem keeps its short form.
+        assert_eq!(
+            with(551, "This person isn't available right now.").reason(),
             "person blocked the Page or is unavailable (551)"
         );
     }
@@ -970,6 +1099,9 @@ mod tests {
         let tagged =
             serde_json::to_value(SendRequest::tagged("1", "x", "CONFIRMED_EVENT_UPDATE")).unwrap();
         assert_eq!(tagged["messaging_type"], "MESSAGE_TAG");
+        let update = serde_json::to_value(SendRequest::update("1", "x")).unwrap();
+        assert_eq!(update["messaging_type"], "UPDATE");
+        assert!(update.get("tag").is_none());
         assert_eq!(tagged["tag"], "CONFIRMED_EVENT_UPDATE");
         let utility = serde_json::to_value(SendRequest::utility(
             "1",

@@ -104,8 +104,12 @@ impl TemplateState {
 /// How a message goes on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Path {
-    /// `messaging_type: RESPONSE`, any content: only inside the window.
+    /// `messaging_type: RESPONSE`, any content: only inside the window, and only for a reply to
+    /// what the person just did (the confirmation of their entry).
     Response,
+    /// `messaging_type: UPDATE`, any content: only inside the window, for what the Page sends
+    /// of its own accord (notices). Facts file §3: `RESPONSE` means "in reply to a message".
+    Update,
     /// `messaging_type: UTILITY` with an approved template.
     Utility,
     /// `messaging_type: MESSAGE_TAG`, `tag: CONFIRMED_EVENT_UPDATE`.
@@ -116,6 +120,7 @@ impl Path {
     pub fn as_str(self) -> &'static str {
         match self {
             Path::Response => "response",
+            Path::Update => "update",
             Path::Utility => "utility",
             Path::Tag => "tag",
         }
@@ -142,7 +147,10 @@ pub fn decide(s: &Situation) -> Decision {
         return Decision::Hold("the person blocked the Page or cannot be reached".into());
     }
     if inside_window(s.last_interaction_at, s.now) {
-        return Decision::Send(Path::Response);
+        return Decision::Send(match s.purpose {
+            Purpose::Confirmation => Path::Response,
+            Purpose::EndNotice | Purpose::UpdateNotice => Path::Update,
+        });
     }
     // Whatever keeps the template from carrying the notice can be fixed by the admin (grant the
     // permission, fix or appeal the template), so the notice waits; the sender ends it as not
@@ -194,20 +202,22 @@ mod tests {
 
     #[test]
     fn inside_the_window_everything_is_a_normal_message() {
-        for purpose in [
-            Purpose::Confirmation,
-            Purpose::EndNotice,
-            Purpose::UpdateNotice,
+        // Only the confirmation answers the person; notices are the Page's own updates.
+        for (purpose, path) in [
+            (Purpose::Confirmation, Path::Response),
+            (Purpose::EndNotice, Path::Update),
+            (Purpose::UpdateNotice, Path::Update),
         ] {
-            for path in [
+            for notice_path in [
                 NoticePath::Automatic,
                 NoticePath::Tag {
                     fallback_to_utility: false,
                 },
             ] {
                 assert_eq!(
-                    decide(&situation(purpose, 23, path)),
-                    Decision::Send(Path::Response)
+                    decide(&situation(purpose, 23, notice_path)),
+                    Decision::Send(path),
+                    "{purpose:?} {notice_path:?}"
                 );
             }
         }

@@ -4,12 +4,13 @@
 //!
 //! | class | outcome |
 //! |---|---|
-//! | temporary (code 2, `is_transient`, HTTP 5xx, network) | retried with exponential backoff and jitter, up to `SEND_MAX_ATTEMPTS`, then failed |
+//! | temporary (code 2, 1200, `is_transient`, HTTP 5xx, network) | retried with exponential backoff and jitter, up to `SEND_MAX_ATTEMPTS`, then failed with Meta's words |
 //! | throttled (4, 17, 32, 613, 80001, 80006) | back in the queue; the Page pauses, longer each time |
 //! | outside the window (10 / 2018278) on a normal message | decided again as outside the window |
 //! | retired tag (100 on the tag path) | "tag retired by Meta"; the utility template if the campaign allows it |
 //! | unreachable (551, 1545041) | failed; the subscriber is skipped from then on |
 //! | token invalid (190) | back in the queue; the Page is paused as "reconnect", and resumes when reconnected |
+//! | Page-level: policy block (368), permission or configuration (1, 99 without subcode; 10, 200, 230 without a known subcode; 200 / 2018028), tag abuse (613 / 2018338) | back in the queue; the sends under way end, the Page is paused with Meta's words (`pages::paused`), and nothing more goes until an admin resumes it or reconnects the Page |
 //! | Page restricted (10 / 1893063) | back in the queue; the Page waits 10 minutes (300 retry steps) |
 //! | anything else | failed with Meta's reason |
 //!
@@ -75,6 +76,26 @@ struct Row {
     tag_fallback: i64,
 }
 
+/// Why a run stops the Page's sends until someone acts.
+enum Pause {
+    /// The token stopped working (190): reconnecting resumes it.
+    Token {
+        reason: String,
+        status: &'static str,
+    },
+    /// A Page-level problem at Meta (policy block, permission or configuration): the admin
+    /// resumes it once fixed.
+    Page { reason: String },
+}
+
+impl Pause {
+    fn reason(&self) -> &str {
+        match self {
+            Pause::Token { reason, .. } | Pause::Page { reason } => reason,
+        }
+    }
+}
+
 struct Page {
     row_id: String,
     facebook_page_id: String,
@@ -89,8 +110,8 @@ struct Run {
     template: Mutex<templates::Standing>,
     /// Meta refused the tag once in this run: the others skip it instead of asking again.
     tag_refused: AtomicBool,
-    /// The Page's token stopped working: (reason, token status).
-    paused: Mutex<Option<(String, &'static str)>>,
+    /// Meta refuses every send of the Page: the run stops and the Page is paused.
+    paused: Mutex<Option<Pause>>,
     recorder: Recorder,
 }
 
@@ -166,8 +187,9 @@ async fn pump(
             // What is under way ends first: sends not yet made put their message back.
             sends.drain(db).await?;
             let paused = run.paused.lock().expect("lock").take();
-            if let Some((reason, status)) = paused {
-                pause_page(db, page_row_id, &reason, status).await?;
+            if let Some(pause) = paused {
+                pause_page(db, page_row_id, &pause).await?;
+                let reason = pause.reason();
                 tracing::warn!(page = %run.page.facebook_page_id, %reason, "Page paused");
                 return jobs::finish(db, job, owner).await;
             }
@@ -420,10 +442,16 @@ impl Run {
             };
             let request = match path {
                 Path::Response => SendRequest::text(&row.psid, &text),
+                Path::Update => SendRequest::update(&row.psid, &text),
                 Path::Tag => SendRequest::tagged(&row.psid, &text, NOTICE_TAG),
                 Path::Utility => templates::request(&row.psid, &row.title, &text),
             };
             self.pacer.ready().await;
+            if self.paused.lock().expect("lock").is_some() {
+                // The Page was paused while this send waited its turn: it would only fail the
+                // same way, one more call per message in flight.
+                return outbox::requeue(db, &row.id, None, None).await;
+            }
             let started = now_ms();
             let answer = self
                 .state
@@ -455,7 +483,9 @@ impl Run {
                     let reason = error.reason();
                     return outbox::requeue(db, &row.id, Some(&reason), None).await;
                 }
-                ErrorClass::OutsideWindow if path == Path::Response && !window_refused => {
+                ErrorClass::OutsideWindow
+                    if matches!(path, Path::Response | Path::Update) && !window_refused =>
+                {
                     window_refused = true;
                 }
                 ErrorClass::InvalidParameter if path == Path::Tag => {
@@ -464,8 +494,19 @@ impl Run {
                 }
                 ErrorClass::TokenInvalid => {
                     let status = token_status(&error);
-                    *self.paused.lock().expect("lock") = Some((error.reason(), status));
                     let reason = error.reason();
+                    self.pause(Pause::Token {
+                        reason: reason.clone(),
+                        status,
+                    });
+                    return outbox::requeue(db, &row.id, Some(&reason), None).await;
+                }
+                class if class.pauses_page() => {
+                    // Not this message's fault: it goes again once the Page is resumed.
+                    let reason = error.reason();
+                    self.pause(Pause::Page {
+                        reason: reason.clone(),
+                    });
                     return outbox::requeue(db, &row.id, Some(&reason), None).await;
                 }
                 ErrorClass::PageRestricted => {
@@ -485,6 +526,11 @@ impl Run {
                 _ => return outbox::mark_failed(db, &row.id, &error).await,
             }
         }
+    }
+
+    /// The first reason to pause stays: the sends under way that fail the same way add nothing.
+    fn pause(&self, pause: Pause) {
+        self.paused.lock().expect("lock").get_or_insert(pause);
     }
 
     async fn retry_or_fail(&self, row: &Row, error: &GraphError) -> Result<(), sqlx::Error> {
@@ -597,23 +643,25 @@ async fn sendable_page(state: &AppState, page_row_id: &str) -> Result<Option<Pag
     }))
 }
 
-async fn pause_page(
-    db: &Db,
-    page_row_id: &str,
-    reason: &str,
-    token_status: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE pages SET paused_reason = $1, token_status = $2, token_checked_at = $3, updated_at = $3
-         WHERE id = $4",
-    )
-    .bind(reason)
-    .bind(token_status)
-    .bind(now_ms())
-    .bind(page_row_id)
-    .execute(db)
-    .await?;
-    Ok(())
+async fn pause_page(db: &Db, page_row_id: &str, pause: &Pause) -> Result<(), sqlx::Error> {
+    match pause {
+        Pause::Token { reason, status } => {
+            sqlx::query(
+                "UPDATE pages SET paused_reason = $1, paused_kind = 'token', token_status = $2,
+                        token_checked_at = $3, updated_at = $3
+                 WHERE id = $4",
+            )
+            .bind(reason)
+            .bind(*status)
+            .bind(now_ms())
+            .bind(page_row_id)
+            .execute(db)
+            .await?;
+            Ok(())
+        }
+        // The token works: its status stays, and a health check does not end this pause.
+        Pause::Page { reason } => crate::pages::paused::pause(db, page_row_id, reason).await,
+    }
 }
 
 fn placeholders(from: usize, n: usize) -> String {
@@ -672,8 +720,8 @@ async fn requeue_unsent(db: &Db, ids: &[String]) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// A Page was reconnected or enabled: its paused notices resume, and its template is made sure of
-/// (creating it now saves the first notice the wait for Meta's review).
+/// A Page was reconnected, enabled or resumed by its admin: its paused notices resume, and its
+/// template is made sure of (creating it now saves the first notice the wait for Meta's review).
 pub async fn page_resumed(state: &AppState, page_row_id: &str) -> Result<(), sqlx::Error> {
     if let Some(page) = sendable_page(state, page_row_id).await? {
         templates::try_now(&state.db, &page.row_id).await?;

@@ -1,6 +1,7 @@
 //! Facebook Pages: which ones an admin moderates, connecting one (token encrypted, app subscribed
 //! to its webhooks, Get Started button set), and its health.
 
+pub mod paused;
 pub mod reach;
 #[cfg(feature = "ssr")]
 pub mod store;
@@ -64,6 +65,8 @@ pub struct ManagedPage {
     pub outside_window: Option<OutsideWindow>,
     /// Connected Pages: what keeps people from seeing Get Started, if anything.
     pub get_started_warning: Option<String>,
+    /// Connected Pages whose sends Meta stopped for a reason of the Page or the app: why.
+    pub paused: Option<String>,
 }
 
 /// What connecting a Page gave, beyond "connected": things the admin should know.
@@ -109,19 +112,23 @@ pub async fn my_pages() -> Result<Vec<ManagedPage>, ServerFnError> {
             Some(c) if c.token_status == "valid" || c.token_status == "unknown" => Health::Healthy,
             Some(c) => Health::Reconnect(c.token_status.clone()),
         };
-        let outside_window = match link {
-            Some(c) => Some(
-                reach::outside_window(&state.db, &c.id)
-                    .await
-                    .map_err(internal)?,
+        let (outside_window, paused) = match link {
+            Some(c) => (
+                Some(
+                    reach::outside_window(&state.db, &c.id)
+                        .await
+                        .map_err(internal)?,
+                ),
+                paused::reason(&state.db, &c.id).await.map_err(internal)?,
             ),
-            None => None,
+            None => (None, None),
         };
         pages.push(ManagedPage {
             role: role(&a.tasks).to_string(),
             enabled: link.is_none_or(|c| c.enabled),
             get_started_warning: link.and_then(|c| c.get_started_warning.clone()),
             outside_window,
+            paused,
             facebook_page_id: a.id,
             name: a.name,
             category: a.category,
@@ -402,6 +409,10 @@ pub fn PagesPanel() -> impl IntoView {
                                     let fb_id = p.facebook_page_id.clone();
                                     view! { <reach::OutsideWindowLine facebook_page_id=fb_id state=state/> }
                                 });
+                                let paused = p.paused.clone().map(|reason| {
+                                    let fb_id = p.facebook_page_id.clone();
+                                    view! { <paused::PausedNotice facebook_page_id=fb_id reason=reason/> }
+                                });
                                 let get_started = p.get_started_warning.clone().map(|w| view! {
                                     <p class="warning" role="status" data-testid="get-started-warning">{w}</p>
                                 });
@@ -434,6 +445,7 @@ pub fn PagesPanel() -> impl IntoView {
                                                 </button>
                                             })}
                                         </div>
+                                        {paused}
                                         {outside}
                                         {get_started}
                                         {move || stats_open.get().then(|| view! {

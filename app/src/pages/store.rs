@@ -40,7 +40,7 @@ pub async fn connect(
            SET name = excluded.name, username = COALESCE(excluded.username, pages.username),
                category = COALESCE(excluded.category, pages.category),
                access_token_enc = excluded.access_token_enc, token_status = 'valid',
-               paused_reason = NULL, updated_at = excluded.updated_at,
+               paused_reason = NULL, paused_kind = NULL, updated_at = excluded.updated_at,
                -- The stored token is now this admin's: what it may do follows their grants.
                connected_by = excluded.connected_by
          RETURNING id",
@@ -187,6 +187,8 @@ pub async fn record_get_started(
     Ok(())
 }
 
+/// A valid token clears a token pause, never a Page-level one (`paused_kind = 'page'`): Meta
+/// still refuses that Page's sends until the admin resumes it.
 pub async fn record_health(
     db: &Db,
     facebook_page_id: &str,
@@ -195,7 +197,10 @@ pub async fn record_health(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE pages SET token_status = $1, data_access_expires_at = $2, token_checked_at = $3,
-                paused_reason = CASE WHEN $1 = 'valid' THEN NULL ELSE 'reconnect' END
+                paused_reason = CASE WHEN $1 <> 'valid' THEN 'reconnect'
+                                     WHEN paused_kind = 'page' THEN paused_reason END,
+                paused_kind = CASE WHEN $1 <> 'valid' THEN 'token'
+                                   WHEN paused_kind = 'page' THEN 'page' END
          WHERE facebook_page_id = $4",
     )
     .bind(token_status)

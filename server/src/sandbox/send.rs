@@ -1,6 +1,6 @@
 //! The Send API (`POST /{page-id}/messages`, `/me/messages`), validated as Meta does, in this
-//! order: permission and task, forced throttling and the per-Page rate limit (613), Page
-//! restriction (10 / 1893063), the request's shape (code 100 with Meta's wording for every limit),
+//! order: permission and task, forced throttling and the per-Page rate limit (613), the Page's
+//! `send_error` fault, Page restriction (10 / 1893063), the request's shape (code 100 with Meta's wording for every limit),
 //! the recipient (100 / 2018001), block (551 / 1545041), then the messaging window:
 //!
 //! | path | allowed when |
@@ -16,7 +16,7 @@
 use super::{
     errors::GraphError,
     graph::{has_utility_permission, Ctx, GraphResult, Req},
-    state::{Bucket, ChatMessage, From, TagEra},
+    state::{Bucket, ChatMessage, From, SendFault, TagEra},
     webhooks::{event, Item, Job},
 };
 use serde_json::{json, Value};
@@ -383,6 +383,33 @@ fn take_rate_token(ctx: &mut Ctx, page: &str) -> bool {
     allowed
 }
 
+/// A Page's `send_error`, in Meta's words. Meta documents no HTTP status per code: 400, as for
+/// its other refusals, except 1200, whose "try again later" comes as a server error.
+fn send_fault(fault: SendFault) -> GraphError {
+    match fault {
+        SendFault::TemporaryFailure => GraphError::new(
+            1200,
+            "(#1200) Temporary send message failure. Please try again later",
+        )
+        .status(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+        SendFault::PolicyBlock => GraphError::new(
+            368,
+            "(#368) The action attempted has been deemed abusive or is otherwise disallowed",
+        ),
+        SendFault::Unknown => GraphError::new(1, "An unknown error occurred"),
+        SendFault::Unknown99 => GraphError::new(99, "An unknown error occurred."),
+        SendFault::NoPermission => GraphError::new(
+            10,
+            "(#10) Application does not have permission for this action",
+        ),
+        SendFault::PermissionsError => GraphError::new(200, "(#200) Permissions error"),
+        SendFault::NoPagesMessaging => GraphError::new(
+            230,
+            "(#230) Requires pages_messaging permission to manage the object",
+        ),
+    }
+}
+
 fn outside_window(what: &str) -> GraphError {
     GraphError::new(10, "(#10) This message is sent outside of allowed window.").with_subcode(2018278).user(
         "Message not sent",
@@ -419,6 +446,9 @@ pub fn send(ctx: &mut Ctx, req: &Req, page: &str, user: &str) -> GraphResult {
     }
     if !take_rate_token(ctx, page) {
         return Err(GraphError::throttled(613));
+    }
+    if let Some(fault) = knobs.send_error {
+        return Err(send_fault(fault));
     }
     if knobs.restricted {
         return Err(GraphError::new(
@@ -571,6 +601,9 @@ pub fn send(ctx: &mut Ctx, req: &Req, page: &str, user: &str) -> GraphResult {
         _ => return Err(no_user()),
     };
     if thread.blocked {
+        if knobs.blocked_as_code_2 {
+            return Err(GraphError::transient());
+        }
         return Err(
             GraphError::new(551, "(#551) This person isn't available right now.")
                 .with_subcode(1545041)

@@ -140,6 +140,41 @@ pub struct PageKnobs {
     pub restricted: bool,
     /// Overrides the global tag era for this Page.
     pub tag_era: Option<TagEra>,
+    /// Every Send API call for the Page fails with this Page-level or temporary error (after
+    /// the permission and rate checks, so it counts as a call), in Meta's words.
+    #[serde(default)]
+    pub send_error: Option<SendFault>,
+    /// A send to someone who blocked the Page answers code 2 (`is_transient`, HTTP 500) instead
+    /// of 551 / 1545041, as Meta sometimes does (facts file §4): the sender cannot tell it from
+    /// a passing failure.
+    #[serde(default)]
+    pub blocked_as_code_2: bool,
+}
+
+/// The Send API faults a Page can be given (`send_error`), named by their code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SendFault {
+    /// Temporary send failure, HTTP 500 without `is_transient`.
+    #[serde(rename = "1200")]
+    TemporaryFailure,
+    /// Blocked for a policy violation.
+    #[serde(rename = "368")]
+    PolicyBlock,
+    /// Unknown error (often a missing permission, access level or Business Verification).
+    #[serde(rename = "1")]
+    Unknown,
+    /// Unknown error, the other code Meta uses for it.
+    #[serde(rename = "99")]
+    Unknown99,
+    /// Application does not have permission.
+    #[serde(rename = "10")]
+    NoPermission,
+    /// Permissions error.
+    #[serde(rename = "200")]
+    PermissionsError,
+    /// `pages_messaging` missing.
+    #[serde(rename = "230")]
+    NoPagesMessaging,
 }
 
 /// No `Debug`: a Page token names its parent token, a secret.

@@ -224,6 +224,124 @@ impl Ctx {
         self.control(reqwest::Method::PATCH, "pages/sunnybakery", knobs)
             .await;
     }
+
+    /// `count` more entrants of the demo campaign (`{prefix}1`...), inside their window: people
+    /// who tapped Get Started in the sandbox, written as the inbox would have left them (no
+    /// confirmation sent, so the Page's send figures start clean).
+    async fn crowd(&self, count: usize, prefix: &str) {
+        let people = self
+            .control(
+                reqwest::Method::POST,
+                "people",
+                json!({ "page": "sunnybakery", "count": count, "prefix": prefix }),
+            )
+            .await;
+        let db = &self.server.state.db;
+        let now = now_ms();
+        for person in people["people"].as_array().unwrap() {
+            let subscriber = app::db::new_id();
+            sqlx::query(
+                "INSERT INTO subscribers (id, page_id, psid, first_name, last_interaction_at, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $5)",
+            )
+            .bind(&subscriber)
+            .bind(&self.page_row)
+            .bind(person["psid"].as_str().unwrap())
+            .bind(person["user"].as_str().unwrap())
+            .bind(now)
+            .execute(db)
+            .await
+            .unwrap();
+            sqlx::query(
+                "INSERT INTO entries (id, campaign_id, status, ref_nonce, fallback_code, subscriber_id,
+                                      created_at, confirmed_at)
+                 VALUES ($1, $2, 'confirmed', $3, $4, $5, $6, $6)",
+            )
+            .bind(app::db::new_id())
+            .bind(&self.campaign)
+            .bind(app::db::new_id())
+            .bind(app::db::new_id())
+            .bind(&subscriber)
+            .bind(now)
+            .execute(db)
+            .await
+            .unwrap();
+        }
+    }
+
+    /// The Page's Send API calls as the sandbox counted them since the last `clear_sends`.
+    async fn send_calls(&self) -> i64 {
+        let sends = self
+            .control(reqwest::Method::GET, "pages/sunnybakery/sends", json!({}))
+            .await;
+        sends["calls"].as_i64().unwrap()
+    }
+
+    async fn clear_sends(&self) {
+        self.control(
+            reqwest::Method::DELETE,
+            "pages/sunnybakery/sends",
+            json!({}),
+        )
+        .await;
+    }
+
+    /// How many of the notice's messages are in `status` (delivered and read count as sent).
+    async fn count(&self, notice: &str, status: &str) -> i64 {
+        let statuses = match status {
+            "sent" => "'sent', 'delivered', 'read'".to_string(),
+            other => format!("'{other}'"),
+        };
+        self.scalar(&format!(
+            "SELECT COUNT(*) FROM outgoing_messages WHERE notice_id = '{notice}' AND status IN ({statuses})"
+        ))
+        .await
+    }
+
+    /// (paused_reason, paused_kind, token_status) of the demo Page.
+    async fn pause(&self) -> (Option<String>, Option<String>, String) {
+        sqlx::query_as("SELECT paused_reason, paused_kind, token_status FROM pages WHERE id = $1")
+            .bind(&self.page_row)
+            .fetch_one(&self.server.state.db)
+            .await
+            .unwrap()
+    }
+
+    /// Sends a first notice and waits until Meta's review of the Page's utility template (created
+    /// on the first send) has come back and been processed: its webhook frees the Page's waiting
+    /// messages, retries included, which would otherwise add a try at a moment of its choosing.
+    async fn settle_template(&self) {
+        self.update_notice("Warm-up").await;
+        self.drive().await;
+        for _ in 0..500 {
+            inbox::process_pending(&self.server.state).await.unwrap();
+            let pending = self
+                .scalar("SELECT COUNT(*) FROM page_templates WHERE status = 'PENDING'")
+                .await;
+            let unprocessed = self
+                .scalar("SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NULL")
+                .await;
+            if pending == 0 && unprocessed == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Makes every waiting retry due now, and wakes the Page's sender: one `run_once` is then one
+    /// more try (the tests that use it set a retry step of an hour, so nothing retries by itself).
+    async fn retry_now(&self) {
+        let db = &self.server.state.db;
+        sqlx::query(
+            "UPDATE outgoing_messages SET next_attempt_at = $1
+             WHERE status = 'queued' AND next_attempt_at IS NOT NULL",
+        )
+        .bind(now_ms())
+        .execute(db)
+        .await
+        .unwrap();
+        notices::sender::arm(db, &self.page_row).await.unwrap();
+    }
 }
 
 both_databases!(
@@ -289,10 +407,7 @@ both_databases!(
         ctx.drive().await;
         let notice = format!("end-{}", ctx.campaign);
         let (status, path, _, _) = ctx.outcome(&notice, "alice").await;
-        assert_eq!(
-            (status.as_str(), path.as_deref()),
-            ("sent", Some("response"))
-        );
+        assert_eq!((status.as_str(), path.as_deref()), ("sent", Some("update")));
         assert_eq!(job(&ctx).await.0, "done");
         assert_eq!(
             ctx.received("alice", "giveaway has ended").await.len(),
@@ -339,42 +454,42 @@ both_databases!(window_tag_era_and_path_matrix, |url: String| async move {
             "2026",
             "automatic",
             1,
-            ("sent", "response", ""),
+            ("sent", "update", ""),
             ("sent", "utility", ""),
         ),
         (
             "legacy",
             "automatic",
             1,
-            ("sent", "response", ""),
+            ("sent", "update", ""),
             ("sent", "utility", ""),
         ),
         (
             "legacy",
             "tag",
             1,
-            ("sent", "response", ""),
+            ("sent", "update", ""),
             ("sent", "tag", ""),
         ),
         (
             "legacy",
             "tag",
             0,
-            ("sent", "response", ""),
+            ("sent", "update", ""),
             ("sent", "tag", ""),
         ),
         (
             "2026",
             "tag",
             1,
-            ("sent", "response", ""),
+            ("sent", "update", ""),
             ("sent", "utility", "tag retired by Meta"),
         ),
         (
             "2026",
             "tag",
             0,
-            ("sent", "response", ""),
+            ("sent", "update", ""),
             ("failed", "", "tag retired by Meta"),
         ),
     ];
@@ -408,6 +523,10 @@ both_databases!(window_tag_era_and_path_matrix, |url: String| async move {
                 assert_eq!(got.3, Some(100), "{case}");
             }
         }
+        let inside = ctx
+            .received("alice", &format!("Update {era} {path} {fallback}"))
+            .await;
+        assert_eq!(inside[0]["messaging_type"], "UPDATE", "{era}/{path}");
         let delivered = ctx
             .received("bob", &format!("Update {era} {path} {fallback}"))
             .await;
@@ -627,3 +746,276 @@ async fn two_instances_on_postgres_send_no_duplicate() {
     second.stop().await;
     ctx.server.stop().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Page-level errors, temporary errors and UPDATE vs RESPONSE (facts file §3, §4)
+// ---------------------------------------------------------------------------------------------
+
+/// Sends in flight at once in the tests below: the calls a Page-level error can cost are bounded
+/// by it, whatever the number of subscribers.
+const IN_FLIGHT: i64 = 4;
+
+both_databases!(
+    page_level_errors_pause_the_page_until_its_admin_resumes_it,
+    |url: String| async move {
+        let concurrency = IN_FLIGHT.to_string();
+        let ctx = Ctx::start(&url, &[("SEND_CONCURRENCY", &concurrency)]).await;
+        ctx.crowd(40, "fan").await;
+        ctx.settle_template().await;
+        let admin = client();
+        crate::admins::log_in(&admin, &ctx.server, "admin").await;
+        let page = [("facebook_page_id", crate::admins::BAKERY)];
+        let cases = [
+            (
+                "368",
+                "blocked for a policy violation (368): (#368) The action attempted has been deemed abusive or is otherwise disallowed",
+            ),
+            ("1", "(1): An unknown error occurred"),
+            ("99", "(99): An unknown error occurred."),
+            (
+                "230",
+                "(230): (#230) Requires pages_messaging permission to manage the object",
+            ),
+            (
+                "10",
+                "(10): (#10) Application does not have permission for this action",
+            ),
+            ("200", "(200): (#200) Permissions error"),
+        ];
+        for (round, (code, words)) in cases.into_iter().enumerate() {
+            ctx.page_knobs(json!({ "send_error": code })).await;
+            ctx.clear_sends().await;
+            let text = format!("Update under fault {code}");
+            let n = ctx.update_notice(&text).await;
+            notices::run_once(&ctx.server.state).await.unwrap();
+            let recipients = ctx
+                .scalar(&format!(
+                    "SELECT COUNT(*) FROM outgoing_messages WHERE notice_id = '{n}'"
+                ))
+                .await;
+            assert_eq!(recipients, 40, "{code}");
+
+            // Paused with Meta's words, as a Page problem (the token is fine); nothing failed.
+            let (reason, kind, token) = ctx.pause().await;
+            let reason = reason.unwrap_or_else(|| panic!("{code}: the Page is not paused"));
+            assert!(reason.contains(words), "{code}: {reason}");
+            assert_eq!(kind.as_deref(), Some("page"), "{code}");
+            assert_eq!(token, "valid", "{code}");
+            assert_eq!(ctx.count(&n, "failed").await, 0, "{code}");
+            assert_eq!(ctx.count(&n, "queued").await, 40, "{code}");
+            // The sends under way ended; none followed them.
+            let calls = ctx.send_calls().await;
+            assert!(
+                (1..=IN_FLIGHT).contains(&calls),
+                "{code}: {calls} Send API calls for 40 subscribers"
+            );
+            // The admin reads it; nothing more goes, even with the fault gone, until they act.
+            let (status, body) =
+                crate::admins::call(&admin, &ctx.server, "page_paused", &page).await;
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(
+                serde_json::from_str::<Option<String>>(&body)
+                    .unwrap()
+                    .as_deref(),
+                Some(reason.as_str())
+            );
+            ctx.page_knobs(json!({ "send_error": null })).await;
+            notices::run_once(&ctx.server.state).await.unwrap();
+            assert_eq!(ctx.send_calls().await, calls, "{code}");
+            assert_eq!(ctx.count(&n, "queued").await, 40, "{code}");
+
+            if round == 0 {
+                // A health check finds the token valid: the pause stays.
+                let (status, body) =
+                    crate::admins::call(&admin, &ctx.server, "check_page", &page).await;
+                assert_eq!(status, 200, "{body}");
+                assert_eq!(ctx.pause().await.1.as_deref(), Some("page"));
+                // Only an admin of the Page may resume it.
+                let other = client();
+                crate::admins::log_in(&other, &ctx.server, "moderator").await;
+                let (status, _) =
+                    crate::admins::call(&other, &ctx.server, "resume_page", &page).await;
+                assert_eq!(status, 403);
+                let (status, _) =
+                    crate::admins::call(&client(), &ctx.server, "resume_page", &page).await;
+                assert_eq!(status, 401);
+                assert!(ctx.pause().await.0.is_some());
+            }
+
+            let (status, body) =
+                crate::admins::call(&admin, &ctx.server, "resume_page", &page).await;
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(ctx.pause().await, (None, None, "valid".to_string()));
+            ctx.drive().await;
+            assert_eq!(ctx.count(&n, "sent").await, 40, "{code}: everyone gets it");
+            assert_eq!(ctx.received("fan7", &text).await.len(), 1, "{code}");
+        }
+        ctx.server.stop().await;
+    }
+);
+
+both_databases!(
+    a_page_level_error_on_a_confirmation_pauses_the_page_too,
+    |url: String| async move {
+        let ctx = Ctx::start(&url, &[]).await;
+        ctx.page_knobs(json!({ "send_error": "368" })).await;
+        ctx.subscribe("alice", 0).await;
+        // The inbox worker may still be sending it when the entry shows as confirmed.
+        let confirmation = |user: &'static str| {
+            let ctx = &ctx;
+            async move {
+                let psid = ctx.psid(user).await;
+                for _ in 0..500 {
+                    let outcome = sqlx::query_as::<_, (String, Option<String>)>(
+                        "SELECT o.status, o.error_reason FROM outgoing_messages o
+                         JOIN subscribers s ON s.id = o.subscriber_id
+                         WHERE o.kind = 'confirmation' AND s.psid = $1",
+                    )
+                    .bind(&psid)
+                    .fetch_optional(&ctx.server.state.db)
+                    .await
+                    .unwrap();
+                    match outcome {
+                        Some((status, reason)) if status != "queued" => return (status, reason),
+                        _ => tokio::time::sleep(Duration::from_millis(10)).await,
+                    }
+                }
+                panic!("{user}'s confirmation never settled");
+            }
+        };
+        // Not sent, with the reason; the Page is paused for its notices as well.
+        let (status, reason) = confirmation("alice").await;
+        assert_eq!(status, "not_sent");
+        assert!(reason
+            .unwrap()
+            .contains("blocked for a policy violation (368)"));
+        let (paused, kind, _) = ctx.pause().await;
+        assert!(paused.unwrap().contains("(#368)"));
+        assert_eq!(kind.as_deref(), Some("page"));
+        // While it is paused, no confirmation is even tried.
+        ctx.page_knobs(json!({ "send_error": null })).await;
+        ctx.clear_sends().await;
+        ctx.subscribe("bob", 0).await;
+        let (status, reason) = confirmation("bob").await;
+        assert_eq!(status, "not_sent");
+        assert!(reason.unwrap().starts_with("the Page is paused: "));
+        assert_eq!(ctx.send_calls().await, 0);
+        assert!(ctx.received("bob", "in the draw").await.is_empty());
+        ctx.server.stop().await;
+    }
+);
+
+both_databases!(
+    temporary_errors_are_retried_then_failed_with_metas_words,
+    |url: String| async move {
+        // An hour between tries: each `retry_now` + `run_once` is exactly one more try.
+        let ctx = Ctx::start(
+            &url,
+            &[
+                ("SEND_MAX_ATTEMPTS", "3"),
+                ("SEND_RETRY_BASE_MS", "3600000"),
+            ],
+        )
+        .await;
+        for user in ["alice", "bob", "carol"] {
+            ctx.subscribe(user, 0).await;
+        }
+        ctx.settle_template().await;
+
+        // 1200 that does not clear: three tries, then failed with Meta's words.
+        ctx.page_knobs(json!({ "send_error": "1200" })).await;
+        let n = ctx.update_notice("temporary 1200").await;
+        notices::run_once(&ctx.server.state).await.unwrap();
+        for tries in 1..3 {
+            let (status, _, reason, code) = ctx.outcome(&n, "alice").await;
+            assert_eq!(
+                (status.as_str(), code),
+                ("queued", Some(1200)),
+                "try {tries}"
+            );
+            assert!(reason.unwrap().ends_with("; retrying"));
+            ctx.retry_now().await;
+            notices::run_once(&ctx.server.state).await.unwrap();
+        }
+        let (status, _, reason, code) = ctx.outcome(&n, "alice").await;
+        assert_eq!((status.as_str(), code), ("failed", Some(1200)));
+        assert_eq!(
+            reason.as_deref(),
+            Some("temporary error at Meta (1200): (#1200) Temporary send message failure. Please try again later (gave up after 3 tries)")
+        );
+        assert_eq!(ctx.count(&n, "failed").await, 3);
+        assert_eq!(
+            ctx.pause().await.0,
+            None,
+            "a temporary error pauses nothing"
+        );
+
+        // 1200 that clears before the retry: sent, in the thread, no error left on it.
+        let n = ctx.update_notice("temporary then fine").await;
+        notices::run_once(&ctx.server.state).await.unwrap();
+        assert_eq!(ctx.count(&n, "queued").await, 3);
+        ctx.page_knobs(json!({ "send_error": null })).await;
+        ctx.retry_now().await;
+        notices::run_once(&ctx.server.state).await.unwrap();
+        assert_eq!(ctx.count(&n, "sent").await, 3);
+        let (_, _, reason, code) = ctx.outcome(&n, "alice").await;
+        assert_eq!((reason, code), (None, None));
+        assert_eq!(ctx.received("alice", "temporary then fine").await.len(), 1);
+
+        // Someone who blocked the Page, answered with code 2: retried, failed, nothing paused.
+        ctx.control(
+            reqwest::Method::POST,
+            "interactions",
+            json!({ "user": "carol", "page": "sunnybakery", "kind": "block" }),
+        )
+        .await;
+        ctx.page_knobs(json!({ "blocked_as_code_2": true })).await;
+        let n = ctx.update_notice("to a blocker").await;
+        notices::run_once(&ctx.server.state).await.unwrap();
+        assert_eq!(ctx.outcome(&n, "carol").await.0, "queued");
+        for _ in 1..3 {
+            ctx.retry_now().await;
+            notices::run_once(&ctx.server.state).await.unwrap();
+        }
+        let (status, _, reason, code) = ctx.outcome(&n, "carol").await;
+        assert_eq!((status.as_str(), code), ("failed", Some(2)));
+        assert!(
+            reason.as_deref().unwrap().contains(
+                "(2): An unexpected error has occurred. Please retry your request later. (gave up after 3 tries)"
+            ),
+            "{reason:?}"
+        );
+        assert_eq!(ctx.outcome(&n, "alice").await.0, "sent");
+        assert_eq!(ctx.outcome(&n, "bob").await.0, "sent");
+        assert_eq!(ctx.pause().await.0, None, "one blocker pauses nothing");
+        ctx.server.stop().await;
+    }
+);
+
+both_databases!(
+    notices_go_as_update_and_confirmations_as_response,
+    |url: String| async move {
+        let ctx = Ctx::start(&url, &[]).await;
+        ctx.subscribe("alice", 0).await;
+        // The inbox worker may still be sending it when the entry shows as confirmed.
+        let mut confirmation = Vec::new();
+        for _ in 0..500 {
+            confirmation = ctx.received("alice", "in the draw").await;
+            if !confirmation.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(confirmation.len(), 1);
+        assert_eq!(confirmation[0]["messaging_type"], "RESPONSE");
+        ctx.update_notice("The draw moves to Friday").await;
+        ctx.drive().await;
+        let update = ctx.received("alice", "moves to Friday").await;
+        assert_eq!(update[0]["messaging_type"], "UPDATE");
+        ctx.end_now().await;
+        ctx.drive().await;
+        let end = ctx.received("alice", "has ended").await;
+        assert_eq!(end[0]["messaging_type"], "UPDATE");
+        ctx.server.stop().await;
+    }
+);

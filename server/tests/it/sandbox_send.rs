@@ -746,3 +746,94 @@ async fn reset_returns_to_the_seeded_world() {
         "PSIDs survive a reset"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Send faults per Page: `send_error` and `blocked_as_code_2` (facts file §4)
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_pages_send_error_answers_every_send_in_metas_words() {
+    let sbx = Sbx::start().await;
+    let (token, psid) = ready(&sbx).await;
+    let page = format!("/pages/{SUNNY}");
+    let (_, knobs) = sbx.get(&sbx.control(&page)).await;
+    assert_eq!(knobs["send_error"], Value::Null, "no fault by default");
+    assert_eq!(knobs["blocked_as_code_2"], false);
+    let cases = [
+        (
+            "368",
+            368,
+            "(#368) The action attempted has been deemed abusive or is otherwise disallowed",
+        ),
+        ("1", 1, "An unknown error occurred"),
+        ("99", 99, "An unknown error occurred."),
+        (
+            "10",
+            10,
+            "(#10) Application does not have permission for this action",
+        ),
+        ("200", 200, "(#200) Permissions error"),
+        (
+            "230",
+            230,
+            "(#230) Requires pages_messaging permission to manage the object",
+        ),
+    ];
+    for (knob, code, words) in cases {
+        let (s, _) = sbx.patch(&page, json!({ "send_error": knob })).await;
+        assert_eq!(s, 200);
+        let (s, b) = sbx.reply(&token, &psid, "x").await;
+        assert_error(s, &b, code, None);
+        assert_eq!(b["error"]["message"], words);
+        assert!(b["error"].get("is_transient").is_none(), "{b}");
+    }
+    // 1200: a server error, and Meta leaves `is_transient` out.
+    sbx.patch(&page, json!({ "send_error": "1200" })).await;
+    let (s, b) = sbx.reply(&token, &psid, "x").await;
+    assert_eq!(s, 500, "{b}");
+    assert_eq!(b["error"]["code"], 1200);
+    assert_eq!(
+        b["error"]["message"],
+        "(#1200) Temporary send message failure. Please try again later"
+    );
+    assert!(b["error"].get("is_transient").is_none(), "{b}");
+    // Every refused call counts as a call of the Page.
+    let (_, sends) = sbx
+        .get(&sbx.control(&format!("/pages/{SUNNY}/sends")))
+        .await;
+    assert_eq!(sends["calls"], 7, "{sends}");
+    assert_eq!(sends["accepted"], 0, "{sends}");
+    // Only this Page, and only until cleared; unknown codes are refused.
+    let river = sbx.page_token(RIVER).await;
+    sbx.act("alice", RIVER, "message", json!({ "text": "hi" }))
+        .await;
+    let river_psid = sbx.psid("alice", RIVER).await;
+    assert_eq!(sbx.reply(&river, &river_psid, "fine").await.0, 200);
+    let (s, _) = sbx.patch(&page, json!({ "send_error": "190" })).await;
+    assert_eq!(s, 400);
+    sbx.patch(&page, json!({ "send_error": null })).await;
+    assert_eq!(sbx.reply(&token, &psid, "back").await.0, 200);
+}
+
+#[tokio::test]
+async fn a_block_can_answer_code_2_instead_of_551() {
+    let sbx = Sbx::start().await;
+    let (token, psid) = ready(&sbx).await;
+    let page = format!("/pages/{SUNNY}");
+    let (s, _) = sbx.patch(&page, json!({ "blocked_as_code_2": true })).await;
+    assert_eq!(s, 200);
+    // Nobody blocked the Page yet: the knob changes nothing.
+    assert_eq!(sbx.reply(&token, &psid, "hello").await.0, 200);
+    sbx.act("alice", SUNNY, "block", json!({})).await;
+    let (s, b) = sbx.reply(&token, &psid, "still there?").await;
+    assert_error(s, &b, 2, None);
+    assert_eq!(
+        b["error"]["message"],
+        "An unexpected error has occurred. Please retry your request later."
+    );
+    assert_eq!(b["error"]["is_transient"], true);
+    sbx.patch(&page, json!({ "blocked_as_code_2": false }))
+        .await;
+    let (s, b) = sbx.reply(&token, &psid, "still there?").await;
+    assert_error(s, &b, 551, Some(1545041));
+}
