@@ -425,18 +425,19 @@ impl Run {
                     // It waits until the template becomes usable (which frees it at once) or
                     // until it expires.
                     outbox::requeue(db, &row.id, Some(&reason), Some(expires)).await?;
-                    // The approval may have landed while this message was claimed: the webhook
-                    // only frees queued messages, so one requeued after it would wait 30 s.
-                    // Either the template row says approved by now, or the webhook frees it next.
-                    sqlx::query(
-                        "UPDATE outgoing_messages SET next_attempt_at = NULL
-                         WHERE id = $1 AND status = 'queued' AND EXISTS (
-                           SELECT 1 FROM page_templates t
-                           WHERE t.page_id = outgoing_messages.page_id AND t.status = 'APPROVED')",
-                    )
-                    .bind(&row.id)
-                    .execute(db)
-                    .await?;
+                    // The template's state may have changed while this message was claimed (a
+                    // review webhook, the admin): the change only wakes queued messages, so this
+                    // one is decided again at once rather than left with a stale reason.
+                    let now = templates::standing(db, &self.page.row_id).await?;
+                    if (now.state, &now.reason) != (standing.state, &standing.reason) {
+                        sqlx::query(
+                            "UPDATE outgoing_messages SET next_attempt_at = NULL
+                             WHERE id = $1 AND status = 'queued'",
+                        )
+                        .bind(&row.id)
+                        .execute(db)
+                        .await?;
+                    }
                     return Ok(());
                 }
             };

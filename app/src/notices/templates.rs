@@ -170,6 +170,20 @@ async fn store(
     reason: Option<&str>,
     tries: Tries,
 ) -> Result<(), sqlx::Error> {
+    store_as(db, page_row_id, template_id, status, reason, tries, false).await
+}
+
+/// `creation`: this is the answer to our creation call, and the review's webhook may have
+/// recorded a newer status for the very same template meanwhile: that one wins.
+async fn store_as(
+    db: &Db,
+    page_row_id: &str,
+    template_id: Option<&str>,
+    status: &str,
+    reason: Option<&str>,
+    tries: Tries,
+    creation: bool,
+) -> Result<(), sqlx::Error> {
     let now = now_ms();
     let previous = row(db, page_row_id).await?;
     let before = previous.as_ref().map_or(0, |r| r.attempts);
@@ -184,14 +198,16 @@ async fn store(
         TemplateState::Pending => Some(now + RECHECK_AFTER_MS),
         _ => Some(now + backoff(attempts.max(1))),
     };
-    sqlx::query(
+    let done = sqlx::query(
         "INSERT INTO page_templates (page_id, name, language, template_id, status, reason, updated_at,
                                      attempts, next_try_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (page_id, name, language) DO UPDATE SET
            template_id = COALESCE(excluded.template_id, page_templates.template_id),
            status = excluded.status, reason = excluded.reason, updated_at = excluded.updated_at,
-           attempts = excluded.attempts, next_try_at = excluded.next_try_at",
+           attempts = excluded.attempts, next_try_at = excluded.next_try_at
+         WHERE $10 = 0 OR page_templates.template_id IS NULL OR page_templates.status = 'ERROR'
+            OR page_templates.template_id <> excluded.template_id",
     )
     .bind(page_row_id)
     .bind(NAME)
@@ -202,9 +218,10 @@ async fn store(
     .bind(now)
     .bind(attempts)
     .bind(next_try_at)
+    .bind(i64::from(creation))
     .execute(db)
     .await?;
-    if TemplateState::of(Some(status)) != was {
+    if done.rows_affected() > 0 && TemplateState::of(Some(status)) != was {
         // The notices waiting on the template are decided again, so each shows the reason that
         // holds now (and goes, if it can).
         wake_waiting(db, page_row_id).await?;
@@ -293,29 +310,23 @@ async fn create(
         .await;
     match created {
         Ok(created) => {
-            // The review's webhook can land before this answer is stored: a status it already
-            // recorded for this very template wins.
-            let known = row(&state.db, page_row_id).await?;
-            if known.as_ref().is_some_and(|r| {
-                r.template_id.as_deref() == Some(&created.id) && r.status != "ERROR"
-            }) {
-                return Ok(());
-            }
             let status = TemplateState::of(Some(&created.status));
             let tries = match status {
                 TemplateState::Approved | TemplateState::Pending => Tries::Reset,
                 _ => Tries::Failed,
             };
-            store(
+            // The review's webhook can land before this answer is stored: never over it.
+            store_as(
                 &state.db,
                 page_row_id,
                 Some(&created.id),
                 &created.status,
                 None,
                 tries,
+                true,
             )
             .await?;
-            match status {
+            match state_of(&state.db, page_row_id).await? {
                 TemplateState::Approved => approved(state, page_row_id).await?,
                 // Refused at once: Meta gives its reason on the template, not in this answer.
                 TemplateState::Refused => {
@@ -400,6 +411,8 @@ async fn refresh(
 /// them with a deadlock).
 pub async fn approved(state: &AppState, page_row_id: &str) -> Result<(), sqlx::Error> {
     wake_waiting(&state.db, page_row_id).await?;
+    // Armed even when nothing was queued: a message claimed meanwhile is put back free.
+    super::sender::arm(&state.db, page_row_id).await?;
     state.jobs.notify_one();
     Ok(())
 }
