@@ -20,7 +20,7 @@ test("the sandbox login dialog shows its test users and the consent screen", asy
   await expect(page.getByTestId("user-choice")).toHaveCount(10);
   await page.locator('[data-testid="user-choice"][data-user="editor"]').click();
   await expect(page.getByTestId("dialog-user")).toHaveText("Ed Editor");
-  await expect(page.getByTestId("permission")).toHaveCount(4);
+  await expect(page.getByTestId("permission")).toHaveCount(5);
   await page.getByTestId("cancel").click();
   await expect(page).toHaveURL(/\/login\?cancelled=1/);
   await expect(page.getByTestId("login-cancelled")).toBeVisible();

@@ -161,21 +161,10 @@ enum Tries {
     Keep,
 }
 
-/// Records Meta's answer and when to look again.
+/// Records Meta's answer and when to look again. `creation`: this is the answer to our creation
+/// call, and the review's webhook may have recorded a newer status for the very same template
+/// meanwhile: that one wins.
 async fn store(
-    db: &Db,
-    page_row_id: &str,
-    template_id: Option<&str>,
-    status: &str,
-    reason: Option<&str>,
-    tries: Tries,
-) -> Result<(), sqlx::Error> {
-    store_as(db, page_row_id, template_id, status, reason, tries, false).await
-}
-
-/// `creation`: this is the answer to our creation call, and the review's webhook may have
-/// recorded a newer status for the very same template meanwhile: that one wins.
-async fn store_as(
     db: &Db,
     page_row_id: &str,
     template_id: Option<&str>,
@@ -316,7 +305,7 @@ async fn create(
                 _ => Tries::Failed,
             };
             // The review's webhook can land before this answer is stored: never over it.
-            store_as(
+            store(
                 &state.db,
                 page_row_id,
                 Some(&created.id),
@@ -351,6 +340,7 @@ async fn create(
                 "ERROR",
                 Some(&words),
                 Tries::Failed,
+                false,
             )
             .await
         }
@@ -392,6 +382,7 @@ async fn refresh(
                     .as_deref()
                     .filter(|r| !r.is_empty() && *r != "NONE"),
                 Tries::Keep,
+                false,
             )
             .await?;
             if usable {
@@ -451,6 +442,7 @@ pub async fn on_change(
         &status,
         reason.as_deref(),
         Tries::Keep,
+        false,
     )
     .await?;
     if state_now == TemplateState::Approved {

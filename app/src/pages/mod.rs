@@ -95,6 +95,26 @@ async fn admin_accounts(
     })
 }
 
+/// The signed-in admin and a connected Page they manage, or the refusal every Page function
+/// gives (401 without a session, 403 for someone else's Page).
+#[cfg(feature = "ssr")]
+pub(crate) async fn managed_page(
+    facebook_page_id: &str,
+) -> Result<(crate::state::AppState, store::Connected), ServerFnError> {
+    use crate::admins::guard::{internal, refuse, require_admin};
+    let (state, admin) = require_admin().await?;
+    match store::find_for_admin(&state.db, &admin.id, facebook_page_id)
+        .await
+        .map_err(internal)?
+    {
+        Some(page) => Ok((state, page)),
+        None => Err(refuse(
+            http::StatusCode::FORBIDDEN,
+            "You do not manage this Page.",
+        )),
+    }
+}
+
 /// The Pages the signed-in admin moderates, as Facebook says now, with their connection state.
 #[server(endpoint = "my_pages")]
 pub async fn my_pages() -> Result<Vec<ManagedPage>, ServerFnError> {
@@ -252,18 +272,8 @@ pub async fn connect_page(facebook_page_id: String) -> Result<ConnectOutcome, Se
 /// Asks Meta whether the Page token still works, and records the answer.
 #[server(endpoint = "check_page")]
 pub async fn check_page(facebook_page_id: String) -> Result<Health, ServerFnError> {
-    use crate::admins::guard::{internal, refuse, require_admin};
-    let (state, admin) = require_admin().await?;
-    if store::find_for_admin(&state.db, &admin.id, &facebook_page_id)
-        .await
-        .map_err(internal)?
-        .is_none()
-    {
-        return Err(refuse(
-            http::StatusCode::FORBIDDEN,
-            "You do not manage this Page.",
-        ));
-    }
+    use crate::admins::guard::{internal, refuse};
+    let (state, _) = managed_page(&facebook_page_id).await?;
     health_now(&state, &facebook_page_id)
         .await
         .map_err(internal)?
@@ -469,17 +479,8 @@ pub fn PagesPanel() -> impl IntoView {
 /// `enable`, `disable` or `disconnect` a connected Page the admin manages.
 #[server(endpoint = "page_action")]
 pub async fn page_action(facebook_page_id: String, action: String) -> Result<(), ServerFnError> {
-    use crate::admins::guard::{internal, refuse, require_admin};
-    let (state, admin) = require_admin().await?;
-    let Some(page) = store::find_for_admin(&state.db, &admin.id, &facebook_page_id)
-        .await
-        .map_err(internal)?
-    else {
-        return Err(refuse(
-            http::StatusCode::FORBIDDEN,
-            "You do not manage this Page.",
-        ));
-    };
+    use crate::admins::guard::{internal, refuse};
+    let (state, page) = managed_page(&facebook_page_id).await?;
     let done = match action.as_str() {
         "enable" => {
             let done = store::set_enabled(&state.db, &page.id, true).await;

@@ -68,17 +68,8 @@ pub async fn clear(db: &crate::db::Db, page_row_id: &str) -> Result<bool, sqlx::
 /// Refused for a Page the admin does not manage.
 #[server(endpoint = "page_paused")]
 pub async fn page_paused(facebook_page_id: String) -> Result<Option<String>, ServerFnError> {
-    use crate::admins::guard::{internal, refuse, require_admin};
-    let (state, admin) = require_admin().await?;
-    let Some(page) = super::store::find_for_admin(&state.db, &admin.id, &facebook_page_id)
-        .await
-        .map_err(internal)?
-    else {
-        return Err(refuse(
-            http::StatusCode::FORBIDDEN,
-            "You do not manage this Page.",
-        ));
-    };
+    use crate::admins::guard::internal;
+    let (state, page) = super::managed_page(&facebook_page_id).await?;
     reason(&state.db, &page.id).await.map_err(internal)
 }
 
@@ -86,19 +77,10 @@ pub async fn page_paused(facebook_page_id: String) -> Result<Option<String>, Ser
 /// the pause held back.
 #[server(endpoint = "resume_page")]
 pub async fn resume_page(facebook_page_id: String) -> Result<(), ServerFnError> {
-    use crate::admins::guard::{internal, refuse, require_admin};
-    let (state, admin) = require_admin().await?;
-    let Some(page) = super::store::find_for_admin(&state.db, &admin.id, &facebook_page_id)
-        .await
-        .map_err(internal)?
-    else {
-        return Err(refuse(
-            http::StatusCode::FORBIDDEN,
-            "You do not manage this Page.",
-        ));
-    };
+    use crate::admins::guard::internal;
+    let (state, page) = super::managed_page(&facebook_page_id).await?;
     if clear(&state.db, &page.id).await.map_err(internal)? {
-        tracing::info!(page = %facebook_page_id, admin = %admin.id, "Page resumed by its admin");
+        tracing::info!(page = %facebook_page_id, "Page resumed by its admin");
     }
     // Woken either way: a second click after a lost answer must not leave messages waiting.
     crate::notices::sender::page_resumed(&state, &page.id)

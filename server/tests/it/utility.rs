@@ -51,6 +51,17 @@ async fn requests(ctx: &Ctx, part: &str) -> Vec<Value> {
     log["data"].as_array().unwrap().clone()
 }
 
+/// Ada logs in through the dialog (`start`), declining `decline`; she is let in whatever the
+/// optional permission.
+async fn log_in_as_ada(ctx: &Ctx, start: &str, decline: &[&str]) {
+    let callback =
+        through_dialog(&ctx.http, &ctx.server, start, "admin", decline, "continue").await;
+    assert_eq!(
+        location(ctx.http.get(&callback).send().await.unwrap()).await,
+        (303, "/admin".into())
+    );
+}
+
 fn subscribed_fields(request: &Value) -> String {
     request["query"]["subscribed_fields"]
         .as_str()
@@ -63,19 +74,7 @@ both_databases!(
     |url: String| async move {
         let ctx = Ctx::start(&url, &[]).await;
         // Ada declines the optional permission: she is logged in all the same.
-        let callback = through_dialog(
-            &ctx.http,
-            &ctx.server,
-            "/auth/facebook",
-            "admin",
-            &["pages_utility_messaging"],
-            "continue",
-        )
-        .await;
-        assert_eq!(
-            location(ctx.http.get(&callback).send().await.unwrap()).await,
-            (303, "/admin".into())
-        );
+        log_in_as_ada(&ctx, "/auth/facebook", &["pages_utility_messaging"]).await;
         let (status, body) = call(
             &ctx.http,
             &ctx.server,
@@ -116,19 +115,7 @@ both_databases!(
         );
 
         // From the Pages panel: asked again, and granted this time.
-        let callback = through_dialog(
-            &ctx.http,
-            &ctx.server,
-            "/auth/facebook?rerequest=1",
-            "admin",
-            &[],
-            "continue",
-        )
-        .await;
-        assert_eq!(
-            location(ctx.http.get(&callback).send().await.unwrap()).await,
-            (303, "/admin".into())
-        );
+        log_in_as_ada(&ctx, "/auth/facebook?rerequest=1", &[]).await;
         let subscribed = requests(&ctx, "subscribed_apps").await;
         assert!(subscribed_fields(subscribed.last().unwrap())
             .contains("message_template_status_update"));
@@ -250,16 +237,7 @@ both_databases!(
         let ctx = Ctx::start(&url, &[]).await;
         // The demo Page was connected with the permission; Ada now declines it at Meta, and the
         // Page has not been reconnected since: Meta refuses to create the template.
-        let callback = through_dialog(
-            &ctx.http,
-            &ctx.server,
-            "/auth/facebook",
-            "admin",
-            &["pages_utility_messaging"],
-            "continue",
-        )
-        .await;
-        let _ = ctx.http.get(&callback).send().await.unwrap();
+        log_in_as_ada(&ctx, "/auth/facebook", &["pages_utility_messaging"]).await;
         ctx.subscribe("bob", 30 * HOUR_MS).await;
         ctx.end_now().await;
         rounds(&ctx, 3).await;
@@ -294,16 +272,7 @@ both_databases!(
     meta_refusing_the_template_field_still_connects_the_page,
     |url: String| async move {
         let ctx = Ctx::start(&url, &[]).await;
-        let callback = through_dialog(
-            &ctx.http,
-            &ctx.server,
-            "/auth/facebook",
-            "admin",
-            &["pages_utility_messaging"],
-            "continue",
-        )
-        .await;
-        let _ = ctx.http.get(&callback).send().await.unwrap();
+        log_in_as_ada(&ctx, "/auth/facebook", &["pages_utility_messaging"]).await;
         // Our record says granted (an older login), Meta's token says no.
         sqlx::query(
             "UPDATE admins SET granted_scopes = granted_scopes || ',pages_utility_messaging'",
