@@ -114,7 +114,14 @@ both_databases!(
             "no template is asked for without the permission"
         );
 
-        // From the Pages panel: asked again, and granted this time.
+        // From the Pages panel: asked again, and granted this time. Meta approves the template in
+        // its creation answer, as it usually does: that alone frees Bob's notice.
+        ctx.control(
+            Method::PATCH,
+            "settings",
+            json!({"template_approval_delay_ms": 0}),
+        )
+        .await;
         log_in_as_ada(&ctx, "/auth/facebook?rerequest=1", &[]).await;
         let subscribed = requests(&ctx, "subscribed_apps").await;
         assert!(subscribed_fields(subscribed.last().unwrap())
