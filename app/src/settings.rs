@@ -40,6 +40,8 @@ pub struct Settings {
     pub facebook: FacebookSettings,
     /// Whether this process mounts the sandbox (the local stand-in of Meta) under `/sandbox`.
     pub sandbox: bool,
+    /// Whether the sandbox's control API answers clients that are not on this machine.
+    pub sandbox_control_remote: bool,
     /// Whether start-up seeds the demo campaign `/c/demo` on a sandbox Page (sandbox only).
     pub demo_campaign: bool,
     /// Entries one client address may start per minute (a burst of as many is allowed).
@@ -198,6 +200,7 @@ impl Settings {
         };
 
         let app_id = get("FACEBOOK_APP_ID");
+        let real_app = app_id.is_some();
         let sandbox = match get("FACEBOOK_SANDBOX").as_deref() {
             None | Some("auto") => !production && app_id.is_none(),
             Some("on") => true,
@@ -237,6 +240,24 @@ impl Settings {
                 ))
             }
             (None, None) => (SANDBOX_APP_ID.to_string(), SANDBOX_APP_SECRET.to_string()),
+        };
+        if sandbox && real_app {
+            // The sandbox signs webhooks with the app secret, and its control API makes them on
+            // request: with a real app's secret, anyone reaching it could forge Meta's webhooks.
+            return Err(bad(
+                "FACEBOOK_SANDBOX",
+                "is on while FACEBOOK_APP_ID and FACEBOOK_APP_SECRET name a real Facebook app: the sandbox would sign webhooks with that app's secret. Unset them to try the product, or set FACEBOOK_SANDBOX=off",
+            ));
+        }
+        let sandbox_control_remote = match get("SANDBOX_CONTROL_REMOTE").as_deref() {
+            None | Some("off") => false,
+            Some("on") => true,
+            Some(other) => {
+                return Err(bad(
+                    "SANDBOX_CONTROL_REMOTE",
+                    format!("must be `on` or `off`, not `{other}`"),
+                ))
+            }
         };
         if !app_id.chars().all(|c| c.is_ascii_digit()) {
             return Err(bad("FACEBOOK_APP_ID", "must be the app's numeric id"));
@@ -342,6 +363,7 @@ impl Settings {
             secret_key,
             facebook,
             sandbox,
+            sandbox_control_remote,
         })
     }
 
@@ -441,6 +463,18 @@ mod tests {
             ),
             (&[("SECRET_KEY", "short")], "SECRET_KEY"),
             (&[("FACEBOOK_SANDBOX", "maybe")], "FACEBOOK_SANDBOX"),
+            (
+                &[
+                    ("FACEBOOK_SANDBOX", "on"),
+                    ("FACEBOOK_APP_ID", "1234"),
+                    ("FACEBOOK_APP_SECRET", "a-real-secret"),
+                ],
+                "FACEBOOK_SANDBOX",
+            ),
+            (
+                &[("SANDBOX_CONTROL_REMOTE", "yes")],
+                "SANDBOX_CONTROL_REMOTE",
+            ),
             (&[("APP_MODE", "production")], "PUBLIC_BASE_URL"),
             (
                 &[

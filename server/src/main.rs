@@ -67,8 +67,8 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Runs the sandbox alone on 127.0.0.1:N (default 3100). The app adopts `FACEBOOK_APP_ID` /
-/// `FACEBOOK_APP_SECRET` when both are set, else the documented development credentials; webhooks
+/// Runs the sandbox alone on 127.0.0.1:N (default 3100), with the documented development
+/// credentials (it refuses to start with a real app's `FACEBOOK_APP_ID` / `FACEBOOK_APP_SECRET`); webhooks
 /// go to `SANDBOX_WEBHOOK_URL` (default: the product on its default port).
 async fn run_sandbox(args: &[String]) -> ExitCode {
     use app::{secrets::Secret, settings};
@@ -94,14 +94,19 @@ async fn run_sandbox(args: &[String]) -> ExitCode {
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
     };
-    let (app_id, app_secret, adopted) = match (env("FACEBOOK_APP_ID"), env("FACEBOOK_APP_SECRET")) {
-        (Some(id), Some(secret)) => (id, secret, true),
-        _ => (
-            settings::SANDBOX_APP_ID.to_string(),
-            settings::SANDBOX_APP_SECRET.to_string(),
-            false,
-        ),
-    };
+    // Never a real app's secret: the control API makes signed webhooks on request.
+    for name in ["FACEBOOK_APP_ID", "FACEBOOK_APP_SECRET"] {
+        if env(name).is_some() {
+            eprintln!(
+                "error: setting {name}: the sandbox never holds a real Facebook app's credentials (it would sign webhooks with them); unset it"
+            );
+            return ExitCode::from(2);
+        }
+    }
+    let (app_id, app_secret) = (
+        settings::SANDBOX_APP_ID.to_string(),
+        settings::SANDBOX_APP_SECRET.to_string(),
+    );
     let webhook = env("SANDBOX_WEBHOOK_URL")
         .unwrap_or_else(|| "http://127.0.0.1:3000/webhooks/messenger".into());
     let webhook_url = match url::Url::parse(&webhook) {
@@ -130,14 +135,10 @@ async fn run_sandbox(args: &[String]) -> ExitCode {
     let version = settings::DEFAULT_GRAPH_VERSION;
     let shutdown = shutdown_signal();
     println!("Facebook sandbox running at {base}/sandbox");
-    if adopted {
-        println!("  app id      {app_id} (from FACEBOOK_APP_ID; secret from FACEBOOK_APP_SECRET)");
-    } else {
-        // The development credentials are public by design (README, "Sandbox").
-        println!("  app id      {app_id}");
-        println!("  app secret  {}", settings::SANDBOX_APP_SECRET);
-        println!("  verify tok  {}", settings::SANDBOX_VERIFY_TOKEN);
-    }
+    // The development credentials are public by design (README, "Sandbox").
+    println!("  app id      {app_id}");
+    println!("  app secret  {}", settings::SANDBOX_APP_SECRET);
+    println!("  verify tok  {}", settings::SANDBOX_VERIFY_TOKEN);
     println!("  Graph API   {base}/sandbox/graph/{version}");
     println!("  Login       {base}/sandbox/www/{version}/dialog/oauth");
     println!("  Messenger   {base}/sandbox/m.me/{{page}}");

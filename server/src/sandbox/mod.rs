@@ -60,6 +60,9 @@ pub struct SandboxTuning {
     pub template_approval_delay_ms: u64,
     pub webhook_retry_initial_ms: u64,
     pub webhook_retry_for_ms: u64,
+    /// Whether the control API (which can act as anyone and forge what Meta sends) answers
+    /// clients that are not on this machine (`SANDBOX_CONTROL_REMOTE=on`).
+    pub control_remote: bool,
 }
 
 impl Default for SandboxTuning {
@@ -73,6 +76,7 @@ impl Default for SandboxTuning {
             template_approval_delay_ms: 0,
             webhook_retry_initial_ms: 1000,
             webhook_retry_for_ms: 3_600_000,
+            control_remote: false,
         }
     }
 }
@@ -86,7 +90,10 @@ impl SandboxConfig {
             webhook_url: base.join("/webhooks/messenger").expect("valid path"),
             base_url: base,
             world_file: std::env::var_os("SANDBOX_WORLD_FILE").map(Into::into),
-            tuning: SandboxTuning::default(),
+            tuning: SandboxTuning {
+                control_remote: settings.sandbox_control_remote,
+                ..SandboxTuning::default()
+            },
         }
     }
 
@@ -329,7 +336,59 @@ pub fn router_for<S: Clone + Send + Sync + 'static>(sandbox: Shared) -> Router<S
             patch(control::set_template_status),
         )
         .route("/sandbox/control/users/{user}", patch(control::patch_user))
+        .layer(axum::middleware::from_fn_with_state(
+            sandbox.clone(),
+            control_only_from_here,
+        ))
         .with_state(sandbox)
+}
+
+/// The control API acts as anyone and makes Meta's signed webhooks on request: it answers only
+/// clients on this machine, unless `SANDBOX_CONTROL_REMOTE=on`. A server run without peer
+/// addresses (the standalone sandbox listens on loopback only) has nothing to check.
+async fn control_only_from_here(
+    axum::extract::State(sb): axum::extract::State<Shared>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    if request.uri().path().starts_with("/sandbox/control")
+        && !control_allowed(peer, sb.config.tuning.control_remote)
+    {
+        return (
+            axum::http::StatusCode::FORBIDDEN,
+            axum::Json(serde_json::json!({
+                "error": "the sandbox's control API answers only on this machine (SANDBOX_CONTROL_REMOTE=on opens it)"
+            })),
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
+fn control_allowed(peer: Option<std::net::IpAddr>, remote: bool) -> bool {
+    remote || peer.is_none_or(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod control_access_tests {
+    use super::control_allowed;
+
+    #[test]
+    fn the_control_api_answers_only_this_machine_unless_opened() {
+        let here: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+        let here6: std::net::IpAddr = "::1".parse().unwrap();
+        let elsewhere: std::net::IpAddr = "192.0.2.7".parse().unwrap();
+        assert!(control_allowed(Some(here), false));
+        assert!(control_allowed(Some(here6), false));
+        assert!(control_allowed(None, false));
+        assert!(!control_allowed(Some(elsewhere), false));
+        assert!(control_allowed(Some(elsewhere), true));
+    }
 }
 
 /// Runs the sandbox alone on `listener` until `shutdown` resolves (`server sandbox`).

@@ -89,6 +89,37 @@ fn a_malformed_database_url_stops_startup_with_one_clear_line() {
 }
 
 #[test]
+fn the_sandbox_never_runs_with_a_real_apps_secret() {
+    // Mounted on the product, or alone: both refuse, naming the setting, before listening.
+    let out = server_binary()
+        .env("FACEBOOK_SANDBOX", "on")
+        .env("FACEBOOK_APP_ID", "1234567890")
+        .env("FACEBOOK_APP_SECRET", "a-real-app-secret")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: setting FACEBOOK_SANDBOX: ")
+            && !stderr.contains("a-real-app-secret"),
+        "{stderr}"
+    );
+    for name in ["FACEBOOK_APP_ID", "FACEBOOK_APP_SECRET"] {
+        let out = server_binary()
+            .args(["sandbox", "--port", "0"])
+            .env(name, "1234567890")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.starts_with(&format!("error: setting {name}: ")),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
 fn an_unreachable_database_stops_startup() {
     let out = server_binary()
         .env("DATABASE_URL", "postgres://nobody:nothing@127.0.0.1:1/none")
