@@ -374,23 +374,6 @@ fn control_allowed(peer: Option<std::net::IpAddr>, remote: bool) -> bool {
     remote || peer.is_none_or(|ip| ip.is_loopback())
 }
 
-#[cfg(test)]
-mod control_access_tests {
-    use super::control_allowed;
-
-    #[test]
-    fn the_control_api_answers_only_this_machine_unless_opened() {
-        let here: std::net::IpAddr = "127.0.0.1".parse().unwrap();
-        let here6: std::net::IpAddr = "::1".parse().unwrap();
-        let elsewhere: std::net::IpAddr = "192.0.2.7".parse().unwrap();
-        assert!(control_allowed(Some(here), false));
-        assert!(control_allowed(Some(here6), false));
-        assert!(control_allowed(None, false));
-        assert!(!control_allowed(Some(elsewhere), false));
-        assert!(control_allowed(Some(elsewhere), true));
-    }
-}
-
 /// Runs the sandbox alone on `listener` until `shutdown` resolves (`server sandbox`).
 pub async fn serve(
     config: SandboxConfig,
@@ -499,3 +482,20 @@ button.secondary,.btn.secondary{background:#e4e6eb;color:#1c1e21}button:focus-vi
 .composer{display:flex;gap:8px;border-top:1px solid #eee;padding-top:10px}.composer input{flex:1;font:inherit;padding:8px 12px;border:1px solid #ccd0d5;border-radius:18px}
 .get-started{text-align:center;padding:16px}.typing{color:#65676b;font-size:12px;font-style:italic}
 "#;
+
+#[cfg(test)]
+mod control_access_tests {
+    use super::control_allowed;
+
+    #[test]
+    fn the_control_api_answers_only_this_machine_unless_opened() {
+        let here: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+        let here6: std::net::IpAddr = "::1".parse().unwrap();
+        let elsewhere: std::net::IpAddr = "192.0.2.7".parse().unwrap();
+        assert!(control_allowed(Some(here), false));
+        assert!(control_allowed(Some(here6), false));
+        assert!(control_allowed(None, false));
+        assert!(!control_allowed(Some(elsewhere), false));
+        assert!(control_allowed(Some(elsewhere), true));
+    }
+}
