@@ -110,6 +110,10 @@ struct Run {
     template: Mutex<templates::Standing>,
     /// Meta refused the tag once in this run: the others skip it instead of asking again.
     tag_refused: AtomicBool,
+    /// The template states notices were told to wait on in this run. A review webhook only frees
+    /// queued messages, so one that changed the state while a message was claimed would leave
+    /// that message waiting on a stale reason: the run looks again before it ends.
+    waited_on: Mutex<Vec<(TemplateState, Option<String>)>>,
     /// Meta refuses every send of the Page: the run stops and the Page is paused.
     paused: Mutex<Option<Pause>>,
     recorder: Recorder,
@@ -139,6 +143,7 @@ pub async fn run(state: &AppState, job: &jobs::Job, owner: &str) -> Result<(), s
         pacer: state.pacers.for_page(page_row_id),
         template: Mutex::new(templates::standing(db, page_row_id).await?),
         tag_refused: AtomicBool::new(false),
+        waited_on: Mutex::new(Vec::new()),
         paused: Mutex::new(None),
         recorder: Recorder::start(db.clone()),
         page,
@@ -234,6 +239,18 @@ async fn pump(
                 // The last sends may put messages back (throttling): look again once they end.
                 sends.drain(db).await?;
                 continue;
+            }
+            let waited_on = std::mem::take(&mut *run.waited_on.lock().expect("lock"));
+            if !waited_on.is_empty() {
+                let now = templates::standing(db, page_row_id).await?;
+                if waited_on
+                    .iter()
+                    .any(|(s, r)| (*s, r) != (now.state, &now.reason))
+                {
+                    // Decided on a state that changed meanwhile: decide them again.
+                    templates::wake_waiting(db, page_row_id).await?;
+                    continue;
+                }
             }
             let next: Option<i64> = sqlx::query_scalar(
                 "SELECT MIN(next_attempt_at) FROM outgoing_messages
@@ -425,18 +442,12 @@ impl Run {
                     // It waits until the template becomes usable (which frees it at once) or
                     // until it expires.
                     outbox::requeue(db, &row.id, Some(&reason), Some(expires)).await?;
-                    // The template's state may have changed while this message was claimed (a
-                    // review webhook, the admin): the change only wakes queued messages, so this
-                    // one is decided again at once rather than left with a stale reason.
-                    let now = templates::standing(db, &self.page.row_id).await?;
-                    if (now.state, &now.reason) != (standing.state, &standing.reason) {
-                        sqlx::query(
-                            "UPDATE outgoing_messages SET next_attempt_at = NULL
-                             WHERE id = $1 AND status = 'queued'",
-                        )
-                        .bind(&row.id)
-                        .execute(db)
-                        .await?;
+                    // Which state it waited on: a change while it was claimed is caught when
+                    // the run ends (see `pump`).
+                    let waited_on = (standing.state, standing.reason);
+                    let mut seen = self.waited_on.lock().expect("lock");
+                    if !seen.contains(&waited_on) {
+                        seen.push(waited_on);
                     }
                     return Ok(());
                 }

@@ -218,7 +218,7 @@ async fn store(
     Ok(())
 }
 
-async fn wake_waiting(db: &Db, page_row_id: &str) -> Result<(), sqlx::Error> {
+pub(crate) async fn wake_waiting(db: &Db, page_row_id: &str) -> Result<(), sqlx::Error> {
     let woken = sqlx::query(
         "UPDATE outgoing_messages SET next_attempt_at = NULL
          WHERE page_id = $1 AND status = 'queued' AND notice_id IS NOT NULL

@@ -280,7 +280,7 @@ fn utility_message(ctx: &Ctx, page: &str, msg: &Value) -> Result<Value, GraphErr
     let params: Vec<Value> = component("body", &sent)
         .and_then(|c| c.get("parameters").and_then(Value::as_array).cloned())
         .unwrap_or_default();
-    let placeholders = placeholders(&body_text);
+    let placeholders = super::templates::placeholders(&body_text);
     if placeholders.len() != params.len() {
         return Err(GraphError::param(format!(
             "Number of parameters ({}) does not match the expected number of params ({})",
@@ -342,19 +342,6 @@ fn utility_message(ctx: &Ctx, page: &str, msg: &Value) -> Result<Value, GraphErr
     };
     shown["utility_template"] = json!({ "name": name, "language": language, "id": template.id });
     Ok(shown)
-}
-
-/// `{{1}}`, `{{first_name}}`: the placeholders of a template text, in order.
-fn placeholders(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else { break };
-        out.push(after[..end].trim().to_string());
-        rest = &after[end + 2..];
-    }
-    out
 }
 
 /// Takes one call from the Page's bucket (refilled continuously at the per-second limit).
@@ -690,6 +677,7 @@ mod tests {
 
     #[test]
     fn placeholders_are_found_in_order() {
+        use super::super::templates::placeholders;
         assert_eq!(placeholders("Hi {{1}}, {{ name }} won"), vec!["1", "name"]);
         assert!(placeholders("no params").is_empty());
     }

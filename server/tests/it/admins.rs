@@ -369,10 +369,12 @@ async fn campaign_action(
     .await
 }
 
-/// Connects a Page as the logged-in admin of `http`, which must succeed.
-pub(crate) async fn connect(http: &reqwest::Client, server: &TestServer, page: &str) {
+/// Connects a Page as the logged-in admin of `http`, which must succeed; what it answered (the
+/// notes for the admin).
+pub(crate) async fn connect(http: &reqwest::Client, server: &TestServer, page: &str) -> String {
     let (status, body) = call(http, server, "connect_page", &[("facebook_page_id", page)]).await;
     assert_eq!(status, 200, "{body}");
+    body
 }
 const BOOKS: &str = "101000000000002";
 

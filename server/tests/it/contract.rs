@@ -4,7 +4,7 @@
 //! shares nothing with the sandbox. A sandbox and a product that agree on a mistake (as they did
 //! on `page_utility_messaging` and a template without samples) fail here.
 
-use crate::admins::{call, location, BAKERY};
+use crate::admins::{connect, location, BAKERY};
 use crate::notices::Ctx;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -277,14 +277,7 @@ both_databases!(
             location(ctx.http.get(&callback).send().await.unwrap()).await,
             (303, "/admin".into())
         );
-        let (status, body) = call(
-            &ctx.http,
-            &ctx.server,
-            "connect_page",
-            &[("facebook_page_id", BAKERY)],
-        )
-        .await;
-        assert_eq!(status, 200, "{body}");
+        connect(&ctx.http, &ctx.server, BAKERY).await;
 
         // A confirmation, a notice inside and one outside the window, and the tag path.
         ctx.subscribe("alice", 0).await;

@@ -219,16 +219,7 @@ async fn pages_without_get_started_unknown_pages_and_switching_users() {
 
 /// `POST /me/messenger_profile` with the Page token.
 async fn set_profile(sbx: &Sbx, token: &str, body: Value) -> (u16, Value) {
-    let r = sbx
-        .http
-        .post(sbx.graph("/me/messenger_profile"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap())
+    sbx.post_as(token, "/me/messenger_profile", body).await
 }
 
 #[tokio::test]

@@ -75,14 +75,7 @@ both_databases!(
         let ctx = Ctx::start(&url, &[]).await;
         // Ada declines the optional permission: she is logged in all the same.
         log_in_as_ada(&ctx, "/auth/facebook", &["pages_utility_messaging"]).await;
-        let (status, body) = call(
-            &ctx.http,
-            &ctx.server,
-            "connect_page",
-            &[("facebook_page_id", BAKERY)],
-        )
-        .await;
-        assert_eq!(status, 200, "{body}");
+        let body = connect(&ctx.http, &ctx.server, BAKERY).await;
         assert!(body.contains("pages_utility_messaging"), "{body}");
         let subscribed = requests(&ctx, "subscribed_apps").await;
         let last = subscribed.last().unwrap();
@@ -287,14 +280,7 @@ both_databases!(
         .execute(&ctx.server.state.db)
         .await
         .unwrap();
-        let (status, body) = call(
-            &ctx.http,
-            &ctx.server,
-            "connect_page",
-            &[("facebook_page_id", BAKERY)],
-        )
-        .await;
-        assert_eq!(status, 200, "{body}");
+        let body = connect(&ctx.http, &ctx.server, BAKERY).await;
         assert!(
             body.contains("1929002"),
             "Meta's words reach the admin: {body}"
@@ -340,14 +326,7 @@ both_databases!(
             .await
             .unwrap();
         assert_eq!(set.status(), 200, "{}", set.text().await.unwrap());
-        let (status, body) = call(
-            &ctx.http,
-            &ctx.server,
-            "connect_page",
-            &[("facebook_page_id", BAKERY)],
-        )
-        .await;
-        assert_eq!(status, 200, "{body}");
+        let body = connect(&ctx.http, &ctx.server, BAKERY).await;
         assert!(body.contains("Ice breakers"), "{body}");
         assert!(bakery(&ctx)
             .await

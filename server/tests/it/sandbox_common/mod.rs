@@ -116,10 +116,11 @@ impl Sbx {
         self.page_token_with("admin", page, &ALL_PAGE_SCOPES).await
     }
 
-    pub async fn send(&self, token: &str, body: Value) -> (u16, Value) {
+    /// A JSON POST to a Graph `path` with `token`: Meta's status and answer.
+    pub async fn post_as(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
         let r = self
             .http
-            .post(self.graph("/me/messages"))
+            .post(self.graph(path))
             .bearer_auth(token)
             .json(&body)
             .send()
@@ -127,6 +128,10 @@ impl Sbx {
             .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap())
+    }
+
+    pub async fn send(&self, token: &str, body: Value) -> (u16, Value) {
+        self.post_as(token, "/me/messages", body).await
     }
 
     /// A text reply to `psid` with `messaging_type: RESPONSE`.
