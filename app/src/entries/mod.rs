@@ -358,7 +358,9 @@ mod server_side {
             Ok((sent, _usage)) => {
                 let path = Path::Response.as_str();
                 outbox::mark_sent(&state.db, &queued.id, &sent.message_id, started, path, None)
-                    .await
+                    .await?;
+                // Meta's receipt may have come in while the answer was on its way.
+                outbox::catch_up(&state.db, &[&queued.id]).await.map(drop)
             }
             Err(e) => {
                 tracing::warn!(error = %e.reason(), entry = %entry.id, "confirmation not sent");

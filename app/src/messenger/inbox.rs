@@ -377,23 +377,40 @@ async fn apply_receipts(
     if receipts.is_empty() {
         return Ok(Vec::new());
     }
+    let people: Vec<_> = receipts
+        .iter()
+        .filter_map(|r| receipt_of(r, pages))
+        .collect();
     // Every statement writes: SQLite takes the write lock at the first one, no read before.
     let mut tx = state.db.begin().await?;
-    for (page_row_id, psid, event) in receipts.iter().filter_map(|r| receipt_of(r, pages)) {
-        apply_receipt(&mut tx, page_row_id, psid, event).await?;
+    for (page_row_id, psid, event) in &people {
+        note_receipt(&mut tx, page_row_id, psid, event).await?;
+    }
+    tx.commit().await?;
+    // Only once the watermarks are committed (see `outbox::note_watermark`).
+    let mut tx = state.db.begin().await?;
+    let mut seen = std::collections::HashSet::new();
+    for (page_row_id, psid, _) in people {
+        if seen.insert((page_row_id, psid)) {
+            super::outbox::apply_watermarks(&mut tx, page_row_id, psid).await?;
+        }
     }
     tx.commit().await?;
     Ok(receipts.iter().map(|r| r.id.clone()).collect())
 }
 
-/// A delivery receipt: the messages it names, and everything sent to the person before its
-/// watermark, are delivered.
-async fn apply_receipt(
+/// Keeps a receipt: the messages it names are delivered now, and its watermark is kept on the
+/// person for everything sent before it (applied by `outbox::apply_watermarks`).
+async fn note_receipt(
     conn: &mut sqlx::AnyConnection,
     page_row_id: &str,
     psid: &str,
     event: &MessagingEvent,
 ) -> Result<(), sqlx::Error> {
+    use super::outbox::{delivered_mids, note_watermark, Receipt};
+    if let Some(read) = &event.read {
+        return note_watermark(&mut *conn, page_row_id, psid, Receipt::Read, read.watermark).await;
+    }
     let delivery = event.delivery.as_ref();
     let watermark = delivery.map_or(0, |d| d.watermark);
     let mids = delivery.and_then(|d| d.mids.as_deref()).unwrap_or_default();
@@ -402,9 +419,8 @@ async fn apply_receipt(
     } else {
         event.timestamp
     };
-    super::outbox::delivered_mids(&mut *conn, page_row_id, mids, at).await?;
-    super::outbox::delivered_until(&mut *conn, page_row_id, psid, watermark).await?;
-    Ok(())
+    delivered_mids(&mut *conn, page_row_id, mids, at).await?;
+    note_watermark(&mut *conn, page_row_id, psid, Receipt::Delivery, watermark).await
 }
 
 /// Splits a batch into one queue per (Page, sender), each in the batch's order. Page-level
@@ -510,13 +526,10 @@ async fn process(
     let kind = event.kind();
     match kind {
         EventKind::Echo | EventKind::Unknown => Ok(()),
-        EventKind::Delivery => {
+        EventKind::Delivery | EventKind::Read => {
             let mut conn = state.db.acquire().await?;
-            apply_receipt(&mut conn, page_row_id, &psid, event).await
-        }
-        EventKind::Read => {
-            let watermark = event.read.as_ref().map_or(0, |r| r.watermark);
-            super::outbox::read_until(&state.db, page_row_id, &psid, watermark).await?;
+            note_receipt(&mut conn, page_row_id, &psid, event).await?;
+            super::outbox::apply_watermarks(&mut conn, page_row_id, &psid).await?;
             Ok(())
         }
         _ => match subscriber {

@@ -187,45 +187,108 @@ pub async fn delivered_mids<'e, E: Executor<'e, Database = Any>>(
     Ok(query.execute(ex).await?.rows_affected())
 }
 
-/// A delivery watermark: everything sent to this person on this Page before it arrived.
-pub async fn delivered_until<'e, E: Executor<'e, Database = Any>>(
+/// Which receipt a watermark comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Receipt {
+    Delivery,
+    /// Read implies delivered.
+    Read,
+}
+
+/// Keeps the latest watermark Meta reported for this person on this Page. It is written, and
+/// committed, before the messages are marked (`apply_watermarks`), and a send is marked against
+/// it again after its own commit (`catch_up`): whichever of the two comes second sees the other,
+/// on SQLite and PostgreSQL alike, so a receipt that overtakes the send's answer is not lost.
+pub async fn note_watermark<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     page_row_id: &str,
     psid: &str,
+    receipt: Receipt,
     watermark: i64,
-) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE outgoing_messages SET status = 'delivered', delivered_at = $1, updated_at = $1
-         WHERE page_id = $2 AND status = 'sent' AND sent_at <= $1
-           AND subscriber_id IN (SELECT id FROM subscribers WHERE page_id = $2 AND psid = $3)",
-    )
+) -> Result<(), sqlx::Error> {
+    if watermark <= 0 {
+        return Ok(());
+    }
+    let read = match receipt {
+        Receipt::Delivery => "",
+        Receipt::Read => {
+            ", read_watermark = CASE WHEN read_watermark < $1 THEN $1 ELSE read_watermark END"
+        }
+    };
+    sqlx::query(&format!(
+        "UPDATE subscribers
+            SET delivered_watermark = CASE WHEN delivered_watermark < $1 THEN $1
+                                           ELSE delivered_watermark END{read}
+          WHERE page_id = $2 AND psid = $3"
+    ))
     .bind(watermark)
     .bind(page_row_id)
     .bind(psid)
     .execute(ex)
     .await?;
-    Ok(done.rows_affected())
+    Ok(())
 }
 
-/// A read watermark: read implies delivered.
-pub async fn read_until(
-    db: &Db,
+/// The person's watermarks, as a subquery of `outgoing_messages`.
+const WATERMARK: &str =
+    "(SELECT {} FROM subscribers s WHERE s.id = outgoing_messages.subscriber_id)";
+
+/// Marks the sent messages that `selection` (a condition on `outgoing_messages`, its
+/// placeholders from `$2`) picks as delivered or read up to their person's watermarks.
+async fn mark_by_watermarks(
+    conn: &mut sqlx::AnyConnection,
+    selection: &str,
+    binds: &[&str],
+) -> Result<u64, sqlx::Error> {
+    let delivered = WATERMARK.replace("{}", "delivered_watermark");
+    let read = WATERMARK.replace("{}", "read_watermark");
+    let statements = [
+        format!(
+            "UPDATE outgoing_messages SET status = 'read', read_at = {read},
+                    delivered_at = COALESCE(delivered_at, {read}), updated_at = $1
+              WHERE status IN ('sent', 'delivered') AND sent_at <= {read} AND {selection}"
+        ),
+        format!(
+            "UPDATE outgoing_messages SET status = 'delivered', delivered_at = {delivered},
+                    updated_at = $1
+              WHERE status = 'sent' AND sent_at <= {delivered} AND {selection}"
+        ),
+    ];
+    let mut marked = 0;
+    let now = now_ms();
+    for sql in &statements {
+        let mut query = sqlx::query(sql).bind(now);
+        for value in binds {
+            query = query.bind(*value);
+        }
+        marked += query.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(marked)
+}
+
+/// After a receipt's watermark is committed: everything sent to the person before it.
+pub async fn apply_watermarks(
+    conn: &mut sqlx::AnyConnection,
     page_row_id: &str,
     psid: &str,
-    watermark: i64,
 ) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE outgoing_messages SET status = 'read', read_at = $1,
-                delivered_at = COALESCE(delivered_at, $1), updated_at = $1
-         WHERE page_id = $2 AND status IN ('sent', 'delivered') AND sent_at <= $1
-           AND subscriber_id IN (SELECT id FROM subscribers WHERE page_id = $2 AND psid = $3)",
+    mark_by_watermarks(
+        conn,
+        "subscriber_id IN (SELECT id FROM subscribers WHERE page_id = $2 AND psid = $3)",
+        &[page_row_id, psid],
     )
-    .bind(watermark)
-    .bind(page_row_id)
-    .bind(psid)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected())
+    .await
+}
+
+/// After sends are committed as sent: receipts that arrived before them.
+pub async fn catch_up(db: &Db, ids: &[&str]) -> Result<u64, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let selection = format!("id IN ({})", placeholders.join(", "));
+    let mut conn = db.acquire().await?;
+    mark_by_watermarks(&mut conn, &selection, ids).await
 }
 
 /// Failed and held-back messages of a campaign, newest first, for the admin.

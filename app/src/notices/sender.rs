@@ -614,7 +614,15 @@ impl Recorder {
             let (id, mid) = (&sent.id, &sent.message_id);
             outbox::mark_sent(&mut *tx, id, mid, sent.sent_at, sent.path, sent.note).await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        // Meta's receipts may have come in while the answers were on their way.
+        let ids: Vec<&str> = batch.iter().map(|(sent, _)| sent.id.as_str()).collect();
+        // The sends are recorded either way; a receipt missed here is applied by the next
+        // receipt for that person.
+        if let Err(e) = outbox::catch_up(db, &ids).await {
+            tracing::warn!(error = %e, "receipts not caught up after recording sends");
+        }
+        Ok(())
     }
 
     async fn record(&self, sent: Sent) -> Result<(), sqlx::Error> {

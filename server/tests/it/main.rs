@@ -16,6 +16,7 @@ mod entrants;
 mod graph_client;
 mod notices;
 mod notices_crash;
+mod receipts;
 mod sandbox_login;
 mod sandbox_messenger;
 mod sandbox_send;
