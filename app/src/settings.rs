@@ -47,6 +47,29 @@ pub struct Settings {
     /// Entries one client address may start per minute (a burst of as many is allowed).
     pub entry_rate_limit: u32,
     pub sending: SendingSettings,
+    /// What one admin may upload, and how long a fallback code lasts.
+    pub abuse: AbuseSettings,
+}
+
+/// Limits against a person or an admin filling the disk or guessing codes.
+#[derive(Clone, Debug)]
+pub struct AbuseSettings {
+    /// Bytes of images one admin may keep uploaded.
+    pub upload_quota_bytes: i64,
+    /// Images one admin may upload per hour.
+    pub uploads_per_hour: i64,
+    /// How long an entry's fallback code can be typed in Messenger.
+    pub code_lifetime_ms: i64,
+}
+
+impl Default for AbuseSettings {
+    fn default() -> Self {
+        AbuseSettings {
+            upload_quota_bytes: 100 * 1024 * 1024,
+            uploads_per_hour: 30,
+            code_lifetime_ms: 24 * 3600 * 1000,
+        }
+    }
 }
 
 /// How notices go out: Meta's pace per Page, how many calls are in flight, retries.
@@ -351,8 +374,28 @@ impl Settings {
             },
         };
 
+        let defaults = AbuseSettings::default();
+        let abuse = AbuseSettings {
+            upload_quota_bytes: number(
+                "UPLOAD_QUOTA_MB",
+                (defaults.upload_quota_bytes / (1024 * 1024)) as u64,
+                1_000_000,
+            )? as i64
+                * 1024
+                * 1024,
+            uploads_per_hour: number("UPLOADS_PER_HOUR", defaults.uploads_per_hour as u64, 10_000)?
+                as i64,
+            code_lifetime_ms: number(
+                "FALLBACK_CODE_HOURS",
+                (defaults.code_lifetime_ms / 3_600_000) as u64,
+                24 * 365,
+            )? as i64
+                * 3_600_000,
+        };
+
         Ok(Settings {
             sending,
+            abuse,
             demo_campaign,
             entry_rate_limit,
             mode,

@@ -109,6 +109,12 @@ impl Server {
             }
         }));
 
+        // Images no campaign uses go a day after their upload.
+        tasks.spawn(run_until(
+            stop.clone(),
+            app::campaigns::images::sweeper(state.clone()),
+        ));
+
         // Webhook events stored before a crash or by another instance are processed too.
         tasks.spawn(run_until(
             stop.clone(),

@@ -10,11 +10,21 @@
 //! browser claims, and the server picks the name: 128 random bits and the extension of the type
 //! found. Files live on this instance's disk: deployments with several instances need a shared
 //! `DATA_DIR/uploads` (or image addresses typed by hand).
+//!
+//! The disk is shared with the database, so uploading is kept to what a campaign needs: only
+//! admins of a connected Page may upload (anyone can log in with Facebook), each within a quota
+//! and an hourly rate (`UPLOAD_QUOTA_MB`, `UPLOADS_PER_HOUR`), and an image no campaign uses is
+//! removed a day after its upload (`sweeper`).
 
 use super::rules::{is_upload_name, IMAGE_MAX_BYTES, UPLOADS_PATH};
-use crate::{admins::guard::session_admin, db::new_id, state::AppState};
+use crate::settings::AbuseSettings;
+use crate::{
+    admins::guard::session_admin,
+    db::{new_id, now_ms, Db},
+    state::AppState,
+};
 use axum::{
-    body::Bytes,
+    body::{Body, Bytes},
     extract::{
         rejection::{BytesRejection, FailedToBufferBody},
         DefaultBodyLimit, FromRequest, Path, Request, State,
@@ -86,17 +96,44 @@ fn refuse(status: StatusCode, message: &str) -> Response {
     (status, Json(serde_json::json!({ "error": message }))).into_response()
 }
 
+/// Logs the detail, tells the browser only that something failed.
+fn failed(e: impl std::fmt::Display, what: &str) -> Response {
+    tracing::error!(error = %e, "{what}");
+    refuse(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "The server could not complete this request.",
+    )
+}
+
+const HOUR_MS: i64 = 3_600_000;
+/// An upload no campaign uses is removed this long after it was made: long enough to upload an
+/// image and then save the campaign that shows it.
+pub const UNUSED_UPLOAD_MS: i64 = 24 * HOUR_MS;
+
 async fn upload(State(state): State<AppState>, session: Session, request: Request) -> Response {
-    match session_admin(&state, &session).await {
-        Ok(Some(_)) => {}
+    let admin = match session_admin(&state, &session).await {
+        Ok(Some(admin)) => admin,
         Ok(None) => return refuse(StatusCode::UNAUTHORIZED, "You are not logged in."),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot read the admin of an upload");
+        Err(e) => return failed(e, "cannot read the admin of an upload"),
+    };
+    // Anyone can log in with Facebook; only someone who runs campaigns needs to upload.
+    match crate::pages::store::connected_for_admin(&state.db, &admin.id).await {
+        Ok(pages) if pages.is_empty() => {
             return refuse(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The server could not complete this request.",
-            );
+                StatusCode::FORBIDDEN,
+                "Connect a Facebook Page first: images are for the campaigns of a connected Page.",
+            )
         }
+        Ok(_) => {}
+        Err(e) => return failed(e, "cannot read the Pages of an uploading admin"),
+    }
+    let limits = &state.settings.abuse;
+    let usage = match usage(&state.db, &admin.id).await {
+        Ok(usage) => usage,
+        Err(e) => return failed(e, "cannot read an admin's uploads"),
+    };
+    if let Some(refusal) = over_limits(limits, usage) {
+        return refusal;
     }
     let too_big = || {
         refuse(
@@ -115,6 +152,11 @@ async fn upload(State(state): State<AppState>, session: Session, request: Reques
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > IMAGE_MAX_BYTES) {
         return too_big();
+    }
+    if let Some(n) = declared {
+        if let Some(refusal) = over_quota(limits, usage.bytes + n as i64) {
+            return refusal;
+        }
     }
     let bytes = match Bytes::from_request(request, &state).await {
         Ok(bytes) => bytes,
@@ -139,15 +181,178 @@ async fn upload(State(state): State<AppState>, session: Session, request: Reques
         );
     };
     let name = format!("{}.{}", new_id(), kind.extension);
-    if let Err(e) = store(&state, &name, &bytes).await {
-        tracing::error!(error = %e, "cannot store an uploaded image");
-        return refuse(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The server could not store the image.",
-        );
+    // Counted first, then checked with itself included: two uploads at once cannot both slip
+    // under the quota (at worst both are refused).
+    let counted = match reserve(&state.db, &admin.id, &name, bytes.len() as i64).await {
+        Ok(usage) => usage,
+        Err(e) => return failed(e, "cannot record an upload"),
+    };
+    let refusal = over_limits(limits, counted).or_else(|| over_quota(limits, counted.bytes));
+    let stored = match refusal {
+        Some(refusal) => Err(refusal),
+        None => store(&state, &name, &bytes)
+            .await
+            .map_err(|e| failed(e, "cannot store an uploaded image")),
+    };
+    if let Err(refusal) = stored {
+        if let Err(e) = forget(&state.db, &name).await {
+            tracing::error!(error = %e, "cannot forget a refused upload");
+        }
+        return refusal;
     }
     let url = format!("{UPLOADS_PATH}{name}");
     (StatusCode::CREATED, Json(serde_json::json!({ "url": url }))).into_response()
+}
+
+/// What an admin keeps uploaded, and how many uploads they made in the last hour.
+#[derive(Clone, Copy, Debug, Default, sqlx::FromRow)]
+struct Usage {
+    bytes: i64,
+    last_hour: i64,
+}
+
+async fn usage(db: &Db, admin_id: &str) -> Result<Usage, sqlx::Error> {
+    sqlx::query_as(
+        // SUM of a BIGINT is NUMERIC on PostgreSQL: cast back.
+        "SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) AS bytes,
+                CAST(COALESCE(SUM(CASE WHEN created_at > $2 THEN 1 ELSE 0 END), 0) AS BIGINT)
+                    AS last_hour
+           FROM uploads WHERE admin_id = $1",
+    )
+    .bind(admin_id)
+    .bind(now_ms() - HOUR_MS)
+    .fetch_one(db)
+    .await
+}
+
+/// Records the upload before its file is written; answers the admin's usage with it included.
+async fn reserve(db: &Db, admin_id: &str, name: &str, bytes: i64) -> Result<Usage, sqlx::Error> {
+    sqlx::query("INSERT INTO uploads (name, admin_id, bytes, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(name)
+        .bind(admin_id)
+        .bind(bytes)
+        .bind(now_ms())
+        .execute(db)
+        .await?;
+    let mut counted = usage(db, admin_id).await?;
+    // The rate counts uploads before this one.
+    counted.last_hour -= 1;
+    Ok(counted)
+}
+
+async fn forget(db: &Db, name: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM uploads WHERE name = $1")
+        .bind(name)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+fn over_limits(limits: &AbuseSettings, usage: Usage) -> Option<Response> {
+    (usage.last_hour >= limits.uploads_per_hour).then(|| {
+        refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!(
+                "You uploaded {} images in the last hour, the most allowed; try again later.",
+                limits.uploads_per_hour
+            ),
+        )
+    })
+}
+
+fn over_quota(limits: &AbuseSettings, bytes: i64) -> Option<Response> {
+    let mb = |n: i64| (n as f64 / (1024.0 * 1024.0) * 10.0).round() / 10.0;
+    (bytes > limits.upload_quota_bytes).then(|| {
+        refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!(
+                "This image would take your uploads to {} MB, over your {} MB. Images no campaign \
+                 uses are removed a day after their upload; or type an image's address instead.",
+                mb(bytes),
+                mb(limits.upload_quota_bytes)
+            ),
+        )
+    })
+}
+
+/// Every hour: removes uploads no campaign uses a day after they were made.
+pub async fn sweeper(state: AppState) {
+    let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        hourly.tick().await;
+        match sweep(&state, now_ms()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "unused uploads removed"),
+            Err(e) => tracing::warn!(error = %e, "could not remove unused uploads"),
+        }
+    }
+}
+
+/// Removes the images no campaign uses that were uploaded more than a day before `now`: the
+/// recorded ones, and files in the folder without a record (uploaded before uploads were
+/// recorded, or by another instance whose record went) or left half-written. Answers how many.
+pub async fn sweep(state: &AppState, now: i64) -> Result<usize, std::io::Error> {
+    let io = |e: sqlx::Error| std::io::Error::other(e.to_string());
+    let cutoff = now - UNUSED_UPLOAD_MS;
+    let unused: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM uploads WHERE created_at < $1 AND NOT EXISTS
+            (SELECT 1 FROM campaigns c WHERE c.image_url = $2 || uploads.name)",
+    )
+    .bind(cutoff)
+    .bind(UPLOADS_PATH)
+    .fetch_all(&state.db)
+    .await
+    .map_err(io)?;
+    let dir = folder(state);
+    let mut removed = 0;
+    for name in unused {
+        remove(&dir.join(&name)).await?;
+        forget(&state.db, &name).await.map_err(io)?;
+        removed += 1;
+    }
+    let mut files = match tokio::fs::read_dir(&dir).await {
+        Ok(files) => files,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(removed),
+        Err(e) => return Err(e),
+    };
+    while let Some(file) = files.next_entry().await? {
+        let name = file.file_name().to_string_lossy().into_owned();
+        let partial = name.starts_with('.') && name.ends_with(".partial");
+        if !partial && !is_upload_name(&name) {
+            continue;
+        }
+        let modified = file.metadata().await?.modified()?;
+        let age =
+            std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(cutoff as u64);
+        if modified > age {
+            continue;
+        }
+        if !partial && known_or_used(&state.db, &name).await.map_err(io)? {
+            continue;
+        }
+        remove(&file.path()).await?;
+        removed += 1;
+    }
+    Ok(removed)
+}
+
+async fn known_or_used(db: &Db, name: &str) -> Result<bool, sqlx::Error> {
+    let count: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM uploads WHERE name = $1)
+              + (SELECT COUNT(*) FROM campaigns WHERE image_url = $2)",
+    )
+    .bind(name)
+    .bind(format!("{UPLOADS_PATH}{name}"))
+    .fetch_one(db)
+    .await?;
+    Ok(count > 0)
+}
+
+async fn remove(path: &std::path::Path) -> std::io::Result<()> {
+    match tokio::fs::remove_file(path).await {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
 }
 
 fn folder(state: &AppState) -> std::path::PathBuf {
@@ -172,8 +377,15 @@ async fn serve(State(state): State<AppState>, Path(name): Path<String>) -> Respo
     let (true, Some(kind)) = (is_upload_name(&name), kind) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    match tokio::fs::read(folder(&state).join(&name)).await {
-        Ok(bytes) => (
+    let path = folder(&state).join(&name);
+    let opened = async {
+        let file = tokio::fs::File::open(&path).await?;
+        let metadata = file.metadata().await?;
+        Ok::<_, std::io::Error>((file, metadata))
+    };
+    match opened.await {
+        // Streamed from disk: a request holds a small buffer, not the whole image.
+        Ok((file, metadata)) if metadata.is_file() => (
             [
                 (
                     header::CONTENT_TYPE,
@@ -184,10 +396,12 @@ async fn serve(State(state): State<AppState>, Path(name): Path<String>) -> Respo
                     header::CACHE_CONTROL,
                     HeaderValue::from_static("public, max-age=31536000, immutable"),
                 ),
+                (header::CONTENT_LENGTH, HeaderValue::from(metadata.len())),
             ],
-            bytes,
+            Body::from_stream(tokio_util::io::ReaderStream::new(file)),
         )
             .into_response(),
+        Ok(_) => StatusCode::NOT_FOUND.into_response(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => StatusCode::NOT_FOUND.into_response(),
         Err(e) => {
             tracing::error!(error = %e, "cannot read an uploaded image");

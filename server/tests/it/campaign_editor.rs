@@ -62,6 +62,7 @@ both_databases!(
 
         let http = client();
         log_in(&http, &server, "admin").await;
+        connect(&http, &server, BAKERY).await;
 
         // A PNG sent without any claimed type is still a PNG: the bytes decide.
         let (status, body) = upload(&http, &server, PNG.to_vec(), "application/octet-stream").await;
@@ -130,7 +131,6 @@ both_databases!(
         assert!(kept.iter().all(|n| !n.starts_with('.')), "{kept:?}");
 
         // The uploaded address is a valid campaign image, shown on the public page.
-        connect(&http, &server, BAKERY).await;
         let mut form = cake();
         form.image_url = png_url.clone();
         form.starts_at = "2026-01-01T09:00".into();
