@@ -11,6 +11,11 @@ CREATE TABLE uploads (
 CREATE INDEX uploads_admin ON uploads (admin_id, created_at);
 CREATE INDEX uploads_created ON uploads (created_at);
 
--- Wrong codes this person typed since `code_misses_since` (a one-hour window from the first).
-ALTER TABLE subscribers ADD COLUMN code_misses BIGINT NOT NULL DEFAULT 0;
-ALTER TABLE subscribers ADD COLUMN code_misses_since BIGINT NOT NULL DEFAULT 0;
+-- Wrong codes a person typed, one row per event (an event processed twice counts once); rows
+-- older than an hour are dropped as new ones come.
+CREATE TABLE code_misses (
+    subscriber_id      TEXT NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+    event_key          TEXT NOT NULL,
+    at                 BIGINT NOT NULL,
+    PRIMARY KEY (subscriber_id, event_key)
+);

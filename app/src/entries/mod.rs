@@ -168,12 +168,24 @@ mod server_side {
             subscriber.unreachable_at = None;
         }
 
-        let entry = if let Some(reference) = event.referral_ref() {
-            entry_for_ref(state, reference).await?
+        // What the Page answers this event with, if anything, is sent once.
+        let key = format!("reply:{}:{}:{at}", subscriber.id, kind.as_str());
+        let asker = |subscriber: &store::Subscriber| Asker {
+            page_row_id,
+            facebook_page_id,
+            subscriber: subscriber.clone(),
+            key: key.clone(),
+        };
+        let found = if let Some(reference) = event.referral_ref() {
+            entry_for_ref(state, reference)
+                .await?
+                .map(|entry| (entry, Via::Ref))
         } else if kind == EventKind::Message {
             let text = event.message.as_ref().and_then(|m| m.text.as_deref());
             match text.and_then(store::normalize_code) {
-                Some(code) => store::find_pending_by_code(&state.db, page_row_id, &code).await?,
+                Some(code) => entry_for_code(state, &asker(subscriber), &code, at)
+                    .await?
+                    .map(|entry| (entry, Via::Code)),
                 None => None,
             }
         } else {
@@ -181,11 +193,11 @@ mod server_side {
         };
         // Asked only before a confirmation that may greet them by name: a message without an
         // entry costs no Graph call, which keeps a flood of webhooks cheap.
-        if entry.is_some() && subscriber.first_name.is_none() {
+        if found.is_some() && subscriber.first_name.is_none() {
             fill_first_name(state, facebook_page_id, subscriber).await?;
         }
-        if let Some(entry) = entry {
-            confirm(state, page_row_id, subscriber, &entry, at).await?;
+        if let Some((entry, via)) = found {
+            confirm(state, &asker(subscriber), &entry, via, at).await?;
         }
 
         if kind == EventKind::QuickReply {
@@ -222,11 +234,69 @@ mod server_side {
         Ok(Some(entry))
     }
 
+    /// The person an event came from, on its Page, and the key that sends the Page's answer to
+    /// this event once.
+    struct Asker<'a> {
+        page_row_id: &'a str,
+        facebook_page_id: &'a str,
+        subscriber: store::Subscriber,
+        key: String,
+    }
+
+    /// How the person named the entry: its link's ref or its fallback code.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Via {
+        Ref,
+        Code,
+    }
+
+    const NOT_YOURS: &str = "This code isn't yours or has expired. To enter, open the campaign's \
+        page again and tap Subscribe on Messenger.";
+    const TOO_MANY_CODES: &str = "Too many wrong codes in the last hour, so codes are not checked \
+        for now. Try again later, or open the campaign's page again and tap Subscribe on Messenger.";
+
+    /// The pending entry a code typed in Messenger names, if this person may use it now. A code
+    /// can be guessed: wrong ones are counted, and after `CODE_MISSES_PER_HOUR` in an hour codes
+    /// are not looked up for that person (told once, at the first code refused so); a code lasts
+    /// `FALLBACK_CODE_HOURS` from its entry's creation. A message that merely looks like a code
+    /// and names nothing gets no answer: it may be a word.
+    async fn entry_for_code(
+        state: &AppState,
+        asker: &Asker<'_>,
+        code: &str,
+        at: i64,
+    ) -> Result<Option<store::Entry>, sqlx::Error> {
+        let (db, now) = (&state.db, now_ms());
+        let person = &asker.subscriber.id;
+        if store::code_misses(db, person, now).await? >= store::CODE_MISSES_PER_HOUR {
+            let misses = store::count_code_miss(db, person, &asker.key, now).await?;
+            if misses == store::CODE_MISSES_PER_HOUR + 1 {
+                answer(state, asker, None, TOO_MANY_CODES).await?;
+            }
+            return Ok(None);
+        }
+        let entry = store::find_pending_by_code(db, asker.page_row_id, code).await?;
+        match entry {
+            Some(entry) if entry.created_at >= at - state.settings.abuse.code_lifetime_ms => {
+                Ok(Some(entry))
+            }
+            Some(expired) => {
+                store::count_code_miss(db, person, &asker.key, now).await?;
+                answer(state, asker, Some(&expired.campaign_id), NOT_YOURS).await?;
+                Ok(None)
+            }
+            None => {
+                store::count_code_miss(db, person, &asker.key, now).await?;
+                Ok(None)
+            }
+        }
+    }
+
     async fn confirm(
         state: &AppState,
-        page_row_id: &str,
-        subscriber: &store::Subscriber,
+        asker: &Asker<'_>,
         entry: &store::Entry,
+        via: Via,
         at: i64,
     ) -> Result<(), sqlx::Error> {
         let Some(campaign) =
@@ -235,7 +305,7 @@ mod server_side {
             return Ok(());
         };
         // A ref or code of one Page's campaign sent to another Page proves nothing.
-        if campaign.page_row_id != page_row_id {
+        if campaign.page_row_id != asker.page_row_id {
             tracing::warn!(entry = %entry.id, "entry answered on another Page: ignored");
             return Ok(());
         }
@@ -244,13 +314,54 @@ mod server_side {
             tracing::info!(entry = %entry.id, "entry answered outside the campaign dates: ignored");
             return Ok(());
         }
-        match store::confirm(&state.db, entry, &subscriber.id, at).await? {
+        let proof = match via {
+            Via::Ref => store::Proof::Ref {
+                forward_enters: campaign.require_login == 0,
+            },
+            Via::Code => store::Proof::Code,
+        };
+        let subscriber = &asker.subscriber;
+        match store::confirm(&state.db, entry, &subscriber.id, proof, at).await? {
             store::Confirmation::Confirmed(confirmed) => {
                 tracing::info!(entry = %confirmed.id, campaign = %campaign.id, "entry confirmed");
                 send_confirmation(state, &campaign, &confirmed, subscriber).await
             }
             store::Confirmation::Already(_) | store::Confirmation::Duplicate { .. } => Ok(()),
+            store::Confirmation::NotYours => {
+                store::count_code_miss(&state.db, &subscriber.id, &asker.key, now_ms()).await?;
+                answer(state, asker, Some(&campaign.id), NOT_YOURS).await
+            }
+            store::Confirmation::Forwarded => {
+                let base = state
+                    .settings
+                    .public_base_url
+                    .as_str()
+                    .trim_end_matches('/');
+                let text = format!(
+                    "This link was made for someone else. To enter {}, open {base}/c/{}, log in \
+                     with Facebook there and tap Subscribe on Messenger.",
+                    campaign.title, campaign.slug
+                );
+                answer(state, asker, Some(&campaign.id), &text).await
+            }
         }
+    }
+
+    /// A short answer to what the person just wrote, inside their window, once per event.
+    async fn answer(
+        state: &AppState,
+        asker: &Asker<'_>,
+        campaign_id: Option<&str>,
+        text: &str,
+    ) -> Result<(), sqlx::Error> {
+        let to = Recipient {
+            page_row_id: asker.page_row_id,
+            facebook_page_id: asker.facebook_page_id,
+            campaign_id,
+            subscriber: &asker.subscriber,
+        };
+        let request = SendRequest::text(&asker.subscriber.psid, text);
+        reply(state, &to, Purpose::Reply, asker.key.clone(), request).await
     }
 
     async fn fill_first_name(
@@ -286,8 +397,52 @@ mod server_side {
         if campaign.confirmation_enabled == 0 {
             return Ok(());
         }
+        let text = crate::campaigns::rules::fill(
+            &campaign.confirmation_text,
+            subscriber.first_name.as_deref().unwrap_or(""),
+            &campaign.title,
+            &campaign.prize,
+        );
+        let mut request = SendRequest::text(&subscriber.psid, &text);
+        if let Some(keyword) = campaign
+            .automation_keyword
+            .as_deref()
+            .filter(|k| !k.is_empty())
+        {
+            let title: String = keyword.chars().take(20).collect();
+            request =
+                request.with_quick_reply(&title, &format!("{KEYWORD_PAYLOAD_PREFIX}{keyword}"));
+        }
+        let to = Recipient {
+            page_row_id: &campaign.page_row_id,
+            facebook_page_id: &campaign.facebook_page_id,
+            campaign_id: Some(&campaign.id),
+            subscriber,
+        };
+        let key = format!("confirmation:{}", entry.id);
+        reply(state, &to, Purpose::Confirmation, key, request).await
+    }
+
+    /// Whom a reply goes to, from which Page, about which campaign.
+    struct Recipient<'a> {
+        page_row_id: &'a str,
+        facebook_page_id: &'a str,
+        campaign_id: Option<&'a str>,
+        subscriber: &'a store::Subscriber,
+    }
+
+    /// A reply to what the person just did (a confirmation or another answer): asked of the
+    /// send policy, queued once under `dedupe_key`, sent, and its outcome recorded.
+    async fn reply(
+        state: &AppState,
+        to: &Recipient<'_>,
+        purpose: Purpose,
+        dedupe_key: String,
+        request: SendRequest,
+    ) -> Result<(), sqlx::Error> {
+        let subscriber = to.subscriber;
         let decision = policy::decide(&Situation {
-            purpose: Purpose::Confirmation,
+            purpose,
             now: now_ms(),
             last_interaction_at: subscriber.last_interaction_at,
             unreachable: subscriber.unreachable_at.is_some(),
@@ -302,11 +457,11 @@ mod server_side {
         let Some(queued) = outbox::queue(
             &state.db,
             outbox::NewMessage {
-                dedupe_key: format!("confirmation:{}", entry.id),
-                page_row_id: &campaign.page_row_id,
+                dedupe_key,
+                page_row_id: to.page_row_id,
                 subscriber_id: &subscriber.id,
-                campaign_id: Some(&campaign.id),
-                kind: Purpose::Confirmation.as_str(),
+                campaign_id: to.campaign_id,
+                kind: purpose.as_str(),
                 path,
             },
         )
@@ -317,42 +472,23 @@ mod server_side {
         if let Decision::Hold(reason) | Decision::Wait(reason) = decision {
             return outbox::mark_not_sent(&state.db, &queued.id, &reason).await;
         }
-        let token = crate::pages::store::page_token(
-            &state.db,
-            &state.token_cipher,
-            &campaign.facebook_page_id,
-        )
-        .await?;
+        let token =
+            crate::pages::store::page_token(&state.db, &state.token_cipher, to.facebook_page_id)
+                .await?;
         let Some(token) = token else {
             return outbox::mark_not_sent(&state.db, &queued.id, "the Page is not connected").await;
         };
         // Meta refuses every send of a paused Page: the call would only fail again.
-        let pause = crate::pages::paused::reason(&state.db, &campaign.page_row_id).await?;
+        let pause = crate::pages::paused::reason(&state.db, to.page_row_id).await?;
         if let Some(reason) = pause {
             let reason = format!("the Page is paused: {reason}");
             return outbox::mark_not_sent(&state.db, &queued.id, &reason).await;
         }
-        let text = crate::campaigns::rules::fill(
-            &campaign.confirmation_text,
-            subscriber.first_name.as_deref().unwrap_or(""),
-            &campaign.title,
-            &campaign.prize,
-        );
         debug_assert_eq!(path, Some(Path::Response.as_str()));
-        let mut request = SendRequest::text(&subscriber.psid, &text);
-        if let Some(keyword) = campaign
-            .automation_keyword
-            .as_deref()
-            .filter(|k| !k.is_empty())
-        {
-            let title: String = keyword.chars().take(20).collect();
-            request =
-                request.with_quick_reply(&title, &format!("{KEYWORD_PAYLOAD_PREFIX}{keyword}"));
-        }
         let started = now_ms();
         match state
             .graph
-            .send(&campaign.facebook_page_id, &token, &request)
+            .send(to.facebook_page_id, &token, &request)
             .await
         {
             Ok((sent, _usage)) => {
@@ -363,15 +499,15 @@ mod server_side {
                 outbox::catch_up(&state.db, &[&queued.id]).await.map(drop)
             }
             Err(e) => {
-                tracing::warn!(error = %e.reason(), entry = %entry.id, "confirmation not sent");
+                tracing::warn!(error = %e.reason(), kind = purpose.as_str(), "reply not sent");
                 if e.class() == ErrorClass::Unreachable {
                     store::mark_unreachable(&state.db, &subscriber.id, &e.reason()).await?;
                 }
                 if e.class().pauses_page() {
-                    // Not this entry's fault, and every send of the Page would fail alike: the
+                    // Not this person's fault, and every send of the Page would fail alike: the
                     // Page stops (notices included) until its admin acts.
                     let reason = e.reason();
-                    crate::pages::paused::pause(&state.db, &campaign.page_row_id, &reason).await?;
+                    crate::pages::paused::pause(&state.db, to.page_row_id, &reason).await?;
                     return outbox::mark_not_sent(&state.db, &queued.id, &reason).await;
                 }
                 outbox::mark_failed(&state.db, &queued.id, &e).await

@@ -73,7 +73,8 @@ pub async fn find_by_asid(
         .await
 }
 
-/// The newest pending entry with this code in a live campaign of the Page.
+/// The newest pending entry of the Page with this code, expired or not (the caller tells the
+/// person which).
 pub async fn find_pending_by_code(
     db: &Db,
     page_row_id: &str,
@@ -90,6 +91,45 @@ pub async fn find_pending_by_code(
     .bind(page_row_id)
     .fetch_optional(db)
     .await
+}
+
+/// Wrong codes one person may type in an hour before codes stop being looked up for them: with
+/// about 30 bits a code, guessing someone else's would take hundreds of millions of tries.
+pub const CODE_MISSES_PER_HOUR: i64 = 5;
+const HOUR_MS: i64 = 3_600_000;
+
+/// How many wrong codes the person typed in the last hour.
+pub async fn code_misses(db: &Db, subscriber_id: &str, now: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM code_misses WHERE subscriber_id = $1 AND at > $2")
+        .bind(subscriber_id)
+        .bind(now - HOUR_MS)
+        .fetch_one(db)
+        .await
+}
+
+/// Counts one wrong code, once per event (`event_key`), however often the event is processed;
+/// answers the person's count in the last hour, this one included.
+pub async fn count_code_miss(
+    db: &Db,
+    subscriber_id: &str,
+    event_key: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query("DELETE FROM code_misses WHERE subscriber_id = $1 AND at <= $2")
+        .bind(subscriber_id)
+        .bind(now - HOUR_MS)
+        .execute(db)
+        .await?;
+    sqlx::query(
+        "INSERT INTO code_misses (subscriber_id, event_key, at) VALUES ($1, $2, $3)
+         ON CONFLICT (subscriber_id, event_key) DO NOTHING",
+    )
+    .bind(subscriber_id)
+    .bind(event_key)
+    .bind(now)
+    .execute(db)
+    .await?;
+    code_misses(db, subscriber_id, now).await
 }
 
 /// A new pending entry; with an app-scoped id, that person's existing entry instead.
@@ -144,6 +184,23 @@ pub enum Confirmation {
     Already(Entry),
     /// This person had entered before; the entry in hand now points at that one.
     Duplicate { existing: Entry },
+    /// A code that cannot be this person's: they entered already with another, or someone
+    /// else's entry took it. Nothing changed.
+    NotYours,
+    /// A login-required campaign's link that someone else used first: it was forwarded, and
+    /// only a Facebook login on the entry page makes an entry there. Nothing changed.
+    Forwarded,
+}
+
+/// How the person named the entry they answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proof {
+    /// The signed ref of the m.me link. A link someone else used first makes a fresh entry for
+    /// this person, unless the campaign requires a Facebook login (`forward_enters: false`).
+    Ref { forward_enters: bool },
+    /// The fallback code, which can be guessed: it confirms only a pending entry, and never
+    /// marks another entry as this person's duplicate.
+    Code,
 }
 
 /// Ties an entry to the Messenger subscriber who answered its link, once.
@@ -154,6 +211,7 @@ pub async fn confirm(
     db: &Db,
     entry: &Entry,
     subscriber_id: &str,
+    proof: Proof,
     at: i64,
 ) -> Result<Confirmation, sqlx::Error> {
     for _ in 0..3 {
@@ -168,6 +226,9 @@ pub async fn confirm(
             if existing.id == entry.id {
                 return Ok(Confirmation::Already(existing));
             }
+            if proof == Proof::Code {
+                return Ok(Confirmation::NotYours);
+            }
             sqlx::query(
                 "UPDATE entries SET status = 'duplicate', duplicate_of = $1
                  WHERE id = $2 AND status = 'pending'",
@@ -180,6 +241,14 @@ pub async fn confirm(
         }
         let target = if entry.status == "pending" {
             entry.id.clone()
+        } else if proof == Proof::Code {
+            return Ok(Confirmation::NotYours);
+        } else if proof
+            == (Proof::Ref {
+                forward_enters: false,
+            })
+        {
+            return Ok(Confirmation::Forwarded);
         } else {
             // Someone else already confirmed this entry: a fresh one for this person.
             let fresh = new_id();
@@ -223,6 +292,9 @@ pub async fn confirm(
             if fresh.status == "confirmed" && fresh.subscriber_id.as_deref() == Some(subscriber_id)
             {
                 return Ok(Confirmation::Already(fresh));
+            }
+            if fresh.status != "pending" && proof == Proof::Code {
+                return Ok(Confirmation::NotYours);
             }
         }
     }

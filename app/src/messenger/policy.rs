@@ -12,6 +12,9 @@ pub const NOTICE_TAG: &str = "CONFIRMED_EVENT_UPDATE";
 pub enum Purpose {
     /// The reply to someone who just entered.
     Confirmation,
+    /// Any other answer to what the person just wrote: a code that is not theirs, a link that
+    /// was for someone else. Only ever a reply inside the window, like the confirmation.
+    Reply,
     /// "The campaign has ended" (and who won, if the admin says so).
     EndNotice,
     /// An admin's "notify subscribers of this change" on a live campaign.
@@ -22,6 +25,7 @@ impl Purpose {
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::Confirmation => "confirmation",
+            Purpose::Reply => "reply",
             Purpose::EndNotice => "end_notice",
             Purpose::UpdateNotice => "update_notice",
         }
@@ -148,7 +152,7 @@ pub fn decide(s: &Situation) -> Decision {
     }
     if inside_window(s.last_interaction_at, s.now) {
         return Decision::Send(match s.purpose {
-            Purpose::Confirmation => Path::Response,
+            Purpose::Confirmation | Purpose::Reply => Path::Response,
             Purpose::EndNotice | Purpose::UpdateNotice => Path::Update,
         });
     }
@@ -163,6 +167,9 @@ pub fn decide(s: &Situation) -> Decision {
         (Purpose::Confirmation, _) => Decision::Hold(
             "outside the 24-hour window: a confirmation only goes out as a reply".into(),
         ),
+        (Purpose::Reply, _) => {
+            Decision::Hold("outside the 24-hour window: an answer only goes out as a reply".into())
+        }
         (_, NoticePath::Automatic) => utility(),
         (_, NoticePath::Tag { .. }) if !s.tag_refused => Decision::Send(Path::Tag),
         (
@@ -205,6 +212,7 @@ mod tests {
         // Only the confirmation answers the person; notices are the Page's own updates.
         for (purpose, path) in [
             (Purpose::Confirmation, Path::Response),
+            (Purpose::Reply, Path::Response),
             (Purpose::EndNotice, Path::Update),
             (Purpose::UpdateNotice, Path::Update),
         ] {
@@ -247,8 +255,10 @@ mod tests {
                 "{waiting:?}"
             );
         }
-        let confirmation = situation(Purpose::Confirmation, 25, NoticePath::Automatic);
-        assert!(matches!(decide(&confirmation), Decision::Hold(r) if r.contains("reply")));
+        for answer in [Purpose::Confirmation, Purpose::Reply] {
+            let late = situation(answer, 25, NoticePath::Automatic);
+            assert!(matches!(decide(&late), Decision::Hold(r) if r.contains("reply")));
+        }
     }
 
     #[test]

@@ -786,3 +786,163 @@ async fn the_demo_campaign_is_seeded_once() {
     assert_eq!(status, 200);
     ctx.server.stop().await;
 }
+
+// Issue #14, findings 5 and 9: fallback codes can be guessed, and links can be forwarded.
+
+impl Ctx {
+    /// Texts the Page sent `user` that contain `needle`.
+    async fn told(&self, user: &str, needle: &str) -> usize {
+        self.thread(user)
+            .await
+            .iter()
+            .filter(|m| m["from"] == "page")
+            .filter_map(|m| m["body"]["text"].as_str())
+            .filter(|t| t.contains(needle))
+            .count()
+    }
+
+    /// `user` types `text` in the Page's chat; waits until it was processed.
+    async fn types(&self, user: &str, text: &str) {
+        let before = self
+            .scalar("SELECT COUNT(*) FROM webhook_events WHERE kind = 'message' AND processed_at IS NOT NULL")
+            .await;
+        self.act(user, "message", json!({ "text": text })).await;
+        self.settle(|k| k.iter().filter(|k| *k == "message").count() as i64 > before)
+            .await;
+    }
+
+    /// Waits until the Page has sent `user` `count` messages containing `needle`.
+    async fn until_told(&self, user: &str, needle: &str, count: usize) {
+        for _ in 0..400 {
+            if self.told(user, needle).await == count {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("{user} was not told {needle:?} {count} time(s)");
+    }
+}
+
+const NOT_YOURS: &str = "This code isn't yours or has expired.";
+
+both_databases!(
+    an_expired_code_enters_nobody_and_its_sender_is_told,
+    |url: String| async move {
+        let ctx = Ctx::start(&url, &[("FALLBACK_CODE_HOURS", "1")]).await;
+        let entry = ctx.enter("demo").await;
+        let code = ctx.code(&entry).await;
+        ctx.act("bob", "get_started", json!({})).await;
+        sqlx::query("UPDATE entries SET created_at = created_at - 3600001")
+            .execute(&ctx.server.state.db)
+            .await
+            .unwrap();
+        ctx.types("bob", &code).await;
+        assert_eq!(ctx.status_of(&entry).await, "pending");
+        ctx.until_told("bob", NOT_YOURS, 1).await;
+        ctx.server.stop().await;
+    }
+);
+
+both_databases!(
+    after_five_wrong_codes_in_an_hour_codes_are_not_checked,
+    |url: String| async move {
+        let ctx = Ctx::start(&url, &[]).await;
+        let entry = ctx.enter("demo").await;
+        let code = ctx.code(&entry).await;
+        ctx.act("frank", "get_started", json!({})).await;
+        // Five guesses that name no entry: no answer (a word may look like a code).
+        for guess in ["AAAAAA", "BBBBBB", "CCCCCC", "DDDDDD", "EEEEEE"] {
+            assert_ne!(guess, code);
+            ctx.types("frank", guess).await;
+        }
+        assert_eq!(
+            ctx.told("frank", "code").await,
+            0,
+            "{:?}",
+            ctx.thread("frank").await
+        );
+        // The sixth is right, but no longer looked up; the sender is told why, once.
+        ctx.types("frank", &code).await;
+        assert_eq!(ctx.status_of(&entry).await, "pending");
+        ctx.until_told("frank", "Too many wrong codes in the last hour", 1)
+            .await;
+        ctx.types("frank", &code).await;
+        assert_eq!(ctx.status_of(&entry).await, "pending");
+        assert_eq!(ctx.told("frank", "Too many wrong codes").await, 1);
+        // An hour later, codes count again.
+        sqlx::query("UPDATE code_misses SET at = at - 3600001")
+            .execute(&ctx.server.state.db)
+            .await
+            .unwrap();
+        ctx.types("frank", &code).await;
+        assert_eq!(ctx.status_of(&entry).await, "confirmed");
+        ctx.server.stop().await;
+    }
+);
+
+both_databases!(
+    a_code_never_marks_someone_elses_entry_as_a_duplicate,
+    |url: String| async move {
+        let mut ctx = Ctx::start(&url, &[]).await;
+        // Carol entered through her link.
+        let carols = ctx.enter("demo").await;
+        let reference = ctx.reference(&carols).await;
+        ctx.act("carol", "get_started", json!({ "ref": reference }))
+            .await;
+        ctx.settle(|k| k.iter().any(|k| k == "postback")).await;
+        assert_eq!(ctx.status_of(&carols).await, "confirmed");
+        // A stranger's entry, still waiting; Carol types its code.
+        ctx.http = client();
+        let strangers = ctx.enter("demo").await;
+        let code = ctx.code(&strangers).await;
+        ctx.types("carol", &code).await;
+        // The stranger's page still waits for them, and Carol is told the code is not hers.
+        assert_eq!(ctx.status_of(&strangers).await, "pending");
+        let (_, html) = ctx.page(&strangers).await;
+        assert!(!html.contains("You're entered"), "{html}");
+        ctx.until_told("carol", NOT_YOURS, 1).await;
+        // The stranger can still enter with their own code.
+        ctx.act("dave", "get_started", json!({})).await;
+        ctx.types("dave", &code).await;
+        assert_eq!(ctx.status_of(&strangers).await, "confirmed");
+        ctx.server.stop().await;
+    }
+);
+
+both_databases!(
+    a_forwarded_link_of_a_login_required_campaign_makes_no_entry,
+    |url: String| async move {
+        let ctx = Ctx::start(&url, &[]).await;
+        let entry = ctx.enter("demo").await;
+        let reference = ctx.reference(&entry).await;
+        // The campaign requires a Facebook login on its page from now on.
+        sqlx::query("UPDATE campaigns SET require_login = 1 WHERE slug = 'demo'")
+            .execute(&ctx.server.state.db)
+            .await
+            .unwrap();
+        ctx.act("alice", "get_started", json!({ "ref": reference }))
+            .await;
+        ctx.settle(|k| k.iter().any(|k| k == "postback")).await;
+        assert_eq!(ctx.status_of(&entry).await, "confirmed");
+        // Alice forwards her link; Bob's tap is answered with the campaign's own link.
+        ctx.act("bob", "get_started", json!({ "ref": reference }))
+            .await;
+        ctx.settle(|k| k.iter().filter(|k| *k == "postback").count() == 2)
+            .await;
+        ctx.until_told("bob", "This link was made for someone else.", 1)
+            .await;
+        let link = format!("{}/c/demo", ctx.server.url("").trim_end_matches('/'));
+        assert_eq!(
+            ctx.told("bob", &link).await,
+            1,
+            "{:?}",
+            ctx.thread("bob").await
+        );
+        assert_eq!(
+            ctx.scalar("SELECT COUNT(*) FROM entries WHERE status = 'confirmed'")
+                .await,
+            1
+        );
+        ctx.server.stop().await;
+    }
+);
