@@ -47,6 +47,8 @@ pub struct Settings {
     /// Entries one client address may start per minute (a burst of as many is allowed).
     pub entry_rate_limit: u32,
     pub sending: SendingSettings,
+    /// Proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`; none by default).
+    pub trusted_proxies: crate::client::TrustedProxies,
 }
 
 /// How notices go out: Meta's pace per Page, how many calls are in flight, retries.
@@ -351,7 +353,12 @@ impl Settings {
             },
         };
 
+        let trusted_proxies =
+            crate::client::TrustedProxies::parse(&get("TRUSTED_PROXIES").unwrap_or_default())
+                .map_err(|problem| bad("TRUSTED_PROXIES", problem))?;
+
         Ok(Settings {
+            trusted_proxies,
             sending,
             demo_campaign,
             entry_rate_limit,
@@ -476,6 +483,7 @@ mod tests {
                 "SANDBOX_CONTROL_REMOTE",
             ),
             (&[("APP_MODE", "production")], "PUBLIC_BASE_URL"),
+            (&[("TRUSTED_PROXIES", "10.0.0.1, proxy")], "TRUSTED_PROXIES"),
             (
                 &[
                     ("APP_MODE", "production"),

@@ -24,3 +24,4 @@ mod sandbox_strict;
 mod sandbox_webhooks;
 mod server;
 mod utility;
+mod web_edge;
