@@ -5,5 +5,6 @@
 pub mod demo;
 pub mod health;
 pub mod sandbox;
+pub mod security_headers;
 pub mod sessions;
 pub mod startup;

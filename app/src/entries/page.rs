@@ -632,6 +632,21 @@ async fn render(
 /// never shorter than its iframe, so it could only ever grow). Nothing else runs on these pages.
 const SCRIPT: &str = r#"(function(){var d=document,c=d.querySelector('[data-ends]');function t(){if(!c)return;var s=Math.floor((+c.dataset.ends-Date.now())/1000);if(s<=0){c.textContent='ended';return}var D=Math.floor(s/86400),h=Math.floor(s%86400/3600),m=Math.floor(s%3600/60);c.textContent=(D?D+'d ':'')+h+'h '+m+'m '+(s%60)+'s left'}t();setInterval(t,1000);var p=d.querySelector('[data-status-url]');if(p&&window.fetch)setInterval(function(){fetch(p.dataset.statusUrl,{cache:'no-store'}).then(function(r){return r.json()}).then(function(j){if(j.status!=='pending')location.reload()}).catch(function(){})},2000);if(window.parent!==window){var l=0;function z(){var h=Math.ceil(d.body.getBoundingClientRect().height)+16;if(h!==l){l=h;parent.postMessage({giveaway:'resize',height:h},'*')}}if(window.ResizeObserver)new ResizeObserver(z).observe(d.body);z()}})();"#;
 
+/// The CSP sources (`sha256-...`) of the inline scripts these pages carry: the only scripts the
+/// public pages' content security policy lets run. Worked out from the text served, once.
+pub fn inline_script_hashes() -> &'static [String] {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    static HASHES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        let digest = sha2::Sha256::digest(SCRIPT.as_bytes());
+        vec![format!(
+            "sha256-{}",
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        )]
+    });
+    &HASHES
+}
+
 /// A small error page in the same look.
 fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
     let html = format!(

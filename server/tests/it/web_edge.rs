@@ -86,3 +86,149 @@ both_databases!(
         server.stop().await;
     }
 );
+
+/// The value of `directive` in a content security policy, e.g. `script-src`.
+fn directive<'a>(policy: &'a str, name: &str) -> Option<&'a str> {
+    policy.split(';').map(str::trim).find_map(|d| {
+        let (key, value) = d.split_once(' ').unwrap_or((d, ""));
+        (key == name).then_some(value)
+    })
+}
+
+async fn get(
+    http: &reqwest::Client,
+    server: &TestServer,
+    path: &str,
+) -> (reqwest::header::HeaderMap, String) {
+    let response = http.get(server.url(path)).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    let headers = response.headers().clone();
+    (headers, response.text().await.unwrap())
+}
+
+fn csp(headers: &reqwest::header::HeaderMap) -> String {
+    headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Fetches a hydrated page; checks that its policy allows scripts by a fresh nonce only and that
+/// every script tag on it carries that nonce.
+async fn scripts_carry_the_nonce(
+    http: &reqwest::Client,
+    server: &TestServer,
+    path: &str,
+) -> reqwest::header::HeaderMap {
+    let (headers, html) = get(http, server, path).await;
+    let policy = csp(&headers);
+    assert_eq!(directive(&policy, "default-src"), Some("'self'"), "{path}");
+    assert_eq!(
+        directive(&policy, "frame-ancestors"),
+        Some("'none'"),
+        "{path}"
+    );
+    assert_eq!(directive(&policy, "base-uri"), Some("'none'"), "{path}");
+    assert_eq!(directive(&policy, "object-src"), Some("'none'"), "{path}");
+    assert!(directive(&policy, "form-action")
+        .unwrap()
+        .starts_with("'self'"));
+    let scripts = directive(&policy, "script-src").unwrap();
+    let nonce = scripts
+        .split(' ')
+        .find_map(|s| s.strip_prefix("'nonce-"))
+        .and_then(|s| s.strip_suffix('\''))
+        .unwrap_or_else(|| panic!("{path}: no nonce in {policy}"));
+    assert!(nonce.len() >= 16, "{nonce}");
+    assert!(!scripts.contains("'unsafe-inline'"), "{policy}");
+    let tags: Vec<&str> = html.split("<script").skip(1).collect();
+    assert!(!tags.is_empty(), "{path} has scripts");
+    for tag in tags {
+        let open = tag.split('>').next().unwrap();
+        assert!(
+            open.contains(&format!("nonce=\"{nonce}\"")),
+            "{path}: a script without the nonce: <script{open}>"
+        );
+    }
+    // A new nonce on every response.
+    let (again, _) = get(http, server, path).await;
+    assert!(!csp(&again).contains(nonce), "{path}");
+    headers
+}
+
+both_databases!(
+    an_https_address_gets_hsts_and_every_page_a_content_security_policy,
+    |url: String| async move {
+        // Browsers reach it at https (the proxy terminates TLS); Meta's stand-in stays local.
+        let server = TestServer::start_with(
+            &url,
+            &[
+                ("DEMO_CAMPAIGN", "on"),
+                ("PUBLIC_BASE_URL", "https://giveaways.example.org"),
+            ],
+        )
+        .await;
+        let http = client();
+
+        // The public entry page: strict, its one inline script allowed by hash only.
+        let (headers, html) = get(&http, &server, "/c/demo").await;
+        assert_eq!(headers["strict-transport-security"], "max-age=31536000");
+        let policy = csp(&headers);
+        assert_eq!(
+            directive(&policy, "default-src"),
+            Some("'self'"),
+            "{policy}"
+        );
+        assert_eq!(directive(&policy, "base-uri"), Some("'none'"), "{policy}");
+        assert_eq!(directive(&policy, "object-src"), Some("'none'"), "{policy}");
+        assert_eq!(
+            directive(&policy, "frame-ancestors"),
+            Some("'none'"),
+            "{policy}"
+        );
+        let form_action = directive(&policy, "form-action").unwrap();
+        assert!(form_action.starts_with("'self'"), "{policy}");
+        let scripts = directive(&policy, "script-src").unwrap();
+        assert!(scripts.starts_with("'sha256-"), "{policy}");
+        assert!(!scripts.contains("unsafe"), "{policy}");
+        // The hash is the served script's own.
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let script = html
+            .split("<script>")
+            .nth(1)
+            .and_then(|rest| rest.split("</script>").next())
+            .expect("the page has its inline script");
+        let hash = base64::engine::general_purpose::STANDARD
+            .encode(sha2::Sha256::digest(script.as_bytes()));
+        assert_eq!(scripts, format!("'sha256-{hash}'"), "{policy}");
+
+        // The widget: the same, but framable by any site.
+        let (headers, _) = get(&http, &server, "/embed/demo").await;
+        assert!(headers.contains_key("strict-transport-security"));
+        let policy = csp(&headers);
+        assert_eq!(directive(&policy, "frame-ancestors"), None, "{policy}");
+        assert!(directive(&policy, "script-src")
+            .unwrap()
+            .starts_with("'sha256-"));
+        assert_eq!(directive(&policy, "base-uri"), Some("'none'"));
+
+        // Hydrated pages: Leptos's scripts carry the nonce the header names.
+        for path in ["/", "/login"] {
+            let headers = scripts_carry_the_nonce(&http, &server, path).await;
+            assert!(headers.contains_key("strict-transport-security"), "{path}");
+        }
+        server.stop().await;
+    }
+);
+
+both_databases!(an_http_address_gets_no_hsts, |url: String| async move {
+    let server = TestServer::start_with(&url, &[("DEMO_CAMPAIGN", "on")]).await;
+    let http = client();
+    for path in ["/c/demo", "/embed/demo", "/"] {
+        let (headers, _) = get(&http, &server, path).await;
+        assert!(!headers.contains_key("strict-transport-security"), "{path}");
+        assert!(headers.contains_key("content-security-policy"), "{path}");
+    }
+    server.stop().await;
+});
