@@ -221,6 +221,10 @@ pub fn router(state: AppState, sandbox: Option<crate::sandbox::Shared>) -> Route
         >(context, shell))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(
+            Arc::new(crate::origin_check::OurOrigins::new(&settings)),
+            crate::origin_check::check,
+        ))
+        .layer(middleware::from_fn_with_state(
             Arc::new(crate::security_headers::Policies::new(&settings)),
             crate::security_headers::apply,
         ))

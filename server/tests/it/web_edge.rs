@@ -232,3 +232,83 @@ both_databases!(an_http_address_gets_no_hsts, |url: String| async move {
     }
     server.stop().await;
 });
+
+both_databases!(
+    state_changing_requests_from_another_origin_are_refused,
+    |url: String| async move {
+        let server = TestServer::start_with(&url, &[("DEMO_CAMPAIGN", "on")]).await;
+        let http = client();
+        let whoami = |origin: Option<&'static str>| {
+            let mut request = http.post(server.url("/api/whoami"));
+            if let Some(origin) = origin {
+                request = request.header("origin", origin);
+            }
+            request.send()
+        };
+        let enter = |origin: Option<&'static str>| {
+            let mut request = http
+                .post(server.url("/c/demo/enter"))
+                .form(&[("website", "")]);
+            if let Some(origin) = origin {
+                request = request.header("origin", origin);
+            }
+            request.send()
+        };
+        let ours: &'static str = Box::leak(server.base.clone().into_boxed_str());
+
+        let refused = whoami(Some("https://evil.example")).await.unwrap();
+        assert_eq!(refused.status(), 403);
+        assert!(refused.text().await.unwrap().contains("another site"));
+        assert_eq!(whoami(Some("null")).await.unwrap().status(), 403);
+        assert_eq!(whoami(Some(ours)).await.unwrap().status(), 200);
+        assert_eq!(whoami(None).await.unwrap().status(), 200);
+
+        let refused = enter(Some("https://evil.example")).await.unwrap();
+        assert_eq!(refused.status(), 403);
+        assert!(refused.text().await.unwrap().contains("another site"));
+        // Same port, other host: another origin too.
+        assert_eq!(
+            enter(Some("http://evil.example")).await.unwrap().status(),
+            403
+        );
+        assert_eq!(enter(Some(ours)).await.unwrap().status(), 303);
+        assert_eq!(enter(None).await.unwrap().status(), 303);
+        // A sandboxed frame or a privacy setting sends `null`: an entry is still possible.
+        assert_eq!(enter(Some("null")).await.unwrap().status(), 303);
+        assert_eq!(
+            http.post(server.url("/embed/demo/enter"))
+                .header("origin", ours)
+                .form(&[("website", "")])
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            303
+        );
+
+        // Meta posts webhooks server to server: its signature is the check, not an Origin.
+        let body = br#"{"object":"page","entry":[]}"#.to_vec();
+        let signature = app::messenger::webhook::sign(
+            &app::secrets::Secret::new(app::settings::SANDBOX_APP_SECRET),
+            &body,
+        );
+        let webhook = http
+            .post(server.url("/webhooks/messenger"))
+            .header("origin", "https://evil.example")
+            .header("x-hub-signature-256", signature)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(webhook.status(), 200);
+        // Reads are never refused.
+        let read = http
+            .get(server.url("/c/demo"))
+            .header("origin", "https://evil.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(read.status(), 200);
+        server.stop().await;
+    }
+);
