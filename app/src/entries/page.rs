@@ -2,7 +2,9 @@
 //!
 //! These are what a viral campaign sends thousands of people to, so they are plain
 //! server-rendered HTML with the shared stylesheet and a few lines of inline script (countdown,
-//! live entry status, iframe height): no wasm bundle. Everything works with JavaScript off.
+//! live entry status, iframe height): no wasm bundle. Everything works with JavaScript off. The
+//! content security policy lets that one script run by its hash ([`inline_script_hashes`]) and
+//! nothing else.
 //!
 //! An entry's own page (`/c/{slug}/e/{entry id}`) is addressed by the entry's random 128-bit id,
 //! so it works inside a third-party iframe where cookies do not; on the full page a first-party
