@@ -14,6 +14,8 @@ pub mod notices;
 pub mod pages;
 
 #[cfg(feature = "ssr")]
+pub mod client;
+#[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod secrets;

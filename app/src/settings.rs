@@ -47,6 +47,8 @@ pub struct Settings {
     /// Entries one client address may start per minute (a burst of as many is allowed).
     pub entry_rate_limit: u32,
     pub sending: SendingSettings,
+    /// Proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`; none by default).
+    pub trusted_proxies: crate::client::TrustedProxies,
     /// What one admin may upload, and how long a fallback code lasts.
     pub abuse: AbuseSettings,
 }
@@ -374,6 +376,9 @@ impl Settings {
             },
         };
 
+        let trusted_proxies =
+            crate::client::TrustedProxies::parse(&get("TRUSTED_PROXIES").unwrap_or_default())
+                .map_err(|problem| bad("TRUSTED_PROXIES", problem))?;
         let defaults = AbuseSettings::default();
         let abuse = AbuseSettings {
             upload_quota_bytes: number(
@@ -394,6 +399,7 @@ impl Settings {
         };
 
         Ok(Settings {
+            trusted_proxies,
             sending,
             abuse,
             demo_campaign,
@@ -519,6 +525,7 @@ mod tests {
                 "SANDBOX_CONTROL_REMOTE",
             ),
             (&[("APP_MODE", "production")], "PUBLIC_BASE_URL"),
+            (&[("TRUSTED_PROXIES", "10.0.0.1, proxy")], "TRUSTED_PROXIES"),
             (
                 &[
                     ("APP_MODE", "production"),

@@ -6,9 +6,8 @@ use crate::{
     settings::Settings,
 };
 use axum::extract::FromRef;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use leptos::config::LeptosOptions;
-use std::{net::IpAddr, num::NonZeroU32, sync::Arc};
+use std::{num::NonZeroU32, sync::Arc};
 use tokio::sync::Notify;
 
 #[derive(Clone)]
@@ -21,8 +20,8 @@ pub struct AppState {
     pub inbox: Arc<Notify>,
     /// Webhook events waiting to be committed together (see `messenger::inbox`).
     pub webhook_intake: Arc<crate::messenger::inbox::WebhookIntake>,
-    /// Entries started per client address (`ENTRY_RATE_LIMIT` a minute).
-    pub entry_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    /// Entries started per client (`ENTRY_RATE_LIMIT` a minute; see `client`).
+    pub entry_limiter: Arc<crate::client::ClientLimiter>,
     /// The one Graph API client (its connection pool is shared by every call).
     pub graph: GraphClient,
     /// Woken when jobs became due (a notice queued, a template approved), so this instance's
@@ -51,7 +50,7 @@ impl AppState {
             settings: Arc::new(settings),
             inbox: Arc::new(Notify::new()),
             webhook_intake: Arc::default(),
-            entry_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
+            entry_limiter: Arc::new(crate::client::ClientLimiter::per_minute(per_minute)),
             graph,
             jobs: Arc::new(Notify::new()),
             pacers,

@@ -4,6 +4,8 @@
 
 pub mod demo;
 pub mod health;
+pub mod origin_check;
 pub mod sandbox;
+pub mod security_headers;
 pub mod sessions;
 pub mod startup;

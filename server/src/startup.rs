@@ -3,17 +3,15 @@
 
 use crate::{health, sessions::DbSessionStore};
 use app::{settings::Settings, shell, state::AppState, App};
-use axum::{
-    body::Body,
-    http::{header, HeaderValue, Request},
-    middleware::{self, Next},
-    response::Response,
-    routing::get,
-    Router,
-};
+use axum::{middleware, routing::get, Router};
 use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
-use std::{future::Future, net::SocketAddr, sync::OnceLock, time::Duration};
+use std::{
+    future::Future,
+    net::SocketAddr,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower_http::trace::TraceLayer;
@@ -191,7 +189,10 @@ pub fn router(state: AppState, sandbox: Option<crate::sandbox::Shared>) -> Route
     let routes = app_routes();
     let context = {
         let state = state.clone();
-        move || provide_context(state.clone())
+        move || {
+            provide_context(state.clone());
+            crate::security_headers::provide_page_nonce();
+        }
     };
 
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
@@ -225,34 +226,14 @@ pub fn router(state: AppState, sandbox: Option<crate::sandbox::Shared>) -> Route
             _,
         >(context, shell))
         .layer(sessions)
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(crate::origin_check::OurOrigins::new(&settings)),
+            crate::origin_check::check,
+        ))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(crate::security_headers::Policies::new(&settings)),
+            crate::security_headers::apply,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
-}
-
-/// Admin pages must never be framed (clickjacking); only the campaign widget is made to be.
-async fn security_headers(request: Request<Body>, next: Next) -> Response {
-    let framable = is_framable(request.uri().path());
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("strict-origin-when-cross-origin"),
-    );
-    if !framable {
-        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("frame-ancestors 'none'"),
-        );
-    }
-    response
-}
-
-fn is_framable(path: &str) -> bool {
-    path.starts_with("/embed/") || path.starts_with("/pkg/")
 }

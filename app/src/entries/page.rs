@@ -2,7 +2,9 @@
 //!
 //! These are what a viral campaign sends thousands of people to, so they are plain
 //! server-rendered HTML with the shared stylesheet and a few lines of inline script (countdown,
-//! live entry status, iframe height): no wasm bundle. Everything works with JavaScript off.
+//! live entry status, iframe height): no wasm bundle. Everything works with JavaScript off. The
+//! content security policy lets that one script run by its hash ([`inline_script_hashes`]) and
+//! nothing else.
 //!
 //! An entry's own page (`/c/{slug}/e/{entry id}`) is addressed by the entry's random 128-bit id,
 //! so it works inside a third-party iframe where cookies do not; on the full page a first-party
@@ -15,12 +17,13 @@ use super::{refs, store};
 use crate::{
     admins::auth::login_client,
     campaigns::{store::Published, Lifecycle},
+    client::ClientAddr,
     db::now_ms,
     html::esc,
     state::AppState,
 };
 use axum::{
-    extract::{ConnectInfo, Path, Query, State},
+    extract::{Path, Query, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
@@ -30,7 +33,7 @@ use oauth2::{
     AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, Scope, TokenResponse,
 };
 use serde::Deserialize;
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
@@ -150,33 +153,29 @@ struct EnterForm {
 
 async fn enter(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddr,
     Path(slug): Path<String>,
     Form(form): Form<EnterForm>,
 ) -> Response {
-    start_entry(&state, peer, &slug, &form, Frame::Page).await
+    start_entry(&state, client, &slug, &form, Frame::Page).await
 }
 
 async fn embed_enter(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddr,
     Path(slug): Path<String>,
     Form(form): Form<EnterForm>,
 ) -> Response {
-    start_entry(&state, peer, &slug, &form, Frame::Embed).await
+    start_entry(&state, client, &slug, &form, Frame::Embed).await
 }
 
 async fn start_entry(
     state: &AppState,
-    peer: SocketAddr,
+    ClientAddr(client): ClientAddr,
     slug: &str,
     form: &EnterForm,
     frame: Frame,
 ) -> Response {
-    let campaign = match load_now(state, slug).await {
-        Ok(c) => c,
-        Err(response) => return response,
-    };
     if !form.website.is_empty() {
         return problem(
             StatusCode::BAD_REQUEST,
@@ -184,7 +183,8 @@ async fn start_entry(
             "The form came back with a field people never fill in. If you are a person, reload the page and try again.",
         );
     }
-    if state.entry_limiter.check_key(&peer.ip()).is_err() {
+    // Before the database is read: a flood must cost as little as possible.
+    if !state.entry_limiter.check(client) {
         let mut response = problem(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many entries from your network",
@@ -195,6 +195,10 @@ async fn start_entry(
             .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
         return response;
     }
+    let campaign = match load_now(state, slug).await {
+        Ok(c) => c,
+        Err(response) => return response,
+    };
     if let Err(response) = open_for_entries(&campaign) {
         return response;
     }
@@ -629,6 +633,21 @@ async fn render(
 /// iframe, the page height for the embedding page (the body's, not the document's: a document is
 /// never shorter than its iframe, so it could only ever grow). Nothing else runs on these pages.
 const SCRIPT: &str = r#"(function(){var d=document,c=d.querySelector('[data-ends]');function t(){if(!c)return;var s=Math.floor((+c.dataset.ends-Date.now())/1000);if(s<=0){c.textContent='ended';return}var D=Math.floor(s/86400),h=Math.floor(s%86400/3600),m=Math.floor(s%3600/60);c.textContent=(D?D+'d ':'')+h+'h '+m+'m '+(s%60)+'s left'}t();setInterval(t,1000);var p=d.querySelector('[data-status-url]');if(p&&window.fetch)setInterval(function(){fetch(p.dataset.statusUrl,{cache:'no-store'}).then(function(r){return r.json()}).then(function(j){if(j.status!=='pending')location.reload()}).catch(function(){})},2000);if(window.parent!==window){var l=0;function z(){var h=Math.ceil(d.body.getBoundingClientRect().height)+16;if(h!==l){l=h;parent.postMessage({giveaway:'resize',height:h},'*')}}if(window.ResizeObserver)new ResizeObserver(z).observe(d.body);z()}})();"#;
+
+/// The CSP sources (`sha256-...`) of the inline scripts these pages carry: the only scripts the
+/// public pages' content security policy lets run. Worked out from the text served, once.
+pub fn inline_script_hashes() -> &'static [String] {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    static HASHES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        let digest = sha2::Sha256::digest(SCRIPT.as_bytes());
+        vec![format!(
+            "sha256-{}",
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        )]
+    });
+    &HASHES
+}
 
 /// A small error page in the same look.
 fn problem(status: StatusCode, title: &str, detail: &str) -> Response {

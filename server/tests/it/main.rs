@@ -25,3 +25,4 @@ mod sandbox_webhooks;
 mod server;
 mod uploads;
 mod utility;
+mod web_edge;
