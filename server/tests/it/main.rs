@@ -23,4 +23,5 @@ mod sandbox_send;
 mod sandbox_strict;
 mod sandbox_webhooks;
 mod server;
+mod sessions_rights;
 mod utility;
