@@ -47,7 +47,37 @@ pub struct Settings {
     /// Entries one client address may start per minute (a burst of as many is allowed).
     pub entry_rate_limit: u32,
     pub sending: SendingSettings,
+    /// Admin sessions, rights and login starts.
+    pub auth: AuthSettings,
 }
+
+/// Admin sessions, how fresh their rights must be, and how often logins may start.
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    /// Rights read from Facebook longer ago than this are read again at the next request
+    /// (`RIGHTS_RECHECK_SECONDS`). Publishing, ending, notifying and reading entrants always
+    /// read them again.
+    pub rights_recheck_ms: i64,
+    /// A session ends this long after login, however much it is used (`SESSION_MAX_AGE_DAYS`).
+    pub session_max_age_ms: i64,
+    /// A session ends after this long without use (`SESSION_INACTIVITY_DAYS`).
+    pub session_inactivity_ms: i64,
+    /// Login starts one client address may make per minute (`LOGIN_RATE_LIMIT`).
+    pub login_rate_limit: u32,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            rights_recheck_ms: 300_000,
+            session_max_age_ms: 14 * DAY_MS,
+            session_inactivity_ms: 7 * DAY_MS,
+            login_rate_limit: 20,
+        }
+    }
+}
+
+const DAY_MS: i64 = 86_400_000;
 
 /// How notices go out: Meta's pace per Page, how many calls are in flight, retries.
 #[derive(Clone, Debug)]
@@ -351,7 +381,44 @@ impl Settings {
             },
         };
 
+        let auth_defaults = AuthSettings::default();
+        let auth = AuthSettings {
+            rights_recheck_ms: match get("RIGHTS_RECHECK_SECONDS") {
+                None => auth_defaults.rights_recheck_ms,
+                Some(raw) => {
+                    raw.parse::<i64>()
+                        .ok()
+                        .filter(|n| (0..=86_400).contains(n))
+                        .ok_or_else(|| {
+                            bad(
+                                "RIGHTS_RECHECK_SECONDS",
+                                "must be a whole number of seconds from 0 to 86400",
+                            )
+                        })?
+                        * 1000
+                }
+            },
+            session_max_age_ms: number(
+                "SESSION_MAX_AGE_DAYS",
+                (auth_defaults.session_max_age_ms / DAY_MS) as u64,
+                365,
+            )? as i64
+                * DAY_MS,
+            session_inactivity_ms: number(
+                "SESSION_INACTIVITY_DAYS",
+                (auth_defaults.session_inactivity_ms / DAY_MS) as u64,
+                365,
+            )? as i64
+                * DAY_MS,
+            login_rate_limit: number(
+                "LOGIN_RATE_LIMIT",
+                auth_defaults.login_rate_limit.into(),
+                10_000,
+            )? as u32,
+        };
+
         Ok(Settings {
+            auth,
             sending,
             demo_campaign,
             entry_rate_limit,
@@ -369,6 +436,12 @@ impl Settings {
 
     pub fn is_production(&self) -> bool {
         self.mode == AppMode::Production
+    }
+
+    /// Cookies are `Secure` (and the session cookie `__Host-` named) whenever browsers reach
+    /// this server over https, whatever the mode: a TLS proxy in front is how it is deployed.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_base_url.scheme() == "https"
     }
 }
 
