@@ -586,4 +586,39 @@ mod tests {
         let err = load(&[("SECRET_KEY", "tooshort-secret")]).unwrap_err();
         assert!(!err.to_string().contains("tooshort-secret"), "{err}");
     }
+
+    #[test]
+    fn session_rights_and_login_settings_are_read_and_checked() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.auth.rights_recheck_ms, 300_000);
+        assert_eq!(s.auth.session_max_age_ms, 14 * DAY_MS);
+        assert_eq!(s.auth.session_inactivity_ms, 7 * DAY_MS);
+        assert_eq!(s.auth.login_rate_limit, 20);
+        assert!(!s.secure_cookies(), "plain http development");
+        let s = load(&[
+            ("RIGHTS_RECHECK_SECONDS", "0"),
+            ("SESSION_MAX_AGE_DAYS", "30"),
+            ("SESSION_INACTIVITY_DAYS", "1"),
+            ("LOGIN_RATE_LIMIT", "5"),
+            ("PUBLIC_BASE_URL", "https://giveaways.example.org"),
+        ])
+        .unwrap();
+        assert_eq!(s.auth.rights_recheck_ms, 0);
+        assert_eq!(s.auth.session_max_age_ms, 30 * DAY_MS);
+        assert_eq!(s.auth.session_inactivity_ms, DAY_MS);
+        assert_eq!(s.auth.login_rate_limit, 5);
+        assert!(s.secure_cookies(), "https, even in development mode");
+        for name in [
+            "RIGHTS_RECHECK_SECONDS",
+            "SESSION_MAX_AGE_DAYS",
+            "SESSION_INACTIVITY_DAYS",
+            "LOGIN_RATE_LIMIT",
+        ] {
+            assert_eq!(load(&[(name, "-1")]).unwrap_err().name, name);
+        }
+        assert_eq!(
+            load(&[("SESSION_MAX_AGE_DAYS", "0")]).unwrap_err().name,
+            "SESSION_MAX_AGE_DAYS"
+        );
+    }
 }

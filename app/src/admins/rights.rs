@@ -155,18 +155,22 @@ async fn confirm(
     };
     match read_now(state, &admin.id).await.map_err(internal)? {
         Ok(()) => {}
-        Err(Unconfirmed::TokenDead) => return Err(refuse(
-            http::StatusCode::UNAUTHORIZED,
-            &format!(
+        Err(Unconfirmed::TokenDead) => {
+            return Err(refuse(
+                http::StatusCode::UNAUTHORIZED,
+                &format!(
                 "Your Facebook login has ended: log in again to confirm you still manage {name}."
             ),
-        )),
-        Err(Unconfirmed::Unreachable) => return Err(refuse(
-            http::StatusCode::SERVICE_UNAVAILABLE,
-            &format!(
+            ))
+        }
+        Err(Unconfirmed::Unreachable) => {
+            return Err(refuse(
+                http::StatusCode::SERVICE_UNAVAILABLE,
+                &format!(
                 "Facebook could not confirm that you still manage {name}; try again in a moment."
             ),
-        )),
+            ))
+        }
     }
     let still: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM page_admins WHERE page_id = $1 AND admin_id = $2")

@@ -117,7 +117,8 @@ both_databases!(
         let page_scope = json!({ "Page": BAKERY }).to_string();
         // Each privileged call, made just after the editor lost the Page (the stored check is
         // seconds old): refused at once, by name.
-        let attempts: Vec<(&str, Vec<(&str, &str)>, Option<String>)> = vec![
+        type Attempt<'a> = (&'a str, Vec<(&'a str, &'a str)>, Option<String>);
+        let attempts: Vec<Attempt> = vec![
             (
                 "campaign_action",
                 vec![("id", &id), ("action", "publish")],
