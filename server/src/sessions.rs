@@ -73,8 +73,14 @@ fn backend(e: sqlx::Error) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
 
-/// The record's own expiry (tower-sessions sets it from the layer's `Expiry`) is not used: the
-/// store computes it from the last use and the login time.
+fn expiry_ms(record: &Record) -> i64 {
+    (record.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// A row's expiry: what tower-sessions asked (the layer asks for the absolute lifetime, so the
+/// cookie lasts as long as a session can), cut to the inactivity window and the absolute end.
+/// The row remembers its last use (`last_used_at`); its inactivity window is `expires_at -
+/// last_used_at`.
 ///
 /// Logout deletes the row, and `save` only ever updates a row that still exists and has not
 /// expired: a request that loaded the session before a logout and saves it after cannot bring
@@ -83,15 +89,21 @@ fn backend(e: sqlx::Error) -> session_store::Error {
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         let now = now_ms();
-        let expires_at = now + self.lifetimes.inactivity_ms.min(self.lifetimes.max_age_ms);
+        let Lifetimes {
+            max_age_ms,
+            inactivity_ms,
+        } = self.lifetimes;
+        let expires_at = expiry_ms(record)
+            .min(now + inactivity_ms)
+            .min(now + max_age_ms);
         // Session ids are random 128-bit numbers; on the rare collision, draw again rather than
         // overwrite someone else's session.
         loop {
             let data = serde_json::to_string(&record.data)
                 .map_err(|e| session_store::Error::Encode(e.to_string()))?;
             let inserted = sqlx::query(
-                "INSERT INTO sessions (id, data, expires_at, created_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO sessions (id, data, expires_at, created_at, last_used_at)
+                 VALUES ($1, $2, $3, $4, $4) ON CONFLICT (id) DO NOTHING",
             )
             .bind(record.id.to_string())
             .bind(data)
@@ -111,14 +123,15 @@ impl SessionStore for DbSessionStore {
         let data = serde_json::to_string(&record.data)
             .map_err(|e| session_store::Error::Encode(e.to_string()))?;
         let now = now_ms();
+        let asked = expiry_ms(record).min(now + self.lifetimes.inactivity_ms);
         let updated = sqlx::query(
-            "UPDATE sessions SET data = $1,
+            "UPDATE sessions SET data = $1, last_used_at = $5,
                     expires_at = CASE WHEN created_at + $2 < $3 THEN created_at + $2 ELSE $3 END
              WHERE id = $4 AND expires_at > $5 AND created_at > $5 - $2",
         )
         .bind(data)
         .bind(self.lifetimes.max_age_ms)
-        .bind(now + self.lifetimes.inactivity_ms)
+        .bind(asked)
         .bind(record.id.to_string())
         .bind(now)
         .execute(&self.db)
@@ -136,8 +149,8 @@ impl SessionStore for DbSessionStore {
             max_age_ms,
             inactivity_ms,
         } = self.lifetimes;
-        let row: Option<(String, i64, i64)> = sqlx::query_as(
-            "SELECT data, expires_at, created_at FROM sessions
+        let row: Option<(String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT data, expires_at, created_at, last_used_at FROM sessions
              WHERE id = $1 AND expires_at > $2 AND created_at > $2 - $3",
         )
         .bind(id.to_string())
@@ -146,20 +159,26 @@ impl SessionStore for DbSessionStore {
         .fetch_optional(&self.db)
         .await
         .map_err(backend)?;
-        let Some((data, mut expires_at, created_at)) = row else {
+        let Some((data, mut expires_at, created_at, last_used_at)) = row else {
             return Ok(None);
         };
-        // Loaded by a request: the session is in use, so its inactivity expiry moves on (at
-        // most once per `touch_every_ms`, never past the absolute end).
-        if expires_at < now + inactivity_ms - self.lifetimes.touch_every_ms() {
-            let pushed = (now + inactivity_ms).min(created_at + max_age_ms);
-            sqlx::query("UPDATE sessions SET expires_at = $1 WHERE id = $2 AND expires_at > $3")
-                .bind(pushed)
-                .bind(id.to_string())
-                .bind(now)
-                .execute(&self.db)
-                .await
-                .map_err(backend)?;
+        // Loaded by a request: the session is in use, so its inactivity expiry moves on by as
+        // long as it has been idle (written at most once per `touch_every_ms`, never past the
+        // absolute end).
+        if now - last_used_at >= self.lifetimes.touch_every_ms() {
+            let window = (expires_at - last_used_at).min(inactivity_ms);
+            let pushed = (now + window).min(created_at + max_age_ms);
+            sqlx::query(
+                "UPDATE sessions SET expires_at = $1, last_used_at = $2
+                 WHERE id = $3 AND last_used_at = $4",
+            )
+            .bind(pushed)
+            .bind(now)
+            .bind(id.to_string())
+            .bind(last_used_at)
+            .execute(&self.db)
+            .await
+            .map_err(backend)?;
             expires_at = pushed;
         }
         let data: HashMap<String, serde_json::Value> =

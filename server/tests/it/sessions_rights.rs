@@ -242,6 +242,17 @@ both_databases!(
     }
 );
 
+/// Backdates the session as if it was last used `days` ago (7 days of inactivity allowed).
+async fn last_used_days_ago(server: &TestServer, days: i64) {
+    let now = now_ms();
+    sqlx::query("UPDATE sessions SET expires_at = $1, last_used_at = $2")
+        .bind(now + (7 - days) * DAY_MS)
+        .bind(now - days * DAY_MS)
+        .execute(&server.state.db)
+        .await
+        .unwrap();
+}
+
 both_databases!(
     a_session_expires_after_inactivity_and_real_use_extends_it,
     |url: String| async move {
@@ -249,12 +260,7 @@ both_databases!(
         let http = client();
         log_in(&http, &server, "admin").await;
         // Last used six days ago: one day of inactivity left.
-        exec(
-            &server,
-            "UPDATE sessions SET expires_at = $1",
-            now_ms() + DAY_MS,
-        )
-        .await;
+        last_used_days_ago(&server, 6).await;
         let (status, _) = call(&http, &server, "list_campaigns", &[]).await;
         assert_eq!(status, 200);
         let expires = scalar(&server, "SELECT MAX(expires_at) FROM sessions").await;
@@ -268,12 +274,7 @@ both_databases!(
             .fetch_one(&server.state.db)
             .await
             .unwrap();
-        exec(
-            &server,
-            "UPDATE sessions SET expires_at = $1",
-            now_ms() + DAY_MS,
-        )
-        .await;
+        last_used_days_ago(&server, 6).await;
         let started = http.get(server.url("/auth/facebook")).send().await.unwrap();
         assert_eq!(started.status(), 303);
         let after: (String, i64) = sqlx::query_as("SELECT data, expires_at FROM sessions")
