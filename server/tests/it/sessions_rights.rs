@@ -539,3 +539,44 @@ both_databases!(
         server.stop().await;
     }
 );
+
+both_databases!(
+    a_login_state_older_than_ten_minutes_is_refused,
+    |url: String| async move {
+        let server = TestServer::start(&url).await;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let callback =
+            through_dialog(&http, &server, "/auth/facebook", "admin", &[], "continue").await;
+        let state = url::Url::parse(&callback)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .unwrap()
+            .1
+            .into_owned();
+        // The same state, sealed as the server seals it, but started eleven minutes ago.
+        let stale = json!({ "state": state, "verifier": "v".repeat(43), "started_at": now_ms() - 11 * 60_000 });
+        let sealed = server.state.token_cipher.encrypt(
+            &app::secrets::Secret::new(stale.to_string()),
+            "oauth:admin-login",
+        );
+        let response = http
+            .get(&callback)
+            .header("cookie", format!("giveaway_login={sealed}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400);
+        let cleared = set_cookies(&response);
+        assert!(
+            cleared
+                .iter()
+                .any(|c| c.starts_with("giveaway_login=;") && c.contains("Max-Age=0")),
+            "{cleared:?}"
+        );
+        server.stop().await;
+    }
+);
