@@ -47,6 +47,8 @@ pub struct Settings {
     /// Entries one client address may start per minute (a burst of as many is allowed).
     pub entry_rate_limit: u32,
     pub sending: SendingSettings,
+    /// Admin sessions, rights and login starts.
+    pub auth: AuthSettings,
     /// Proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`; none by default).
     pub trusted_proxies: crate::client::TrustedProxies,
     /// What one admin may upload, and how long a fallback code lasts.
@@ -73,6 +75,34 @@ impl Default for AbuseSettings {
         }
     }
 }
+
+/// Admin sessions, how fresh their rights must be, and how often logins may start.
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    /// Rights read from Facebook longer ago than this are read again at the next request
+    /// (`RIGHTS_RECHECK_SECONDS`). Publishing, ending, notifying and reading entrants always
+    /// read them again.
+    pub rights_recheck_ms: i64,
+    /// A session ends this long after login, however much it is used (`SESSION_MAX_AGE_DAYS`).
+    pub session_max_age_ms: i64,
+    /// A session ends after this long without use (`SESSION_INACTIVITY_DAYS`).
+    pub session_inactivity_ms: i64,
+    /// Login starts one client address may make per minute (`LOGIN_RATE_LIMIT`).
+    pub login_rate_limit: u32,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            rights_recheck_ms: 300_000,
+            session_max_age_ms: 14 * DAY_MS,
+            session_inactivity_ms: 7 * DAY_MS,
+            login_rate_limit: 20,
+        }
+    }
+}
+
+const DAY_MS: i64 = 86_400_000;
 
 /// How notices go out: Meta's pace per Page, how many calls are in flight, retries.
 #[derive(Clone, Debug)]
@@ -376,6 +406,42 @@ impl Settings {
             },
         };
 
+        let auth_defaults = AuthSettings::default();
+        let auth = AuthSettings {
+            rights_recheck_ms: match get("RIGHTS_RECHECK_SECONDS") {
+                None => auth_defaults.rights_recheck_ms,
+                Some(raw) => {
+                    raw.parse::<i64>()
+                        .ok()
+                        .filter(|n| (0..=86_400).contains(n))
+                        .ok_or_else(|| {
+                            bad(
+                                "RIGHTS_RECHECK_SECONDS",
+                                "must be a whole number of seconds from 0 to 86400",
+                            )
+                        })?
+                        * 1000
+                }
+            },
+            session_max_age_ms: number(
+                "SESSION_MAX_AGE_DAYS",
+                (auth_defaults.session_max_age_ms / DAY_MS) as u64,
+                365,
+            )? as i64
+                * DAY_MS,
+            session_inactivity_ms: number(
+                "SESSION_INACTIVITY_DAYS",
+                (auth_defaults.session_inactivity_ms / DAY_MS) as u64,
+                365,
+            )? as i64
+                * DAY_MS,
+            login_rate_limit: number(
+                "LOGIN_RATE_LIMIT",
+                auth_defaults.login_rate_limit.into(),
+                10_000,
+            )? as u32,
+        };
+
         let trusted_proxies =
             crate::client::TrustedProxies::parse(&get("TRUSTED_PROXIES").unwrap_or_default())
                 .map_err(|problem| bad("TRUSTED_PROXIES", problem))?;
@@ -400,6 +466,7 @@ impl Settings {
 
         Ok(Settings {
             trusted_proxies,
+            auth,
             sending,
             abuse,
             demo_campaign,
@@ -418,6 +485,12 @@ impl Settings {
 
     pub fn is_production(&self) -> bool {
         self.mode == AppMode::Production
+    }
+
+    /// Cookies are `Secure` (and the session cookie `__Host-` named) whenever browsers reach
+    /// this server over https, whatever the mode: a TLS proxy in front is how it is deployed.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_base_url.scheme() == "https"
     }
 }
 
@@ -562,5 +635,40 @@ mod tests {
     fn errors_never_echo_secrets() {
         let err = load(&[("SECRET_KEY", "tooshort-secret")]).unwrap_err();
         assert!(!err.to_string().contains("tooshort-secret"), "{err}");
+    }
+
+    #[test]
+    fn session_rights_and_login_settings_are_read_and_checked() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.auth.rights_recheck_ms, 300_000);
+        assert_eq!(s.auth.session_max_age_ms, 14 * DAY_MS);
+        assert_eq!(s.auth.session_inactivity_ms, 7 * DAY_MS);
+        assert_eq!(s.auth.login_rate_limit, 20);
+        assert!(!s.secure_cookies(), "plain http development");
+        let s = load(&[
+            ("RIGHTS_RECHECK_SECONDS", "0"),
+            ("SESSION_MAX_AGE_DAYS", "30"),
+            ("SESSION_INACTIVITY_DAYS", "1"),
+            ("LOGIN_RATE_LIMIT", "5"),
+            ("PUBLIC_BASE_URL", "https://giveaways.example.org"),
+        ])
+        .unwrap();
+        assert_eq!(s.auth.rights_recheck_ms, 0);
+        assert_eq!(s.auth.session_max_age_ms, 30 * DAY_MS);
+        assert_eq!(s.auth.session_inactivity_ms, DAY_MS);
+        assert_eq!(s.auth.login_rate_limit, 5);
+        assert!(s.secure_cookies(), "https, even in development mode");
+        for name in [
+            "RIGHTS_RECHECK_SECONDS",
+            "SESSION_MAX_AGE_DAYS",
+            "SESSION_INACTIVITY_DAYS",
+            "LOGIN_RATE_LIMIT",
+        ] {
+            assert_eq!(load(&[(name, "-1")]).unwrap_err().name, name);
+        }
+        assert_eq!(
+            load(&[("SESSION_MAX_AGE_DAYS", "0")]).unwrap_err().name,
+            "SESSION_MAX_AGE_DAYS"
+        );
     }
 }

@@ -22,6 +22,8 @@ pub struct AppState {
     pub webhook_intake: Arc<crate::messenger::inbox::WebhookIntake>,
     /// Entries started per client (`ENTRY_RATE_LIMIT` a minute; see `client`).
     pub entry_limiter: Arc<crate::client::ClientLimiter>,
+    /// Admin login starts per client (`LOGIN_RATE_LIMIT`).
+    pub login_limiter: Arc<crate::client::ClientLimiter>,
     /// The one Graph API client (its connection pool is shared by every call).
     pub graph: GraphClient,
     /// Woken when jobs became due (a notice queued, a template approved), so this instance's
@@ -38,6 +40,8 @@ pub struct AppState {
 impl AppState {
     pub fn new(leptos_options: LeptosOptions, db: Db, settings: Settings) -> AppState {
         let per_minute = NonZeroU32::new(settings.entry_rate_limit).unwrap_or(NonZeroU32::MIN);
+        let logins_per_minute =
+            NonZeroU32::new(settings.auth.login_rate_limit).unwrap_or(NonZeroU32::MIN);
         let graph = GraphClient::new(&settings.facebook);
         let pacers = Pacers::new(
             settings.sending.rate_per_page,
@@ -51,6 +55,7 @@ impl AppState {
             inbox: Arc::new(Notify::new()),
             webhook_intake: Arc::default(),
             entry_limiter: Arc::new(crate::client::ClientLimiter::per_minute(per_minute)),
+            login_limiter: Arc::new(crate::client::ClientLimiter::per_minute(logins_per_minute)),
             graph,
             jobs: Arc::new(Notify::new()),
             pacers,

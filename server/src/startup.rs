@@ -96,7 +96,8 @@ impl Server {
             tasks,
         } = self;
 
-        let store = DbSessionStore::new(state.db.clone());
+        let store = DbSessionStore::new(state.db.clone())
+            .with_lifetimes(crate::sessions::Lifetimes::from_settings(&state.settings));
         tasks.spawn(run_until(stop.clone(), async move {
             let mut hourly = tokio::time::interval(Duration::from_secs(3600));
             loop {
@@ -195,16 +196,26 @@ pub fn router(state: AppState, sandbox: Option<crate::sandbox::Shared>) -> Route
         }
     };
 
-    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
-        .with_name("giveaway_session")
-        .with_http_only(true)
-        // Lax, not Strict: the session must survive the redirect back from the Facebook dialog.
-        .with_same_site(SameSite::Lax)
-        .with_secure(settings.is_production())
-        .with_expiry(Expiry::OnInactivity(time::Duration::days(7)))
-        .with_signed(Key::from(
-            &settings.secret_key.derive("session-cookies", 64),
-        ));
+    let lifetimes = crate::sessions::Lifetimes::from_settings(&settings);
+    // On https the cookie is Secure and `__Host-` named (Secure, Path=/, no Domain: no sibling
+    // domain can set or shadow it); local http development keeps a plain cookie.
+    let secure = settings.secure_cookies();
+    let sessions =
+        SessionManagerLayer::new(DbSessionStore::new(state.db.clone()).with_lifetimes(lifetimes))
+            .with_name(app::admins::auth::session_cookie_name(secure))
+            .with_http_only(true)
+            // Lax, not Strict: the session must survive the redirect back from the Facebook dialog.
+            .with_same_site(SameSite::Lax)
+            .with_secure(secure)
+            .with_path("/")
+            // The cookie lasts as long as a session can (the absolute lifetime); the store ends the
+            // session earlier after inactivity, whatever the cookie says.
+            .with_expiry(Expiry::OnInactivity(time::Duration::milliseconds(
+                lifetimes.max_age_ms,
+            )))
+            .with_signed(Key::from(
+                &settings.secret_key.derive("session-cookies", 64),
+            ));
 
     let mut router = Router::<AppState>::new();
     if let Some(sandbox) = sandbox {

@@ -1,9 +1,15 @@
-//! "Continue with Facebook" for admins: the OAuth code flow with CSRF state and PKCE, both kept in
-//! the server-side session under named keys and removed once used; then the long-lived token
-//! exchange, the admin row, and a fresh session id.
+//! "Continue with Facebook" for admins: the OAuth code flow with CSRF state and PKCE; then the
+//! long-lived token exchange, the admin row, and a fresh session id.
+//!
+//! Until the login completes, nothing is stored on the server: the state and the PKCE verifier
+//! travel in a short-lived cookie, encrypted and authenticated with a key derived from
+//! `SECRET_KEY` (10 minutes, good for one callback: the callback always clears it). Login
+//! starts are limited per client address (`LOGIN_RATE_LIMIT` a minute), and opening the start
+//! never reads or extends a session.
 
 use super::store;
-use crate::{messenger::graph::GraphClient, state::AppState};
+use crate::{client::ClientAddr, messenger::graph::GraphClient, state::AppState};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::{
     extract::{Query, State},
     http::StatusCode,
@@ -16,14 +22,42 @@ use oauth2::{
     EndpointNotSet, EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
     TokenResponse, TokenUrl,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
 /// Session keys.
 pub const ADMIN_ID: &str = "admin.id";
-const OAUTH_STATE: &str = "oauth.admin.state";
-const OAUTH_PKCE_VERIFIER: &str = "oauth.admin.pkce_verifier";
+
+/// How long a login started may take to come back from Facebook's dialog.
+const LOGIN_STATE_MS: i64 = 10 * 60 * 1000;
+/// Associated data of the login-state cookie: a value sealed for another purpose does not open.
+const LOGIN_STATE_AAD: &str = "oauth:admin-login";
+
+/// The session cookie's name: `__Host-` prefixed when cookies are Secure (https).
+pub fn session_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-giveaway_session"
+    } else {
+        "giveaway_session"
+    }
+}
+
+fn login_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-giveaway_login"
+    } else {
+        "giveaway_login"
+    }
+}
+
+/// What the login start hands to its callback, inside the cookie.
+#[derive(Serialize, Deserialize)]
+struct LoginState {
+    state: String,
+    verifier: String,
+    started_at: i64,
+}
 
 /// What the product needs of admins (facts file §1). `pages_messaging` needs the first two;
 /// `business_management` finds Pages held through a business portfolio.
@@ -82,9 +116,20 @@ struct StartQuery {
 
 async fn start(
     State(state): State<AppState>,
-    session: Session,
+    ClientAddr(client): ClientAddr,
     Query(query): Query<StartQuery>,
 ) -> Response {
+    if !state.login_limiter.check(client) {
+        let mut response = problem(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many login attempts",
+            "Too many login attempts came from your network. Please wait a minute and try again.",
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        return response;
+    }
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let client = oauth_client(&state);
     let mut request = client.authorize_url(CsrfToken::new_random);
@@ -96,19 +141,48 @@ async fn start(
         request = request.add_extra_param("auth_type", "rerequest");
     }
     let (url, csrf) = request.set_pkce_challenge(challenge).url();
-    let saved = async {
-        session.insert(OAUTH_STATE, csrf.secret()).await?;
-        session.insert(OAUTH_PKCE_VERIFIER, verifier.secret()).await
+    let sealed = LoginState {
+        state: csrf.secret().clone(),
+        verifier: verifier.secret().clone(),
+        started_at: crate::db::now_ms(),
     };
-    if let Err(e) = saved.await {
-        tracing::error!(error = %e, "cannot save the login state in the session");
-        return problem(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Login is unavailable",
-            "Please try again in a moment.",
-        );
+    let sealed = state.token_cipher.encrypt(
+        &crate::secrets::Secret::new(serde_json::to_string(&sealed).expect("plain strings")),
+        LOGIN_STATE_AAD,
+    );
+    let mut response = Redirect::to(url.as_str()).into_response();
+    set_login_cookie(&state, &mut response, &sealed, LOGIN_STATE_MS / 1000);
+    response
+}
+
+/// Sets (or, with `max_age` 0, clears) the login-state cookie.
+fn set_login_cookie(state: &AppState, response: &mut Response, value: &str, max_age: i64) {
+    let secure = state.settings.secure_cookies();
+    let cookie = format!(
+        "{}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
+        login_cookie_name(secure),
+        if secure { "; Secure" } else { "" }
+    );
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
     }
-    Redirect::to(url.as_str()).into_response()
+}
+
+/// The login state this browser's cookie carries, if it is ours, intact and recent.
+fn login_state(state: &AppState, headers: &HeaderMap) -> Option<LoginState> {
+    let name = login_cookie_name(state.settings.secure_cookies());
+    let sealed = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())?;
+    let opened = state.token_cipher.decrypt(&sealed, LOGIN_STATE_AAD).ok()?;
+    let login: LoginState = serde_json::from_str(opened.expose()).ok()?;
+    let age = crate::db::now_ms() - login.started_at;
+    (0..=LOGIN_STATE_MS).contains(&age).then_some(login)
 }
 
 #[derive(Deserialize)]
@@ -122,18 +196,24 @@ struct CallbackQuery {
 async fn callback(
     State(state): State<AppState>,
     session: Session,
+    headers: HeaderMap,
     Query(query): Query<CallbackQuery>,
 ) -> Response {
-    // Taken out of the session whatever happens next: a state or verifier is good for one try.
-    let expected: Option<String> = session.remove(OAUTH_STATE).await.ok().flatten();
-    let verifier: Option<String> = session.remove(OAUTH_PKCE_VERIFIER).await.ok().flatten();
-    // tower-sessions drops the cookie of a session left empty but keeps its stored record, which
-    // would keep the state alive for anyone replaying the old cookie: delete it now.
-    if session.is_empty().await {
-        if let Err(e) = session.flush().await {
-            tracing::warn!(error = %e, "could not delete the used login session");
-        }
-    }
+    let mut response = callback_outcome(&state, &session, &headers, query).await;
+    // The state and verifier are good for one try, whatever happened: the cookie goes.
+    set_login_cookie(&state, &mut response, "", 0);
+    response
+}
+
+async fn callback_outcome(
+    state: &AppState,
+    session: &Session,
+    headers: &HeaderMap,
+    query: CallbackQuery,
+) -> Response {
+    let login = login_state(state, headers);
+    let expected = login.as_ref().map(|l| l.state.clone());
+    let verifier = login.map(|l| l.verifier);
     let state_matches = match (&expected, &query.state) {
         (Some(expected), Some(got)) => bool::from(expected.as_bytes().ct_eq(got.as_bytes())),
         _ => false,
@@ -174,7 +254,7 @@ async fn callback(
             )
         }
     };
-    let exchanged = oauth_client(&state)
+    let exchanged = oauth_client(state)
         .exchange_code(AuthorizationCode::new(code))
         .set_pkce_verifier(PkceCodeVerifier::new(verifier))
         .request_async(&http)
@@ -191,7 +271,7 @@ async fn callback(
         }
     };
 
-    match finish_login(&state, &session, &short_token).await {
+    match finish_login(state, session, &short_token).await {
         Ok(Outcome::LoggedIn) => Redirect::to("/admin").into_response(),
         Ok(Outcome::Missing(missing)) => {
             Redirect::to(&format!("/login?missing={}", missing.join(","))).into_response()
@@ -248,7 +328,7 @@ async fn finish_login(
     .await?;
     // Rights are Facebook's to give: recompute them from the Pages this person moderates now.
     let accounts = graph.accounts(&token).await?;
-    crate::pages::store::refresh_rights(&state.db, &admin.id, &accounts).await?;
+    super::rights::record(state, &admin.id, &accounts).await?;
     if granted.iter().any(|g| g == UTILITY_SCOPE) {
         // Granted now (perhaps asked again from the Pages panel): the Pages this admin connected
         // without it get their template, and the notices waiting for it go.

@@ -37,14 +37,20 @@ pub fn internal(e: impl std::fmt::Display) -> ServerFnError {
     )
 }
 
-/// The admin a session belongs to, if any. Plain axum routes (image uploads) call this
-/// themselves; server functions go through `require_admin`, which calls it too.
+/// The admin a session belongs to, if any, with their rights read from Facebook again first
+/// when the stored reading is older than `RIGHTS_RECHECK_SECONDS` ([`super::rights`]). Plain
+/// axum routes (image uploads) call this themselves; server functions go through
+/// `require_admin`, which calls it too.
 pub async fn session_admin(
     state: &AppState,
     session: &tower_sessions::Session,
 ) -> Result<Option<Admin>, sqlx::Error> {
-    match auth::admin_id(session).await {
-        Some(id) => store::find(&state.db, &id).await,
-        None => Ok(None),
+    let Some(id) = auth::admin_id(session).await else {
+        return Ok(None);
+    };
+    let admin = store::find(&state.db, &id).await?;
+    if let Some(admin) = &admin {
+        super::rights::recheck_if_due(state, &admin.id).await?;
     }
+    Ok(admin)
 }

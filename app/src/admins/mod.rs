@@ -5,6 +5,8 @@ pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod guard;
 #[cfg(feature = "ssr")]
+pub mod rights;
+#[cfg(feature = "ssr")]
 pub mod store;
 
 use leptos::prelude::*;

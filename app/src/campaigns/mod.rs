@@ -189,6 +189,10 @@ pub async fn campaign_action(id: String, action: String) -> Result<Option<String
     use crate::admins::guard::{internal, refuse, require_admin};
     use store::{Changed, Transition};
     let (state, admin) = require_admin().await?;
+    if matches!(action.as_str(), "publish" | "end_now") {
+        // Rights are asked of Facebook now (issue #14): a removed moderator cannot publish or end.
+        crate::admins::rights::confirm_campaign(&state, &admin, &id).await?;
+    }
     let db = &state.db;
     let changed = match action.as_str() {
         "publish" => store::transition(db, &admin.id, &id, Transition::Publish).await,

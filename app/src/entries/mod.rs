@@ -31,6 +31,7 @@ pub struct EntryReport {
 pub async fn campaign_entries(id: String) -> Result<EntryReport, leptos::prelude::ServerFnError> {
     use crate::admins::guard::{internal, refuse, require_admin};
     let (state, admin) = require_admin().await?;
+    crate::admins::rights::confirm_campaign(&state, &admin, &id).await?;
     if crate::campaigns::store::find_for_admin(&state.db, &admin.id, &id)
         .await
         .map_err(internal)?

@@ -207,21 +207,32 @@ async fn start_entry(
         return Redirect::to(&format!("/c/{slug}/login")).into_response();
     }
     match store::create_pending(&state.db, &campaign.id, None).await {
-        Ok(entry) => entry_redirect(&campaign, &entry, frame),
+        Ok(entry) => entry_redirect(state, &campaign, &entry, frame),
         Err(e) => internal(e),
     }
 }
 
 /// After creating an entry: to its page, remembered by this browser on the full page.
-fn entry_redirect(campaign: &Published, entry: &store::Entry, frame: Frame) -> Response {
+fn entry_redirect(
+    state: &AppState,
+    campaign: &Published,
+    entry: &store::Entry,
+    frame: Frame,
+) -> Response {
     let mut response =
         Redirect::to(&format!("{}/e/{}", frame.base(&campaign.slug), entry.id)).into_response();
     if frame == Frame::Page {
         let cookie = format!(
-            "{}={}; Path=/c/{}; Max-Age=5184000; HttpOnly; SameSite=Lax",
+            "{}={}; Path=/c/{}; Max-Age=5184000; HttpOnly; SameSite=Lax{}",
             cookie_name(&campaign.id),
             entry.id,
-            campaign.slug
+            campaign.slug,
+            // Secure whenever people reach the site over https (issue #14).
+            if state.settings.secure_cookies() {
+                "; Secure"
+            } else {
+                ""
+            }
         );
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             response.headers_mut().append(header::SET_COOKIE, value);
@@ -346,7 +357,7 @@ async fn login_callback(
         }
     };
     match store::create_pending(&state.db, &campaign.id, Some(&asid)).await {
-        Ok(entry) => entry_redirect(&campaign, &entry, Frame::Page),
+        Ok(entry) => entry_redirect(&state, &campaign, &entry, Frame::Page),
         Err(e) => internal(e),
     }
 }

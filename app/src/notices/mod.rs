@@ -119,6 +119,11 @@ pub struct Statistics {
 async fn authorize(scope: Scope) -> Result<(crate::state::AppState, Scope), ServerFnError> {
     use crate::admins::guard::{internal, refuse, require_admin};
     let (state, admin) = require_admin().await?;
+    // Every function here reads entrants or messages them: rights are asked of Facebook now.
+    match &scope {
+        Scope::Campaign(id) => crate::admins::rights::confirm_campaign(&state, &admin, id).await?,
+        Scope::Page(id) => crate::admins::rights::confirm_page(&state, &admin, id).await?,
+    }
     let allowed = match &scope {
         Scope::Campaign(id) => crate::campaigns::store::find_for_admin(&state.db, &admin.id, id)
             .await

@@ -223,6 +223,7 @@ pub struct EndNoticeReach {
 pub async fn notice_reach(campaign_id: String) -> Result<EndNoticeReach, ServerFnError> {
     use crate::admins::guard::{internal, refuse, require_admin};
     let (state, admin) = require_admin().await?;
+    crate::admins::rights::confirm_campaign(&state, &admin, &campaign_id).await?;
     let Some(campaign) =
         crate::campaigns::store::find_for_admin(&state.db, &admin.id, &campaign_id)
             .await

@@ -34,6 +34,7 @@
 //! | `DELETE /webhooks` | | empties that log |
 //! | `PATCH /templates/{page}/{id or name}` | `{"status", "reason"?}`; status: `APPROVED`, `PENDING`, `REJECTED`, `PAUSED`, `DISABLED`, `FLAGGED`, `REINSTATED`, `IN_APPEAL`, `PENDING_DELETION` | sets the status (and `rejected_reason` for `REJECTED`: `reason`, default `template_rejection_reason`); sends `message_template_status_update` with `event` = status and `reason` when the Page subscribed to it. Answers the template with `"webhook": true\|false` |
 //! | `PATCH /users/{user}` | `{"app_role": "administrator"\|"developer"\|"tester"\|null}` | gives or takes the person's role on the app (Standard Access permissions and the welcome screen depend on it) |
+//! | `PUT /pages/{page}/roles/{user}` | `{"tasks": [...]}` (any of `MANAGE`, `CREATE_CONTENT`, `MODERATE`, `MESSAGING`, `ADVERTISE`, `ANALYZE`; `[]` removes the person from the Page) | sets the person's tasks on the Page, as a Page admin does in Meta's settings; `/me/accounts` answers accordingly from now on. Answers `{"page_id","user","tasks"}` |
 
 use super::{
     messenger::{interact as person_acts, Interaction},
@@ -700,6 +701,40 @@ pub async fn patch_user(
     let u = st.world.user_mut(&key).expect("found above");
     u.app_role = body.app_role;
     Json(json!({ "key": key, "app_role": u.app_role })).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct RolePatch {
+    tasks: Vec<String>,
+}
+
+/// Sets a person's tasks on a Page (`[]`: removed from it), as a Page admin does in Meta's
+/// settings: tests take someone's rights away while they are logged in to the product.
+pub async fn set_role(
+    AxState(sb): AxState<Shared>,
+    Path((page, user)): Path<(String, String)>,
+    Json(body): Json<RolePatch>,
+) -> Response {
+    if let Some(task) = body.tasks.iter().find(|t| !ALL_TASKS.contains(&t.as_str())) {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            format!("task `{task}` must be one of {}", ALL_TASKS.join(", ")),
+        );
+    }
+    let mut st = sb.lock();
+    let Some(page_id) = st.world.page(&page).map(|p| p.id.clone()) else {
+        return fail(StatusCode::NOT_FOUND, format!("no Page `{page}`"));
+    };
+    let Some(key) = st.world.user(&user).map(|u| u.key.clone()) else {
+        return fail(StatusCode::NOT_FOUND, format!("no user `{user}`"));
+    };
+    let u = st.world.user_mut(&key).expect("found above");
+    if body.tasks.is_empty() {
+        u.tasks.remove(&page_id);
+    } else {
+        u.tasks.insert(page_id.clone(), body.tasks.clone());
+    }
+    Json(json!({ "page_id": page_id, "user": key, "tasks": body.tasks })).into_response()
 }
 
 #[cfg(test)]

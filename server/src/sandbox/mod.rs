@@ -336,6 +336,10 @@ pub fn router_for<S: Clone + Send + Sync + 'static>(sandbox: Shared) -> Router<S
             patch(control::set_template_status),
         )
         .route("/sandbox/control/users/{user}", patch(control::patch_user))
+        .route(
+            "/sandbox/control/pages/{page}/roles/{user}",
+            axum::routing::put(control::set_role),
+        )
         .layer(axum::middleware::from_fn_with_state(
             sandbox.clone(),
             control_only_from_here,

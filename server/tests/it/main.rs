@@ -23,6 +23,7 @@ mod sandbox_send;
 mod sandbox_strict;
 mod sandbox_webhooks;
 mod server;
+mod sessions_rights;
 mod uploads;
 mod utility;
 mod web_edge;

@@ -88,8 +88,10 @@ impl TestServer {
             // Tests that want the demo campaign turn it on; the others start from nothing.
             ("DEMO_CAMPAIGN".into(), "off".into()),
         ]);
+        // `{addr}` in a value is the address the server listens on (an https base address in
+        // front of this plain-http server, say).
         for (k, v) in extra {
-            vars.insert(k.to_string(), v.to_string());
+            vars.insert(k.to_string(), v.replace("{addr}", &addr.to_string()));
         }
         let settings =
             Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings are valid");
