@@ -31,8 +31,6 @@ pub const ADMIN_ID: &str = "admin.id";
 
 /// How long a login started may take to come back from Facebook's dialog.
 const LOGIN_STATE_MS: i64 = 10 * 60 * 1000;
-/// Associated data of the login-state cookie: a value sealed for another purpose does not open.
-const LOGIN_STATE_AAD: &str = "oauth:admin-login";
 
 /// The session cookie's name: `__Host-` prefixed when cookies are Secure (https).
 pub fn session_cookie_name(secure: bool) -> &'static str {
@@ -43,20 +41,99 @@ pub fn session_cookie_name(secure: bool) -> &'static str {
     }
 }
 
-fn login_cookie_name(secure: bool) -> &'static str {
-    if secure {
-        "__Host-giveaway_login"
-    } else {
-        "giveaway_login"
-    }
+/// A Facebook login under way: its state, PKCE verifier and start time travel in a short-lived
+/// cookie of their own, encrypted and bound to the flow, so that starting a login writes nothing
+/// on the server (an anonymous visitor costs no session row) and never touches a live session.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LoginFlow {
+    /// The cookie's name (`__Host-` prefixed on https).
+    cookie: &'static str,
+    /// Associated data of the sealed value: one flow's cookie does not open in another.
+    purpose: &'static str,
 }
 
-/// What the login start hands to its callback, inside the cookie.
+/// The admin's login.
+pub(crate) const ADMIN_LOGIN: LoginFlow = LoginFlow {
+    cookie: "giveaway_login",
+    purpose: "oauth:admin-login",
+};
+/// An entrant's login on a campaign that requires it.
+pub(crate) const ENTRANT_LOGIN: LoginFlow = LoginFlow {
+    cookie: "giveaway_entrant_login",
+    purpose: "oauth:entrant-login",
+};
+
+/// What a login start hands to its callback, inside the cookie.
 #[derive(Serialize, Deserialize)]
-struct LoginState {
-    state: String,
-    verifier: String,
-    started_at: i64,
+pub(crate) struct LoginState {
+    pub state: String,
+    pub verifier: String,
+    pub started_at: i64,
+    /// The campaign an entrant logs in for.
+    #[serde(default)]
+    pub campaign: Option<String>,
+}
+
+impl LoginFlow {
+    fn cookie_name(self, secure: bool) -> String {
+        if secure {
+            format!("__Host-{}", self.cookie)
+        } else {
+            self.cookie.to_string()
+        }
+    }
+
+    /// Puts a started login in the response's cookie.
+    pub(crate) fn start(self, state: &AppState, response: &mut Response, login: &LoginState) {
+        let sealed = state.token_cipher.encrypt(
+            &crate::secrets::Secret::new(serde_json::to_string(login).expect("plain strings")),
+            self.purpose,
+        );
+        self.set_cookie(state, response, &sealed, LOGIN_STATE_MS / 1000);
+    }
+
+    /// Clears the cookie: a state and verifier are good for one try, whatever happened.
+    pub(crate) fn finish(self, state: &AppState, response: &mut Response) {
+        self.set_cookie(state, response, "", 0);
+    }
+
+    fn set_cookie(self, state: &AppState, response: &mut Response, value: &str, max_age: i64) {
+        let secure = state.settings.secure_cookies();
+        let cookie = format!(
+            "{}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
+            self.cookie_name(secure),
+            if secure { "; Secure" } else { "" }
+        );
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+
+    /// The login this browser's cookie carries, if it is ours, intact, recent, and the one
+    /// Facebook's callback names (`returned_state`, compared in constant time).
+    pub(crate) fn returned(
+        self,
+        state: &AppState,
+        headers: &HeaderMap,
+        returned_state: Option<&str>,
+    ) -> Option<LoginState> {
+        let name = self.cookie_name(state.settings.secure_cookies());
+        let sealed = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())?;
+        let opened = state.token_cipher.decrypt(&sealed, self.purpose).ok()?;
+        let login: LoginState = serde_json::from_str(opened.expose()).ok()?;
+        let age = crate::db::now_ms() - login.started_at;
+        let fresh = (0..=LOGIN_STATE_MS).contains(&age);
+        let matches = returned_state
+            .is_some_and(|got| bool::from(login.state.as_bytes().ct_eq(got.as_bytes())));
+        (fresh && matches).then_some(login)
+    }
 }
 
 /// What the product needs of admins (facts file §1). `pages_messaging` needs the first two;
@@ -141,48 +218,15 @@ async fn start(
         request = request.add_extra_param("auth_type", "rerequest");
     }
     let (url, csrf) = request.set_pkce_challenge(challenge).url();
-    let sealed = LoginState {
+    let mut response = Redirect::to(url.as_str()).into_response();
+    let login = LoginState {
         state: csrf.secret().clone(),
         verifier: verifier.secret().clone(),
         started_at: crate::db::now_ms(),
+        campaign: None,
     };
-    let sealed = state.token_cipher.encrypt(
-        &crate::secrets::Secret::new(serde_json::to_string(&sealed).expect("plain strings")),
-        LOGIN_STATE_AAD,
-    );
-    let mut response = Redirect::to(url.as_str()).into_response();
-    set_login_cookie(&state, &mut response, &sealed, LOGIN_STATE_MS / 1000);
+    ADMIN_LOGIN.start(&state, &mut response, &login);
     response
-}
-
-/// Sets (or, with `max_age` 0, clears) the login-state cookie.
-fn set_login_cookie(state: &AppState, response: &mut Response, value: &str, max_age: i64) {
-    let secure = state.settings.secure_cookies();
-    let cookie = format!(
-        "{}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
-        login_cookie_name(secure),
-        if secure { "; Secure" } else { "" }
-    );
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-}
-
-/// The login state this browser's cookie carries, if it is ours, intact and recent.
-fn login_state(state: &AppState, headers: &HeaderMap) -> Option<LoginState> {
-    let name = login_cookie_name(state.settings.secure_cookies());
-    let sealed = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())?;
-    let opened = state.token_cipher.decrypt(&sealed, LOGIN_STATE_AAD).ok()?;
-    let login: LoginState = serde_json::from_str(opened.expose()).ok()?;
-    let age = crate::db::now_ms() - login.started_at;
-    (0..=LOGIN_STATE_MS).contains(&age).then_some(login)
 }
 
 #[derive(Deserialize)]
@@ -200,8 +244,7 @@ async fn callback(
     Query(query): Query<CallbackQuery>,
 ) -> Response {
     let mut response = callback_outcome(&state, &session, &headers, query).await;
-    // The state and verifier are good for one try, whatever happened: the cookie goes.
-    set_login_cookie(&state, &mut response, "", 0);
+    ADMIN_LOGIN.finish(&state, &mut response);
     response
 }
 
@@ -211,20 +254,14 @@ async fn callback_outcome(
     headers: &HeaderMap,
     query: CallbackQuery,
 ) -> Response {
-    let login = login_state(state, headers);
-    let expected = login.as_ref().map(|l| l.state.clone());
-    let verifier = login.map(|l| l.verifier);
-    let state_matches = match (&expected, &query.state) {
-        (Some(expected), Some(got)) => bool::from(expected.as_bytes().ct_eq(got.as_bytes())),
-        _ => false,
-    };
-    if !state_matches {
+    let login = ADMIN_LOGIN.returned(state, headers, query.state.as_deref());
+    let Some(verifier) = login.map(|l| l.verifier) else {
         return problem(
             StatusCode::BAD_REQUEST,
             "This login attempt is not valid",
             "It was already used, has expired, or did not start on this site. Please start again.",
         );
-    }
+    };
     if let Some(error) = &query.error {
         tracing::info!(
             error,
@@ -233,7 +270,7 @@ async fn callback_outcome(
         );
         return Redirect::to("/login?cancelled=1").into_response();
     }
-    let (Some(code), Some(verifier)) = (query.code, verifier) else {
+    let Some(code) = query.code else {
         return problem(
             StatusCode::BAD_REQUEST,
             "Facebook sent no login code",

@@ -15,7 +15,7 @@
 
 use super::{refs, store};
 use crate::{
-    admins::auth::login_client,
+    admins::auth::{login_client, LoginState, ENTRANT_LOGIN},
     campaigns::{store::Published, Lifecycle},
     client::ClientAddr,
     db::now_ms,
@@ -34,8 +34,6 @@ use oauth2::{
 };
 use serde::Deserialize;
 use std::sync::Arc;
-use subtle::ConstantTimeEq;
-use tower_sessions::Session;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -243,16 +241,11 @@ fn entry_redirect(
 
 // --- Entrant login (campaigns that require it) ------------------------------------------------
 
-const ENTRANT_STATE: &str = "oauth.entrant.state";
-const ENTRANT_VERIFIER: &str = "oauth.entrant.pkce_verifier";
-const ENTRANT_CAMPAIGN: &str = "oauth.entrant.slug";
 const ENTRANT_CALLBACK: &str = "/auth/facebook/entrant";
 
-async fn login_start(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    session: Session,
-) -> Response {
+/// Starts an entrant's Facebook login. Like the admin's, it keeps its state in a short-lived
+/// cookie, not a session: a visitor who never comes back leaves nothing on the server.
+async fn login_start(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
     let campaign = match load_now(&state, &slug).await {
         Ok(c) => c,
         Err(response) => return response,
@@ -267,15 +260,15 @@ async fn login_start(
         .add_scope(Scope::new("public_profile".into()))
         .set_pkce_challenge(challenge)
         .url();
-    let saved = async {
-        session.insert(ENTRANT_STATE, csrf.secret()).await?;
-        session.insert(ENTRANT_VERIFIER, verifier.secret()).await?;
-        session.insert(ENTRANT_CAMPAIGN, &slug).await
+    let mut response = Redirect::to(url.as_str()).into_response();
+    let login = LoginState {
+        state: csrf.secret().clone(),
+        verifier: verifier.secret().clone(),
+        started_at: crate::db::now_ms(),
+        campaign: Some(slug),
     };
-    if let Err(e) = saved.await {
-        return internal(e);
-    }
-    Redirect::to(url.as_str()).into_response()
+    ENTRANT_LOGIN.start(&state, &mut response, &login);
+    response
 }
 
 #[derive(Deserialize)]
@@ -287,18 +280,22 @@ struct Callback {
 
 async fn login_callback(
     State(state): State<AppState>,
-    session: Session,
+    headers: HeaderMap,
     Query(query): Query<Callback>,
 ) -> Response {
-    let expected: Option<String> = session.remove(ENTRANT_STATE).await.ok().flatten();
-    let verifier: Option<String> = session.remove(ENTRANT_VERIFIER).await.ok().flatten();
-    let slug: Option<String> = session.remove(ENTRANT_CAMPAIGN).await.ok().flatten();
-    if session.is_empty().await {
-        let _ = session.flush().await;
-    }
-    let state_ok = matches!((&expected, &query.state),
-        (Some(e), Some(g)) if bool::from(e.as_bytes().ct_eq(g.as_bytes())));
-    let (true, Some(slug), Some(verifier)) = (state_ok, slug, verifier) else {
+    let login = ENTRANT_LOGIN.returned(&state, &headers, query.state.as_deref());
+    let mut response = login_outcome(&state, login, query).await;
+    ENTRANT_LOGIN.finish(&state, &mut response);
+    response
+}
+
+async fn login_outcome(state: &AppState, login: Option<LoginState>, query: Callback) -> Response {
+    let Some(LoginState {
+        verifier,
+        campaign: Some(slug),
+        ..
+    }) = login
+    else {
         return problem(
             StatusCode::BAD_REQUEST,
             "This login attempt is not valid",
@@ -315,7 +312,7 @@ async fn login_callback(
             "Please open the giveaway again.",
         );
     };
-    let campaign = match load_now(&state, &slug).await {
+    let campaign = match load_now(state, &slug).await {
         Ok(c) => c,
         Err(response) => return response,
     };
@@ -328,7 +325,7 @@ async fn login_callback(
     else {
         return internal("no HTTP client");
     };
-    let token = match login_client(&state, ENTRANT_CALLBACK)
+    let token = match login_client(state, ENTRANT_CALLBACK)
         .exchange_code(AuthorizationCode::new(code))
         .set_pkce_verifier(PkceCodeVerifier::new(verifier))
         .request_async(&http)
@@ -357,7 +354,7 @@ async fn login_callback(
         }
     };
     match store::create_pending(&state.db, &campaign.id, Some(&asid)).await {
-        Ok(entry) => entry_redirect(&state, &campaign, &entry, Frame::Page),
+        Ok(entry) => entry_redirect(state, &campaign, &entry, Frame::Page),
         Err(e) => internal(e),
     }
 }

@@ -101,8 +101,28 @@ async fn admin_accounts(
 pub(crate) async fn managed_page(
     facebook_page_id: &str,
 ) -> Result<(crate::state::AppState, store::Connected), ServerFnError> {
+    page_for_admin(facebook_page_id, false).await
+}
+
+/// `managed_page` for what acts in the Page's name (sending again, reconnecting, asking Meta):
+/// the admin's rights are read from Facebook first, however recently they were.
+#[cfg(feature = "ssr")]
+pub(crate) async fn privileged_page(
+    facebook_page_id: &str,
+) -> Result<(crate::state::AppState, store::Connected), ServerFnError> {
+    page_for_admin(facebook_page_id, true).await
+}
+
+#[cfg(feature = "ssr")]
+async fn page_for_admin(
+    facebook_page_id: &str,
+    recheck: bool,
+) -> Result<(crate::state::AppState, store::Connected), ServerFnError> {
     use crate::admins::guard::{internal, refuse, require_admin};
     let (state, admin) = require_admin().await?;
+    if recheck {
+        crate::admins::rights::confirm_page(&state, &admin, facebook_page_id).await?;
+    }
     match store::find_for_admin(&state.db, &admin.id, facebook_page_id)
         .await
         .map_err(internal)?
@@ -273,7 +293,7 @@ pub async fn connect_page(facebook_page_id: String) -> Result<ConnectOutcome, Se
 #[server(endpoint = "check_page")]
 pub async fn check_page(facebook_page_id: String) -> Result<Health, ServerFnError> {
     use crate::admins::guard::{internal, refuse};
-    let (state, _) = managed_page(&facebook_page_id).await?;
+    let (state, _) = privileged_page(&facebook_page_id).await?;
     // The admin's own check also looks at what hides Get Started (not every editor view: that
     // asks Meta about the token only).
     let token = store::page_token(&state.db, &state.token_cipher, &facebook_page_id)
@@ -485,7 +505,7 @@ pub fn PagesPanel() -> impl IntoView {
 #[server(endpoint = "page_action")]
 pub async fn page_action(facebook_page_id: String, action: String) -> Result<(), ServerFnError> {
     use crate::admins::guard::{internal, refuse};
-    let (state, page) = managed_page(&facebook_page_id).await?;
+    let (state, page) = privileged_page(&facebook_page_id).await?;
     let done = match action.as_str() {
         "enable" => {
             let done = store::set_enabled(&state.db, &page.id, true).await;

@@ -78,7 +78,7 @@ pub async fn page_paused(facebook_page_id: String) -> Result<Option<String>, Ser
 #[server(endpoint = "resume_page")]
 pub async fn resume_page(facebook_page_id: String) -> Result<(), ServerFnError> {
     use crate::admins::guard::internal;
-    let (state, page) = super::managed_page(&facebook_page_id).await?;
+    let (state, page) = super::privileged_page(&facebook_page_id).await?;
     if clear(&state.db, &page.id).await.map_err(internal)? {
         tracing::info!(page = %facebook_page_id, "Page resumed by its admin");
     }

@@ -192,7 +192,7 @@ pub async fn utility_granted(
 #[server(endpoint = "retry_template")]
 pub async fn retry_template(facebook_page_id: String) -> Result<OutsideWindow, ServerFnError> {
     use crate::admins::guard::{internal, refuse};
-    let (state, page) = super::managed_page(&facebook_page_id).await?;
+    let (state, page) = super::privileged_page(&facebook_page_id).await?;
     let token = super::store::page_token(&state.db, &state.token_cipher, &facebook_page_id)
         .await
         .map_err(internal)?

@@ -946,3 +946,54 @@ both_databases!(
         ctx.server.stop().await;
     }
 );
+
+both_databases!(
+    an_entrants_login_start_stores_nothing_and_its_state_is_good_once,
+    |url: String| async move {
+        let ctx = Ctx::start(&url, &[]).await;
+        sqlx::query("UPDATE campaigns SET require_login = 1 WHERE slug = 'demo'")
+            .execute(&ctx.server.state.db)
+            .await
+            .unwrap();
+        let sessions = || ctx.scalar("SELECT COUNT(*) FROM sessions");
+        // Visitors who start the login and never come back leave nothing on the server.
+        for _ in 0..3 {
+            let r = client()
+                .get(ctx.server.url("/c/demo/login"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 303);
+        }
+        assert_eq!(sessions().await, 0);
+        // A login through the dialog makes the person's entry, once.
+        let callback = crate::admins::through_dialog(
+            &ctx.http,
+            &ctx.server,
+            "/c/demo/login",
+            "alice",
+            &[],
+            "continue",
+        )
+        .await;
+        let r = ctx.http.get(&callback).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let entry = r.headers()["location"].to_str().unwrap().to_string();
+        assert!(entry.starts_with("/c/demo/e/"), "{entry}");
+        assert_eq!(
+            ctx.scalar("SELECT COUNT(*) FROM entries WHERE asid IS NOT NULL")
+                .await,
+            1
+        );
+        assert_eq!(sessions().await, 0);
+        // The same callback again: its state was good for one try.
+        let again = ctx.http.get(&callback).send().await.unwrap();
+        assert_eq!(again.status(), 400);
+        assert!(again
+            .text()
+            .await
+            .unwrap()
+            .contains("This login attempt is not valid"));
+        ctx.server.stop().await;
+    }
+);

@@ -147,6 +147,15 @@ both_databases!(
                 vec![],
                 Some(format!(r#"{{"scope":{page_scope},"filter":{{}}}}"#)),
             ),
+            // What acts in the Page's name: sending again, asking Meta.
+            (
+                "page_action",
+                vec![("facebook_page_id", BAKERY), ("action", "enable")],
+                None,
+            ),
+            ("resume_page", vec![("facebook_page_id", BAKERY)], None),
+            ("retry_template", vec![("facebook_page_id", BAKERY)], None),
+            ("check_page", vec![("facebook_page_id", BAKERY)], None),
         ];
         for (function, form, json_body) in attempts {
             // Back on the Page, and the product knows it again (a fresh login).
