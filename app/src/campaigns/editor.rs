@@ -4,6 +4,7 @@
 
 use super::{
     get_campaign,
+    lifecycle::Locks,
     rules::{self, CampaignForm, FieldErrors},
     slug_available, CampaignAction, Lifecycle, SaveCampaign, SaveOutcome, SlugStatus,
 };
@@ -66,6 +67,23 @@ pub fn CampaignEditor() -> impl IntoView {
         }
     });
     let pages = Resource::new(|| (), |_| my_pages());
+    // What the lifecycle rules fix once people take part (`lifecycle::locks`), each with the
+    // sentence that says why, beside its field; the server refuses the same changes.
+    let locked = move |get: fn(&Locks) -> Option<String>| {
+        existing.with(|c| match c {
+            Some(Ok(Some(c))) => get(&c.locks),
+            _ => None,
+        })
+    };
+    let lock_note = move |field: &'static str, get: fn(&Locks) -> Option<String>| {
+        view! {
+            <Suspense>
+                {move || locked(get).map(|why| view! {
+                    <p class="muted lock" data-testid=format!("lock-{field}")>{why}</p>
+                })}
+            </Suspense>
+        }
+    };
 
     // The link is checked with the server as it is typed (debounced), once its format is valid;
     // each answer names the slug it is about, so a late answer never labels a newer text.
@@ -231,6 +249,7 @@ pub fn CampaignEditor() -> impl IntoView {
                 <div class="field" data-field="page_id">
                     <label for="page_id">"Page"</label>
                     <select id="page_id" name="page_id" prop:value=move || form.with(|f| f.page_id.clone())
+                        disabled=move || locked(|l| l.page.clone()).is_some()
                         on:change=move |ev| form.update(|f| f.page_id = event_target_value(&ev))>
                         <option value="">"Choose a connected Page"</option>
                         <Suspense>
@@ -242,6 +261,7 @@ pub fn CampaignEditor() -> impl IntoView {
                         </Suspense>
                     </select>
                     {move || error_for("page_id")().map(|e| view! { <p class="field-error" role="alert" data-testid="error-page_id">{e}</p> })}
+                    {lock_note("page", |l| l.page.clone())}
                 </div>
                 {text("Title", "title", |f| f.title.clone(), |f, v| f.title = v, false)}
                 {text("Link (/c/…)", "slug", |f| f.slug.clone(), |f, v| f.slug = v, false)}
@@ -265,7 +285,9 @@ pub fn CampaignEditor() -> impl IntoView {
                     }}
                 </div>
                 {text("Starts", "starts_at", |f| f.starts_at.clone(), |f, v| f.starts_at = v, false)}
+                {lock_note("starts_at", |l| l.starts_at.clone())}
                 {text("Ends", "ends_at", |f| f.ends_at.clone(), |f, v| f.ends_at = v, false)}
+                {lock_note("ends_at", |l| l.ends_at.clone())}
                 {text("Time zone (e.g. Europe/Paris)", "time_zone", |f| f.time_zone.clone(), |f, v| f.time_zone = v, false)}
                 {text("Rules and terms", "rules", |f| f.rules.clone(), |f, v| f.rules = v, true)}
                 <label class="check">
@@ -413,8 +435,10 @@ fn CampaignLifecycle(id: String) -> impl IntoView {
             {move || current.get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
             {move || current.get().and_then(Result::ok).map(|c| {
                 let stage = c.lifecycle_now;
+                let undeletable = c.locks.delete.clone().filter(|_| stage == Lifecycle::Draft);
                 let offers = |action: &str| match action {
-                    "publish" | "delete" => stage == Lifecycle::Draft,
+                    "publish" => stage == Lifecycle::Draft,
+                    "delete" => stage == Lifecycle::Draft && undeletable.is_none(),
                     "unpublish" => stage == Lifecycle::Scheduled,
                     "archive" => stage != Lifecycle::Archived,
                     _ => true,
@@ -427,6 +451,7 @@ fn CampaignLifecycle(id: String) -> impl IntoView {
                         {offers("archive").then(|| button("archive", "Archive", "secondary"))}
                         {button("duplicate", "Duplicate", "secondary")}
                         {offers("delete").then(|| button("delete", "Delete", "secondary danger"))}
+                        {undeletable.map(|why| view! { <p class="muted lock" data-testid="lock-delete">{why}</p> })}
                     </div>
                 }
             })}
