@@ -106,6 +106,26 @@ async fn answer(ctx: &Ctx, user: &str, reference: &str, ago_ms: i64) {
     panic!("{user}'s event was never processed");
 }
 
+/// Until `user`'s confirmation message was sent: the server's inbox worker may be the one that
+/// processes their event, and it sends the confirmation last, after anything else the
+/// confirmation queues.
+async fn confirmation_sent(ctx: &Ctx, user: &str) {
+    let psid = ctx.psid(user).await;
+    for _ in 0..400 {
+        let settled = ctx
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM outgoing_messages o JOIN subscribers s ON s.id = o.subscriber_id
+                 WHERE s.psid = '{psid}' AND o.kind = 'confirmation' AND o.status <> 'queued'"
+            ))
+            .await;
+        if settled > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{user}'s confirmation was never sent");
+}
+
 async fn entry_status(ctx: &Ctx, reference: &str) -> String {
     let nonce = app::entries::refs::nonce_of(reference).unwrap().to_string();
     sqlx::query_scalar("SELECT status FROM entries WHERE ref_nonce = $1")
@@ -367,6 +387,7 @@ both_databases!(
         let ago = now_ms() - ends_at(&ctx).await + 60_000;
         answer(&ctx, "bob", &bob, ago).await;
         assert_eq!(entry_status(&ctx, &bob).await, "confirmed");
+        confirmation_sent(&ctx, "bob").await;
         ctx.drive().await;
         assert_eq!(ctx.received("bob", "giveaway has ended").await.len(), 1);
         assert_eq!(ctx.outcome(&notice, "bob").await.0, "sent");
@@ -382,6 +403,49 @@ both_databases!(
         assert_eq!(entry_status(&ctx, &carol).await, "pending");
         ctx.drive().await;
         assert!(ctx.received("carol", "giveaway has ended").await.is_empty());
+        assert_eq!(ctx.received("alice", "giveaway has ended").await.len(), 1);
+        ctx.server.stop().await;
+    }
+);
+
+both_databases!(
+    end_notice_messages_not_yet_sent_wait_for_the_new_end,
+    |url: String| async move {
+        let ctx = Ctx::start(&url, &[]).await;
+        let server = &ctx.server;
+        let http = admin(server).await;
+        let notice = format!("end-{}", ctx.campaign);
+        ctx.subscribe("alice", 0).await;
+        let (status, body) = act(&http, server, &ctx.campaign, "end_now").await;
+        assert_eq!(status, 200, "{body}");
+        // The notice is fanned out, but its Page's sender has not reached Alice yet.
+        let fanned = app::notices::fanout::start(&server.state, &notice)
+            .await
+            .unwrap();
+        assert_eq!(fanned, None);
+        assert_eq!(ctx.outcome(&notice, "alice").await.0, "queued");
+
+        // Extended meanwhile: she is not told "ended" while it is open again.
+        let mut form = campaign(&http, server, &ctx.campaign).await.form;
+        form.ends_at = local(now_ms() + HOUR_MS);
+        let (status, body) = save(&http, server, Some(&ctx.campaign), &form).await;
+        assert_eq!(status, 200, "{body}");
+        let reopened = campaign(&http, server, &ctx.campaign).await;
+        assert_eq!(reopened.end_notice.as_deref(), Some("scheduled"));
+        ctx.drive().await;
+        assert!(ctx.received("alice", "giveaway has ended").await.is_empty());
+        // A run of its job that was already under way finds it not due until the new end.
+        let fanned = app::notices::fanout::start(&server.state, &notice)
+            .await
+            .unwrap();
+        assert_eq!(fanned, Some(reopened.ends_at_ms));
+
+        // At the new end she is told, once.
+        let (status, body) = act(&http, server, &ctx.campaign, "end_now").await;
+        assert_eq!(status, 200, "{body}");
+        ctx.drive().await;
+        assert_eq!(ctx.received("alice", "giveaway has ended").await.len(), 1);
+        ctx.drive().await;
         assert_eq!(ctx.received("alice", "giveaway has ended").await.len(), 1);
         ctx.server.stop().await;
     }
