@@ -170,6 +170,10 @@ pub fn CampaignEditor() -> impl IntoView {
             _ => None,
         })
     };
+    // An attribute is no place to wait for a resource (it sits outside any `<Suspense>`): the
+    // select follows a signal the loaded locks set once they are in.
+    let page_fixed = RwSignal::new(false);
+    Effect::new(move |_| page_fixed.set(locked(|l| l.page.clone()).is_some()));
     let lock_note = move |field: &'static str, get: fn(&Locks) -> Option<String>| {
         view! {
             <Suspense>
@@ -260,7 +264,7 @@ pub fn CampaignEditor() -> impl IntoView {
                 <div class="field" data-field="page_id">
                     <label for="page_id">"Page"</label>
                     <select id="page_id" name="page_id" prop:value=move || form.with(|f| f.page_id.clone())
-                        disabled=move || locked(|l| l.page.clone()).is_some()
+                        disabled=move || page_fixed.get()
                         on:change=move |ev| form.update(|f| f.page_id = event_target_value(&ev))>
                         <option value="">"Choose a connected Page"</option>
                         <Suspense>
