@@ -1,7 +1,8 @@
 import { test, expect, Page } from "@playwright/test";
 
 // The campaign editor beyond its fields: image upload with a preview, the link checked as it is
-// typed, and the lifecycle buttons (publish, archive, duplicate, delete).
+// typed, the lifecycle buttons (publish, archive, duplicate, delete) and the fields the lifecycle
+// rules fix once a campaign has started.
 
 // A complete 1×1 PNG.
 const PNG = Buffer.from(
@@ -68,6 +69,10 @@ test("an admin uploads an image, sees a taken link as typed, publishes, archives
   await page.getByTestId("action-publish").click();
   await expect(lifecycle).toHaveAttribute("data-stage", "live");
   await expect(page.getByTestId("action-publish")).toHaveCount(0);
+  // Started: its Page is fixed and its start cannot move past now; the editor says why.
+  await expect(page.locator("#page_id")).toBeDisabled();
+  await expect(page.getByTestId("lock-page")).toContainText("its Page can no longer change");
+  await expect(page.getByTestId("lock-starts_at")).toContainText("has started");
   const visitor = await page.context().browser()!.newPage();
   await visitor.goto(`/c/${slug}`);
   await expect(visitor.locator("img.campaign-image")).toHaveAttribute("src", imageUrl);
@@ -84,6 +89,9 @@ test("an admin uploads an image, sees a taken link as typed, publishes, archives
   await expect(page).not.toHaveURL(original);
   await expect(page.locator("#slug")).toHaveValue(`${slug}-copy`);
   await expect(lifecycle).toHaveAttribute("data-stage", "draft");
+  // A draft nobody entered: any Page, and it can be deleted.
+  await expect(page.locator("#page_id")).toBeEnabled();
+  await expect(page.getByTestId("lock-page")).toHaveCount(0);
   await page.getByTestId("action-delete").click();
   await expect(page.getByTestId("action-delete")).toHaveText("Really delete this draft?");
   await page.getByTestId("action-delete").click();

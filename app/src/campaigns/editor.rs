@@ -4,6 +4,7 @@
 
 use super::{
     get_campaign,
+    lifecycle::Locks,
     rules::{self, CampaignForm, FieldErrors},
     slug_available, CampaignAction, Lifecycle, SaveCampaign, SaveOutcome, SlugStatus,
 };
@@ -66,7 +67,6 @@ pub fn CampaignEditor() -> impl IntoView {
         }
     });
     let pages = Resource::new(|| (), |_| my_pages());
-
     // The link is checked with the server as it is typed (debounced), once its format is valid;
     // each answer names the slug it is about, so a late answer never labels a newer text.
     let slug = Memo::new(move |_| form.with(|f| f.slug.trim().to_string()));
@@ -150,6 +150,39 @@ pub fn CampaignEditor() -> impl IntoView {
     };
 
     let save = ServerAction::<SaveCampaign>::new();
+    // What the lifecycle rules fix once people take part (`lifecycle::locks`), each with the
+    // sentence that says why, beside its field; the server refuses the same changes. Read again
+    // after every save and lifecycle action (publishing fixes the Page), apart from `existing`,
+    // which fills the form once and so never overwrites what the admin is typing.
+    let act = ServerAction::<CampaignAction>::new();
+    let current = Resource::new(
+        move || (id(), act.version().get(), save.version().get()),
+        |(id, _, _)| async move {
+            match id {
+                Some(id) => get_campaign(id).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+    let locked = move |get: fn(&Locks) -> Option<String>| {
+        current.with(|c| match c {
+            Some(Ok(Some(c))) => get(&c.locks),
+            _ => None,
+        })
+    };
+    // An attribute is no place to wait for a resource (it sits outside any `<Suspense>`): the
+    // select follows a signal the loaded locks set once they are in.
+    let page_fixed = RwSignal::new(false);
+    Effect::new(move |_| page_fixed.set(locked(|l| l.page.clone()).is_some()));
+    let lock_note = move |field: &'static str, get: fn(&Locks) -> Option<String>| {
+        view! {
+            <Suspense>
+                {move || locked(get).map(|why| view! {
+                    <p class="muted lock" data-testid=format!("lock-{field}")>{why}</p>
+                })}
+            </Suspense>
+        }
+    };
     let navigate = use_navigate();
     // Subscribers of a live campaign are not told of an edit unless the admin asks: saving one
     // offers it.
@@ -225,12 +258,13 @@ pub fn CampaignEditor() -> impl IntoView {
             {move || id().map(|id| view! {
                 <ReconnectBanner campaign_id=id.clone()/>
                 <crate::pages::reach::NoticeReachPanel campaign_id=id.clone()/>
-                <CampaignLifecycle id/>
+                <CampaignLifecycle act current/>
             })}
             <form on:submit=on_submit novalidate>
                 <div class="field" data-field="page_id">
                     <label for="page_id">"Page"</label>
                     <select id="page_id" name="page_id" prop:value=move || form.with(|f| f.page_id.clone())
+                        disabled=move || page_fixed.get()
                         on:change=move |ev| form.update(|f| f.page_id = event_target_value(&ev))>
                         <option value="">"Choose a connected Page"</option>
                         <Suspense>
@@ -242,6 +276,7 @@ pub fn CampaignEditor() -> impl IntoView {
                         </Suspense>
                     </select>
                     {move || error_for("page_id")().map(|e| view! { <p class="field-error" role="alert" data-testid="error-page_id">{e}</p> })}
+                    {lock_note("page", |l| l.page.clone())}
                 </div>
                 {text("Title", "title", |f| f.title.clone(), |f, v| f.title = v, false)}
                 {text("Link (/c/…)", "slug", |f| f.slug.clone(), |f, v| f.slug = v, false)}
@@ -265,7 +300,9 @@ pub fn CampaignEditor() -> impl IntoView {
                     }}
                 </div>
                 {text("Starts", "starts_at", |f| f.starts_at.clone(), |f, v| f.starts_at = v, false)}
+                {lock_note("starts_at", |l| l.starts_at.clone())}
                 {text("Ends", "ends_at", |f| f.ends_at.clone(), |f, v| f.ends_at = v, false)}
+                {lock_note("ends_at", |l| l.ends_at.clone())}
                 {text("Time zone (e.g. Europe/Paris)", "time_zone", |f| f.time_zone.clone(), |f, v| f.time_zone = v, false)}
                 {text("Rules and terms", "rules", |f| f.rules.clone(), |f, v| f.rules = v, true)}
                 <label class="check">
@@ -369,17 +406,13 @@ fn ReconnectBanner(campaign_id: String) -> impl IntoView {
     }
 }
 
-/// Where a saved campaign is in its life, and the buttons that move it on.
+/// Where a saved campaign is in its life, and the buttons that move it on. `current` is read
+/// again after each action (`act`).
 #[component]
-fn CampaignLifecycle(id: String) -> impl IntoView {
-    let act = ServerAction::<CampaignAction>::new();
-    let current = Resource::new(
-        {
-            let id = id.clone();
-            move || (id.clone(), act.version().get())
-        },
-        |(id, _)| get_campaign(id),
-    );
+fn CampaignLifecycle(
+    act: ServerAction<CampaignAction>,
+    current: Resource<Result<Option<super::Campaign>, ServerFnError>>,
+) -> impl IntoView {
     let last = RwSignal::new(String::new());
     let confirm_delete = RwSignal::new(false);
     let navigate = use_navigate();
@@ -390,8 +423,10 @@ fn CampaignLifecycle(id: String) -> impl IntoView {
         }
         _ => {}
     });
-    let button = move |action: &'static str, label: &'static str, class: &'static str| {
-        let id = id.clone();
+    let button = move |id: String,
+                       action: &'static str,
+                       label: &'static str,
+                       class: &'static str| {
         view! {
             <button type="button" class=class data-testid=format!("action-{action}")
                 disabled=move || act.pending().get()
@@ -411,10 +446,13 @@ fn CampaignLifecycle(id: String) -> impl IntoView {
     view! {
         <Suspense>
             {move || current.get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
-            {move || current.get().and_then(Result::ok).map(|c| {
+            {move || current.get().and_then(Result::ok).flatten().map(|c| {
                 let stage = c.lifecycle_now;
+                let id = c.id.clone();
+                let undeletable = c.locks.delete.clone().filter(|_| stage == Lifecycle::Draft);
                 let offers = |action: &str| match action {
-                    "publish" | "delete" => stage == Lifecycle::Draft,
+                    "publish" => stage == Lifecycle::Draft,
+                    "delete" => stage == Lifecycle::Draft && undeletable.is_none(),
                     "unpublish" => stage == Lifecycle::Scheduled,
                     "archive" => stage != Lifecycle::Archived,
                     _ => true,
@@ -422,11 +460,12 @@ fn CampaignLifecycle(id: String) -> impl IntoView {
                 view! {
                     <div class="lifecycle" data-testid="campaign-lifecycle">
                         <span class="stage" data-testid="lifecycle" data-stage=stage.label().to_lowercase()>{stage.label()}</span>
-                        {offers("publish").then(|| button("publish", "Publish", ""))}
-                        {offers("unpublish").then(|| button("unpublish", "Back to draft", "secondary"))}
-                        {offers("archive").then(|| button("archive", "Archive", "secondary"))}
-                        {button("duplicate", "Duplicate", "secondary")}
-                        {offers("delete").then(|| button("delete", "Delete", "secondary danger"))}
+                        {offers("publish").then(|| button(id.clone(), "publish", "Publish", ""))}
+                        {offers("unpublish").then(|| button(id.clone(), "unpublish", "Back to draft", "secondary"))}
+                        {offers("archive").then(|| button(id.clone(), "archive", "Archive", "secondary"))}
+                        {button(id.clone(), "duplicate", "Duplicate", "secondary")}
+                        {offers("delete").then(|| button(id.clone(), "delete", "Delete", "secondary danger"))}
+                        {undeletable.map(|why| view! { <p class="muted lock" data-testid="lock-delete">{why}</p> })}
                     </div>
                 }
             })}

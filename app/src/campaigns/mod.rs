@@ -6,6 +6,7 @@
 pub mod editor;
 #[cfg(feature = "ssr")]
 pub mod images;
+pub mod lifecycle;
 pub mod rules;
 #[cfg(feature = "ssr")]
 pub mod showcase;
@@ -61,32 +62,41 @@ pub struct Campaign {
     /// Where it stood when the server read it, by the server's clock: the one that decides what
     /// the lifecycle buttons may do.
     pub lifecycle_now: Lifecycle,
+    /// Entry rows of any status (pending links included): what the lifecycle rules count.
+    pub entries: i64,
+    /// The status of its end notice (`scheduled`, `sending` once it went, `cancelled`), if any.
+    pub end_notice: Option<String>,
+    /// What the editor shows as fixed and why, by the server's clock (`lifecycle::locks`).
+    pub locks: lifecycle::Locks,
 }
 
 impl Campaign {
     #[cfg(feature = "ssr")]
     fn from_parts(
-        (id, form, starts_at_ms, ends_at_ms, publish_state): (
+        (id, form, starts_at_ms, ends_at_ms, publish_state, entries, end_notice): (
             String,
             CampaignForm,
             i64,
             i64,
             String,
+            i64,
+            Option<String>,
         ),
     ) -> Self {
-        Campaign {
-            lifecycle_now: Lifecycle::of(
-                &publish_state,
-                starts_at_ms,
-                ends_at_ms,
-                crate::db::now_ms(),
-            ),
+        let now = crate::db::now_ms();
+        let mut campaign = Campaign {
+            lifecycle_now: Lifecycle::of(&publish_state, starts_at_ms, ends_at_ms, now),
             id,
             form,
             starts_at_ms,
             ends_at_ms,
             publish_state,
-        }
+            entries,
+            end_notice,
+            locks: lifecycle::Locks::default(),
+        };
+        campaign.locks = lifecycle::locks(&campaign, now);
+        campaign
     }
 
     pub fn lifecycle(&self, now: i64) -> Lifecycle {
@@ -183,7 +193,7 @@ pub async fn list_campaigns() -> Result<Vec<Campaign>, ServerFnError> {
         .map_err(internal)
 }
 
-/// `publish`, `unpublish`, `archive`, `end_now` (a live campaign), `duplicate` (answers the new id) or `delete` (drafts only).
+/// `publish`, `unpublish`, `archive`, `end_now` (a live campaign), `duplicate` (answers the new id) or `delete` (drafts nobody entered: `lifecycle::check_delete`).
 #[server(endpoint = "campaign_action")]
 pub async fn campaign_action(id: String, action: String) -> Result<Option<String>, ServerFnError> {
     use crate::admins::guard::{internal, refuse, require_admin};

@@ -76,8 +76,19 @@ pub async fn save(
         return Ok(Saved::Invalid(errors));
     };
     if let Some(id) = id {
-        if find_for_admin(db, admin_id, id).await?.is_none() {
+        let Some(current) = find_for_admin(db, admin_id, id).await? else {
             return Ok(Saved::Forbidden);
+        };
+        // What may no longer change once people take part (`lifecycle`), beside its field.
+        if let (Ok(starts_at_ms), Ok(ends_at_ms)) = (&starts, &ends) {
+            let edit = super::lifecycle::Edit {
+                page_id: &form.page_id,
+                starts_at_ms: *starts_at_ms,
+                ends_at_ms: *ends_at_ms,
+            };
+            for (field, why) in super::lifecycle::check_edit(&current, &edit, now_ms()) {
+                errors.entry(field).or_insert(why);
+            }
         }
     }
     let taken: Option<String> = sqlx::query_scalar("SELECT id FROM campaigns WHERE slug = $1")
@@ -180,15 +191,21 @@ struct Row {
     notice_path: String,
     tag_fallback: i64,
     publish_state: String,
+    entries: i64,
+    end_notice: Option<String>,
 }
 
 const SELECT: &str = "SELECT c.id, p.facebook_page_id, c.title, c.slug, c.description, c.prize, c.image_url,
     c.starts_at, c.ends_at, c.time_zone, c.rules, c.require_login, c.confirmation_enabled, c.confirmation_text,
-    c.automation_keyword, c.notice_text, c.notice_path, c.tag_fallback, c.publish_state
+    c.automation_keyword, c.notice_text, c.notice_path, c.tag_fallback, c.publish_state,
+    (SELECT COUNT(*) FROM entries e WHERE e.campaign_id = c.id) AS entries,
+    (SELECT n.status FROM notices n WHERE n.campaign_id = c.id AND n.kind = 'end_notice') AS end_notice
     FROM campaigns c JOIN pages p ON p.id = c.page_id JOIN page_admins pa ON pa.page_id = p.id
     WHERE pa.admin_id = $1";
 
-fn to_form(row: Row) -> (String, CampaignForm, i64, i64, String) {
+type Parts = (String, CampaignForm, i64, i64, String, i64, Option<String>);
+
+fn to_form(row: Row) -> Parts {
     let form = CampaignForm {
         page_id: row.facebook_page_id,
         title: row.title,
@@ -208,7 +225,15 @@ fn to_form(row: Row) -> (String, CampaignForm, i64, i64, String) {
         notice_path: row.notice_path,
         tag_fallback: row.tag_fallback != 0,
     };
-    (row.id, form, row.starts_at, row.ends_at, row.publish_state)
+    (
+        row.id,
+        form,
+        row.starts_at,
+        row.ends_at,
+        row.publish_state,
+        row.entries,
+        row.end_notice,
+    )
 }
 
 /// The campaign as its editor shows it, if the admin may manage it.
@@ -303,20 +328,28 @@ pub async fn transition(
     Ok(Changed::Ok)
 }
 
-/// Deletes a draft. Anything ever published keeps its history: archive it instead.
+/// Deletes a draft nobody entered (`lifecycle::check_delete`). Anything ever published, or
+/// entered, keeps its history: archive it instead. Entries would go with the campaign (the
+/// schema cascades), so the statement itself checks again that there are none.
 pub async fn delete_draft(db: &Db, admin_id: &str, id: &str) -> Result<Changed, sqlx::Error> {
     let Some(campaign) = find_for_admin(db, admin_id, id).await? else {
         return Ok(Changed::Forbidden);
     };
-    if campaign.publish_state != "draft" {
+    if let Err(why) = super::lifecycle::check_delete(&campaign) {
+        return Ok(Changed::Refused(why));
+    }
+    let deleted = sqlx::query(
+        "DELETE FROM campaigns WHERE id = $1 AND publish_state = 'draft'
+           AND NOT EXISTS (SELECT 1 FROM entries WHERE campaign_id = $1)",
+    )
+    .bind(id)
+    .execute(db)
+    .await?;
+    if deleted.rows_affected() == 0 {
         return Ok(Changed::Refused(
-            "Only drafts can be deleted; archive this campaign instead.",
+            "This campaign was published or entered meanwhile, so it was kept: archive it instead.",
         ));
     }
-    sqlx::query("DELETE FROM campaigns WHERE id = $1 AND publish_state = 'draft'")
-        .bind(id)
-        .execute(db)
-        .await?;
     Ok(Changed::Ok)
 }
 

@@ -325,6 +325,7 @@ mod server_side {
         match store::confirm(&state.db, entry, &subscriber.id, proof, at).await? {
             store::Confirmation::Confirmed(confirmed) => {
                 tracing::info!(entry = %confirmed.id, campaign = %campaign.id, "entry confirmed");
+                crate::notices::fanout::late_entrant(state, &campaign.id, &subscriber.id).await?;
                 send_confirmation(state, &campaign, &confirmed, subscriber).await
             }
             store::Confirmation::Already(_) | store::Confirmation::Duplicate { .. } => Ok(()),

@@ -1,58 +1,47 @@
 //! A notice's time has come: one queued message per subscriber of the campaign, in a single
 //! set-based statement (memory stays flat whatever the campaign's size), then the Page's sender
 //! is woken. Running this twice queues nothing twice: each message's `dedupe_key` is
-//! (notice kind, notice, subscriber).
+//! (notice kind, notice, subscriber). That key is also what lets an end notice go again after
+//! its campaign was extended (`schedule::sync_end_notice`) without telling anyone twice, and an
+//! entry confirmed after the fan-out join it (`late_entrant`).
 
-use super::schedule::END;
+use super::schedule::{end_notice_id, END};
 use crate::db::now_ms;
 use crate::state::AppState;
+use sqlx::{Any, Transaction};
 
-pub async fn start(state: &AppState, notice_id: &str) -> Result<(), sqlx::Error> {
+/// Fans the notice out. `Some(at)`: it is not due yet (its campaign was extended while its job
+/// was already claimed), and its job should come back at `at`.
+pub async fn start(state: &AppState, notice_id: &str) -> Result<Option<i64>, sqlx::Error> {
     let mut tx = state.db.begin().await?;
-    // Write first, so SQLite makes this transaction wait for others instead of failing it.
+    // Write first, so SQLite makes this transaction wait for others instead of failing it. On
+    // PostgreSQL this row lock is what `sync_end_notice` and `late_entrant` wait on.
     sqlx::query("UPDATE notices SET updated_at = updated_at WHERE id = $1")
         .bind(notice_id)
         .execute(&mut *tx)
         .await?;
-    let notice: Option<(String, String, String, String, String, String)> = sqlx::query_as(
-        "SELECT n.campaign_id, n.kind, n.status, n.text, c.notice_text, c.page_id
+    let notice: Option<(String, String, String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT n.campaign_id, n.kind, n.status, n.text, c.notice_text, c.page_id, n.send_at
          FROM notices n JOIN campaigns c ON c.id = n.campaign_id WHERE n.id = $1",
     )
     .bind(notice_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((campaign_id, kind, status, text, campaign_text, page_row_id)) = notice else {
-        return Ok(());
+    let Some((campaign_id, kind, status, text, campaign_text, page_row_id, send_at)) = notice
+    else {
+        return Ok(None);
     };
     if status == "cancelled" {
-        return Ok(());
+        return Ok(None);
+    }
+    let now = now_ms();
+    if status == "scheduled" && send_at > now {
+        return Ok(Some(send_at));
     }
     // The end notice says what the campaign says when it ends, edits until then included.
     let text = if kind == END { campaign_text } else { text };
-    let now = now_ms();
-    let prefix = format!("{kind}:{notice_id}:");
-    sqlx::query(
-        "INSERT INTO outgoing_messages (id, dedupe_key, page_id, subscriber_id, campaign_id, kind,
-                                        status, created_at, updated_at, notice_id)
-         SELECT $1 || e.subscriber_id, $1 || e.subscriber_id, $2, e.subscriber_id, e.campaign_id, $3,
-                'queued', $4, $4, $5
-         FROM entries e
-         WHERE e.campaign_id = $6 AND e.status = 'confirmed' AND e.subscriber_id IS NOT NULL
-         ON CONFLICT (dedupe_key) DO NOTHING",
-    )
-    .bind(&prefix)
-    .bind(&page_row_id)
-    .bind(&kind)
-    .bind(now)
-    .bind(notice_id)
-    .bind(&campaign_id)
-    .execute(&mut *tx)
-    .await?;
-    let recipients: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM outgoing_messages WHERE notice_id = $1")
-            .bind(notice_id)
-            .fetch_one(&mut *tx)
-            .await?;
+    queue(&mut tx, notice_id, &kind, &page_row_id, &campaign_id, None).await?;
+    let recipients = count(&mut tx, notice_id).await?;
     sqlx::query(
         "UPDATE notices SET status = 'sending', text = $1, recipients = $2,
                 started_at = COALESCE(started_at, $3), updated_at = $3
@@ -68,5 +57,106 @@ pub async fn start(state: &AppState, notice_id: &str) -> Result<(), sqlx::Error>
     tx.commit().await?;
     tracing::info!(notice = %notice_id, recipients, "notice queued");
     state.jobs.notify_one();
+    Ok(None)
+}
+
+/// A person whose entry was confirmed after the campaign's end notice listed its recipients
+/// (Meta's webhook came late, for an answer made before the end) gets that notice too, through
+/// the same queue and key as everyone else. Before the fan-out, nothing to do: it will list them.
+///
+/// Called right after the confirmation is committed. On PostgreSQL the notice's row lock orders
+/// this against a fan-out under way: either the fan-out's listing starts after the lock is given
+/// back (and sees the confirmation), or this waits for the fan-out to commit and sees it went.
+pub async fn late_entrant(
+    state: &AppState,
+    campaign_id: &str,
+    subscriber_id: &str,
+) -> Result<(), sqlx::Error> {
+    let notice_id = end_notice_id(campaign_id);
+    let mut tx = state.db.begin().await?;
+    let locked = sqlx::query("UPDATE notices SET updated_at = updated_at WHERE id = $1")
+        .bind(&notice_id)
+        .execute(&mut *tx)
+        .await?;
+    if locked.rows_affected() == 0 {
+        return Ok(());
+    }
+    let went: Option<String> = sqlx::query_scalar(
+        "SELECT c.page_id FROM notices n JOIN campaigns c ON c.id = n.campaign_id
+         WHERE n.id = $1 AND n.status = 'sending'",
+    )
+    .bind(&notice_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(page_row_id) = went else {
+        return Ok(());
+    };
+    let queued = queue(
+        &mut tx,
+        &notice_id,
+        END,
+        &page_row_id,
+        campaign_id,
+        Some(subscriber_id),
+    )
+    .await?;
+    if queued == 0 {
+        return Ok(());
+    }
+    let recipients = count(&mut tx, &notice_id).await?;
+    sqlx::query("UPDATE notices SET recipients = $1, updated_at = $2 WHERE id = $3")
+        .bind(recipients)
+        .bind(now_ms())
+        .bind(&notice_id)
+        .execute(&mut *tx)
+        .await?;
+    super::sender::arm(&mut *tx, &page_row_id).await?;
+    tx.commit().await?;
+    tracing::info!(notice = %notice_id, "late entrant queued for the end notice");
+    state.jobs.notify_one();
     Ok(())
+}
+
+/// Queues the notice for the campaign's confirmed entrants (or only `subscriber_id`'s entry)
+/// who have no message of it yet; answers how many were queued.
+async fn queue(
+    tx: &mut Transaction<'_, Any>,
+    notice_id: &str,
+    kind: &str,
+    page_row_id: &str,
+    campaign_id: &str,
+    subscriber_id: Option<&str>,
+) -> Result<u64, sqlx::Error> {
+    let only = if subscriber_id.is_some() {
+        " AND e.subscriber_id = $7"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "INSERT INTO outgoing_messages (id, dedupe_key, page_id, subscriber_id, campaign_id, kind,
+                                        status, created_at, updated_at, notice_id)
+         SELECT $1 || e.subscriber_id, $1 || e.subscriber_id, $2, e.subscriber_id, e.campaign_id, $3,
+                'queued', $4, $4, $5
+         FROM entries e
+         WHERE e.campaign_id = $6 AND e.status = 'confirmed' AND e.subscriber_id IS NOT NULL{only}
+         ON CONFLICT (dedupe_key) DO NOTHING"
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(format!("{kind}:{notice_id}:"))
+        .bind(page_row_id)
+        .bind(kind)
+        .bind(now_ms())
+        .bind(notice_id)
+        .bind(campaign_id);
+    if let Some(subscriber_id) = subscriber_id {
+        query = query.bind(subscriber_id);
+    }
+    Ok(query.execute(&mut **tx).await?.rows_affected())
+}
+
+async fn count(tx: &mut Transaction<'_, Any>, notice_id: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM outgoing_messages WHERE notice_id = $1")
+        .bind(notice_id)
+        .fetch_one(&mut **tx)
+        .await
 }

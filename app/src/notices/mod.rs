@@ -307,7 +307,9 @@ async fn run_job(state: &crate::state::AppState, job: jobs::Job) {
             let payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or_default();
             match payload["notice_id"].as_str() {
                 Some(id) => match fanout::start(state, id).await {
-                    Ok(()) => jobs::finish(&state.db, &job, owner).await,
+                    Ok(None) => jobs::finish(&state.db, &job, owner).await,
+                    // Not due yet (its campaign was extended meanwhile): back at its time.
+                    Ok(Some(at)) => jobs::later(&state.db, &job, owner, at, None).await,
                     Err(e) => Err(e),
                 },
                 None => jobs::fail(&state.db, &job, owner, "no notice_id in the payload").await,

@@ -1,6 +1,7 @@
 //! When notices go: the end notice follows its campaign (published: due at the end; end moved:
-//! moved too; unpublished, archived or deleted before it went: cancelled), always in the same
-//! transaction as the change to the campaign. An update notice is due at once.
+//! moved too; unpublished, archived or deleted before it went: cancelled; end moved later after
+//! it went: due again at the new end, for those not yet told), always in the same transaction as
+//! the change to the campaign. An update notice is due at once.
 
 use super::jobs;
 use crate::db::{new_id, now_ms};
@@ -22,24 +23,41 @@ fn payload(notice_id: &str) -> String {
     serde_json::json!({ "notice_id": notice_id }).to_string()
 }
 
-/// Brings the end notice in line with the campaign as it now stands in `tx`.
+/// Brings the end notice in line with the campaign as it now stands in `tx`, by the lifecycle
+/// rules (`campaigns::lifecycle::end_notice_step`): scheduled or moved while it has not gone,
+/// cancelled when the campaign is no longer published, and reopened when the end moves later
+/// after it went (the campaign takes entries again; at the new end it goes to those not yet
+/// told, and its messages not yet sent are taken back to go then, with the campaign's text as it
+/// is at that time).
 pub async fn sync_end_notice(
     tx: &mut Transaction<'_, Any>,
     campaign_id: &str,
 ) -> Result<(), sqlx::Error> {
+    use crate::campaigns::lifecycle::{end_notice_step, EndNoticeStep};
     // Write first: on SQLite a transaction that reads, then writes after another connection
     // wrote, fails (SQLITE_BUSY_SNAPSHOT); taking the write lock at once makes it wait instead.
     touch_campaign(tx, campaign_id).await?;
+    let notice_id = end_notice_id(campaign_id);
+    // On PostgreSQL, the notice's row is locked before its status is read: a fan-out under way
+    // (it locks the row first) commits before this decides, so "it went" is never read stale.
+    sqlx::query("UPDATE notices SET updated_at = updated_at WHERE id = $1")
+        .bind(&notice_id)
+        .execute(&mut **tx)
+        .await?;
     let campaign: Option<(String, i64)> =
         sqlx::query_as("SELECT publish_state, ends_at FROM campaigns WHERE id = $1")
             .bind(campaign_id)
             .fetch_optional(&mut **tx)
             .await?;
-    let notice_id = end_notice_id(campaign_id);
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM notices WHERE id = $1")
+        .bind(&notice_id)
+        .fetch_optional(&mut **tx)
+        .await?;
     let key = job_key(&notice_id);
     let now = now_ms();
-    match campaign {
-        Some((state, ends_at)) if state == "published" => {
+    let (state, ends_at) = campaign.unwrap_or_else(|| ("deleted".into(), 0));
+    match end_notice_step(&state, ends_at, status.as_deref(), now) {
+        EndNoticeStep::Schedule { at } => {
             sqlx::query(
                 "INSERT INTO notices (id, campaign_id, kind, send_at, status, created_at, updated_at)
                  VALUES ($1, $2, $3, $4, 'scheduled', $5, $5)
@@ -51,14 +69,39 @@ pub async fn sync_end_notice(
             .bind(&notice_id)
             .bind(campaign_id)
             .bind(END)
-            .bind(ends_at)
+            .bind(at)
             .bind(now)
             .execute(&mut **tx)
             .await?;
-            jobs::schedule(&mut **tx, "notice", &key, &payload(&notice_id), ends_at).await
+            jobs::schedule(&mut **tx, "notice", &key, &payload(&notice_id), at).await
         }
-        _ => {
-            // Only a notice that has not started is cancelled: one under way finishes.
+        EndNoticeStep::Reopen { at } => {
+            // Those told (or being told: a send under way) stay told; the others are listed
+            // again at the new end. Their messages not yet sent would say "ended" while the
+            // campaign is open: taken back, they are queued again then.
+            sqlx::query(
+                "DELETE FROM outgoing_messages
+                 WHERE notice_id = $1 AND status IN ('queued', 'not_sent')",
+            )
+            .bind(&notice_id)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query(
+                "UPDATE notices SET status = 'scheduled', send_at = $1, updated_at = $2,
+                        recipients = (SELECT COUNT(*) FROM outgoing_messages WHERE notice_id = $3)
+                 WHERE id = $3",
+            )
+            .bind(at)
+            .bind(now)
+            .bind(&notice_id)
+            .execute(&mut **tx)
+            .await?;
+            // Its job ran (done), or is running now: either way it comes back for the new end
+            // (a running one goes round once more and finds the notice not yet due).
+            jobs::arm(&mut **tx, "notice", &key, &payload(&notice_id), at).await
+        }
+        EndNoticeStep::Keep => Ok(()),
+        EndNoticeStep::Cancel => {
             sqlx::query(
                 "UPDATE notices SET status = 'cancelled', updated_at = $1
                  WHERE id = $2 AND status = 'scheduled'",

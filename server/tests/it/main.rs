@@ -14,6 +14,7 @@ mod crowd;
 mod data_layer;
 mod entrants;
 mod graph_client;
+mod lifecycle;
 mod notices;
 mod notices_crash;
 mod receipts;

@@ -1,0 +1,296 @@
+//! What may change once people take part: the campaign lifecycle rules, in one place. The server
+//! enforces them (`store::save`, `store::delete_draft`, `notices::schedule::sync_end_notice`) and
+//! the editor explains them (`Locks`), so an edit never silently loses entrants or notices:
+//!
+//! 1. **The Page is fixed once the campaign has started or anyone entered.** A PSID belongs to
+//!    one Page: moved to another, every notice would fail, and every pending link and code points
+//!    at the old Page.
+//! 2. **A started campaign's start never moves past now.** That would close entries until then
+//!    (and make the campaign look as if it never ran, free to go back to draft).
+//! 3. **An end moved later after the end notice went reopens it.** Entries reopen; at the new
+//!    end, the same notice goes to those not yet told (its messages are keyed per person, so
+//!    nobody is told twice); its messages not yet sent wait for the new end with it.
+//! 4. **No delete once anything was entered**: any entry row counts, pending ones included (a
+//!    person holds its link or code and may still answer it). Archive instead; a draft nobody
+//!    entered can still be deleted.
+//! 5. **A confirmation processed after the end notice's fan-out gets the notice too**
+//!    (`notices::fanout::late_entrant`): Meta's webhooks can lag, and the person answered while
+//!    the campaign ran. Answers made after the end still enter nobody.
+//!
+//! Everything here is pure: the stored campaign (`Campaign`, read by the server) and the change
+//! asked for come in, a verdict comes out.
+
+use super::{rules::FieldErrors, Campaign};
+use serde::{Deserialize, Serialize};
+
+pub const PAGE_FIXED_STARTED: &str =
+    "This campaign has started, so its Page can no longer change: its entrants can only be reached through the Page they entered on.";
+pub const PAGE_FIXED_ENTERED: &str =
+    "People have entered this campaign, so its Page can no longer change: their links and Messenger threads belong to that Page.";
+pub const START_NOT_LATER: &str =
+    "This campaign has started: its start can move earlier, but not past now (entries would close until then).";
+pub const NO_DELETE_ENTERED: &str =
+    "People have entered this campaign, so deleting it would lose their entries: archive it instead.";
+pub const END_AFTER_NOTICE: &str =
+    "The end notice has gone out. Moving the end later reopens entries; at the new end, people who were not told yet get the notice, and nobody gets it twice.";
+
+/// Whether the campaign has run: published (or archived) with its start behind it.
+pub fn started(campaign: &Campaign, now: i64) -> bool {
+    matches!(campaign.publish_state.as_str(), "published" | "archived")
+        && campaign.starts_at_ms <= now
+}
+
+/// The change a save asks for, in the terms the rules look at.
+#[derive(Clone, Copy, Debug)]
+pub struct Edit<'a> {
+    /// The Page's Facebook id, as the form names it.
+    pub page_id: &'a str,
+    pub starts_at_ms: i64,
+    pub ends_at_ms: i64,
+}
+
+/// The field errors a save of `current` into `edit` earns at `now` (empty: allowed).
+pub fn check_edit(current: &Campaign, edit: &Edit<'_>, now: i64) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    if edit.page_id.trim() != current.form.page_id {
+        if let Some(why) = page_fixed(current, now) {
+            errors.insert("page_id".into(), why.into());
+        }
+    }
+    if started(current, now) && edit.starts_at_ms > now {
+        errors.insert("starts_at".into(), START_NOT_LATER.into());
+    }
+    errors
+}
+
+fn page_fixed(current: &Campaign, now: i64) -> Option<&'static str> {
+    if started(current, now) {
+        Some(PAGE_FIXED_STARTED)
+    } else if current.entries > 0 {
+        Some(PAGE_FIXED_ENTERED)
+    } else {
+        None
+    }
+}
+
+/// Whether the campaign may be deleted; the reason the admin sees when not.
+pub fn check_delete(current: &Campaign) -> Result<(), &'static str> {
+    if current.publish_state != "draft" {
+        Err("Only drafts can be deleted; archive this campaign instead.")
+    } else if current.entries > 0 {
+        Err(NO_DELETE_ENTERED)
+    } else {
+        Ok(())
+    }
+}
+
+/// What the editor shows as fixed, each with the sentence that says why.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Locks {
+    /// The Page can no longer change.
+    pub page: Option<String>,
+    /// The start can only move earlier (or to now).
+    pub starts_at: Option<String>,
+    /// Said beside the end once the end notice went.
+    pub ends_at: Option<String>,
+    /// The campaign cannot be deleted (shown where the delete button would be, for drafts).
+    pub delete: Option<String>,
+}
+
+pub fn locks(current: &Campaign, now: i64) -> Locks {
+    Locks {
+        page: page_fixed(current, now).map(String::from),
+        starts_at: started(current, now).then(|| START_NOT_LATER.to_string()),
+        ends_at: (current.end_notice.as_deref() == Some("sending"))
+            .then(|| END_AFTER_NOTICE.to_string()),
+        delete: (current.publish_state == "draft" && current.entries > 0)
+            .then(|| NO_DELETE_ENTERED.to_string()),
+    }
+}
+
+/// What becomes of a campaign's end notice after a change to the campaign.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndNoticeStep {
+    /// Not gone yet: due at the campaign's end (scheduled, moved, or back from cancelled).
+    Schedule { at: i64 },
+    /// Gone, but the end moved later and the campaign is open again: the notice waits for the
+    /// new end, when it goes to those not yet told; its messages not yet sent wait with it.
+    Reopen { at: i64 },
+    /// Gone, and the campaign is still over (or archived): it finishes as it is.
+    Keep,
+    /// Not gone yet, and the campaign is no longer published: nobody is told.
+    Cancel,
+}
+
+/// `notice_status`: the end notice's status (`scheduled`, `sending`, `cancelled`), if it exists.
+pub fn end_notice_step(
+    publish_state: &str,
+    ends_at: i64,
+    notice_status: Option<&str>,
+    now: i64,
+) -> EndNoticeStep {
+    let went = notice_status == Some("sending");
+    match (publish_state, went) {
+        ("published", false) => EndNoticeStep::Schedule { at: ends_at },
+        ("published", true) if ends_at > now => EndNoticeStep::Reopen { at: ends_at },
+        (_, true) => EndNoticeStep::Keep,
+        (_, false) => EndNoticeStep::Cancel,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::campaigns::{rules::CampaignForm, Lifecycle};
+
+    const NOW: i64 = 1_000_000_000;
+    const HOUR: i64 = 3_600_000;
+
+    fn campaign(state: &str, starts: i64, ends: i64, entries: i64) -> Campaign {
+        Campaign {
+            id: "c".into(),
+            form: CampaignForm {
+                page_id: "page-a".into(),
+                ..Default::default()
+            },
+            starts_at_ms: starts,
+            ends_at_ms: ends,
+            publish_state: state.into(),
+            lifecycle_now: Lifecycle::of(state, starts, ends, NOW),
+            entries,
+            end_notice: None,
+            locks: Locks::default(),
+        }
+    }
+
+    fn edit(page: &str, starts: i64, ends: i64) -> Edit<'_> {
+        Edit {
+            page_id: page,
+            starts_at_ms: starts,
+            ends_at_ms: ends,
+        }
+    }
+
+    #[test]
+    fn the_page_is_fixed_once_started_or_entered() {
+        let table = [
+            // (state, starts, entries, may change the Page)
+            ("draft", NOW - HOUR, 0, true),
+            ("draft", NOW + HOUR, 0, true),
+            ("published", NOW + HOUR, 0, true),
+            ("published", NOW - HOUR, 0, false),
+            ("archived", NOW - HOUR, 0, false),
+            ("draft", NOW + HOUR, 1, false),
+            ("published", NOW + HOUR, 3, false),
+        ];
+        for (state, starts, entries, allowed) in table {
+            let c = campaign(state, starts, NOW + 10 * HOUR, entries);
+            let errors = check_edit(&c, &edit("page-b", starts, NOW + 10 * HOUR), NOW);
+            assert_eq!(
+                !errors.contains_key("page_id"),
+                allowed,
+                "{state} {starts} {entries}: {errors:?}"
+            );
+            assert_eq!(locks(&c, NOW).page.is_none(), allowed);
+            // The same Page is always fine, spaces and all.
+            let same = check_edit(&c, &edit(" page-a ", starts, NOW + 10 * HOUR), NOW);
+            assert!(!same.contains_key("page_id"), "{same:?}");
+        }
+        let started = campaign("published", NOW - HOUR, NOW + HOUR, 0);
+        let errors = check_edit(&started, &edit("page-b", NOW - HOUR, NOW + HOUR), NOW);
+        assert_eq!(errors["page_id"], PAGE_FIXED_STARTED);
+        let entered = campaign("draft", NOW + HOUR, NOW + 2 * HOUR, 1);
+        let errors = check_edit(&entered, &edit("page-b", NOW + HOUR, NOW + 2 * HOUR), NOW);
+        assert_eq!(errors["page_id"], PAGE_FIXED_ENTERED);
+    }
+
+    #[test]
+    fn a_started_start_moves_earlier_or_to_now_never_past_now() {
+        let live = campaign("published", NOW - HOUR, NOW + HOUR, 0);
+        let start = |at| check_edit(&live, &edit("page-a", at, NOW + HOUR), NOW);
+        assert!(start(NOW - 2 * HOUR).is_empty(), "earlier");
+        assert!(start(NOW - HOUR).is_empty(), "unchanged");
+        assert!(start(NOW).is_empty(), "now");
+        assert_eq!(start(NOW + 1)["starts_at"], START_NOT_LATER);
+        assert!(start(NOW + HOUR).contains_key("starts_at"));
+        let ended = campaign("published", NOW - 3 * HOUR, NOW - HOUR, 0);
+        assert!(
+            check_edit(&ended, &edit("page-a", NOW + HOUR, NOW + 2 * HOUR), NOW)
+                .contains_key("starts_at")
+        );
+        // Not started: any start.
+        for state in ["draft", "published"] {
+            let ahead = campaign(state, NOW + HOUR, NOW + 2 * HOUR, 0);
+            assert!(
+                check_edit(&ahead, &edit("page-a", NOW + 3 * HOUR, NOW + 4 * HOUR), NOW).is_empty()
+            );
+        }
+        let draft = campaign("draft", NOW - HOUR, NOW + HOUR, 0);
+        assert!(check_edit(&draft, &edit("page-a", NOW + HOUR, NOW + 2 * HOUR), NOW).is_empty());
+        assert_eq!(
+            locks(&live, NOW).starts_at.as_deref(),
+            Some(START_NOT_LATER)
+        );
+        assert_eq!(locks(&draft, NOW).starts_at, None);
+    }
+
+    #[test]
+    fn only_drafts_nobody_entered_are_deleted() {
+        assert_eq!(check_delete(&campaign("draft", NOW, NOW + HOUR, 0)), Ok(()));
+        assert_eq!(
+            check_delete(&campaign("draft", NOW, NOW + HOUR, 1)),
+            Err(NO_DELETE_ENTERED)
+        );
+        for state in ["published", "archived"] {
+            assert!(check_delete(&campaign(state, NOW, NOW + HOUR, 0)).is_err());
+        }
+        assert_eq!(
+            locks(&campaign("draft", NOW, NOW + HOUR, 2), NOW)
+                .delete
+                .as_deref(),
+            Some(NO_DELETE_ENTERED)
+        );
+        assert_eq!(
+            locks(&campaign("draft", NOW, NOW + HOUR, 0), NOW).delete,
+            None
+        );
+    }
+
+    #[test]
+    fn the_end_notice_follows_the_end_even_after_it_went() {
+        use EndNoticeStep::*;
+        let future = NOW + HOUR;
+        let past = NOW - HOUR;
+        let table = [
+            ("published", future, None, Schedule { at: future }),
+            ("published", past, Some("scheduled"), Schedule { at: past }),
+            (
+                "published",
+                future,
+                Some("cancelled"),
+                Schedule { at: future },
+            ),
+            ("published", future, Some("sending"), Reopen { at: future }),
+            ("published", past, Some("sending"), Keep),
+            ("published", NOW, Some("sending"), Keep),
+            ("archived", future, Some("sending"), Keep),
+            ("draft", future, Some("sending"), Keep),
+            ("archived", future, Some("scheduled"), Cancel),
+            ("draft", past, None, Cancel),
+        ];
+        for (state, ends, status, expected) in table {
+            assert_eq!(
+                end_notice_step(state, ends, status, NOW),
+                expected,
+                "{state} {ends} {status:?}"
+            );
+        }
+        let mut ended = campaign("published", NOW - 2 * HOUR, past, 1);
+        assert_eq!(locks(&ended, NOW).ends_at, None);
+        ended.end_notice = Some("sending".into());
+        assert_eq!(
+            locks(&ended, NOW).ends_at.as_deref(),
+            Some(END_AFTER_NOTICE)
+        );
+    }
+}
