@@ -104,7 +104,7 @@ pub(crate) async fn managed_page(
     page_for_admin(facebook_page_id, false).await
 }
 
-/// `managed_page` for what acts in the Page's name (sending again, reconnecting, asking Meta):
+/// `managed_page` for what acts in the Page's name (sending again, asking Meta for a template):
 /// the admin's rights are read from Facebook first, however recently they were.
 #[cfg(feature = "ssr")]
 pub(crate) async fn privileged_page(
@@ -293,7 +293,7 @@ pub async fn connect_page(facebook_page_id: String) -> Result<ConnectOutcome, Se
 #[server(endpoint = "check_page")]
 pub async fn check_page(facebook_page_id: String) -> Result<Health, ServerFnError> {
     use crate::admins::guard::{internal, refuse};
-    let (state, _) = privileged_page(&facebook_page_id).await?;
+    let (state, _) = managed_page(&facebook_page_id).await?;
     // The admin's own check also looks at what hides Get Started (not every editor view: that
     // asks Meta about the token only).
     let token = store::page_token(&state.db, &state.token_cipher, &facebook_page_id)

@@ -147,7 +147,7 @@ both_databases!(
                 vec![],
                 Some(format!(r#"{{"scope":{page_scope},"filter":{{}}}}"#)),
             ),
-            // What acts in the Page's name: sending again, asking Meta.
+            // What acts in the Page's name: sending again, asking Meta for the template.
             (
                 "page_action",
                 vec![("facebook_page_id", BAKERY), ("action", "enable")],
@@ -155,7 +155,6 @@ both_databases!(
             ),
             ("resume_page", vec![("facebook_page_id", BAKERY)], None),
             ("retry_template", vec![("facebook_page_id", BAKERY)], None),
-            ("check_page", vec![("facebook_page_id", BAKERY)], None),
         ];
         for (function, form, json_body) in attempts {
             // Back on the Page, and the product knows it again (a fresh login).
