@@ -206,6 +206,17 @@ impl<C: Clock> ClientLimiter<C> {
     }
 }
 
+/// A refusal by a client limiter, as sent: its status becomes 429 and it says when to come back
+/// (a quota refills within the minute).
+pub fn refused_for_now(mut response: axum::response::Response) -> axum::response::Response {
+    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("60"),
+    );
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

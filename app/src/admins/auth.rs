@@ -197,15 +197,11 @@ async fn start(
     Query(query): Query<StartQuery>,
 ) -> Response {
     if !state.login_limiter.check(client) {
-        let mut response = problem(
+        return crate::client::refused_for_now(problem(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many login attempts",
             "Too many login attempts came from your network. Please wait a minute and try again.",
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
-        return response;
+        ));
     }
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let client = oauth_client(&state);

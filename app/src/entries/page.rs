@@ -183,15 +183,11 @@ async fn start_entry(
     }
     // Before the database is read: a flood must cost as little as possible.
     if !state.entry_limiter.check(client) {
-        let mut response = problem(
+        return crate::client::refused_for_now(problem(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many entries from your network",
             "Please wait a minute and try again.",
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
-        return response;
+        ));
     }
     let campaign = match load_now(state, slug).await {
         Ok(c) => c,

@@ -66,6 +66,17 @@ pub(crate) async fn through_dialog(
     back.to_string()
 }
 
+/// The value of `key` in the query of the address `url`.
+pub(crate) fn query_param(url: &str, key: &str) -> String {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == key)
+        .unwrap_or_else(|| panic!("no {key} in {url}"))
+        .1
+        .into_owned()
+}
+
 pub(crate) async fn location(response: reqwest::Response) -> (u16, String) {
     let status = response.status().as_u16();
     let location = response
@@ -240,13 +251,7 @@ both_databases!(
         let http = client();
         let callback =
             through_dialog(&http, &server, "/auth/facebook", "admin", &[], "continue").await;
-        let code = url::Url::parse(&callback)
-            .unwrap()
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .unwrap()
-            .1
-            .into_owned();
+        let code = query_param(&callback, "code");
 
         // A state that is not the one in this browser's session.
         let forged = server.url(&format!("/auth/facebook/callback?code={code}&state=forged"));
@@ -274,22 +279,10 @@ both_databases!(
             location(http.get(&used).send().await.unwrap()).await,
             (303, "/admin".into())
         );
-        let code = url::Url::parse(&used)
-            .unwrap()
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .unwrap()
-            .1
-            .into_owned();
+        let code = query_param(&used, "code");
         let again =
             through_dialog(&http, &server, "/auth/facebook", "admin", &[], "continue").await;
-        let state = url::Url::parse(&again)
-            .unwrap()
-            .query_pairs()
-            .find(|(k, _)| k == "state")
-            .unwrap()
-            .1
-            .into_owned();
+        let state = query_param(&again, "state");
         let replay = server.url(&format!(
             "/auth/facebook/callback?code={code}&state={state}"
         ));

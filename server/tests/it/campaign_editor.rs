@@ -36,7 +36,8 @@ async fn upload(
     )
 }
 
-fn uploads(server: &TestServer) -> Vec<String> {
+/// The files in the server's uploads folder, sorted.
+pub(crate) fn uploads(server: &TestServer) -> Vec<String> {
     let dir = server.state.settings.data_dir.join("uploads");
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|entries| {

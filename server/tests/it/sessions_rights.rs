@@ -558,13 +558,7 @@ both_databases!(
             .unwrap();
         let callback =
             through_dialog(&http, &server, "/auth/facebook", "admin", &[], "continue").await;
-        let state = url::Url::parse(&callback)
-            .unwrap()
-            .query_pairs()
-            .find(|(k, _)| k == "state")
-            .unwrap()
-            .1
-            .into_owned();
+        let state = crate::admins::query_param(&callback, "state");
         // The same state, sealed as the server seals it, but started eleven minutes ago.
         let stale = json!({ "state": state, "verifier": "v".repeat(43), "started_at": now_ms() - 11 * 60_000 });
         let sealed = server.state.token_cipher.encrypt(

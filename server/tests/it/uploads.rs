@@ -3,6 +3,7 @@
 //! upload. The upload's own checks (type by content, size, names) are in `campaign_editor`.
 
 use crate::admins::{cake, connect, log_in, save, BAKERY};
+use crate::campaign_editor::uploads as files;
 use crate::support::{client, TestServer};
 use app::campaigns::images;
 use app::campaigns::SaveOutcome;
@@ -41,19 +42,6 @@ fn error_of(body: &str) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("{body}"))
         .to_string()
-}
-
-fn files(server: &TestServer) -> Vec<String> {
-    let dir = server.state.settings.data_dir.join("uploads");
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
 }
 
 async fn rows(server: &TestServer) -> i64 {
