@@ -1,4 +1,6 @@
 import { test, expect, Page } from "@playwright/test";
+// Runs before the notices spec ends the demo campaign (specs run in name order, one at a time):
+// the countdown it looks for is shown only while the demo is open.
 
 // Every page works under its content security policy: the browser refuses nothing on the public
 // pages (their inline script runs by its hash) nor on the hydrated ones (their scripts carry the
