@@ -59,6 +59,12 @@ test("an admin uploads an image, sees a taken link as typed, publishes, archives
   await page.locator("#ends_at").fill("2030-01-01T09:00");
   await page.locator("#time_zone").fill("UTC");
   await page.locator("#notice_text").fill("It has ended.");
+  // Saved with a link taken meanwhile: the server's word appears under the link, and nothing else.
+  await page.locator("#slug").fill("demo");
+  await page.getByTestId("save-campaign").click();
+  await expect(page.getByTestId("error-slug")).toContainText("This link is taken");
+  await expect(page.getByText("server function")).toHaveCount(0);
+  await page.locator("#slug").fill(slug);
   await page.getByTestId("save-campaign").click();
   await expect(page.getByRole("heading", { name: "Edit campaign" })).toBeVisible();
   const lifecycle = page.getByTestId("lifecycle");

@@ -127,13 +127,9 @@ pub async fn save_campaign(
             state.jobs.notify_one();
             Ok(SaveOutcome::Saved { id })
         }
-        store::Saved::Invalid(errors) => {
-            // Field errors are an answer the editor displays, with the status that says so.
-            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                response.set_status(http::StatusCode::UNPROCESSABLE_ENTITY);
-            }
-            Ok(SaveOutcome::Invalid(errors))
-        }
+        // Field errors are an answer the editor displays, so they come back as one (200): the
+        // server-function client reads any other status as a failure and could not decode them.
+        store::Saved::Invalid(errors) => Ok(SaveOutcome::Invalid(errors)),
         store::Saved::Forbidden => Err(refuse(
             http::StatusCode::FORBIDDEN,
             "You do not manage this Page or campaign.",

@@ -638,7 +638,7 @@ both_databases!(
 
         // Not connected yet: the Page field says so.
         let (status, body) = save(&http, &server, None, &cake()).await;
-        assert_eq!(status, 422, "{body}");
+        assert_eq!(status, 200, "{body}");
         assert!(body.contains("page_id"), "{body}");
         connect(&http, &server, BAKERY).await;
 
@@ -648,7 +648,7 @@ both_databases!(
         bad.ends_at = "2026-11-01T09:00".into();
         bad.time_zone = "Mars/Olympus".into();
         let (status, body) = save(&http, &server, None, &bad).await;
-        assert_eq!(status, 422);
+        assert_eq!(status, 200);
         let SaveOutcome::Invalid(errors) = serde_json::from_str(&body).unwrap() else {
             panic!("{body}")
         };
@@ -684,7 +684,7 @@ both_databases!(
         let mut copy = cake();
         copy.title = "Another".into();
         let (status, body) = save(&http, &server, None, &copy).await;
-        assert_eq!(status, 422);
+        assert_eq!(status, 200);
         assert!(body.contains("This link is taken"), "{body}");
         let (status, _) = save(&http, &server, Some(&id), &copy).await;
         assert_eq!(status, 200);
@@ -737,8 +737,14 @@ both_databases!(
         assert_eq!(body, "[]");
         let mut hijack = cake();
         hijack.title = "Hijacked".into();
-        let (status, _) = save(&other, &server, Some(&id), &hijack).await;
-        assert_ne!(status, 200);
+        let (status, body) = save(&other, &server, Some(&id), &hijack).await;
+        // Refused: 403, or field errors (the Page is not theirs); never saved.
+        let saved = status == 200
+            && matches!(
+                serde_json::from_str(&body),
+                Ok(app::campaigns::SaveOutcome::Saved { .. })
+            );
+        assert!(!saved, "{status}: {body}");
         let title: String = sqlx::query_scalar("SELECT title FROM campaigns")
             .fetch_one(&server.state.db)
             .await

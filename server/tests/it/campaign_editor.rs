@@ -162,7 +162,7 @@ both_databases!(
         // A typed address must be http(s): refused beside the field, by the same rule.
         form.image_url = "javascript:alert(1)".into();
         let (status, body) = save(&http, &server, Some(&id), &form).await;
-        assert_eq!(status, 422, "{body}");
+        assert_eq!(status, 200, "{body}");
         assert!(body.contains("image_url"), "{body}");
         server.stop().await;
     }
@@ -247,7 +247,7 @@ both_databases!(
         let mut copy = cake();
         copy.title = "Copy".into();
         let (status, body) = save(&http, &server, None, &copy).await;
-        assert_eq!(status, 422, "{body}");
+        assert_eq!(status, 200, "{body}");
         let SaveOutcome::Invalid(errors) = serde_json::from_str(&body).unwrap() else {
             panic!("{body}")
         };
