@@ -175,9 +175,32 @@ pub fn new_id() -> String {
     hex::encode(rand::random::<[u8; 16]>())
 }
 
+/// `$from, $from+1, …`: `n` numbered placeholders for a list (`IN (…)`), from `$from`.
+pub fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `($1, …, $width), ($width+1, …), …`: the placeholders of a multi-row `VALUES`.
+pub fn value_rows(rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", placeholders(r * width + 1, width)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_for_lists_and_rows() {
+        assert_eq!(placeholders(3, 2), "$3, $4");
+        assert_eq!(placeholders(1, 0), "");
+        assert_eq!(value_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
+    }
 
     #[test]
     fn urls_are_checked_before_connecting() {

@@ -324,19 +324,6 @@ pub async fn upsert_subscribers(
     let mut found = Vec::with_capacity(people.len());
     let now = now_ms();
     for chunk in people.chunks(400) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let n = r * 5;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${})",
-                    n + 1,
-                    n + 2,
-                    n + 3,
-                    n + 4,
-                    n + 5
-                )
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO subscribers (id, page_id, psid, last_interaction_at, created_at)
              VALUES {}
@@ -344,7 +331,7 @@ pub async fn upsert_subscribers(
                CASE WHEN excluded.last_interaction_at > subscribers.last_interaction_at
                     THEN excluded.last_interaction_at ELSE subscribers.last_interaction_at END
              RETURNING id, page_id, psid, first_name, last_interaction_at, unreachable_at",
-            values.join(", ")
+            crate::db::value_rows(chunk.len(), 5)
         );
         let mut query = sqlx::query_as::<_, Subscriber>(&sql);
         for (page_row_id, psid, at) in chunk {

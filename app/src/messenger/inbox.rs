@@ -213,18 +213,11 @@ async fn write_events(state: &AppState, rows: Vec<&Stored>) -> Result<(), sqlx::
 }
 
 fn insert_sql(rows: usize) -> String {
-    let values: Vec<String> = (0..rows)
-        .map(|r| {
-            let n = r * 8;
-            let p: Vec<String> = (1..=8).map(|i| format!("${}", n + i)).collect();
-            format!("({})", p.join(", "))
-        })
-        .collect();
     format!(
         "INSERT INTO webhook_events (id, dedupe_key, page_id, sender_id, kind, event_timestamp,
                                      payload, received_at)
          VALUES {} ON CONFLICT (dedupe_key) DO NOTHING",
-        values.join(", ")
+        crate::db::value_rows(rows, 8)
     )
 }
 
@@ -488,10 +481,9 @@ async fn process_in_order(
 async fn mark_processed(state: &AppState, ids: &[String]) -> Result<(), sqlx::Error> {
     let now = now_ms();
     for chunk in ids.chunks(200) {
-        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
         let sql = format!(
             "UPDATE webhook_events SET processed_at = $1, error = NULL WHERE id IN ({})",
-            placeholders.join(", ")
+            crate::db::placeholders(2, chunk.len())
         );
         let mut query = sqlx::query(&sql).bind(now);
         for id in chunk {

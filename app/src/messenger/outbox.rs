@@ -174,11 +174,10 @@ pub async fn delivered_mids<'e, E: Executor<'e, Database = Any>>(
     if mids.is_empty() {
         return Ok(0);
     }
-    let placeholders: Vec<String> = (0..mids.len()).map(|i| format!("${}", i + 3)).collect();
     let sql = format!(
         "UPDATE outgoing_messages SET status = 'delivered', delivered_at = $1, updated_at = $1
          WHERE page_id = $2 AND status = 'sent' AND message_id IN ({})",
-        placeholders.join(", ")
+        crate::db::placeholders(3, mids.len())
     );
     let mut query = sqlx::query(&sql).bind(at).bind(page_row_id);
     for mid in mids {
@@ -285,8 +284,7 @@ pub async fn catch_up(db: &Db, ids: &[&str]) -> Result<u64, sqlx::Error> {
     if ids.is_empty() {
         return Ok(0);
     }
-    let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
-    let selection = format!("id IN ({})", placeholders.join(", "));
+    let selection = format!("id IN ({})", crate::db::placeholders(2, ids.len()));
     let mut conn = db.acquire().await?;
     mark_by_watermarks(&mut conn, &selection, ids).await
 }

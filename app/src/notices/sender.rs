@@ -684,13 +684,6 @@ async fn pause_page(db: &Db, page_row_id: &str, pause: &Pause) -> Result<(), sql
     }
 }
 
-fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 async fn claim_batch(db: &Db, page_row_id: &str) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
         "UPDATE outgoing_messages SET status = 'sending', updated_at = $1
@@ -718,7 +711,7 @@ async fn load(db: &Db, ids: &[String]) -> Result<Vec<Row>, sqlx::Error> {
          JOIN notices n ON n.id = o.notice_id
          JOIN campaigns c ON c.id = n.campaign_id
          WHERE o.id IN ({}) ORDER BY o.id",
-        placeholders(1, ids.len())
+        crate::db::placeholders(1, ids.len())
     );
     let mut query = sqlx::query_as(&sql);
     for id in ids {
@@ -730,7 +723,7 @@ async fn load(db: &Db, ids: &[String]) -> Result<Vec<Row>, sqlx::Error> {
 async fn requeue_unsent(db: &Db, ids: &[String]) -> Result<(), sqlx::Error> {
     let sql = format!(
         "UPDATE outgoing_messages SET status = 'queued' WHERE status = 'sending' AND id IN ({})",
-        placeholders(1, ids.len())
+        crate::db::placeholders(1, ids.len())
     );
     let mut query = sqlx::query(&sql);
     for id in ids {
