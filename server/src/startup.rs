@@ -114,15 +114,15 @@ impl Server {
             app::campaigns::images::sweeper(state.clone()),
         ));
 
-        // Webhook events stored before a crash or by another instance are processed too.
-        tasks.spawn(run_until(
-            stop.clone(),
-            app::messenger::inbox::worker(state.clone()),
-        ));
-
-        // Notices: due jobs (including those that fell due while no server ran) and each Page's
-        // sender. Tests that drive `run_once` themselves turn it off (`BACKGROUND_JOBS=off`).
+        // Webhook events (those stored before a crash or by another instance too), due notice
+        // jobs (including those that fell due while no server ran) and each Page's sender. Tests
+        // that drive `inbox::process_pending` and `notices::run_once` themselves turn them off
+        // (`BACKGROUND_JOBS=off`), so nothing races them.
         if state.settings.sending.background_jobs {
+            tasks.spawn(run_until(
+                stop.clone(),
+                app::messenger::inbox::worker(state.clone()),
+            ));
             tasks.spawn(run_until(stop.clone(), app::notices::worker(state.clone())));
         }
 
