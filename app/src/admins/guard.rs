@@ -3,38 +3,17 @@
 //! can run for an outsider.
 
 use super::{auth, store, Admin};
-use crate::state::AppState;
+use crate::{error::AppError, state::AppState};
 use leptos::prelude::*;
 
 /// The signed-in admin, or an error (HTTP 401).
-pub async fn require_admin() -> Result<(AppState, Admin), ServerFnError> {
+pub async fn require_admin() -> Result<(AppState, Admin), AppError> {
     let state = expect_context::<AppState>();
     let session: tower_sessions::Session = leptos_axum::extract().await?;
-    let admin = session_admin(&state, &session).await.map_err(internal)?;
-    match admin {
+    match session_admin(&state, &session).await? {
         Some(admin) => Ok((state, admin)),
-        None => Err(refuse(
-            http::StatusCode::UNAUTHORIZED,
-            "You are not logged in.",
-        )),
+        None => Err(AppError::not_logged_in()),
     }
-}
-
-/// An error response with a status; the message is safe to show.
-pub fn refuse(status: http::StatusCode, message: &str) -> ServerFnError {
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(status);
-    }
-    ServerFnError::new(message)
-}
-
-/// Logs the detail, tells the browser only that something failed.
-pub fn internal(e: impl std::fmt::Display) -> ServerFnError {
-    tracing::error!(error = %e, "server function failed");
-    refuse(
-        http::StatusCode::INTERNAL_SERVER_ERROR,
-        "The server could not complete this request.",
-    )
 }
 
 /// The admin a session belongs to, if any, with their rights read from Facebook again first

@@ -9,6 +9,7 @@ pub mod rights;
 #[cfg(feature = "ssr")]
 pub mod store;
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
@@ -23,16 +24,13 @@ pub struct Admin {
 
 /// Who is signed in, or `None`.
 #[server(endpoint = "whoami")]
-pub async fn whoami() -> Result<Option<Admin>, ServerFnError> {
+pub async fn whoami() -> Result<Option<Admin>, AppError> {
     let session: tower_sessions::Session = leptos_axum::extract().await?;
     let Some(id) = auth::admin_id(&session).await else {
         return Ok(None);
     };
     let state = expect_context::<crate::state::AppState>();
-    store::find(&state.db, &id).await.map_err(|e| {
-        tracing::error!(error = %e, "cannot read the admin");
-        ServerFnError::new("the server could not read your account")
-    })
+    Ok(store::find(&state.db, &id).await?)
 }
 
 /// Explains what each permission is for, in the admin's words.

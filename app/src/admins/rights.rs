@@ -14,8 +14,8 @@
 //! with the stored rights, and the reading is tried again at the next request.
 
 use super::{store, Admin};
+use crate::error::AppError;
 use crate::{messenger::graph::GraphError, state::AppState};
-use leptos::prelude::ServerFnError;
 
 /// Why Facebook did not say what the admin's rights are.
 enum Unconfirmed {
@@ -111,7 +111,7 @@ pub async fn confirm_campaign(
     state: &AppState,
     admin: &Admin,
     campaign_id: &str,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     let page: Option<(String, String)> = sqlx::query_as(
         "SELECT p.id, p.name FROM campaigns c JOIN pages p ON p.id = c.page_id
          JOIN page_admins pa ON pa.page_id = p.id AND pa.admin_id = $2
@@ -120,8 +120,7 @@ pub async fn confirm_campaign(
     .bind(campaign_id)
     .bind(&admin.id)
     .fetch_optional(&state.db)
-    .await
-    .map_err(super::guard::internal)?;
+    .await?;
     confirm(state, admin, page).await
 }
 
@@ -130,7 +129,7 @@ pub async fn confirm_page(
     state: &AppState,
     admin: &Admin,
     facebook_page_id: &str,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     let page: Option<(String, String)> = sqlx::query_as(
         "SELECT p.id, p.name FROM pages p
          JOIN page_admins pa ON pa.page_id = p.id AND pa.admin_id = $2
@@ -139,8 +138,7 @@ pub async fn confirm_page(
     .bind(facebook_page_id)
     .bind(&admin.id)
     .fetch_optional(&state.db)
-    .await
-    .map_err(super::guard::internal)?;
+    .await?;
     confirm(state, admin, page).await
 }
 
@@ -148,25 +146,24 @@ async fn confirm(
     state: &AppState,
     admin: &Admin,
     page: Option<(String, String)>,
-) -> Result<(), ServerFnError> {
-    use super::guard::{internal, refuse};
+) -> Result<(), AppError> {
     let Some((page_id, name)) = page else {
         return Ok(());
     };
-    match read_now(state, &admin.id).await.map_err(internal)? {
+    match read_now(state, &admin.id).await? {
         Ok(()) => {}
         Err(Unconfirmed::TokenDead) => {
-            return Err(refuse(
+            return Err(AppError::refused(
                 http::StatusCode::UNAUTHORIZED,
-                &format!(
+                format!(
                 "Your Facebook login has ended: log in again to confirm you still manage {name}."
             ),
             ))
         }
         Err(Unconfirmed::Unreachable) => {
-            return Err(refuse(
+            return Err(AppError::refused(
                 http::StatusCode::SERVICE_UNAVAILABLE,
-                &format!(
+                format!(
                 "Facebook could not confirm that you still manage {name}; try again in a moment."
             ),
             ))
@@ -177,13 +174,12 @@ async fn confirm(
             .bind(&page_id)
             .bind(&admin.id)
             .fetch_one(&state.db)
-            .await
-            .map_err(internal)?;
+            .await?;
     if still == 0 {
         tracing::info!(admin = %admin.id, page = %page_id, "right on the Page lost on Facebook");
-        return Err(refuse(
+        return Err(AppError::refused(
             http::StatusCode::FORBIDDEN,
-            &format!("You no longer manage {name} on Facebook."),
+            format!("You no longer manage {name} on Facebook."),
         ));
     }
     Ok(())

@@ -8,6 +8,7 @@ use super::{
     rules::{self, CampaignForm, FieldErrors},
     slug_available, CampaignAction, Lifecycle, SaveCampaign, SaveOutcome, SlugStatus,
 };
+use crate::error::AppError;
 use crate::pages::{my_pages, page_needs_reconnect, Health, NeedsReconnect};
 use leptos::{ev, prelude::*};
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -15,14 +16,6 @@ use std::time::Duration;
 
 /// How long the slug must stay unchanged before the server is asked whether it is free.
 const SLUG_CHECK_DELAY: Duration = Duration::from_millis(300);
-
-/// The sentence a server function's refusal carries, without Leptos's technical prefix.
-fn said(error: &ServerFnError) -> String {
-    match error {
-        ServerFnError::ServerError(message) => message.clone(),
-        other => other.to_string(),
-    }
-}
 
 type ReadField = fn(&CampaignForm) -> String;
 type WriteField = fn(&mut CampaignForm, String);
@@ -411,7 +404,7 @@ fn ReconnectBanner(campaign_id: String) -> impl IntoView {
 #[component]
 fn CampaignLifecycle(
     act: ServerAction<CampaignAction>,
-    current: Resource<Result<Option<super::Campaign>, ServerFnError>>,
+    current: Resource<Result<Option<super::Campaign>, AppError>>,
 ) -> impl IntoView {
     let last = RwSignal::new(String::new());
     let confirm_delete = RwSignal::new(false);
@@ -471,7 +464,7 @@ fn CampaignLifecycle(
             })}
         </Suspense>
         {move || act.value().get().and_then(Result::err).map(|e| view! {
-            <p class="error" role="alert" data-testid="lifecycle-error">{said(&e)}</p>
+            <p class="error" role="alert" data-testid="lifecycle-error">{e.to_string()}</p>
         })}
     }
 }

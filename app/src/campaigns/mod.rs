@@ -13,6 +13,7 @@ pub mod showcase;
 #[cfg(feature = "ssr")]
 pub mod store;
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use rules::{CampaignForm, FieldErrors};
 use serde::{Deserialize, Serialize};
@@ -115,13 +116,10 @@ pub enum SaveOutcome {
 pub async fn save_campaign(
     id: Option<String>,
     form: CampaignForm,
-) -> Result<SaveOutcome, ServerFnError> {
-    use crate::admins::guard::{internal, refuse, require_admin};
+) -> Result<SaveOutcome, AppError> {
+    use crate::admins::guard::require_admin;
     let (state, admin) = require_admin().await?;
-    match store::save(&state.db, &admin.id, id.as_deref(), &form)
-        .await
-        .map_err(internal)?
-    {
+    match store::save(&state.db, &admin.id, id.as_deref(), &form).await? {
         store::Saved::Ok(id) => {
             state.showcase.forget_all();
             state.jobs.notify_one();
@@ -130,7 +128,7 @@ pub async fn save_campaign(
         // Field errors are an answer the editor displays, so they come back as one (200): the
         // server-function client reads any other status as a failure and could not decode them.
         store::Saved::Invalid(errors) => Ok(SaveOutcome::Invalid(errors)),
-        store::Saved::Forbidden => Err(refuse(
+        store::Saved::Forbidden => Err(AppError::refused(
             http::StatusCode::FORBIDDEN,
             "You do not manage this Page or campaign.",
         )),
@@ -149,15 +147,13 @@ pub enum SlugStatus {
 /// Answers whether `slug` is free for the campaign `id` (the one being edited, whose own link is
 /// free for it), or for a new campaign. Saving checks again: this only spares a failed save.
 #[server(endpoint = "slug_available")]
-pub async fn slug_available(slug: String, id: Option<String>) -> Result<SlugStatus, ServerFnError> {
-    use crate::admins::guard::{internal, require_admin};
+pub async fn slug_available(slug: String, id: Option<String>) -> Result<SlugStatus, AppError> {
+    use crate::admins::guard::require_admin;
     let (state, _admin) = require_admin().await?;
     if let Err(why) = rules::check_slug(&slug) {
         return Ok(SlugStatus::Invalid(why));
     }
-    let taken = store::slug_taken(&state.db, &slug, id.as_deref())
-        .await
-        .map_err(internal)?;
+    let taken = store::slug_taken(&state.db, &slug, id.as_deref()).await?;
     Ok(if taken {
         SlugStatus::Taken
     } else {
@@ -166,14 +162,13 @@ pub async fn slug_available(slug: String, id: Option<String>) -> Result<SlugStat
 }
 
 #[server(endpoint = "get_campaign")]
-pub async fn get_campaign(id: String) -> Result<Campaign, ServerFnError> {
-    use crate::admins::guard::{internal, refuse, require_admin};
+pub async fn get_campaign(id: String) -> Result<Campaign, AppError> {
+    use crate::admins::guard::require_admin;
     let (state, admin) = require_admin().await?;
     store::find_for_admin(&state.db, &admin.id, &id)
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or_else(|| {
-            refuse(
+            AppError::refused(
                 http::StatusCode::FORBIDDEN,
                 "You do not manage this campaign.",
             )
@@ -181,18 +176,18 @@ pub async fn get_campaign(id: String) -> Result<Campaign, ServerFnError> {
 }
 
 #[server(endpoint = "list_campaigns")]
-pub async fn list_campaigns() -> Result<Vec<Campaign>, ServerFnError> {
-    use crate::admins::guard::{internal, require_admin};
+pub async fn list_campaigns() -> Result<Vec<Campaign>, AppError> {
+    use crate::admins::guard::require_admin;
     let (state, admin) = require_admin().await?;
     store::list_for_admin(&state.db, &admin.id)
         .await
-        .map_err(internal)
+        .map_err(AppError::internal)
 }
 
 /// `publish`, `unpublish`, `archive`, `end_now` (a live campaign), `duplicate` (answers the new id) or `delete` (drafts nobody entered: `lifecycle::check_delete`).
 #[server(endpoint = "campaign_action")]
-pub async fn campaign_action(id: String, action: String) -> Result<Option<String>, ServerFnError> {
-    use crate::admins::guard::{internal, refuse, require_admin};
+pub async fn campaign_action(id: String, action: String) -> Result<Option<String>, AppError> {
+    use crate::admins::guard::require_admin;
     use store::{Changed, Transition};
     let (state, admin) = require_admin().await?;
     if matches!(action.as_str(), "publish" | "end_now") {
@@ -207,28 +202,30 @@ pub async fn campaign_action(id: String, action: String) -> Result<Option<String
         "end_now" => store::transition(db, &admin.id, &id, Transition::EndNow).await,
         "delete" => store::delete_draft(db, &admin.id, &id).await,
         "duplicate" => {
-            return match store::duplicate(db, &admin.id, &id)
-                .await
-                .map_err(internal)?
-            {
+            return match store::duplicate(db, &admin.id, &id).await? {
                 Some(copy) => Ok(Some(copy)),
-                None => Err(refuse(
+                None => Err(AppError::refused(
                     http::StatusCode::FORBIDDEN,
                     "You do not manage this campaign.",
                 )),
             }
         }
-        _ => return Err(refuse(http::StatusCode::BAD_REQUEST, "Unknown action.")),
+        _ => {
+            return Err(AppError::refused(
+                http::StatusCode::BAD_REQUEST,
+                "Unknown action.",
+            ))
+        }
     };
-    match changed.map_err(internal)? {
+    match changed? {
         Changed::Ok => {
             state.showcase.forget_all();
             // An end notice may have become due (`end_now`): the scheduler looks at once.
             state.jobs.notify_one();
             Ok(None)
         }
-        Changed::Refused(why) => Err(refuse(http::StatusCode::CONFLICT, why)),
-        Changed::Forbidden => Err(refuse(
+        Changed::Refused(why) => Err(AppError::refused(http::StatusCode::CONFLICT, why)),
+        Changed::Forbidden => Err(AppError::refused(
             http::StatusCode::FORBIDDEN,
             "You do not manage this campaign.",
         )),

@@ -10,6 +10,7 @@ pub mod refs;
 #[cfg(feature = "ssr")]
 pub mod store;
 
+use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 
 /// Quick-reply payloads that carry an automation keyword start with this.
@@ -28,24 +29,21 @@ pub struct EntryReport {
 
 /// A campaign's entries and the fate of their confirmation messages, for its admins.
 #[leptos::server(endpoint = "campaign_entries")]
-pub async fn campaign_entries(id: String) -> Result<EntryReport, leptos::prelude::ServerFnError> {
-    use crate::admins::guard::{internal, refuse, require_admin};
+pub async fn campaign_entries(id: String) -> Result<EntryReport, AppError> {
+    use crate::admins::guard::require_admin;
     let (state, admin) = require_admin().await?;
     crate::admins::rights::confirm_campaign(&state, &admin, &id).await?;
     if crate::campaigns::store::find_for_admin(&state.db, &admin.id, &id)
-        .await
-        .map_err(internal)?
+        .await?
         .is_none()
     {
-        return Err(refuse(
+        return Err(AppError::refused(
             http::StatusCode::FORBIDDEN,
             "You do not manage this campaign.",
         ));
     }
-    let counts = store::counts(&state.db, &id).await.map_err(internal)?;
-    let problems = crate::messenger::outbox::problems(&state.db, &id, 20)
-        .await
-        .map_err(internal)?;
+    let counts = store::counts(&state.db, &id).await?;
+    let problems = crate::messenger::outbox::problems(&state.db, &id, 20).await?;
     Ok(EntryReport {
         pending: counts.pending,
         confirmed: counts.confirmed,
@@ -74,7 +72,7 @@ pub async fn campaign_entries(id: String) -> Result<EntryReport, leptos::prelude
 
 /// Where the public reaches this server: embed codes must point here, not at the embedding site.
 #[leptos::server(endpoint = "public_base_url")]
-pub async fn public_base_url() -> Result<String, leptos::prelude::ServerFnError> {
+pub async fn public_base_url() -> Result<String, AppError> {
     let state = leptos::prelude::expect_context::<crate::state::AppState>();
     Ok(state
         .settings

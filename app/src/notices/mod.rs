@@ -20,6 +20,7 @@ pub mod stats;
 #[cfg(feature = "ssr")]
 pub mod templates;
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -116,8 +117,8 @@ pub struct Statistics {
 
 /// Checks that the admin may see this scope; answers it with Page ids resolved to rows.
 #[cfg(feature = "ssr")]
-async fn authorize(scope: Scope) -> Result<(crate::state::AppState, Scope), ServerFnError> {
-    use crate::admins::guard::{internal, refuse, require_admin};
+async fn authorize(scope: Scope) -> Result<(crate::state::AppState, Scope), AppError> {
+    use crate::admins::guard::require_admin;
     let (state, admin) = require_admin().await?;
     // Every function here reads entrants or messages them: rights are asked of Facebook now.
     match &scope {
@@ -126,19 +127,17 @@ async fn authorize(scope: Scope) -> Result<(crate::state::AppState, Scope), Serv
     }
     let allowed = match &scope {
         Scope::Campaign(id) => crate::campaigns::store::find_for_admin(&state.db, &admin.id, id)
-            .await
-            .map_err(internal)?
+            .await?
             .map(|_| scope.clone()),
         Scope::Page(facebook_page_id) => {
             crate::pages::store::find_for_admin(&state.db, &admin.id, facebook_page_id)
-                .await
-                .map_err(internal)?
+                .await?
                 .map(|p| Scope::Page(p.id))
         }
     };
     match allowed {
         Some(scope) => Ok((state, scope)),
-        None => Err(refuse(
+        None => Err(AppError::refused(
             http::StatusCode::FORBIDDEN,
             "You do not manage this campaign or Page.",
         )),
@@ -148,19 +147,14 @@ async fn authorize(scope: Scope) -> Result<(crate::state::AppState, Scope), Serv
 /// Notices (for a campaign), figures per day for the last 7 days, and failure reasons. A Page
 /// scope names the Page by its Facebook id.
 #[server(endpoint = "notice_statistics", input = leptos::server_fn::codec::Json)]
-pub async fn notice_statistics(scope: Scope, filter: Filter) -> Result<Statistics, ServerFnError> {
-    use crate::admins::guard::internal;
+pub async fn notice_statistics(scope: Scope, filter: Filter) -> Result<Statistics, AppError> {
     let (state, scope) = authorize(scope).await?;
     let notices = match &scope {
-        Scope::Campaign(id) => stats::notices(&state.db, id).await.map_err(internal)?,
+        Scope::Campaign(id) => stats::notices(&state.db, id).await?,
         Scope::Page(_) => Vec::new(),
     };
-    let days = stats::days(&state.db, &scope, &filter)
-        .await
-        .map_err(internal)?;
-    let reasons = stats::reasons(&state.db, &scope, &filter)
-        .await
-        .map_err(internal)?;
+    let days = stats::days(&state.db, &scope, &filter).await?;
+    let reasons = stats::reasons(&state.db, &scope, &filter).await?;
     Ok(Statistics {
         notices,
         days,
@@ -170,44 +164,35 @@ pub async fn notice_statistics(scope: Scope, filter: Filter) -> Result<Statistic
 
 /// The people behind a figure (the 200 most recent).
 #[server(endpoint = "notice_recipients", input = leptos::server_fn::codec::Json)]
-pub async fn notice_recipients(
-    scope: Scope,
-    filter: Filter,
-) -> Result<Vec<Recipient>, ServerFnError> {
-    use crate::admins::guard::internal;
+pub async fn notice_recipients(scope: Scope, filter: Filter) -> Result<Vec<Recipient>, AppError> {
     let (state, scope) = authorize(scope).await?;
     stats::recipients(&state.db, &scope, &filter)
         .await
-        .map_err(internal)
+        .map_err(AppError::internal)
 }
 
 /// "Notify subscribers of this change": an update notice to everyone entered in a live campaign.
 #[server(endpoint = "notify_subscribers")]
-pub async fn notify_subscribers(
-    campaign_id: String,
-    text: String,
-) -> Result<String, ServerFnError> {
-    use crate::admins::guard::{internal, refuse};
+pub async fn notify_subscribers(campaign_id: String, text: String) -> Result<String, AppError> {
     use crate::campaigns::Lifecycle;
     let (state, _) = authorize(Scope::Campaign(campaign_id.clone())).await?;
     let text = text.trim().to_string();
     if let Err(problem) = check_text(&text) {
-        return Err(refuse(http::StatusCode::UNPROCESSABLE_ENTITY, &problem));
+        return Err(AppError::refused(
+            http::StatusCode::UNPROCESSABLE_ENTITY,
+            &problem,
+        ));
     }
-    let campaign = crate::campaigns::store::find_published_by_id(&state.db, &campaign_id)
-        .await
-        .map_err(internal)?;
+    let campaign = crate::campaigns::store::find_published_by_id(&state.db, &campaign_id).await?;
     if campaign.is_none_or(|c| c.lifecycle(crate::db::now_ms()) != Lifecycle::Live) {
-        return Err(refuse(
+        return Err(AppError::refused(
             http::StatusCode::CONFLICT,
             "Only a live campaign's subscribers can be notified of a change.",
         ));
     }
-    let mut tx = state.db.begin().await.map_err(internal)?;
-    let id = schedule::update_notice(&mut tx, &campaign_id, &text)
-        .await
-        .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
+    let mut tx = state.db.begin().await?;
+    let id = schedule::update_notice(&mut tx, &campaign_id, &text).await?;
+    tx.commit().await?;
     state.jobs.notify_one();
     Ok(id)
 }
@@ -217,11 +202,10 @@ pub async fn notify_subscribers(
 /// campaign that ended as not sent goes back in the queue, with a fresh wait limit. People who
 /// blocked the Page stay out. Answers how many were queued again.
 #[server(endpoint = "resend_not_sent")]
-pub async fn resend_not_sent(campaign_id: String) -> Result<i64, ServerFnError> {
-    use crate::admins::guard::internal;
+pub async fn resend_not_sent(campaign_id: String) -> Result<i64, AppError> {
     let (state, _) = authorize(Scope::Campaign(campaign_id.clone())).await?;
     let now = crate::db::now_ms();
-    let mut tx = state.db.begin().await.map_err(internal)?;
+    let mut tx = state.db.begin().await?;
     let pages: Vec<String> = sqlx::query_scalar(
         "UPDATE outgoing_messages SET status = 'queued', next_attempt_at = NULL, created_at = $1,
                 updated_at = $1, error_reason = NULL, error_code = NULL, error_subcode = NULL
@@ -232,15 +216,14 @@ pub async fn resend_not_sent(campaign_id: String) -> Result<i64, ServerFnError> 
     .bind(now)
     .bind(&campaign_id)
     .fetch_all(&mut *tx)
-    .await
-    .map_err(internal)?;
+    .await?;
     let mut distinct = pages.clone();
     distinct.sort();
     distinct.dedup();
     for page in &distinct {
-        sender::arm(&mut *tx, page).await.map_err(internal)?;
+        sender::arm(&mut *tx, page).await?;
     }
-    tx.commit().await.map_err(internal)?;
+    tx.commit().await?;
     state.jobs.notify_one();
     Ok(pages.len() as i64)
 }

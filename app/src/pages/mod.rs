@@ -8,6 +8,7 @@ pub mod store;
 
 pub use reach::OutsideWindow;
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -80,15 +81,13 @@ pub struct ConnectOutcome {
 async fn admin_accounts(
     state: &crate::state::AppState,
     admin: &crate::admins::Admin,
-) -> Result<Vec<crate::messenger::graph::PageAccount>, ServerFnError> {
-    use crate::admins::guard::{internal, refuse};
+) -> Result<Vec<crate::messenger::graph::PageAccount>, AppError> {
     let token = crate::admins::store::user_token(&state.db, &state.token_cipher, &admin.id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| refuse(http::StatusCode::UNAUTHORIZED, "Please log in again."))?;
+        .await?
+        .ok_or_else(|| AppError::refused(http::StatusCode::UNAUTHORIZED, "Please log in again."))?;
     state.graph.accounts(&token).await.map_err(|e| {
         tracing::warn!(error = %e, "cannot list the admin's Pages");
-        refuse(
+        AppError::refused(
             http::StatusCode::BAD_GATEWAY,
             "Facebook did not list your Pages; log in again.",
         )
@@ -100,7 +99,7 @@ async fn admin_accounts(
 #[cfg(feature = "ssr")]
 pub(crate) async fn managed_page(
     facebook_page_id: &str,
-) -> Result<(crate::state::AppState, store::Connected), ServerFnError> {
+) -> Result<(crate::state::AppState, store::Connected), AppError> {
     page_for_admin(facebook_page_id, false).await
 }
 
@@ -109,7 +108,7 @@ pub(crate) async fn managed_page(
 #[cfg(feature = "ssr")]
 pub(crate) async fn privileged_page(
     facebook_page_id: &str,
-) -> Result<(crate::state::AppState, store::Connected), ServerFnError> {
+) -> Result<(crate::state::AppState, store::Connected), AppError> {
     page_for_admin(facebook_page_id, true).await
 }
 
@@ -117,18 +116,15 @@ pub(crate) async fn privileged_page(
 async fn page_for_admin(
     facebook_page_id: &str,
     recheck: bool,
-) -> Result<(crate::state::AppState, store::Connected), ServerFnError> {
-    use crate::admins::guard::{internal, refuse, require_admin};
+) -> Result<(crate::state::AppState, store::Connected), AppError> {
+    use crate::admins::guard::require_admin;
     let (state, admin) = require_admin().await?;
     if recheck {
         crate::admins::rights::confirm_page(&state, &admin, facebook_page_id).await?;
     }
-    match store::find_for_admin(&state.db, &admin.id, facebook_page_id)
-        .await
-        .map_err(internal)?
-    {
+    match store::find_for_admin(&state.db, &admin.id, facebook_page_id).await? {
         Some(page) => Ok((state, page)),
-        None => Err(refuse(
+        None => Err(AppError::refused(
             http::StatusCode::FORBIDDEN,
             "You do not manage this Page.",
         )),
@@ -137,13 +133,11 @@ async fn page_for_admin(
 
 /// The Pages the signed-in admin moderates, as Facebook says now, with their connection state.
 #[server(endpoint = "my_pages")]
-pub async fn my_pages() -> Result<Vec<ManagedPage>, ServerFnError> {
-    use crate::admins::guard::{internal, require_admin};
+pub async fn my_pages() -> Result<Vec<ManagedPage>, AppError> {
+    use crate::admins::guard::require_admin;
     let (state, admin) = require_admin().await?;
     let accounts = admin_accounts(&state, &admin).await?;
-    let connected = store::connected_for_admin(&state.db, &admin.id)
-        .await
-        .map_err(internal)?;
+    let connected = store::connected_for_admin(&state.db, &admin.id).await?;
     let mut pages = Vec::new();
     for a in accounts.into_iter().filter(|a| moderates(&a.tasks)) {
         let link = connected.iter().find(|c| c.facebook_page_id == a.id);
@@ -154,12 +148,8 @@ pub async fn my_pages() -> Result<Vec<ManagedPage>, ServerFnError> {
         };
         let (outside_window, paused) = match link {
             Some(c) => (
-                Some(
-                    reach::outside_window(&state.db, &c.id)
-                        .await
-                        .map_err(internal)?,
-                ),
-                paused::reason(&state.db, &c.id).await.map_err(internal)?,
+                Some(reach::outside_window(&state.db, &c.id).await?),
+                paused::reason(&state.db, &c.id).await?,
             ),
             None => (None, None),
         };
@@ -210,8 +200,8 @@ async fn check_get_started(
 /// Connects a Page the admin moderates: Meta first (subscribe, Get Started), then the database,
 /// so a failure at Meta stores nothing.
 #[server(endpoint = "connect_page")]
-pub async fn connect_page(facebook_page_id: String) -> Result<ConnectOutcome, ServerFnError> {
-    use crate::admins::guard::{internal, refuse, require_admin};
+pub async fn connect_page(facebook_page_id: String) -> Result<ConnectOutcome, AppError> {
+    use crate::admins::guard::require_admin;
     let (state, admin) = require_admin().await?;
     let graph = &state.graph;
     let accounts = admin_accounts(&state, &admin).await?;
@@ -219,22 +209,21 @@ pub async fn connect_page(facebook_page_id: String) -> Result<ConnectOutcome, Se
         .into_iter()
         .find(|a| a.id == facebook_page_id && moderates(&a.tasks))
     else {
-        return Err(refuse(
+        return Err(AppError::refused(
             http::StatusCode::FORBIDDEN,
             "You do not moderate this Page.",
         ));
     };
     let Some(page_token) = account.access_token() else {
-        return Err(refuse(
+        return Err(AppError::refused(
             http::StatusCode::BAD_GATEWAY,
             "Facebook gave no token for this Page.",
         ));
     };
     // The template field needs pages_utility_messaging, which is optional: never let it stop
     // the connection.
-    let utility = crate::admins::store::has_scope(&state.db, &admin.id, reach::UTILITY_SCOPE)
-        .await
-        .map_err(internal)?;
+    let utility =
+        crate::admins::store::has_scope(&state.db, &admin.id, reach::UTILITY_SCOPE).await?;
     let at_meta = async {
         let subscribed = reach::subscribe(&state, &account.id, &page_token, utility).await?;
         graph
@@ -246,9 +235,9 @@ pub async fn connect_page(facebook_page_id: String) -> Result<ConnectOutcome, Se
         Ok(subscribed) => subscribed,
         Err(e) => {
             tracing::warn!(error = %e, page = %account.id, "connecting the Page failed at Meta");
-            return Err(refuse(
+            return Err(AppError::refused(
                 http::StatusCode::BAD_GATEWAY,
-                &format!("Facebook refused: {}", e.meta_words()),
+                format!("Facebook refused: {}", e.meta_words()),
             ));
         }
     };
@@ -259,17 +248,12 @@ pub async fn connect_page(facebook_page_id: String) -> Result<ConnectOutcome, Se
         &account,
         &page_token,
     )
-    .await
-    .map_err(internal)?;
+    .await?;
     let mut notes = Vec::new();
     if subscribed.template_updates {
-        crate::notices::templates::set_permission(&state.db, &page_row_id, true)
-            .await
-            .map_err(internal)?;
+        crate::notices::templates::set_permission(&state.db, &page_row_id, true).await?;
     } else {
-        crate::notices::templates::set_permission(&state.db, &page_row_id, false)
-            .await
-            .map_err(internal)?;
+        crate::notices::templates::set_permission(&state.db, &page_row_id, false).await?;
         notes.push(match subscribed.refused {
             Some(words) => format!(
                 "Connected, but Meta refused the template updates ({words}): notices reach only people inside the 24-hour window until pages_utility_messaging is granted."
@@ -291,26 +275,20 @@ pub async fn connect_page(facebook_page_id: String) -> Result<ConnectOutcome, Se
 
 /// Asks Meta whether the Page token still works, and records the answer.
 #[server(endpoint = "check_page")]
-pub async fn check_page(facebook_page_id: String) -> Result<Health, ServerFnError> {
-    use crate::admins::guard::{internal, refuse};
+pub async fn check_page(facebook_page_id: String) -> Result<Health, AppError> {
     let (state, _) = managed_page(&facebook_page_id).await?;
     // The admin's own check also looks at what hides Get Started (not every editor view: that
     // asks Meta about the token only).
-    let token = store::page_token(&state.db, &state.token_cipher, &facebook_page_id)
-        .await
-        .map_err(internal)?;
+    let token = store::page_token(&state.db, &state.token_cipher, &facebook_page_id).await?;
     if let Some(token) = &token {
         check_get_started(&state, &facebook_page_id, token).await;
     }
-    health_now(&state, &facebook_page_id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| {
-            refuse(
-                http::StatusCode::BAD_GATEWAY,
-                "Facebook could not be asked; try again.",
-            )
-        })
+    health_now(&state, &facebook_page_id).await?.ok_or_else(|| {
+        AppError::refused(
+            http::StatusCode::BAD_GATEWAY,
+            "Facebook could not be asked; try again.",
+        )
+    })
 }
 
 /// Asks Meta whether a connected Page's token still works, records the answer and returns it;
@@ -376,19 +354,13 @@ pub struct NeedsReconnect {
 #[server(endpoint = "page_needs_reconnect")]
 pub async fn page_needs_reconnect(
     facebook_page_id: String,
-) -> Result<Option<NeedsReconnect>, ServerFnError> {
-    use crate::admins::guard::{internal, require_admin};
+) -> Result<Option<NeedsReconnect>, AppError> {
+    use crate::admins::guard::require_admin;
     let (state, admin) = require_admin().await?;
-    let Some(page) = store::find_for_admin(&state.db, &admin.id, &facebook_page_id)
-        .await
-        .map_err(internal)?
-    else {
+    let Some(page) = store::find_for_admin(&state.db, &admin.id, &facebook_page_id).await? else {
         return Ok(None);
     };
-    let health = match health_now(&state, &facebook_page_id)
-        .await
-        .map_err(internal)?
-    {
+    let health = match health_now(&state, &facebook_page_id).await? {
         Some(health) => health,
         None if page.token_status == "valid" || page.token_status == "unknown" => Health::Healthy,
         None => Health::Reconnect(page.token_status),
@@ -503,23 +475,24 @@ pub fn PagesPanel() -> impl IntoView {
 
 /// `enable`, `disable` or `disconnect` a connected Page the admin manages.
 #[server(endpoint = "page_action")]
-pub async fn page_action(facebook_page_id: String, action: String) -> Result<(), ServerFnError> {
-    use crate::admins::guard::{internal, refuse};
+pub async fn page_action(facebook_page_id: String, action: String) -> Result<(), AppError> {
     let (state, page) = privileged_page(&facebook_page_id).await?;
     let done = match action.as_str() {
         "enable" => {
             let done = store::set_enabled(&state.db, &page.id, true).await;
             if done.as_ref().is_ok_and(|d| d.is_ok()) {
-                crate::notices::sender::page_resumed(&state, &page.id)
-                    .await
-                    .map_err(internal)?;
+                crate::notices::sender::page_resumed(&state, &page.id).await?;
             }
             done
         }
         "disable" => store::set_enabled(&state.db, &page.id, false).await,
         "disconnect" => store::disconnect(&state.db, &page.id).await,
-        _ => return Err(refuse(http::StatusCode::BAD_REQUEST, "Unknown action.")),
+        _ => {
+            return Err(AppError::refused(
+                http::StatusCode::BAD_REQUEST,
+                "Unknown action.",
+            ))
+        }
     };
-    done.map_err(internal)?
-        .map_err(|why| refuse(http::StatusCode::CONFLICT, &why))
+    done?.map_err(|why| AppError::refused(http::StatusCode::CONFLICT, &why))
 }

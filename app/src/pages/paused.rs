@@ -8,6 +8,7 @@
 //!
 //! A token pause (190, `paused_kind = 'token'`) is not this: reconnecting the Page ends it.
 
+use crate::error::AppError;
 use leptos::prelude::*;
 
 /// `pages.paused_kind` of a Page-level pause.
@@ -67,25 +68,25 @@ pub async fn clear(db: &crate::db::Db, page_row_id: &str) -> Result<bool, sqlx::
 /// Why sending from this Page is paused for a Page-level problem (Meta's words), or `None`.
 /// Refused for a Page the admin does not manage.
 #[server(endpoint = "page_paused")]
-pub async fn page_paused(facebook_page_id: String) -> Result<Option<String>, ServerFnError> {
-    use crate::admins::guard::internal;
+pub async fn page_paused(facebook_page_id: String) -> Result<Option<String>, AppError> {
     let (state, page) = super::managed_page(&facebook_page_id).await?;
-    reason(&state.db, &page.id).await.map_err(internal)
+    reason(&state.db, &page.id)
+        .await
+        .map_err(AppError::internal)
 }
 
 /// The admin fixed what Meta complained about: the Page sends again, starting with the messages
 /// the pause held back.
 #[server(endpoint = "resume_page")]
-pub async fn resume_page(facebook_page_id: String) -> Result<(), ServerFnError> {
-    use crate::admins::guard::internal;
+pub async fn resume_page(facebook_page_id: String) -> Result<(), AppError> {
     let (state, page) = super::privileged_page(&facebook_page_id).await?;
-    if clear(&state.db, &page.id).await.map_err(internal)? {
+    if clear(&state.db, &page.id).await? {
         tracing::info!(page = %facebook_page_id, "Page resumed by its admin");
     }
     // Woken either way: a second click after a lost answer must not leave messages waiting.
     crate::notices::sender::page_resumed(&state, &page.id)
         .await
-        .map_err(internal)
+        .map_err(AppError::internal)
 }
 
 /// Shown on a paused Page: Meta's reason, and a button to send again once it is fixed.

@@ -4,6 +4,7 @@
 //! The Pages panel shows where each Page stands, and the campaign editor says, before it is
 //! published, whom its end notice can reach today and how.
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -190,20 +191,18 @@ pub async fn utility_granted(
 
 /// "Try again now": the admin fixed something at Meta (an appeal, the Page's business settings).
 #[server(endpoint = "retry_template")]
-pub async fn retry_template(facebook_page_id: String) -> Result<OutsideWindow, ServerFnError> {
-    use crate::admins::guard::{internal, refuse};
+pub async fn retry_template(facebook_page_id: String) -> Result<OutsideWindow, AppError> {
     let (state, page) = super::privileged_page(&facebook_page_id).await?;
     let token = super::store::page_token(&state.db, &state.token_cipher, &facebook_page_id)
+        .await?
+        .ok_or_else(|| {
+            AppError::refused(http::StatusCode::CONFLICT, "Reconnect the Page first.")
+        })?;
+    crate::notices::templates::try_now(&state.db, &page.id).await?;
+    crate::notices::templates::ensure(&state, &page.id, &facebook_page_id, &token).await?;
+    outside_window(&state.db, &page.id)
         .await
-        .map_err(internal)?
-        .ok_or_else(|| refuse(http::StatusCode::CONFLICT, "Reconnect the Page first."))?;
-    crate::notices::templates::try_now(&state.db, &page.id)
-        .await
-        .map_err(internal)?;
-    crate::notices::templates::ensure(&state, &page.id, &facebook_page_id, &token)
-        .await
-        .map_err(internal)?;
-    outside_window(&state.db, &page.id).await.map_err(internal)
+        .map_err(AppError::internal)
 }
 
 /// Whom a campaign's end notice can reach today, and how.
@@ -220,16 +219,14 @@ pub struct EndNoticeReach {
 }
 
 #[server(endpoint = "notice_reach")]
-pub async fn notice_reach(campaign_id: String) -> Result<EndNoticeReach, ServerFnError> {
-    use crate::admins::guard::{internal, refuse, require_admin};
+pub async fn notice_reach(campaign_id: String) -> Result<EndNoticeReach, AppError> {
+    use crate::admins::guard::require_admin;
     let (state, admin) = require_admin().await?;
     crate::admins::rights::confirm_campaign(&state, &admin, &campaign_id).await?;
     let Some(campaign) =
-        crate::campaigns::store::find_for_admin(&state.db, &admin.id, &campaign_id)
-            .await
-            .map_err(internal)?
+        crate::campaigns::store::find_for_admin(&state.db, &admin.id, &campaign_id).await?
     else {
-        return Err(refuse(
+        return Err(AppError::refused(
             http::StatusCode::FORBIDDEN,
             "You do not manage this campaign.",
         ));
@@ -247,22 +244,19 @@ pub async fn notice_reach(campaign_id: String) -> Result<EndNoticeReach, ServerF
     .bind(since)
     .fetch_one(&state.db)
     .await
-    .map_err(internal)?;
+    ?;
     // The form names the Page by its Facebook id.
     let (page_row_id, page_name): (String, String) =
         sqlx::query_as("SELECT id, name FROM pages WHERE facebook_page_id = $1")
             .bind(&campaign.form.page_id)
             .fetch_one(&state.db)
-            .await
-            .map_err(internal)?;
+            .await?;
     Ok(EndNoticeReach {
         page_name,
         inside_window: inside,
         outside_window: outside,
         unreachable,
-        page: outside_window(&state.db, &page_row_id)
-            .await
-            .map_err(internal)?,
+        page: outside_window(&state.db, &page_row_id).await?,
     })
 }
 
