@@ -31,6 +31,11 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A build without the sandbox says so before it listens anywhere.
+    if let Err(e) = server::sandbox_mount::check(&settings) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let listener = match TcpListener::bind(settings.site_addr).await {
         Ok(listener) => listener,
         Err(e) => {
@@ -70,9 +75,10 @@ async fn main() -> ExitCode {
 /// Runs the sandbox alone on 127.0.0.1:N (default 3100), with the documented development
 /// credentials (it refuses to start with a real app's `FACEBOOK_APP_ID` / `FACEBOOK_APP_SECRET`); webhooks
 /// go to `SANDBOX_WEBHOOK_URL` (default: the product on its default port).
+#[cfg(feature = "sandbox")]
 async fn run_sandbox(args: &[String]) -> ExitCode {
-    use app::{secrets::Secret, settings};
-    use server::sandbox::{SandboxConfig, SandboxTuning};
+    use app::settings;
+    use server::sandbox::{SandboxConfig, SandboxTuning, Secret};
 
     let port = match args {
         [] => 3100,
@@ -151,6 +157,13 @@ async fn run_sandbox(args: &[String]) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// This build has no sandbox to run (built with `--no-default-features`).
+#[cfg(not(feature = "sandbox"))]
+async fn run_sandbox(_args: &[String]) -> ExitCode {
+    eprintln!("error: this server was built without the sandbox (cargo feature `sandbox`)");
+    ExitCode::from(2)
 }
 
 /// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, not when the
