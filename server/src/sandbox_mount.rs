@@ -13,7 +13,12 @@ use app::state::AppState;
 #[cfg(feature = "sandbox")]
 pub type Mounted = sandbox::Shared;
 #[cfg(not(feature = "sandbox"))]
-pub type Mounted = std::convert::Infallible;
+pub type Mounted = Absent;
+
+/// No sandbox (a type with no values; `Clone` like `sandbox::Shared`, so start-up reads the same).
+#[cfg(not(feature = "sandbox"))]
+#[derive(Clone, Debug)]
+pub enum Absent {}
 
 /// Whether this build carries the sandbox.
 pub const BUILT_IN: bool = cfg!(feature = "sandbox");
