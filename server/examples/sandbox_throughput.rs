@@ -49,7 +49,7 @@ async fn main() {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let config = SandboxConfig {
         app_id: app::settings::SANDBOX_APP_ID.into(),
-        app_secret: app::secrets::Secret::new(app::settings::SANDBOX_APP_SECRET),
+        app_secret: server::sandbox::Secret::new(app::settings::SANDBOX_APP_SECRET),
         base_url: url::Url::parse(&base).unwrap(),
         webhook_url: url::Url::parse(&hook_url).unwrap(),
         world_file: None,

@@ -2,8 +2,8 @@
 //! sandbox's Sunny Bakery Page, so a newcomer can play the entrant at once. Seeded at start-up
 //! when absent (`DEMO_CAMPAIGN=off` turns it off); an existing one is left as its admin left it.
 
-use crate::sandbox::Shared;
 use app::{db::now_ms, state::AppState};
+use sandbox::{PinnedSetup, Shared};
 
 pub const SLUG: &str = "demo";
 const PAGE: &str = "sunnybakery";
@@ -11,7 +11,19 @@ const ADMIN: &str = "admin";
 
 pub async fn seed(state: &AppState, sandbox: &Shared) -> Result<(), Box<dyn std::error::Error>> {
     let pinned = sandbox
-        .pin_connected_page(PAGE, ADMIN)
+        .pin_connected_page(
+            PAGE,
+            ADMIN,
+            // As the product leaves a Page it connected with every right.
+            PinnedSetup {
+                subscribed_fields: app::pages::WEBHOOK_FIELDS
+                    .iter()
+                    .chain([&app::pages::reach::TEMPLATE_FIELD])
+                    .map(|f| f.to_string())
+                    .collect(),
+                get_started_payload: app::pages::GET_STARTED_PAYLOAD.into(),
+            },
+        )
         .ok_or("the sandbox world has no Page `sunnybakery` or user `admin`")?;
     let (page_name, asid, admin_name) = {
         let st = sandbox.lock();

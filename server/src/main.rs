@@ -1,13 +1,42 @@
-//! `server`: runs the product. Settings come from the environment (README, "Settings").
+//! `server`: runs the product. Settings come from the environment (README, "Settings"); the
+//! command line only chooses what to run (README, "Layout").
 
 use app::settings::Settings;
+use clap::{Parser, Subcommand};
 use server::startup::Server;
 use std::process::ExitCode;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
+/// Giveaways on Messenger. Settings come from the environment (and a `.env` file): see the
+/// README, "Settings".
+#[derive(Debug, Parser)]
+#[command(name = "server", version, about)]
+struct Cli {
+    /// What to run; without one, the product is served.
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the product (the default)
+    Serve,
+    /// Run the Facebook sandbox alone, without the product or its settings
+    Sandbox {
+        /// The port on 127.0.0.1 to listen on
+        #[arg(long, default_value_t = 3100)]
+        port: u16,
+    },
+    /// Apply the database migrations (DATABASE_URL) and exit
+    Migrate,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Before anything else: `--help`, `--version` and a refused argument (usage on stderr, exit
+    // code 2) start nothing.
+    let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env()
@@ -17,20 +46,31 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
 
-    // `server sandbox [--port N]`: the Meta stand-in alone, without the product or its settings.
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("sandbox") {
-        return run_sandbox(&args[1..]).await;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve().await,
+        Command::Sandbox { port } => run_sandbox(port).await,
+        Command::Migrate => migrate().await,
     }
+}
 
-    // One line naming the bad setting, and nothing started.
-    let settings = match Settings::from_env() {
+/// Reads the settings: one line naming the bad setting, and nothing started.
+fn read_settings() -> Result<Settings, ExitCode> {
+    Settings::from_env().map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })
+}
+
+async fn serve() -> ExitCode {
+    let settings = match read_settings() {
         Ok(settings) => settings,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
+    // A build without the sandbox says so before it listens anywhere.
+    if let Err(e) = server::sandbox_mount::check(&settings) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let listener = match TcpListener::bind(settings.site_addr).await {
         Ok(listener) => listener,
         Err(e) => {
@@ -67,27 +107,34 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Applies the migrations start-up would apply, with the same settings, and exits: a deployment
+/// can migrate before it starts the new version.
+async fn migrate() -> ExitCode {
+    let settings = match read_settings() {
+        Ok(settings) => settings,
+        Err(code) => return code,
+    };
+    match app::db::connect(&settings.database_url, 1).await {
+        Ok(db) => {
+            db.close().await;
+            say("The database is migrated.");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 /// Runs the sandbox alone on 127.0.0.1:N (default 3100), with the documented development
 /// credentials (it refuses to start with a real app's `FACEBOOK_APP_ID` / `FACEBOOK_APP_SECRET`); webhooks
 /// go to `SANDBOX_WEBHOOK_URL` (default: the product on its default port).
-async fn run_sandbox(args: &[String]) -> ExitCode {
-    use app::{secrets::Secret, settings};
-    use server::sandbox::{SandboxConfig, SandboxTuning};
+#[cfg(feature = "sandbox")]
+async fn run_sandbox(port: u16) -> ExitCode {
+    use app::settings;
+    use server::sandbox::{SandboxConfig, SandboxTuning, Secret};
 
-    let port = match args {
-        [] => 3100,
-        [flag, value] if flag == "--port" => match value.parse::<u16>() {
-            Ok(port) => port,
-            Err(_) => {
-                eprintln!("error: --port takes a port number, not `{value}`");
-                return ExitCode::from(2);
-            }
-        },
-        _ => {
-            eprintln!("usage: server sandbox [--port N]");
-            return ExitCode::from(2);
-        }
-    };
     let env = |name: &str| {
         std::env::var(name)
             .ok()
@@ -151,6 +198,13 @@ async fn run_sandbox(args: &[String]) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// This build has no sandbox to run (built with `--no-default-features`).
+#[cfg(not(feature = "sandbox"))]
+async fn run_sandbox(_port: u16) -> ExitCode {
+    eprintln!("error: this server was built without the sandbox (cargo feature `sandbox`)");
+    ExitCode::from(2)
 }
 
 /// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, not when the

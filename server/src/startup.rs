@@ -27,13 +27,15 @@ pub enum StartupError {
     Database(#[from] app::db::DbError),
     #[error("cannot read the listening address: {0}")]
     Listener(std::io::Error),
+    #[error(transparent)]
+    NoSandbox(#[from] crate::sandbox_mount::NoSandbox),
 }
 
 pub struct Server {
     listener: TcpListener,
     router: Router,
     state: AppState,
-    sandbox: Option<crate::sandbox::Shared>,
+    sandbox: Option<crate::sandbox_mount::Mounted>,
     /// Cancelled at shutdown; every background task watches it.
     stop: CancellationToken,
     tasks: TaskTracker,
@@ -42,20 +44,11 @@ pub struct Server {
 impl Server {
     /// Builds the whole server on an already bound listener (tests bind port 0 first).
     pub async fn build(settings: Settings, listener: TcpListener) -> Result<Server, StartupError> {
+        crate::sandbox_mount::check(&settings)?;
         let db = app::db::connect(&settings.database_url, 16).await?;
         let local_addr = listener.local_addr().map_err(StartupError::Listener)?;
         let state = AppState::new(leptos_options(local_addr), db, settings);
-        let sandbox = state.settings.sandbox.then(|| {
-            crate::sandbox::Sandbox::new(crate::sandbox::SandboxConfig::from_settings(
-                &state.settings,
-            ))
-        });
-        if let (Some(sandbox), true) = (&sandbox, state.settings.demo_campaign) {
-            // The product works without it: a failure is logged, not fatal.
-            if let Err(e) = crate::demo::seed(&state, sandbox).await {
-                tracing::warn!(error = %e, "demo campaign not seeded");
-            }
-        }
+        let sandbox = crate::sandbox_mount::start(&state).await;
         let router = router(state.clone(), sandbox.clone());
         Ok(Server {
             listener,
@@ -78,7 +71,7 @@ impl Server {
     }
 
     /// The in-process sandbox, when it is on (tests drive it directly).
-    pub fn sandbox(&self) -> Option<&crate::sandbox::Shared> {
+    pub fn sandbox(&self) -> Option<&crate::sandbox_mount::Mounted> {
         self.sandbox.as_ref()
     }
 
@@ -185,7 +178,7 @@ fn app_routes() -> Vec<AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
-pub fn router(state: AppState, sandbox: Option<crate::sandbox::Shared>) -> Router {
+pub fn router(state: AppState, sandbox: Option<crate::sandbox_mount::Mounted>) -> Router {
     let settings = state.settings.clone();
     let routes = app_routes();
     let context = {
@@ -219,7 +212,7 @@ pub fn router(state: AppState, sandbox: Option<crate::sandbox::Shared>) -> Route
 
     let mut router = Router::<AppState>::new();
     if let Some(sandbox) = sandbox {
-        router = router.merge(crate::sandbox::router_for(sandbox));
+        router = router.merge(crate::sandbox_mount::routes(sandbox));
     }
     router
         .route("/healthz", get(health::healthz))

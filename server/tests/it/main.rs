@@ -9,6 +9,7 @@ mod sandbox_common;
 
 mod admins;
 mod campaign_editor;
+mod cli;
 mod contract;
 mod crowd;
 mod data_layer;

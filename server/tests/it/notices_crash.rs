@@ -26,7 +26,7 @@ async fn sandbox(webhooks_to: u16) -> (Sandbox, tokio::sync::oneshot::Sender<()>
     let base = format!("http://{}", listener.local_addr().unwrap());
     let config = SandboxConfig {
         app_id: app::settings::SANDBOX_APP_ID.into(),
-        app_secret: app::secrets::Secret::new(app::settings::SANDBOX_APP_SECRET),
+        app_secret: server::sandbox::Secret::new(app::settings::SANDBOX_APP_SECRET),
         base_url: url::Url::parse(&base).unwrap(),
         webhook_url: url::Url::parse(&format!(
             "http://127.0.0.1:{webhooks_to}/webhooks/messenger"

@@ -1,6 +1,9 @@
 //! The sandbox: a local stand-in of the parts of Meta this product uses (Facebook Login, the
-//! Graph API, Messenger and its webhooks). It is mounted under `/sandbox` when no real Facebook
-//! app is configured, and can run as its own process (`server sandbox --port 3100`).
+//! Graph API, Messenger and its webhooks). The server mounts it under `/sandbox` when no real
+//! Facebook app is configured, and it can run as its own process (`server sandbox --port 3100`).
+//!
+//! A crate of its own, knowing nothing of the product: everything it needs arrives in a
+//! [`SandboxConfig`], and a server built without its `sandbox` feature carries none of it.
 //!
 //! Addresses (relative to the serving host):
 //! - `/sandbox` — an index page linking everything below
@@ -23,7 +26,6 @@ pub mod templates;
 pub mod webhooks;
 pub mod world;
 
-use app::secrets::Secret;
 use axum::{
     response::Html,
     routing::{any, get, patch, post},
@@ -34,7 +36,33 @@ use state::{State, TagEra};
 use std::sync::{Arc, Mutex, MutexGuard};
 use url::Url;
 
-/// What the sandbox needs to know about the app it stands in for.
+/// The Graph API version the stand-in serves to calls that name none, and links from its index:
+/// Meta's current one (the product's default, `GRAPH_VERSION`, is the same;
+/// the server's tests check it).
+pub const GRAPH_VERSION: &str = "v25.0";
+
+/// The app secret. Its `Debug` shows no value, so a logged configuration never carries it.
+#[derive(Clone)]
+pub struct Secret(Arc<str>);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into().into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// What the sandbox needs to know about the app it stands in for. The server fills it from its
+/// settings (`server::sandbox_mount::config`); `server sandbox` and tests write it out.
 #[derive(Clone, Debug)]
 pub struct SandboxConfig {
     pub app_id: String,
@@ -82,21 +110,6 @@ impl Default for SandboxTuning {
 }
 
 impl SandboxConfig {
-    pub fn from_settings(settings: &app::settings::Settings) -> Self {
-        let base = settings.public_base_url.clone();
-        SandboxConfig {
-            app_id: settings.facebook.app_id.clone(),
-            app_secret: settings.facebook.app_secret.clone(),
-            webhook_url: base.join("/webhooks/messenger").expect("valid path"),
-            base_url: base,
-            world_file: std::env::var_os("SANDBOX_WORLD_FILE").map(Into::into),
-            tuning: SandboxTuning {
-                control_remote: settings.sandbox_control_remote,
-                ..SandboxTuning::default()
-            },
-        }
-    }
-
     /// The sandbox's own address for `path` (which starts with `/sandbox`).
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url.as_str().trim_end_matches('/'))
@@ -119,6 +132,15 @@ pub struct Pinned {
     pub user: String,
     pub user_token: String,
     pub page_token: String,
+    setup: PinnedSetup,
+}
+
+/// What the product would have set on a Page it connected: the webhook fields it subscribes and
+/// its Get Started payload. The caller names them (the sandbox does not know the product's).
+#[derive(Clone, Debug)]
+pub struct PinnedSetup {
+    pub subscribed_fields: Vec<String>,
+    pub get_started_payload: String,
 }
 
 pub type Shared = Arc<Sandbox>;
@@ -138,7 +160,7 @@ impl Sandbox {
     /// Connects a Page to the app as if `user` had granted everything and the product had
     /// subscribed it and set Get Started: what start-up uses for the demo campaign. The tokens
     /// never expire and survive `reset`. `None` when the Page or user does not exist.
-    pub fn pin_connected_page(&self, page: &str, user: &str) -> Option<Pinned> {
+    pub fn pin_connected_page(&self, page: &str, user: &str, setup: PinnedSetup) -> Option<Pinned> {
         let mut st = self.lock();
         let page_id = st.world.page(page)?.id.clone();
         st.world.user(user)?;
@@ -162,6 +184,7 @@ impl Sandbox {
             user: user.to_string(),
             user_token,
             page_token,
+            setup,
         };
         apply_pin(&mut st, &pinned);
         drop(st);
@@ -234,18 +257,14 @@ fn apply_pin(st: &mut State, pinned: &Pinned) {
     }
     st.subscriptions.insert(
         pinned.page_id.clone(),
-        app::pages::WEBHOOK_FIELDS
-            .iter()
-            .chain([&app::pages::reach::TEMPLATE_FIELD])
-            .map(|f| f.to_string())
-            .collect(),
+        pinned.setup.subscribed_fields.clone(),
     );
     st.profiles
         .entry(pinned.page_id.clone())
         .or_default()
         .insert(
             "get_started".into(),
-            json!({ "payload": app::pages::GET_STARTED_PAYLOAD }),
+            json!({ "payload": pinned.setup.get_started_payload }),
         );
 }
 
@@ -392,7 +411,7 @@ pub async fn serve(
 
 async fn index(axum::extract::State(sb): axum::extract::State<Shared>) -> Html<String> {
     let st = sb.lock();
-    let version = app::settings::DEFAULT_GRAPH_VERSION;
+    let version = GRAPH_VERSION;
     let pages: String = st
         .world
         .pages
@@ -447,7 +466,20 @@ pub fn random_alnum(len: usize) -> String {
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
-pub use app::html::esc;
+pub fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
 
 pub fn urlencode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()

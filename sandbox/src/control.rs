@@ -740,7 +740,7 @@ pub async fn set_role(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::state::PageKnobs;
+    use crate::state::PageKnobs;
 
     #[test]
     fn merge_rejects_unknown_keys_and_bad_types() {

@@ -175,7 +175,7 @@ pub async fn handle(
         .collect();
     let version = match segs.first() {
         Some(first) if is_version(first) => segs.remove(0),
-        _ => app::settings::DEFAULT_GRAPH_VERSION.to_string(),
+        _ => crate::GRAPH_VERSION.to_string(),
     };
     let path = format!("/{}", segs.join("/"));
     let parsed = Params::parse(uri.query(), &headers, &body);
