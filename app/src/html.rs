@@ -1,4 +1,7 @@
-//! Escaping for the few pages written as HTML strings (entry page, error pages, the sandbox).
+//! Pages rendered once on the server, without hydration: the document around them, the error
+//! page that the public pages and the OAuth redirects share, and the rendering itself.
+//! Components escape what they show by construction; [`esc`] is left for the sandbox's own
+//! hand-written tool pages.
 
 /// Text made safe for HTML element content and quoted attribute values.
 pub fn esc(text: &str) -> String {
@@ -14,4 +17,78 @@ pub fn esc(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(feature = "ssr")]
+pub use server::*;
+
+#[cfg(feature = "ssr")]
+mod server {
+    use axum::{
+        http::StatusCode,
+        response::{Html, IntoResponse, Response},
+    };
+    use leptos::prelude::*;
+
+    /// A page's HTML: `page` builds its view (under a reactive owner of its own, dropped with
+    /// the render), and the view becomes a string. No hydration scripts, no wasm.
+    pub fn render_page<V: IntoView>(page: impl FnOnce() -> V) -> String {
+        Owner::new().with(|| page().to_html())
+    }
+
+    /// The document of a server-rendered page: the shared style sheet, nothing else loaded.
+    #[component]
+    pub fn Document(title: String, body_class: &'static str, children: Children) -> impl IntoView {
+        view! {
+            <!DOCTYPE html>
+            <html lang="en">
+                <head>
+                    <meta charset="utf-8"/>
+                    <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                    <title>{title}</title>
+                    <link rel="stylesheet" href="/pkg/giveaway.css"/>
+                </head>
+                <body class=body_class>{children()}</body>
+            </html>
+        }
+    }
+
+    /// A link under an error page's text, back to where the person can start again.
+    #[derive(Clone, Copy)]
+    pub struct Back {
+        pub href: &'static str,
+        pub label: &'static str,
+    }
+
+    /// A small error page in the public pages' look.
+    #[component]
+    pub fn ProblemPage(title: String, detail: String, back: Option<Back>) -> impl IntoView {
+        let back = back.map(|Back { href, label }| {
+            view! { <p><a class="button" href=href>{label}</a></p> }
+        });
+        view! {
+            <Document title=title.clone() body_class="entry">
+                <main>
+                    <section class="card" data-testid="problem">
+                        <h1>{title}</h1>
+                        <p>{detail}</p>
+                        {back}
+                    </section>
+                </main>
+            </Document>
+        }
+    }
+
+    /// An error answer for the pages that are not Leptos routes (public pages, OAuth redirects).
+    pub fn problem_page(
+        status: StatusCode,
+        title: &str,
+        detail: &str,
+        back: Option<Back>,
+    ) -> Response {
+        let (title, detail) = (title.to_string(), detail.to_string());
+        let html =
+            render_page(move || view! { <ProblemPage title=title detail=detail back=back/> });
+        (status, Html(html)).into_response()
+    }
 }

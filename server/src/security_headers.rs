@@ -3,10 +3,10 @@
 //! Three kinds of pages, three policies (each with `default-src 'self'`, `object-src 'none'`,
 //! `base-uri 'none'` and `form-action` limited to us and Facebook's login dialog):
 //! - **Public pages** (`/c/...`, the widget `/embed/...`, uploads): plain server-rendered HTML whose
-//!   one inline script is allowed by its SHA-256 hash (`entries::page::inline_script_hashes`),
-//!   nothing else runs. A hash rather than a file under `public/`: the script ships inside the
-//!   binary with the page that needs it, costs no second request on the page a viral campaign sends
-//!   everyone to, and the hash is computed from the very text served, so the two cannot drift.
+//!   one inline script is allowed by its SHA-256 hash (`entries::views::inline_script_hashes`),
+//!   nothing else runs. The script is `public/entry.js`, inlined rather than loaded: it ships inside
+//!   the binary with the page that needs it, costs no second request on the page a viral campaign
+//!   sends everyone to, and the hash is computed from the very text served, so the two cannot drift.
 //! - **Hydrated pages** (home, login, admin, and any other Leptos route): scripts need the
 //!   per-response nonce, which this layer draws, puts in the request for Leptos (see
 //!   [`provide_page_nonce`]) and names in the header, plus `'wasm-unsafe-eval'` for the bundle.
@@ -64,7 +64,7 @@ impl Policies {
                 form_targets.join(" ")
             )
         };
-        let hashes = app::entries::page::inline_script_hashes()
+        let hashes = app::entries::views::inline_script_hashes()
             .iter()
             .map(|h| format!("'{h}'"))
             .collect::<Vec<_>>()

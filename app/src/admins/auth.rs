@@ -13,7 +13,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::{
     extract::{Query, State},
     http::StatusCode,
-    response::{Html, IntoResponse, Redirect, Response},
+    response::{IntoResponse, Redirect, Response},
     routing::{get, post},
     Router,
 };
@@ -386,15 +386,16 @@ pub async fn admin_id(session: &Session) -> Option<String> {
     session.get::<String>(ADMIN_ID).await.ok().flatten()
 }
 
-/// A small, self-contained error page for the OAuth redirects (they are not Leptos routes).
+/// The error page of the OAuth redirects (they are not Leptos routes): the public pages' own,
+/// with the way back to the login.
 pub(crate) fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
-    let html = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
-         content=\"width=device-width, initial-scale=1\"><title>{t}</title><link rel=\"stylesheet\" \
-         href=\"/pkg/giveaway.css\"></head><body><main><section class=\"not-found\"><h1>{t}</h1><p>{d}</p>\
-         <p><a class=\"button\" href=\"/login\">Back to login</a></p></section></main></body></html>",
-        t = crate::html::esc(title),
-        d = crate::html::esc(detail)
-    );
-    (status, Html(html)).into_response()
+    crate::html::problem_page(
+        status,
+        title,
+        detail,
+        Some(crate::html::Back {
+            href: "/login",
+            label: "Back to login",
+        }),
+    )
 }

@@ -1,14 +1,19 @@
-//! Entrants: the public entry page and widget (`page`), the signed m.me refs (`refs`), the entry
+//! Entrants: the public entry page and widget (`page`, its HTML in `views`, the Facebook login of
+//! campaigns that require one in `entrant_login`), the signed m.me refs (`refs`), the entry
 //! and subscriber rows (`store`), and what a Messenger interaction means for an entry
 //! (`on_interaction`): a referral or a fallback code confirms it, a quick reply records the
 //! campaign's keyword, and a newly confirmed entry gets its confirmation message.
 
+#[cfg(feature = "ssr")]
+mod entrant_login;
 #[cfg(feature = "ssr")]
 pub mod page;
 #[cfg(feature = "ssr")]
 pub mod refs;
 #[cfg(feature = "ssr")]
 pub mod store;
+#[cfg(feature = "ssr")]
+pub mod views;
 
 use crate::error::AppError;
 use serde::{Deserialize, Serialize};

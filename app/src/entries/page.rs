@@ -1,10 +1,12 @@
-//! The public entry page `/c/{slug}`, its framable twin `/embed/{slug}`, and `/widget.js`.
+//! The public entry page `/c/{slug}`, its framable twin `/embed/{slug}`, an entry's own page,
+//! and `/widget.js`: the routes, and what each page shows. The HTML is [`super::views`]; the
+//! Facebook login of campaigns that require one is [`super::entrant_login`].
 //!
 //! These are what a viral campaign sends thousands of people to, so they are plain
-//! server-rendered HTML with the shared stylesheet and a few lines of inline script (countdown,
-//! live entry status, iframe height): no wasm bundle. Everything works with JavaScript off. The
-//! content security policy lets that one script run by its hash ([`inline_script_hashes`]) and
-//! nothing else.
+//! server-rendered HTML with the shared stylesheet and one small inline script (countdown, live
+//! entry status, iframe height): no wasm bundle. Everything works with JavaScript off. The
+//! content security policy lets that one script run by its hash
+//! ([`super::views::inline_script_hashes`]) and nothing else.
 //!
 //! An entry's own page (`/c/{slug}/e/{entry id}`) is addressed by the entry's random 128-bit id,
 //! so it works inside a third-party iframe where cookies do not; on the full page a first-party
@@ -13,24 +15,22 @@
 // Early answers of the handlers are full Responses; boxing them buys nothing on these paths.
 #![allow(clippy::result_large_err)]
 
-use super::{refs, store};
+use super::{
+    refs, store,
+    views::{self, Action},
+};
 use crate::{
-    admins::auth::{login_client, LoginState, ENTRANT_LOGIN},
     campaigns::{store::Published, Lifecycle},
     client::ClientAddr,
     db::now_ms,
-    html::esc,
     state::AppState,
 };
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
     Form, Json, Router,
-};
-use oauth2::{
-    AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, Scope, TokenResponse,
 };
 use serde::Deserialize;
 use std::sync::Arc;
@@ -41,17 +41,16 @@ pub fn routes() -> Router<AppState> {
         .route("/c/{slug}/enter", post(enter))
         .route("/c/{slug}/e/{entry}", get(entry_page))
         .route("/c/{slug}/e/{entry}/status", get(entry_status))
-        .route("/c/{slug}/login", get(login_start))
-        .route("/auth/facebook/entrant", get(login_callback))
         .route("/embed/{slug}", get(embed_page))
         .route("/embed/{slug}/enter", post(embed_enter))
         .route("/embed/{slug}/e/{entry}", get(embed_entry_page))
         .route("/widget.js", get(widget_js))
+        .merge(super::entrant_login::routes())
 }
 
 /// Full page or inside the widget's iframe.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Frame {
+pub(super) enum Frame {
     Page,
     Embed,
 }
@@ -207,7 +206,7 @@ async fn start_entry(
 }
 
 /// After creating an entry: to its page, remembered by this browser on the full page.
-fn entry_redirect(
+pub(super) fn entry_redirect(
     state: &AppState,
     campaign: &Published,
     entry: &store::Entry,
@@ -235,126 +234,6 @@ fn entry_redirect(
     response
 }
 
-// --- Entrant login (campaigns that require it) ------------------------------------------------
-
-const ENTRANT_CALLBACK: &str = "/auth/facebook/entrant";
-
-/// Starts an entrant's Facebook login. Like the admin's, it keeps its state in a short-lived
-/// cookie, not a session: a visitor who never comes back leaves nothing on the server.
-async fn login_start(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
-    let campaign = match load_now(&state, &slug).await {
-        Ok(c) => c,
-        Err(response) => return response,
-    };
-    if let Err(response) = open_for_entries(&campaign) {
-        return response;
-    }
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, csrf) = login_client(&state, ENTRANT_CALLBACK)
-        .authorize_url(CsrfToken::new_random)
-        // Who the person is, nothing more.
-        .add_scope(Scope::new("public_profile".into()))
-        .set_pkce_challenge(challenge)
-        .url();
-    let mut response = Redirect::to(url.as_str()).into_response();
-    let login = LoginState {
-        state: csrf.secret().clone(),
-        verifier: verifier.secret().clone(),
-        started_at: crate::db::now_ms(),
-        campaign: Some(slug),
-    };
-    ENTRANT_LOGIN.start(&state, &mut response, &login);
-    response
-}
-
-#[derive(Deserialize)]
-struct Callback {
-    code: Option<String>,
-    state: Option<String>,
-    error: Option<String>,
-}
-
-async fn login_callback(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(query): Query<Callback>,
-) -> Response {
-    let login = ENTRANT_LOGIN.returned(&state, &headers, query.state.as_deref());
-    let mut response = login_outcome(&state, login, query).await;
-    ENTRANT_LOGIN.finish(&state, &mut response);
-    response
-}
-
-async fn login_outcome(state: &AppState, login: Option<LoginState>, query: Callback) -> Response {
-    let Some(LoginState {
-        verifier,
-        campaign: Some(slug),
-        ..
-    }) = login
-    else {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "This login attempt is not valid",
-            "It was already used, has expired, or did not start here. Please open the giveaway again.",
-        );
-    };
-    if query.error.is_some() {
-        return Redirect::to(&format!("/c/{slug}?login=cancelled")).into_response();
-    }
-    let Some(code) = query.code else {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "Facebook sent no login code",
-            "Please open the giveaway again.",
-        );
-    };
-    let campaign = match load_now(state, &slug).await {
-        Ok(c) => c,
-        Err(response) => return response,
-    };
-    if let Err(response) = open_for_entries(&campaign) {
-        return response;
-    }
-    let Ok(http) = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-    else {
-        return internal("no HTTP client");
-    };
-    let token = match login_client(state, ENTRANT_CALLBACK)
-        .exchange_code(AuthorizationCode::new(code))
-        .set_pkce_verifier(PkceCodeVerifier::new(verifier))
-        .request_async(&http)
-        .await
-    {
-        Ok(token) => crate::secrets::Secret::new(token.access_token().secret().clone()),
-        Err(e) => {
-            tracing::info!(error = %e, "entrant login code refused");
-            return problem(
-                StatusCode::BAD_REQUEST,
-                "Facebook did not accept this login",
-                "Please open the giveaway again.",
-            );
-        }
-    };
-    // The app-scoped id is all we keep: one entry per person per campaign.
-    let asid = match state.graph.me(&token).await {
-        Ok(me) => me.id,
-        Err(e) => {
-            tracing::warn!(error = %e.reason(), "entrant identity not available");
-            return problem(
-                StatusCode::BAD_GATEWAY,
-                "Facebook could not be reached",
-                "Please try again in a moment.",
-            );
-        }
-    };
-    match store::create_pending(&state.db, &campaign.id, Some(&asid)).await {
-        Ok(entry) => entry_redirect(state, &campaign, &entry, Frame::Page),
-        Err(e) => internal(e),
-    }
-}
-
 // --- Loading and checks ---------------------------------------------------------------------
 
 /// The campaign at `slug` for showing: a copy up to a second old will do (`campaigns::showcase`).
@@ -363,7 +242,7 @@ async fn load(state: &AppState, slug: &str) -> Result<Arc<Published>, Response> 
 }
 
 /// The campaign at `slug` as the database has it now: entering is judged on nothing older.
-async fn load_now(state: &AppState, slug: &str) -> Result<Arc<Published>, Response> {
+pub(super) async fn load_now(state: &AppState, slug: &str) -> Result<Arc<Published>, Response> {
     lookup(state, slug, false).await
 }
 
@@ -420,7 +299,7 @@ async fn find_entry(
         })
 }
 
-fn open_for_entries(campaign: &Published) -> Result<(), Response> {
+pub(super) fn open_for_entries(campaign: &Published) -> Result<(), Response> {
     let now = now_ms();
     match campaign.lifecycle(now) {
         Lifecycle::Live => Ok(()),
@@ -440,13 +319,18 @@ fn open_for_entries(campaign: &Published) -> Result<(), Response> {
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> Response {
+pub(super) fn internal(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "entry page failed");
     problem(
         StatusCode::INTERNAL_SERVER_ERROR,
         "Something went wrong",
         "Please try again in a moment.",
     )
+}
+
+/// The public pages' error page.
+pub(super) fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
+    crate::html::problem_page(status, title, detail, None)
 }
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -460,7 +344,7 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-// --- Rendering ------------------------------------------------------------------------------
+// --- What the page shows --------------------------------------------------------------------
 
 /// A time as the campaign's people read it: in the campaign's time zone.
 fn when(ms: i64, zone: &str) -> String {
@@ -520,147 +404,60 @@ async fn render(
             entry = Some(original);
         }
     }
-    let now = now_ms();
-    let lifecycle = campaign.lifecycle(now);
+    let lifecycle = campaign.lifecycle(now_ms());
     let base = frame.base(&campaign.slug);
-    let new_tab = if frame == Frame::Embed {
-        r#" target="_blank" rel="noopener""#
-    } else {
-        ""
-    };
+    let embed = frame == Frame::Embed;
+    let login_first = campaign.require_login != 0;
 
     let action = match (&entry, lifecycle) {
-        (Some(e), _) if e.status == "confirmed" => format!(
-            r#"<section class="entry-state entered" data-testid="entry-state" data-state="entered">
-<h2>You're entered! ✓</h2>
-<p>{page} will message you on Messenger when the giveaway ends. Good luck!</p></section>"#,
-            page = esc(&campaign.page_name)
-        ),
+        (Some(e), _) if e.status == "confirmed" => Action::Entered,
         (Some(e), Lifecycle::Live) => {
             let link = messenger_link(state, campaign, e);
-            format!(
-                r#"<section class="entry-state" data-testid="entry-state" data-state="pending" data-status-url="/c/{slug}/e/{id}/status">
-<h2>One more step</h2>
-<p>Open Messenger and tap <strong>Get Started</strong> to finish your entry.</p>
-<p><a class="button messenger" data-testid="open-messenger" href="{link}"{new_tab}>Open Messenger</a></p>
-<details class="qr"><summary>On a computer? Scan with your phone</summary>{qr}</details>
-<p class="muted">Messenger didn't pick it up? Send this code to {page} in Messenger: <code class="code" data-testid="fallback-code">{code}</code></p>
-<p><a href="{base}/e/{id}" data-testid="check-again">Check again</a></p></section>"#,
-                slug = esc(&campaign.slug),
-                id = esc(&e.id),
-                link = esc(&link),
-                qr = qr_svg(&link),
-                page = esc(&campaign.page_name),
-                code = esc(&e.fallback_code),
-            )
+            Action::Pending {
+                status_url: format!("/c/{}/e/{}/status", campaign.slug, e.id),
+                qr_svg: qr_svg(&link),
+                messenger_link: link,
+                fallback_code: e.fallback_code.clone(),
+                check_again: format!("{base}/e/{}", e.id),
+            }
         }
-        (_, Lifecycle::Live) => {
-            let (target, note) = if campaign.require_login != 0 && frame == Frame::Embed {
-                (
-                    format!(r#"action="/c/{}/enter" target="_blank""#, esc(&campaign.slug)),
-                    "<p class=\"muted\">You'll log in with Facebook first, in a new tab.</p>",
-                )
-            } else if campaign.require_login != 0 {
-                (
-                    format!(r#"action="{base}/enter""#),
-                    "<p class=\"muted\">You'll log in with Facebook first.</p>",
-                )
+        (_, Lifecycle::Live) => Action::Enter {
+            // The login needs the full page: from the widget, the form opens it in a new tab.
+            action: if login_first && embed {
+                format!("/c/{}/enter", campaign.slug)
             } else {
-                (format!(r#"action="{base}/enter""#), "")
-            };
-            format!(
-                r#"<form method="post" {target} class="enter-form">
-<label class="hp" aria-hidden="true">Leave this empty <input name="website" tabindex="-1" autocomplete="off"></label>
-<button type="submit" class="messenger" data-testid="subscribe">Subscribe on Messenger</button>{note}</form>"#
+                format!("{base}/enter")
+            },
+            new_tab: login_first && embed,
+            login_first,
+        },
+        (_, Lifecycle::Scheduled | Lifecycle::Draft) => {
+            Action::NotStarted(when(campaign.starts_at, &campaign.time_zone))
+        }
+        (_, Lifecycle::Ended | Lifecycle::Archived) => Action::Ended,
+    };
+    let shown = views::Campaign {
+        title: campaign.title.clone(),
+        page_name: campaign.page_name.clone(),
+        image_url: campaign.image_url.clone().filter(|u| {
+            u.starts_with("https://") || u.starts_with("http://") || u.starts_with('/')
+        }),
+        prize: campaign.prize.clone(),
+        description: campaign.description.clone(),
+        ends: (lifecycle == Lifecycle::Live).then(|| {
+            (
+                when(campaign.ends_at, &campaign.time_zone),
+                campaign.ends_at,
             )
-        }
-        (_, Lifecycle::Scheduled | Lifecycle::Draft) => format!(
-            r#"<p class="notice" data-testid="entry-state" data-state="not-started">This giveaway opens on {}.</p>"#,
-            esc(&when(campaign.starts_at, &campaign.time_zone))
-        ),
-        (_, Lifecycle::Ended | Lifecycle::Archived) => {
-            r#"<p class="notice" data-testid="entry-state" data-state="ended">This giveaway has ended. Entries are closed.</p>"#.to_string()
-        }
+        }),
+        rules: campaign.rules.clone(),
+        embed,
     };
-
-    let image = campaign
-        .image_url
-        .as_deref()
-        .filter(|u| u.starts_with("https://") || u.starts_with("http://") || u.starts_with('/'))
-        .map(|u| format!(r#"<img class="campaign-image" src="{}" alt="">"#, esc(u)))
-        .unwrap_or_default();
-    let countdown = match lifecycle {
-        Lifecycle::Live => format!(
-            r#"<p class="countdown">Ends {} · <span data-ends="{}"></span></p>"#,
-            esc(&when(campaign.ends_at, &campaign.time_zone)),
-            campaign.ends_at
-        ),
-        _ => String::new(),
-    };
-    let rules = if campaign.rules.trim().is_empty() {
-        String::new()
-    } else {
-        format!(
-            "<details class=\"rules\"><summary>Rules</summary><p>{}</p></details>",
-            esc(&campaign.rules).replace('\n', "<br>")
-        )
-    };
-    let prize = if campaign.prize.trim().is_empty() {
-        String::new()
-    } else {
-        format!(
-            r#"<p class="prize">Prize: <strong>{}</strong></p>"#,
-            esc(&campaign.prize)
-        )
-    };
-    let body_class = if frame == Frame::Embed {
-        "entry embed"
-    } else {
-        "entry"
-    };
-    let html = format!(
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title><link rel="stylesheet" href="/pkg/giveaway.css"></head><body class="{body_class}"><main><article class="card campaign">
-<p class="muted">{page}</p><h1>{title}</h1>{image}{prize}<p class="lead">{description}</p>{countdown}{action}{rules}</article></main>
-<script>{SCRIPT}</script></body></html>"#,
-        title = esc(&campaign.title),
-        page = esc(&campaign.page_name),
-        description = esc(&campaign.description).replace('\n', "<br>"),
-    );
-    let mut response = Html(html).into_response();
+    let mut response = Html(views::entry_page(shown, action)).into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
-}
-
-/// Countdown, live entry status (reload when Messenger confirmed it) and, inside the widget's
-/// iframe, the page height for the embedding page (the body's, not the document's: a document is
-/// never shorter than its iframe, so it could only ever grow). Nothing else runs on these pages.
-const SCRIPT: &str = r#"(function(){var d=document,c=d.querySelector('[data-ends]');function t(){if(!c)return;var s=Math.floor((+c.dataset.ends-Date.now())/1000);if(s<=0){c.textContent='ended';return}var D=Math.floor(s/86400),h=Math.floor(s%86400/3600),m=Math.floor(s%3600/60);c.textContent=(D?D+'d ':'')+h+'h '+m+'m '+(s%60)+'s left'}t();setInterval(t,1000);var p=d.querySelector('[data-status-url]');if(p&&window.fetch)setInterval(function(){fetch(p.dataset.statusUrl,{cache:'no-store'}).then(function(r){return r.json()}).then(function(j){if(j.status!=='pending')location.reload()}).catch(function(){})},2000);if(window.parent!==window){var l=0;function z(){var h=Math.ceil(d.body.getBoundingClientRect().height)+16;if(h!==l){l=h;parent.postMessage({giveaway:'resize',height:h},'*')}}if(window.ResizeObserver)new ResizeObserver(z).observe(d.body);z()}})();"#;
-
-/// The CSP sources (`sha256-...`) of the inline scripts these pages carry: the only scripts the
-/// public pages' content security policy lets run. Worked out from the text served, once.
-pub fn inline_script_hashes() -> &'static [String] {
-    use base64::Engine as _;
-    use sha2::Digest as _;
-    static HASHES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
-        let digest = sha2::Sha256::digest(SCRIPT.as_bytes());
-        vec![format!(
-            "sha256-{}",
-            base64::engine::general_purpose::STANDARD.encode(digest)
-        )]
-    });
-    &HASHES
-}
-
-/// A small error page in the same look.
-fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
-    let html = format!(
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{t}</title><link rel="stylesheet" href="/pkg/giveaway.css"></head><body class="entry"><main><section class="card" data-testid="problem"><h1>{t}</h1><p>{d}</p></section></main></body></html>"#,
-        t = esc(title),
-        d = esc(detail)
-    );
-    (status, Html(html)).into_response()
 }
 
 /// The embed loader, from `public/widget.js`, served by the app itself so it always matches.

@@ -18,6 +18,7 @@ mod graph_client;
 mod lifecycle;
 mod notices;
 mod notices_crash;
+mod public_pages;
 mod receipts;
 mod sandbox_login;
 mod sandbox_messenger;

@@ -1,0 +1,246 @@
+//! The HTML of the entry page, its framable twin and an entry's own page: Leptos components
+//! rendered to a string on the server (no hydration, no wasm), so every text an organiser typed
+//! is escaped by construction. The handlers in [`super::page`] work out what to show
+//! ([`Campaign`], [`Action`]); these components only lay it out.
+//!
+//! The one script, `public/entry.js` (countdown, live entry status, iframe height), is inlined:
+//! the page a viral campaign sends everyone to costs no second request. The content security
+//! policy allows it by the hash of the very text served ([`inline_script_hashes`]).
+
+use crate::html::{render_page, Document};
+use leptos::prelude::*;
+use std::sync::LazyLock;
+
+/// The script as served: `public/entry.js` without its comment lines and indentation (its
+/// comments are for its readers; a line break stays a line break, so the code is unchanged).
+static SCRIPT: LazyLock<String> = LazyLock::new(|| {
+    include_str!("../../../public/entry.js")
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+});
+
+/// The CSP sources (`sha256-...`) of the inline scripts these pages carry: the only scripts the
+/// public pages' content security policy lets run. Worked out from the text served, once.
+pub fn inline_script_hashes() -> &'static [String] {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    static HASHES: LazyLock<Vec<String>> = LazyLock::new(|| {
+        let digest = sha2::Sha256::digest(SCRIPT.as_bytes());
+        vec![format!(
+            "sha256-{}",
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        )]
+    });
+    &HASHES
+}
+
+/// What the page shows of a campaign.
+pub(crate) struct Campaign {
+    pub title: String,
+    pub page_name: String,
+    /// An http(s) or same-site address; anything else is not shown.
+    pub image_url: Option<String>,
+    /// Empty when the organiser named no prize.
+    pub prize: String,
+    pub description: String,
+    /// While the campaign is live: its end as people read it, and as milliseconds for the script.
+    pub ends: Option<(String, i64)>,
+    /// Empty when there are no rules.
+    pub rules: String,
+    /// Inside the widget's iframe.
+    pub embed: bool,
+}
+
+/// What a visitor can do (or has done), under the campaign.
+pub(crate) enum Action {
+    /// Messenger confirmed the entry.
+    Entered,
+    /// An entry waits for its Get Started in Messenger.
+    Pending {
+        /// The entry's `.../status`, polled by the script.
+        status_url: String,
+        /// The m.me link with the entry's ref.
+        messenger_link: String,
+        /// The same link as a QR code (SVG made by the `qrcode` crate from our own link).
+        qr_svg: String,
+        fallback_code: String,
+        /// The entry's own page.
+        check_again: String,
+    },
+    /// The Subscribe form.
+    Enter {
+        /// Where it posts.
+        action: String,
+        /// Inside the widget, for a campaign that requires a login: Facebook's dialog cannot be
+        /// framed, so the form opens the full page in a new tab.
+        new_tab: bool,
+        /// The campaign requires a Facebook login first.
+        login_first: bool,
+    },
+    /// Not open yet: when it opens, as people read it.
+    NotStarted(String),
+    Ended,
+}
+
+/// The whole page, as HTML.
+pub(crate) fn entry_page(campaign: Campaign, action: Action) -> String {
+    render_page(move || view! { <EntryPage campaign=campaign action=action/> })
+}
+
+#[component]
+fn EntryPage(campaign: Campaign, action: Action) -> impl IntoView {
+    let Campaign {
+        title,
+        page_name,
+        image_url,
+        prize,
+        description,
+        ends,
+        rules,
+        embed,
+    } = campaign;
+    let body_class = if embed { "entry embed" } else { "entry" };
+    let image = image_url.map(|src| view! { <img class="campaign-image" src=src alt=""/> });
+    let prize = (!prize.trim().is_empty())
+        .then(|| view! { <p class="prize">"Prize: "<strong>{prize}</strong></p> });
+    let countdown = ends.map(|(when, ms)| {
+        view! { <p class="countdown">{format!("Ends {when} · ")}<span data-ends=ms.to_string()></span></p> }
+    });
+    let rules = (!rules.trim().is_empty()).then(|| {
+        view! {
+            <details class="rules">
+                <summary>"Rules"</summary>
+                <p>{lines(&rules)}</p>
+            </details>
+        }
+    });
+    view! {
+        <Document title=title.clone() body_class=body_class>
+            <main>
+                <article class="card campaign">
+                    <p class="muted">{page_name.clone()}</p>
+                    <h1>{title}</h1>
+                    {image}
+                    {prize}
+                    <p class="lead">{lines(&description)}</p>
+                    {countdown}
+                    <EntryAction action=action page_name=page_name embed=embed/>
+                    {rules}
+                </article>
+            </main>
+            <script>{SCRIPT.as_str()}</script>
+        </Document>
+    }
+}
+
+#[component]
+fn EntryAction(action: Action, page_name: String, embed: bool) -> impl IntoView {
+    match action {
+        Action::Entered => view! {
+            <section class="entry-state entered" data-testid="entry-state" data-state="entered">
+                <h2>"You're entered! ✓"</h2>
+                <p>
+                    {format!(
+                        "{page_name} will message you on Messenger when the giveaway ends. Good luck!",
+                    )}
+                </p>
+            </section>
+        }
+        .into_any(),
+        Action::Pending {
+            status_url,
+            messenger_link,
+            qr_svg,
+            fallback_code,
+            check_again,
+        } => view! {
+            <section
+                class="entry-state"
+                data-testid="entry-state"
+                data-state="pending"
+                data-status-url=status_url
+            >
+                <h2>"One more step"</h2>
+                <p>"Open Messenger and tap "<strong>"Get Started"</strong>" to finish your entry."</p>
+                <p>
+                    <a
+                        class="button messenger"
+                        data-testid="open-messenger"
+                        href=messenger_link
+                        target=embed.then_some("_blank")
+                        rel=embed.then_some("noopener")
+                    >
+                        "Open Messenger"
+                    </a>
+                </p>
+                <details class="qr">
+                    <summary>"On a computer? Scan with your phone"</summary>
+                    <div inner_html=qr_svg></div>
+                </details>
+                <p class="muted">
+                    {format!("Messenger didn't pick it up? Send this code to {page_name} in Messenger: ")}
+                    // Built by hand to keep the test id the last attribute, as it always was
+                    // (`view!` puts `class` last), for whoever reads the code out of the HTML.
+                    {leptos::html::code()
+                        .attr("class", "code")
+                        .attr("data-testid", "fallback-code")
+                        .child(fallback_code)}
+                </p>
+                <p>
+                    <a href=check_again data-testid="check-again">"Check again"</a>
+                </p>
+            </section>
+        }
+        .into_any(),
+        Action::Enter {
+            action,
+            new_tab,
+            login_first,
+        } => {
+            let note = login_first.then(|| {
+                let text = if new_tab {
+                    "You'll log in with Facebook first, in a new tab."
+                } else {
+                    "You'll log in with Facebook first."
+                };
+                view! { <p class="muted">{text}</p> }
+            });
+            view! {
+                <form method="post" action=action target=new_tab.then_some("_blank") class="enter-form">
+                    <label class="hp" aria-hidden="true">
+                        "Leave this empty "
+                        <input name="website" tabindex="-1" autocomplete="off"/>
+                    </label>
+                    <button type="submit" class="messenger" data-testid="subscribe">
+                        "Subscribe on Messenger"
+                    </button>
+                    {note}
+                </form>
+            }
+            .into_any()
+        }
+        Action::NotStarted(opens) => view! {
+            <p class="notice" data-testid="entry-state" data-state="not-started">
+                {format!("This giveaway opens on {opens}.")}
+            </p>
+        }
+        .into_any(),
+        Action::Ended => view! {
+            <p class="notice" data-testid="entry-state" data-state="ended">
+                "This giveaway has ended. Entries are closed."
+            </p>
+        }
+        .into_any(),
+    }
+}
+
+/// The organiser's text with its line breaks kept (as `<br>`, the text itself escaped).
+fn lines(text: &str) -> impl IntoView {
+    let mut lines = text.split('\n').map(str::to_owned);
+    let first = lines.next().unwrap_or_default();
+    let rest = lines.map(|line| view! { <br/>{line} }).collect::<Vec<_>>();
+    view! { {first}{rest} }
+}

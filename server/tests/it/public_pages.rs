@@ -1,0 +1,77 @@
+//! The public pages (entry, embed, an entry's own page, the error page) render what organisers
+//! typed as text, never as markup: Leptos escapes by construction, and this guards it.
+
+use crate::support::{client, TestServer};
+
+/// What an organiser (or someone who took over their account) could type into a campaign.
+const SCRIPT: &str = "<script>alert(1)</script>";
+
+async fn page(http: &reqwest::Client, server: &TestServer, path: &str) -> (u16, String) {
+    let r = http.get(server.url(path)).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// No markup of the organiser's survived on `path`: their script is text and their quotes
+/// did not end an attribute; the page's own inline script is its only one.
+fn assert_escaped(path: &str, html: &str) {
+    assert!(!html.contains(SCRIPT), "{path}: {html}");
+    assert!(!html.contains("\" onerror=\""), "{path}: {html}");
+    assert!(!html.contains("<b>bold</b>"), "{path}: {html}");
+    assert_eq!(html.matches("<script").count(), 1, "{path}: {html}");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{path}: {html}"
+    );
+}
+
+both_databases!(
+    what_organisers_type_is_shown_as_text,
+    |url: String| async move {
+        let server = TestServer::start_with(&url, &[("DEMO_CAMPAIGN", "on")]).await;
+        let http = client();
+        sqlx::query(
+            "UPDATE campaigns SET title = $1, description = $2, prize = $3, rules = $4, image_url = $5
+             WHERE slug = 'demo'",
+        )
+        .bind(format!("Win \"big\" {SCRIPT}"))
+        .bind(format!("Line one {SCRIPT}\nLine 'two' <b>bold</b>"))
+        .bind(format!("A {SCRIPT} prize"))
+        .bind(format!("Rule {SCRIPT}"))
+        .bind("https://example.test/a.png\" onerror=\"alert(1)")
+        .execute(&server.state.db)
+        .await
+        .unwrap();
+        server.state.showcase.forget_all();
+
+        for path in ["/c/demo", "/embed/demo"] {
+            let (status, html) = page(&http, &server, path).await;
+            assert_eq!(status, 200, "{path}");
+            assert_escaped(path, &html);
+            // Title (document and heading), description, prize and rules.
+            assert_eq!(
+                html.matches("&lt;script&gt;alert(1)&lt;/script&gt;")
+                    .count(),
+                5,
+                "{path}: {html}"
+            );
+            // The organiser's line breaks are kept, as breaks.
+            assert!(html.contains("&lt;/script&gt;<br>Line "), "{path}: {html}");
+        }
+
+        for form in ["/c/demo/enter", "/embed/demo/enter"] {
+            let r = http
+                .post(server.url(form))
+                .form(&[("website", "")])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 303, "{form}");
+            let entry = r.headers()["location"].to_str().unwrap().to_string();
+            let (status, html) = page(&http, &server, &entry).await;
+            assert_eq!(status, 200, "{entry}");
+            assert_escaped(&entry, &html);
+            assert!(html.contains("data-testid=\"fallback-code\""), "{html}");
+        }
+        server.stop().await;
+    }
+);
