@@ -1,23 +1,6 @@
 //! Pages rendered once on the server, without hydration: the document around them, the error
 //! page that the public pages and the OAuth redirects share, and the rendering itself.
-//! Components escape what they show by construction; [`esc`] is left for the sandbox's own
-//! hand-written tool pages.
-
-/// Text made safe for HTML element content and quoted attribute values.
-pub fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+//! Components escape what they show by construction: nothing in the product escapes by hand.
 
 #[cfg(feature = "ssr")]
 pub use server::*;
