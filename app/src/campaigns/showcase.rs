@@ -7,6 +7,11 @@
 //! every copy when an admin changes a campaign or a Page through it, and other instances catch up
 //! within the second. Entering never uses a copy: it reads the database, so an entry is never
 //! accepted or refused on stale dates.
+//!
+//! The page a visitor without an entry sees is the same for everyone for as long as the copy is
+//! used, so it is kept with the copy too (`page`): rendered once per copy, per frame and per
+//! stage of the campaign's life (worked out at each request, so a page never shows a stage the
+//! clock has left).
 
 use super::store::{self, Published};
 use crate::db::Db;
@@ -25,6 +30,10 @@ const MAX_COPIES: usize = 10_000;
 #[derive(Default)]
 pub struct Showcase {
     copies: Mutex<HashMap<String, (Instant, Arc<Published>)>>,
+    /// Rendered pages by (slug, variant), each with the copy it was rendered from: a page is
+    /// used only with that very copy (`Arc::ptr_eq`; the kept `Arc` stops its address from being
+    /// reused by another campaign).
+    pages: Mutex<HashMap<(String, String), (Arc<Published>, Arc<str>)>>,
 }
 
 impl Showcase {
@@ -49,6 +58,29 @@ impl Showcase {
     /// change campaigns in the database directly.
     pub fn forget_all(&self) {
         self.copies.lock().expect("showcase lock").clear();
+        self.pages.lock().expect("showcase lock").clear();
+    }
+
+    /// The page `variant` of this copy of a campaign, rendered once per copy.
+    pub fn page(
+        &self,
+        campaign: &Arc<Published>,
+        variant: String,
+        render: impl FnOnce() -> String,
+    ) -> Arc<str> {
+        let key = (campaign.slug.clone(), variant);
+        if let Some((from, html)) = self.pages.lock().expect("showcase lock").get(&key) {
+            if Arc::ptr_eq(from, campaign) {
+                return html.clone();
+            }
+        }
+        let html: Arc<str> = render().into();
+        let mut pages = self.pages.lock().expect("showcase lock");
+        if pages.len() >= MAX_COPIES {
+            pages.clear();
+        }
+        pages.insert(key, (campaign.clone(), html.clone()));
+        html
     }
 
     fn fresh(&self, slug: &str) -> Option<Arc<Published>> {

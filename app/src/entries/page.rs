@@ -393,7 +393,7 @@ fn qr_svg(text: &str) -> String {
 
 async fn render(
     state: &AppState,
-    campaign: &Published,
+    campaign: &Arc<Published>,
     entry: Option<&store::Entry>,
     frame: Frame,
 ) -> Response {
@@ -453,7 +453,16 @@ async fn render(
         rules: campaign.rules.clone(),
         embed,
     };
-    let mut response = Html(views::entry_page(shown, action)).into_response();
+    // Without an entry the page is everyone's: rendered once per copy of the campaign.
+    let html: Arc<str> = if entry.is_none() {
+        let variant = format!("{}:{lifecycle:?}", base);
+        state
+            .showcase
+            .page(campaign, variant, || views::entry_page(shown, action))
+    } else {
+        views::entry_page(shown, action).into()
+    };
+    let mut response = Html(html.to_string()).into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
