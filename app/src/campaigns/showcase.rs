@@ -33,8 +33,11 @@ pub struct Showcase {
     /// Rendered pages by (slug, variant), each with the copy it was rendered from: a page is
     /// used only with that very copy (`Arc::ptr_eq`; the kept `Arc` stops its address from being
     /// reused by another campaign).
-    pages: Mutex<HashMap<(String, String), (Arc<Published>, Arc<str>)>>,
+    pages: Mutex<HashMap<PageKey, (Arc<Published>, Arc<str>)>>,
 }
+
+/// (slug, variant) of a rendered page.
+type PageKey = (String, String);
 
 impl Showcase {
     /// The published campaign at `slug`, from a fresh copy or the database.
