@@ -33,11 +33,13 @@ pub struct Showcase {
     /// Rendered pages by (slug, variant), each with the copy it was rendered from: a page is
     /// used only with that very copy (`Arc::ptr_eq`; the kept `Arc` stops its address from being
     /// reused by another campaign).
-    pages: Mutex<HashMap<PageKey, (Arc<Published>, Arc<str>)>>,
+    pages: Mutex<HashMap<PageKey, Rendered>>,
 }
 
 /// (slug, variant) of a rendered page.
 type PageKey = (String, String);
+/// A rendered page and the copy of its campaign it was rendered from.
+type Rendered = (Arc<Published>, Arc<str>);
 
 impl Showcase {
     /// The published campaign at `slug`, from a fresh copy or the database.
