@@ -206,6 +206,18 @@ impl<C: Clock> ClientLimiter<C> {
     }
 }
 
+/// The value of the cookie `name` the client sent, if any.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
 /// A refusal by a client limiter, as sent: its status becomes 429 and it says when to come back
 /// (a quota refills within the minute).
 pub fn refused_for_now(mut response: axum::response::Response) -> axum::response::Response {

@@ -118,14 +118,7 @@ impl LoginFlow {
         returned_state: Option<&str>,
     ) -> Option<LoginState> {
         let name = self.cookie_name(state.settings.secure_cookies());
-        let sealed = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string())?;
+        let sealed = crate::client::cookie(headers, &name)?;
         let opened = state.token_cipher.decrypt(&sealed, self.purpose).ok()?;
         let login: LoginState = serde_json::from_str(opened.expose()).ok()?;
         let age = crate::db::now_ms() - login.started_at;

@@ -80,7 +80,7 @@ async fn campaign_page(
         Err(response) => return response,
     };
     // Coming back: show the entry this browser already has.
-    let remembered = cookie(&headers, &cookie_name(&campaign.id));
+    let remembered = crate::client::cookie(&headers, &cookie_name(&campaign.id));
     let entry = match remembered {
         Some(id) => store::find(&state.db, &id).await.ok().flatten(),
         None => None,
@@ -331,17 +331,6 @@ pub(super) fn internal(e: impl std::fmt::Display) -> Response {
 /// The public pages' error page.
 pub(super) fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
     crate::html::problem_page(status, title, detail, None)
-}
-
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
 }
 
 // --- What the page shows --------------------------------------------------------------------
