@@ -87,6 +87,8 @@ test("the fallback code confirms an entry when Messenger loses the ref", async (
   await page.getByTestId("subscribe").click();
   const code = (await page.getByTestId("fallback-code").textContent())!.trim();
   expect(code).toMatch(/^[A-Z2-9]{6}$/);
+  // FALLBACK_CODE_HOURS (24) from the entry: the page says how long the code works.
+  await expect(page.getByTestId("code-lifetime")).toContainText("23 more hours");
 
   // Messenger opened without the ref (as on some Android clients): the person sends the code.
   const chat = await context.newPage();

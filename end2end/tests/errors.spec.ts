@@ -35,3 +35,30 @@ test("a right lost on Facebook is said in words under the entries", async ({ pag
     await role([]);
   }
 });
+
+test("Facebook refusing to connect a Page is said in Meta's words, and nothing is connected", async ({ page, request }) => {
+  // A Page of the moderator's own whose every Graph call Meta answers with code 2.
+  const username = `refusingdeli${Date.now()}`;
+  const created = await request.post("/sandbox/control/pages", {
+    data: { username, name: "Refusing Deli", admin: "moderator" },
+  });
+  expect(created.ok()).toBeTruthy();
+  const { id } = await created.json();
+  const faults = (rate: number) =>
+    request.patch(`/sandbox/control/pages/${id}`, { data: { transient_error_rate: rate } });
+  expect((await faults(1.0)).ok()).toBeTruthy();
+  try {
+    await logIn(page, "moderator");
+    const deli = page.locator(`[data-testid="page"][data-page-id="${id}"]`);
+    await expect(deli).toContainText("Refusing Deli");
+    await deli.getByTestId("connect-page").click();
+    const error = page.locator('section[aria-labelledby="pages-heading"] p.error[role="alert"]');
+    await expect(error).toHaveText(/^Facebook refused: .+/);
+    await expect(page.getByText("server function")).toHaveCount(0);
+    // Nothing half-done was kept: the Page is still not connected.
+    await page.reload();
+    await expect(deli).toContainText("Not connected");
+  } finally {
+    await faults(0);
+  }
+});

@@ -407,6 +407,7 @@ async fn render(
                 qr_svg: qr_svg(&link),
                 messenger_link: link,
                 fallback_code: e.fallback_code.clone(),
+                code_ms_left: e.created_at + state.settings.abuse.code_lifetime_ms - now_ms(),
                 check_again: format!("{base}/e/{}", e.id),
             }
         }

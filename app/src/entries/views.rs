@@ -67,6 +67,8 @@ pub(crate) enum Action {
         /// The same link as a QR code (SVG made by the `qrcode` crate from our own link).
         qr_svg: String,
         fallback_code: String,
+        /// How long the code still works (`FALLBACK_CODE_HOURS` from the entry), in ms.
+        code_ms_left: i64,
         /// The entry's own page.
         check_again: String,
     },
@@ -155,6 +157,7 @@ fn EntryAction(action: Action, page_name: String, embed: bool) -> impl IntoView 
             messenger_link,
             qr_svg,
             fallback_code,
+            code_ms_left,
             check_again,
         } => view! {
             <section
@@ -180,15 +183,28 @@ fn EntryAction(action: Action, page_name: String, embed: bool) -> impl IntoView 
                     <summary>"On a computer? Scan with your phone"</summary>
                     <div inner_html=qr_svg></div>
                 </details>
-                <p class="muted">
-                    {format!("Messenger didn't pick it up? Send this code to {page_name} in Messenger: ")}
-                    // Built by hand to keep the test id the last attribute, as it always was
-                    // (`view!` puts `class` last), for whoever reads the code out of the HTML.
-                    {leptos::html::code()
-                        .attr("class", "code")
-                        .attr("data-testid", "fallback-code")
-                        .child(fallback_code)}
-                </p>
+                {if code_ms_left > 0 {
+                    view! {
+                        <p class="muted">
+                            {format!("Messenger didn't pick it up? Send this code to {page_name} in Messenger: ")}
+                            // Built by hand to keep the test id the last attribute, as it always was
+                            // (`view!` puts `class` last), for whoever reads the code out of the HTML.
+                            {leptos::html::code()
+                                .attr("class", "code")
+                                .attr("data-testid", "fallback-code")
+                                .child(fallback_code)}
+                            <span data-testid="code-lifetime">{code_lifetime(code_ms_left)}</span>
+                        </p>
+                    }.into_any()
+                } else {
+                    // A code past its lifetime is refused in Messenger: showing it would only
+                    // send the person to a dead end.
+                    view! {
+                        <p class="muted" data-testid="code-expired">
+                            "This entry's code has expired: use the Messenger button above."
+                        </p>
+                    }.into_any()
+                }}
                 <p>
                     <a href=check_again data-testid="check-again">"Check again"</a>
                 </p>
@@ -243,4 +259,13 @@ fn lines(text: &str) -> impl IntoView {
     let first = lines.next().unwrap_or_default();
     let rest = lines.map(|line| view! { <br/>{line} }).collect::<Vec<_>>();
     view! { {first}{rest} }
+}
+
+/// How long the fallback code still works, said as a person would.
+fn code_lifetime(ms_left: i64) -> String {
+    match ms_left / 3_600_000 {
+        0 => " (it works for less than an hour more).".to_string(),
+        1 => " (it works for 1 more hour).".to_string(),
+        h => format!(" (it works for {h} more hours)."),
+    }
 }

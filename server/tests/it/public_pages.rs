@@ -75,3 +75,40 @@ both_databases!(
         server.stop().await;
     }
 );
+
+both_databases!(
+    a_pending_entry_says_how_long_its_code_works_and_hides_an_expired_one,
+    |url: String| async move {
+        let server = TestServer::start_with(
+            &url,
+            &[("DEMO_CAMPAIGN", "on"), ("FALLBACK_CODE_HOURS", "6")],
+        )
+        .await;
+        let http = client();
+        let r = http
+            .post(server.url("/c/demo/enter"))
+            .form(&[("website", "")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let entry = r.headers()["location"].to_str().unwrap().to_string();
+        let (_, html) = page(&http, &server, &entry).await;
+        assert!(html.contains("data-testid=\"fallback-code\""), "{html}");
+        assert!(html.contains("it works for 5 more hours"), "{html}");
+
+        // Six hours later Messenger refuses the code: the page no longer offers it.
+        let id = entry.rsplit('/').next().unwrap().to_string();
+        sqlx::query("UPDATE entries SET created_at = created_at - $1 WHERE id = $2")
+            .bind(6 * 3_600_000_i64)
+            .bind(&id)
+            .execute(&server.state.db)
+            .await
+            .unwrap();
+        let (status, html) = page(&http, &server, &entry).await;
+        assert_eq!(status, 200);
+        assert!(!html.contains("data-testid=\"fallback-code\""), "{html}");
+        assert!(html.contains("data-testid=\"code-expired\""), "{html}");
+        server.stop().await;
+    }
+);
