@@ -30,3 +30,4 @@ mod sessions_rights;
 mod uploads;
 mod utility;
 mod web_edge;
+mod winners;

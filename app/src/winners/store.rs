@@ -1,0 +1,542 @@
+//! The tables of the draw (`draw_seeds`, `tickets`, `draws`, `draw_tickets`, `winners`): the only
+//! code that names their columns. Every step is one transaction and can be repeated: a crash
+//! between two steps leaves a state the next run takes up, never a half-written one.
+
+use crate::db::{value_rows, Db};
+use crate::secrets::{Secret, TokenCipher};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+/// The sealed seed's associated data: a seed copied onto another campaign does not open.
+fn seed_aad(campaign_id: &str) -> String {
+    format!("draw-seed:{campaign_id}")
+}
+
+/// The campaign's commitment, made now if it has none: 256 bits from the OS, sealed, and their
+/// SHA-256 (hex). Publishing calls it; it never changes afterwards (a second call, or two
+/// instances at once, keep the first).
+pub async fn commit(
+    db: &Db,
+    cipher: &TokenCipher,
+    campaign_id: &str,
+) -> Result<String, sqlx::Error> {
+    if let Some(existing) = commitment(db, campaign_id).await? {
+        return Ok(existing);
+    }
+    let mut seed = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut seed);
+    let sealed = cipher.encrypt(&Secret::new(hex::encode(seed)), &seed_aad(campaign_id));
+    sqlx::query(
+        "INSERT INTO draw_seeds (campaign_id, seed_sealed, commitment, created_at)
+         VALUES ($1, $2, $3, $4) ON CONFLICT (campaign_id) DO NOTHING",
+    )
+    .bind(campaign_id)
+    .bind(sealed)
+    .bind(hex::encode(Sha256::digest(seed)))
+    .bind(crate::db::now_ms())
+    .execute(db)
+    .await?;
+    Ok(commitment(db, campaign_id)
+        .await?
+        .expect("the commitment was just stored"))
+}
+
+/// The public commitment (hex SHA-256 of the seed), once the campaign was published.
+pub async fn commitment(db: &Db, campaign_id: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT commitment FROM draw_seeds WHERE campaign_id = $1")
+        .bind(campaign_id)
+        .fetch_optional(db)
+        .await
+}
+
+/// What can stop a step of the draw.
+#[derive(Debug, thiserror::Error)]
+pub enum WinnersError {
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error("the campaign has no draw commitment")]
+    NoCommitment,
+    #[error("the draw seed could not be opened (wrong SECRET_KEY, or the row was tampered with)")]
+    Sealed,
+    #[error("the campaign's list of tickets is not frozen yet")]
+    NotFrozen,
+    #[error("no free ticket after eight tries")]
+    NoFreeTicket,
+}
+
+/// The secret seed, for the draw (and for the results, once drawn). Checked against the
+/// commitment: a seed that does not match what was published is never used.
+pub async fn seed(
+    db: &Db,
+    cipher: &TokenCipher,
+    campaign_id: &str,
+) -> Result<[u8; 32], WinnersError> {
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT seed_sealed, commitment FROM draw_seeds WHERE campaign_id = $1")
+            .bind(campaign_id)
+            .fetch_optional(db)
+            .await?;
+    let (sealed, commitment) = row.ok_or(WinnersError::NoCommitment)?;
+    let opened = cipher
+        .decrypt(&sealed, &seed_aad(campaign_id))
+        .map_err(|_| WinnersError::Sealed)?;
+    let bytes = hex::decode(opened.expose()).map_err(|_| WinnersError::Sealed)?;
+    let seed: [u8; 32] = bytes.try_into().map_err(|_| WinnersError::Sealed)?;
+    if hex::encode(Sha256::digest(seed)) != commitment {
+        return Err(WinnersError::Sealed);
+    }
+    Ok(seed)
+}
+
+/// Tickets read out loud and typed back: no 0/O, 1/I/L, U (Crockford's base32).
+const TICKET_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+/// 8 characters: 40 bits, so a collision within a campaign is rare and simply drawn again.
+const TICKET_LEN: usize = 8;
+
+fn new_ticket() -> String {
+    let mut bytes = [0u8; TICKET_LEN];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes
+        .iter()
+        .map(|b| TICKET_ALPHABET[(*b as usize) % TICKET_ALPHABET.len()] as char)
+        .collect()
+}
+
+/// The entry's public ticket, given now if it has none (at confirmation, or at the freeze for
+/// entries confirmed before tickets existed).
+pub async fn issue_ticket(
+    db: &Db,
+    campaign_id: &str,
+    entry_id: &str,
+) -> Result<String, WinnersError> {
+    // 256 alphabet positions over 32 letters: `% 32` is exact, no letter is likelier.
+    const _: () = assert!(256 % TICKET_ALPHABET.len() == 0);
+    for _ in 0..8 {
+        if let Some(ticket) = ticket_of(db, entry_id).await? {
+            return Ok(ticket);
+        }
+        // A clash on the entry (another instance was first) or on the ticket (the same 40 bits
+        // drawn twice in one campaign) inserts nothing: look again, then try a new ticket.
+        sqlx::query(
+            "INSERT INTO tickets (entry_id, campaign_id, ticket, created_at)
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(entry_id)
+        .bind(campaign_id)
+        .bind(new_ticket())
+        .bind(crate::db::now_ms())
+        .execute(db)
+        .await?;
+    }
+    ticket_of(db, entry_id)
+        .await?
+        .ok_or(WinnersError::NoFreeTicket)
+}
+
+pub async fn ticket_of(db: &Db, entry_id: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT ticket FROM tickets WHERE entry_id = $1")
+        .bind(entry_id)
+        .fetch_optional(db)
+        .await
+}
+
+/// How many win, how many wait behind them, how long a winner has to claim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plan {
+    pub winners: i64,
+    pub alternates: i64,
+    pub claim_hours: i64,
+}
+
+/// A campaign's draw as stored.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Draw {
+    pub state: String,
+    pub frozen_at: i64,
+    pub list_hash: String,
+    pub ticket_count: i64,
+    pub winners_wanted: i64,
+    pub alternates_wanted: i64,
+    pub claim_hours: i64,
+    pub drawn_at: Option<i64>,
+}
+
+pub async fn draw_of(db: &Db, campaign_id: &str) -> Result<Option<Draw>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT state, frozen_at, list_hash, ticket_count, winners_wanted, alternates_wanted,
+                claim_hours, drawn_at
+         FROM draws WHERE campaign_id = $1",
+    )
+    .bind(campaign_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// SHA-256 (hex) of the frozen list: the tickets in byte order, each followed by a line break.
+pub fn list_hash(sorted_tickets: &[String]) -> String {
+    let mut hash = Sha256::new();
+    for ticket in sorted_tickets {
+        hash.update(ticket.as_bytes());
+        hash.update(b"\n");
+    }
+    hex::encode(hash.finalize())
+}
+
+/// Rows per multi-row INSERT of the frozen list (3 values each; SQLite allows 32,766).
+const LIST_CHUNK: usize = 5_000;
+
+/// Fixes the list of eligible tickets (confirmed, not a duplicate, not erased) for the draw,
+/// once: a second call answers the draw already frozen, whatever came in since.
+pub async fn freeze(
+    db: &Db,
+    campaign_id: &str,
+    plan: Plan,
+    now: i64,
+) -> Result<Draw, WinnersError> {
+    if let Some(draw) = draw_of(db, campaign_id).await? {
+        return Ok(draw);
+    }
+    // Entries confirmed before tickets existed get theirs now, outside the transaction (each
+    // is kept once given, so a crash here only leaves tickets that would be given anyway).
+    let untold: Vec<String> = sqlx::query_scalar(
+        "SELECT e.id FROM entries e LEFT JOIN tickets t ON t.entry_id = e.id
+         WHERE e.campaign_id = $1 AND e.status = 'confirmed' AND e.duplicate_of IS NULL
+           AND t.entry_id IS NULL",
+    )
+    .bind(campaign_id)
+    .fetch_all(db)
+    .await?;
+    for entry in untold {
+        issue_ticket(db, campaign_id, &entry).await?;
+    }
+
+    let mut tx = db.begin().await?;
+    let eligible: Vec<(String, String)> = sqlx::query_as(
+        "SELECT t.ticket, t.entry_id FROM tickets t JOIN entries e ON e.id = t.entry_id
+         WHERE t.campaign_id = $1 AND e.status = 'confirmed' AND e.duplicate_of IS NULL",
+    )
+    .bind(campaign_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut eligible = eligible;
+    // Byte order, the same in every database and in the verifier.
+    eligible.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let tickets: Vec<String> = eligible.iter().map(|(t, _)| t.clone()).collect();
+    // The draws row first: a second instance freezing at the same time waits on it (PostgreSQL)
+    // or finds it (SQLite's single writer), and inserts nothing.
+    let inserted = sqlx::query(
+        "INSERT INTO draws (campaign_id, state, frozen_at, list_hash, ticket_count,
+                            winners_wanted, alternates_wanted, claim_hours)
+         VALUES ($1, 'frozen', $2, $3, $4, $5, $6, $7) ON CONFLICT (campaign_id) DO NOTHING",
+    )
+    .bind(campaign_id)
+    .bind(now)
+    .bind(list_hash(&tickets))
+    .bind(tickets.len() as i64)
+    .bind(plan.winners)
+    .bind(plan.alternates)
+    .bind(plan.claim_hours)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if inserted == 1 {
+        for chunk in eligible.chunks(LIST_CHUNK) {
+            let sql = format!(
+                "INSERT INTO draw_tickets (campaign_id, ticket, entry_id) VALUES {}",
+                value_rows(chunk.len(), 3)
+            );
+            let mut query = sqlx::query(&sql);
+            for (ticket, entry) in chunk {
+                query = query.bind(campaign_id).bind(ticket).bind(entry);
+            }
+            query.execute(&mut *tx).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(draw_of(db, campaign_id)
+        .await?
+        .expect("the draw was just frozen"))
+}
+
+/// The frozen list, in its published (byte) order.
+pub async fn frozen_list(db: &Db, campaign_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    let mut list: Vec<String> =
+        sqlx::query_scalar("SELECT ticket FROM draw_tickets WHERE campaign_id = $1")
+            .bind(campaign_id)
+            .fetch_all(db)
+            .await?;
+    list.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    Ok(list)
+}
+
+/// One prize's holder (or a past holder), as stored.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Winner {
+    pub place: i64,
+    pub prize_rank: i64,
+    pub ticket: String,
+    pub entry_id: Option<String>,
+    pub status: String,
+    pub reason: Option<String>,
+    pub claim_deadline: Option<i64>,
+    pub claimed_at: Option<i64>,
+}
+
+/// Every row of the campaign's winners, by place.
+pub async fn winners(db: &Db, campaign_id: &str) -> Result<Vec<Winner>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT place, prize_rank, ticket, entry_id, status, reason, claim_deadline, claimed_at
+         FROM winners WHERE campaign_id = $1 ORDER BY place",
+    )
+    .bind(campaign_id)
+    .fetch_all(db)
+    .await
+}
+
+/// Records the draw's outcome: `order` is the full order of the frozen list (the draw
+/// function's output). The first `winners + alternates` places are kept (later places are
+/// recomputed from the published inputs if ever needed); the first winners each hold a prize
+/// with a claim deadline. Done once: a second call (a crash after the commit, another instance)
+/// changes nothing.
+pub async fn record_draw(
+    db: &Db,
+    campaign_id: &str,
+    order: &[String],
+    now: i64,
+) -> Result<Draw, WinnersError> {
+    let mut tx = db.begin().await?;
+    let draw: Option<Draw> = sqlx::query_as(
+        "SELECT state, frozen_at, list_hash, ticket_count, winners_wanted, alternates_wanted,
+                claim_hours, drawn_at
+         FROM draws WHERE campaign_id = $1",
+    )
+    .bind(campaign_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(draw) = draw else {
+        return Err(WinnersError::NotFrozen);
+    };
+    // Only one caller moves the draw from frozen to drawn.
+    let claimed = sqlx::query(
+        "UPDATE draws SET state = 'drawn', drawn_at = $2 WHERE campaign_id = $1 AND state = 'frozen'",
+    )
+    .bind(campaign_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if claimed == 1 {
+        let kept = (draw.winners_wanted + draw.alternates_wanted).max(0) as usize;
+        for (place, ticket) in order.iter().take(kept).enumerate() {
+            sqlx::query(
+                "UPDATE draw_tickets SET place = $3 WHERE campaign_id = $1 AND ticket = $2",
+            )
+            .bind(campaign_id)
+            .bind(ticket)
+            .bind(place as i64)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let deadline = now + draw.claim_hours * 3_600_000;
+        for (place, ticket) in order
+            .iter()
+            .take(draw.winners_wanted.max(0) as usize)
+            .enumerate()
+        {
+            sqlx::query(
+                "INSERT INTO winners (campaign_id, place, prize_rank, ticket, entry_id, status,
+                                      claim_deadline)
+                 SELECT campaign_id, place, $3, ticket, entry_id, 'won', $4
+                 FROM draw_tickets WHERE campaign_id = $1 AND ticket = $2",
+            )
+            .bind(campaign_id)
+            .bind(ticket)
+            .bind(place as i64 + 1)
+            .bind(deadline)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(draw_of(db, campaign_id).await?.expect("the draw exists"))
+}
+
+/// What a winner's claim came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    Claimed,
+    AlreadyClaimed,
+    /// The deadline passed (the prize went, or goes, to an alternate).
+    TooLate,
+    /// This entry holds no prize.
+    NotAWinner,
+}
+
+/// The winner behind `entry_id` claims their prize.
+pub async fn claim(
+    db: &Db,
+    campaign_id: &str,
+    entry_id: &str,
+    now: i64,
+) -> Result<Claim, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE winners SET status = 'claimed', claimed_at = $3
+         WHERE campaign_id = $1 AND entry_id = $2 AND status = 'won' AND claim_deadline >= $3",
+    )
+    .bind(campaign_id)
+    .bind(entry_id)
+    .bind(now)
+    .execute(db)
+    .await?
+    .rows_affected();
+    if done == 1 {
+        return Ok(Claim::Claimed);
+    }
+    let status: Option<String> = sqlx::query_scalar(
+        "SELECT status FROM winners WHERE campaign_id = $1 AND entry_id = $2
+         ORDER BY place DESC LIMIT 1",
+    )
+    .bind(campaign_id)
+    .bind(entry_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(match status.as_deref() {
+        Some("claimed") => Claim::AlreadyClaimed,
+        Some("won") | Some("passed") => Claim::TooLate,
+        _ => Claim::NotAWinner,
+    })
+}
+
+/// A prize that moved on, and where to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Passed {
+    pub campaign_id: String,
+    pub prize_rank: i64,
+    /// The alternate who holds it now; `None` when no alternate was left.
+    pub to: Option<Winner>,
+}
+
+/// Every prize whose winner let the deadline pass goes to the next alternate, with a new
+/// deadline. Each such row is taken once (a conditional update), so two instances never pass
+/// the same prize twice.
+pub async fn pass_unclaimed(db: &Db, now: i64) -> Result<Vec<Passed>, sqlx::Error> {
+    let late: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT campaign_id, place FROM winners WHERE status = 'won' AND claim_deadline < $1",
+    )
+    .bind(now)
+    .fetch_all(db)
+    .await?;
+    let mut passed = Vec::new();
+    for (campaign_id, place) in late {
+        if let Some(p) = end_and_walk(
+            db,
+            &campaign_id,
+            place,
+            "passed",
+            "not claimed by the deadline",
+            now,
+        )
+        .await?
+        {
+            passed.push(p);
+        }
+    }
+    Ok(passed)
+}
+
+/// The admin disqualifies the winner at `place` (with the reason shown on the results): the
+/// next alternate moves up. `None` when that place holds no prize now.
+pub async fn disqualify(
+    db: &Db,
+    campaign_id: &str,
+    place: i64,
+    reason: &str,
+    now: i64,
+) -> Result<Option<Passed>, sqlx::Error> {
+    end_and_walk(db, campaign_id, place, "disqualified", reason, now).await
+}
+
+/// Ends the prize holder at `place` (if it still holds its prize) and gives the prize to the
+/// next place in the draw's order whose entry still exists, in one transaction.
+async fn end_and_walk(
+    db: &Db,
+    campaign_id: &str,
+    place: i64,
+    status: &str,
+    reason: &str,
+    now: i64,
+) -> Result<Option<Passed>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let ended = sqlx::query(
+        "UPDATE winners SET status = $3, reason = $4, ended_at = $5
+         WHERE campaign_id = $1 AND place = $2 AND status IN ('won', 'claimed')",
+    )
+    .bind(campaign_id)
+    .bind(place)
+    .bind(status)
+    .bind(reason)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if ended == 0 {
+        return Ok(None);
+    }
+    let (rank,): (i64,) =
+        sqlx::query_as("SELECT prize_rank FROM winners WHERE campaign_id = $1 AND place = $2")
+            .bind(campaign_id)
+            .bind(place)
+            .fetch_one(&mut *tx)
+            .await?;
+    let claim_hours: i64 =
+        sqlx::query_scalar("SELECT claim_hours FROM draws WHERE campaign_id = $1")
+            .bind(campaign_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    // Redraws never draw again: they only walk further down the published order, past every
+    // place already used and every entry erased since.
+    let next: Option<(i64, String, String)> = sqlx::query_as(
+        "SELECT d.place, d.ticket, d.entry_id FROM draw_tickets d
+         WHERE d.campaign_id = $1 AND d.place IS NOT NULL AND d.entry_id IS NOT NULL
+           AND d.place > (SELECT MAX(place) FROM winners WHERE campaign_id = $1)
+         ORDER BY d.place LIMIT 1",
+    )
+    .bind(campaign_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let to = match next {
+        Some((next_place, ticket, entry_id)) => {
+            let deadline = now + claim_hours * 3_600_000;
+            sqlx::query(
+                "INSERT INTO winners (campaign_id, place, prize_rank, ticket, entry_id, status,
+                                      claim_deadline)
+                 VALUES ($1, $2, $3, $4, $5, 'won', $6)",
+            )
+            .bind(campaign_id)
+            .bind(next_place)
+            .bind(rank)
+            .bind(&ticket)
+            .bind(&entry_id)
+            .bind(deadline)
+            .execute(&mut *tx)
+            .await?;
+            Some(Winner {
+                place: next_place,
+                prize_rank: rank,
+                ticket,
+                entry_id: Some(entry_id),
+                status: "won".into(),
+                reason: None,
+                claim_deadline: Some(deadline),
+                claimed_at: None,
+            })
+        }
+        None => None,
+    };
+    tx.commit().await?;
+    Ok(Some(Passed {
+        campaign_id: campaign_id.to_string(),
+        prize_rank: rank,
+        to,
+    }))
+}

@@ -1,0 +1,259 @@
+//! The draw's stored steps (issue #16): the commitment made once, tickets, the frozen list,
+//! the outcome recorded once, claims, and prizes walking down the published order.
+
+use crate::support::TestServer;
+use app::db::{new_id, now_ms, Db};
+use app::winners::store::{self, Claim, Plan};
+use sha2::{Digest, Sha256};
+
+/// `n` people entered the demo campaign (confirmed), plus one duplicate and one pending entry
+/// that must never be drawn. Answers the campaign and the confirmed entries' ids.
+async fn entrants(db: &Db, n: usize) -> (String, Vec<String>) {
+    let (campaign, page): (String, String) =
+        sqlx::query_as("SELECT id, page_id FROM campaigns WHERE slug = 'demo'")
+            .fetch_one(db)
+            .await
+            .unwrap();
+    let now = now_ms();
+    let mut entries = Vec::new();
+    for i in 0..n + 2 {
+        let person = new_id();
+        sqlx::query(
+            "INSERT INTO subscribers (id, page_id, psid, first_name, last_interaction_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(&person)
+        .bind(&page)
+        .bind(format!("psid-{person}"))
+        .bind(format!("Person{i}"))
+        .bind(now)
+        .execute(db)
+        .await
+        .unwrap();
+        let entry = new_id();
+        let (status, duplicate_of) = match i {
+            i if i == n => ("confirmed", entries.first().cloned()),
+            i if i == n + 1 => ("pending", None),
+            _ => ("confirmed", None),
+        };
+        sqlx::query(
+            "INSERT INTO entries (id, campaign_id, status, ref_nonce, fallback_code, subscriber_id,
+                                  duplicate_of, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&entry)
+        .bind(&campaign)
+        .bind(status)
+        .bind(new_id())
+        .bind(new_id())
+        .bind(&person)
+        .bind(duplicate_of)
+        .bind(now)
+        .execute(db)
+        .await
+        .unwrap();
+        if i < n {
+            entries.push(entry);
+        }
+    }
+    (campaign, entries)
+}
+
+both_databases!(
+    the_commitment_is_made_once_and_is_the_hash_of_the_seed,
+    |url: String| async move {
+        let server = TestServer::start_with(&url, &[("DEMO_CAMPAIGN", "on")]).await;
+        let (db, cipher) = (&server.state.db, &server.state.token_cipher);
+        let (campaign, _) = entrants(db, 0).await;
+        let first = store::commit(db, cipher, &campaign).await.unwrap();
+        assert_eq!(first.len(), 64);
+        assert_eq!(store::commit(db, cipher, &campaign).await.unwrap(), first);
+        let seed = store::seed(db, cipher, &campaign).await.unwrap();
+        assert_eq!(hex::encode(Sha256::digest(seed)), first);
+        // The seed is sealed at rest.
+        let stored: String = sqlx::query_scalar("SELECT seed_sealed FROM draw_seeds")
+            .fetch_one(db)
+            .await
+            .unwrap();
+        assert!(!stored.contains(&hex::encode(seed)), "{stored}");
+        server.stop().await;
+    }
+);
+
+both_databases!(
+    the_frozen_list_holds_confirmed_entries_once_and_never_changes,
+    |url: String| async move {
+        let server = TestServer::start_with(&url, &[("DEMO_CAMPAIGN", "on")]).await;
+        let db = &server.state.db;
+        let (campaign, entries) = entrants(db, 5).await;
+        // Two entries got their ticket at confirmation; the others get theirs at the freeze.
+        let early = store::issue_ticket(db, &campaign, &entries[0])
+            .await
+            .unwrap();
+        assert_eq!(
+            store::issue_ticket(db, &campaign, &entries[0])
+                .await
+                .unwrap(),
+            early
+        );
+        assert_eq!(early.len(), 8);
+        let plan = Plan {
+            winners: 2,
+            alternates: 2,
+            claim_hours: 48,
+        };
+        let draw = store::freeze(db, &campaign, plan, now_ms()).await.unwrap();
+        assert_eq!(
+            draw.ticket_count, 5,
+            "the duplicate and the pending entry are left out"
+        );
+        let list = store::frozen_list(db, &campaign).await.unwrap();
+        assert_eq!(list.len(), 5);
+        assert!(list.contains(&early));
+        assert!(
+            list.windows(2).all(|w| w[0] < w[1]),
+            "sorted, no ticket twice: {list:?}"
+        );
+        assert_eq!(draw.list_hash, store::list_hash(&list));
+
+        // An entry confirmed after the freeze does not change the list.
+        entrants(db, 1).await;
+        let again = store::freeze(db, &campaign, plan, now_ms()).await.unwrap();
+        assert_eq!(again, draw);
+        assert_eq!(store::frozen_list(db, &campaign).await.unwrap(), list);
+        server.stop().await;
+    }
+);
+
+both_databases!(
+    prizes_walk_down_the_order_to_alternates_never_twice_and_never_to_erased_entries,
+    |url: String| async move {
+        let server = TestServer::start_with(&url, &[("DEMO_CAMPAIGN", "on")]).await;
+        let db = &server.state.db;
+        let (campaign, _) = entrants(db, 6).await;
+        let plan = Plan {
+            winners: 2,
+            alternates: 2,
+            claim_hours: 48,
+        };
+        let now = now_ms();
+        assert!(matches!(
+            store::record_draw(db, &campaign, &[], now).await,
+            Err(store::WinnersError::NotFrozen)
+        ));
+        store::freeze(db, &campaign, plan, now).await.unwrap();
+        // Any full order of the list (the draw function's output; its own tests are apart).
+        let mut order = store::frozen_list(db, &campaign).await.unwrap();
+        order.reverse();
+        let drawn = store::record_draw(db, &campaign, &order, now)
+            .await
+            .unwrap();
+        assert_eq!(drawn.state, "drawn");
+        // Recorded once: a second call (a crash after the commit) changes nothing.
+        let mut other = order.clone();
+        other.rotate_left(1);
+        store::record_draw(db, &campaign, &other, now + 5)
+            .await
+            .unwrap();
+        let winners = store::winners(db, &campaign).await.unwrap();
+        let held: Vec<(i64, &str)> = winners
+            .iter()
+            .map(|w| (w.prize_rank, w.ticket.as_str()))
+            .collect();
+        assert_eq!(held, vec![(1, order[0].as_str()), (2, order[1].as_str())]);
+
+        // The first winner claims in time; claiming twice says so.
+        let first = winners[0].entry_id.clone().unwrap();
+        assert_eq!(
+            store::claim(db, &campaign, &first, now + 1).await.unwrap(),
+            Claim::Claimed
+        );
+        assert_eq!(
+            store::claim(db, &campaign, &first, now + 2).await.unwrap(),
+            Claim::AlreadyClaimed
+        );
+
+        // The first alternate's entry is erased: the walk skips it.
+        let first_alternate: String = sqlx::query_scalar(
+            "SELECT entry_id FROM draw_tickets WHERE campaign_id = $1 AND place = 2",
+        )
+        .bind(&campaign)
+        .fetch_one(db)
+        .await
+        .unwrap();
+        sqlx::query("DELETE FROM tickets WHERE entry_id = $1")
+            .bind(&first_alternate)
+            .execute(db)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM entries WHERE id = $1")
+            .bind(&first_alternate)
+            .execute(db)
+            .await
+            .unwrap();
+
+        // The second winner lets the deadline pass: the prize goes to the next alternate.
+        let second = winners[1].entry_id.clone().unwrap();
+        let late = now + 48 * 3_600_000 + 1;
+        assert!(
+            store::pass_unclaimed(db, now + 1000)
+                .await
+                .unwrap()
+                .is_empty(),
+            "not yet"
+        );
+        let passed = store::pass_unclaimed(db, late).await.unwrap();
+        assert_eq!(passed.len(), 1);
+        let to = passed[0].to.clone().expect("an alternate was left");
+        assert_eq!(
+            (to.prize_rank, to.place, to.ticket.as_str()),
+            (2, 3, order[3].as_str())
+        );
+        assert_eq!(
+            store::pass_unclaimed(db, late).await.unwrap(),
+            vec![],
+            "passed once"
+        );
+        assert_eq!(
+            store::claim(db, &campaign, &second, late).await.unwrap(),
+            Claim::TooLate
+        );
+
+        // The admin disqualifies the new holder: no alternate is left, the prize stays open.
+        let passed = store::disqualify(db, &campaign, 3, "entered twice", late)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(passed.to, None);
+        assert_eq!(
+            store::disqualify(db, &campaign, 3, "again", late)
+                .await
+                .unwrap(),
+            None
+        );
+
+        let rows = store::winners(db, &campaign).await.unwrap();
+        let tickets: Vec<&str> = rows.iter().map(|w| w.ticket.as_str()).collect();
+        let mut unique = tickets.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(
+            unique.len(),
+            tickets.len(),
+            "no ticket holds a prize twice: {tickets:?}"
+        );
+        let states: Vec<(i64, &str, Option<&str>)> = rows
+            .iter()
+            .map(|w| (w.place, w.status.as_str(), w.reason.as_deref()))
+            .collect();
+        assert_eq!(
+            states,
+            vec![
+                (0, "claimed", None),
+                (1, "passed", Some("not claimed by the deadline")),
+                (3, "disqualified", Some("entered twice")),
+            ]
+        );
+        server.stop().await;
+    }
+);
