@@ -304,17 +304,30 @@ pub async fn sweep(state: &AppState, now: i64) -> Result<usize, std::io::Error> 
     .await
     .map_err(io)?;
     let dir = folder(state);
-    let mut removed = 0;
-    for name in unused {
-        remove(&dir.join(&name)).await?;
-        forget(&state.db, &name).await.map_err(io)?;
-        removed += 1;
+    for name in &unused {
+        remove(&dir.join(name)).await?;
     }
+    // The records go after their files: a crash in between leaves records whose files are
+    // gone, which the next sweep removes again harmlessly.
+    for chunk in unused.chunks(1_000) {
+        let sql = format!(
+            "DELETE FROM uploads WHERE name IN ({})",
+            crate::db::placeholders(1, chunk.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for name in chunk {
+            query = query.bind(name);
+        }
+        query.execute(&state.db).await.map_err(io)?;
+    }
+    let mut removed = unused.len();
     let mut files = match tokio::fs::read_dir(&dir).await {
         Ok(files) => files,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(removed),
         Err(e) => return Err(e),
     };
+    // What the database knows, read once for the whole folder rather than once per file.
+    let known = known_or_used(&state.db).await.map_err(io)?;
     while let Some(file) = files.next_entry().await? {
         let name = file.file_name().to_string_lossy().into_owned();
         let partial = name.starts_with('.') && name.ends_with(".partial");
@@ -327,7 +340,7 @@ pub async fn sweep(state: &AppState, now: i64) -> Result<usize, std::io::Error> 
         if modified > age {
             continue;
         }
-        if !partial && known_or_used(&state.db, &name).await.map_err(io)? {
+        if !partial && known.contains(&name) {
             continue;
         }
         remove(&file.path()).await?;
@@ -336,16 +349,23 @@ pub async fn sweep(state: &AppState, now: i64) -> Result<usize, std::io::Error> 
     Ok(removed)
 }
 
-async fn known_or_used(db: &Db, name: &str) -> Result<bool, sqlx::Error> {
-    let count: i64 = sqlx::query_scalar(
-        "SELECT (SELECT COUNT(*) FROM uploads WHERE name = $1)
-              + (SELECT COUNT(*) FROM campaigns WHERE image_url = $2)",
-    )
-    .bind(name)
-    .bind(format!("{UPLOADS_PATH}{name}"))
-    .fetch_one(db)
-    .await?;
-    Ok(count > 0)
+/// The upload names recorded or used by a campaign.
+async fn known_or_used(db: &Db) -> Result<std::collections::HashSet<String>, sqlx::Error> {
+    let recorded: Vec<String> = sqlx::query_scalar("SELECT name FROM uploads")
+        .fetch_all(db)
+        .await?;
+    let used: Vec<String> =
+        sqlx::query_scalar("SELECT image_url FROM campaigns WHERE image_url LIKE $1")
+            .bind(format!("{UPLOADS_PATH}%"))
+            .fetch_all(db)
+            .await?;
+    Ok(recorded
+        .into_iter()
+        .chain(
+            used.iter()
+                .filter_map(|url| url.strip_prefix(UPLOADS_PATH).map(str::to_string)),
+        )
+        .collect())
 }
 
 async fn remove(path: &std::path::Path) -> std::io::Result<()> {
