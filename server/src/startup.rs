@@ -219,6 +219,7 @@ pub fn router(state: AppState, sandbox: Option<crate::sandbox_mount::Mounted>) -
         .route("/readyz", get(health::readyz))
         .merge(app::admins::auth::routes())
         .merge(app::entries::page::routes())
+        .merge(app::winners::results::routes())
         .merge(app::campaigns::images::routes())
         .merge(app::messenger::inbox::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), {

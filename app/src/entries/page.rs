@@ -237,7 +237,7 @@ pub(super) fn entry_redirect(
 // --- Loading and checks ---------------------------------------------------------------------
 
 /// The campaign at `slug` for showing: a copy up to a second old will do (`campaigns::showcase`).
-async fn load(state: &AppState, slug: &str) -> Result<Arc<Published>, Response> {
+pub(crate) async fn load(state: &AppState, slug: &str) -> Result<Arc<Published>, Response> {
     lookup(state, slug, true).await
 }
 
@@ -319,7 +319,7 @@ pub(super) fn open_for_entries(campaign: &Published) -> Result<(), Response> {
     }
 }
 
-pub(super) fn internal(e: impl std::fmt::Display) -> Response {
+pub(crate) fn internal(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "entry page failed");
     problem(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -329,7 +329,7 @@ pub(super) fn internal(e: impl std::fmt::Display) -> Response {
 }
 
 /// The public pages' error page.
-pub(super) fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
+pub(crate) fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
     crate::html::problem_page(status, title, detail, None)
 }
 

@@ -540,3 +540,29 @@ async fn end_and_walk(
         to,
     }))
 }
+
+/// Every row of the campaign's winners, by place, with the first name Messenger gave for the
+/// person (if any): what the public results show.
+pub async fn winners_with_names(
+    db: &Db,
+    campaign_id: &str,
+) -> Result<Vec<(Winner, Option<String>)>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        winner: Winner,
+        first_name: Option<String>,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT w.place, w.prize_rank, w.ticket, w.entry_id, w.status, w.reason,
+                w.claim_deadline, w.claimed_at, s.first_name
+         FROM winners w
+         LEFT JOIN entries e ON e.id = w.entry_id
+         LEFT JOIN subscribers s ON s.id = e.subscriber_id
+         WHERE w.campaign_id = $1 ORDER BY w.place",
+    )
+    .bind(campaign_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.winner, r.first_name)).collect())
+}

@@ -257,3 +257,70 @@ both_databases!(
         server.stop().await;
     }
 );
+
+both_databases!(
+    the_results_page_shows_the_commitment_then_the_winners_the_seed_and_the_list,
+    |url: String| async move {
+        let server = TestServer::start_with(&url, &[("DEMO_CAMPAIGN", "on")]).await;
+        let (db, cipher) = (&server.state.db, &server.state.token_cipher);
+        let http = crate::support::client();
+        let get = |path: &'static str| {
+            let (http, url) = (http.clone(), server.url(path));
+            async move {
+                let r = http.get(url).send().await.unwrap();
+                (r.status().as_u16(), r.text().await.unwrap())
+            }
+        };
+        let (campaign, _) = entrants(db, 3).await;
+        // A name Messenger gave is shown as text, never as markup.
+        sqlx::query("UPDATE subscribers SET first_name = '<b>Bo</b>'")
+            .execute(db)
+            .await
+            .unwrap();
+        assert_eq!(get("/c/demo/results").await.0, 404, "no commitment yet");
+        let commitment = store::commit(db, cipher, &campaign).await.unwrap();
+        let (status, html) = get("/c/demo/results").await;
+        assert_eq!(status, 200, "{html}");
+        assert!(html.contains(&commitment), "{html}");
+        assert!(html.contains("data-state=\"waiting\""), "{html}");
+        assert!(
+            !html.contains("data-testid=\"seed\""),
+            "the seed stays secret: {html}"
+        );
+        assert_eq!(get("/c/demo/results/tickets.txt").await.0, 404);
+
+        let plan = Plan {
+            winners: 2,
+            alternates: 1,
+            claim_hours: 48,
+        };
+        let draw = store::freeze(db, &campaign, plan, now_ms()).await.unwrap();
+        let order = store::frozen_list(db, &campaign).await.unwrap();
+        store::record_draw(db, &campaign, &order, now_ms())
+            .await
+            .unwrap();
+
+        let (status, html) = get("/c/demo/results").await;
+        assert_eq!(status, 200, "{html}");
+        let seed = hex::encode(store::seed(db, cipher, &campaign).await.unwrap());
+        assert!(
+            html.contains(&seed),
+            "the seed is revealed after the draw: {html}"
+        );
+        assert_eq!(
+            hex::encode(Sha256::digest(hex::decode(&seed).unwrap())),
+            commitment
+        );
+        assert_eq!(html.matches("data-testid=\"winner\"").count(), 2, "{html}");
+        assert!(
+            html.contains(&format!("&lt;b&gt;Bo&lt;/b&gt; (ticket {})", order[0])),
+            "{html}"
+        );
+        assert!(html.contains(&draw.list_hash), "{html}");
+        let (status, list) = get("/c/demo/results/tickets.txt").await;
+        assert_eq!(status, 200);
+        assert_eq!(hex::encode(Sha256::digest(list.as_bytes())), draw.list_hash);
+        assert_eq!(get("/embed/demo/results").await.0, 200);
+        server.stop().await;
+    }
+);

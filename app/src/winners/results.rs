@@ -1,0 +1,249 @@
+//! The public results page `/c/{slug}/results` (and its framable twin under `/embed/`), and the
+//! frozen list `/c/{slug}/results/tickets.txt`: server-rendered, no wasm, readable without
+//! JavaScript. Before the draw it shows the commitment; after, who holds each prize, what
+//! happened to those before them, the revealed seed and the list's hash, so anyone can recompute.
+
+// Early answers of the handlers are full Responses; boxing them buys nothing on these paths.
+#![allow(clippy::result_large_err)]
+
+use super::store::{self, Draw, Winner};
+use crate::entries::page::{internal, load, problem};
+use crate::html::{render_page, Document};
+use crate::state::AppState;
+use axum::{
+    extract::{Path, State},
+    http::{header, StatusCode},
+    response::{Html, IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use leptos::prelude::*;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/c/{slug}/results", get(results_page))
+        .route("/embed/{slug}/results", get(embed_results_page))
+        .route("/c/{slug}/results/tickets.txt", get(ticket_list))
+}
+
+async fn results_page(state: State<AppState>, slug: Path<String>) -> Response {
+    results(state, slug, false).await.unwrap_or_else(|r| r)
+}
+
+async fn embed_results_page(state: State<AppState>, slug: Path<String>) -> Response {
+    results(state, slug, true).await.unwrap_or_else(|r| r)
+}
+
+/// What the page shows, read from the store.
+struct Standing {
+    title: String,
+    page_name: String,
+    commitment: String,
+    draw: Option<Draw>,
+    /// Revealed once the draw is made, never before.
+    seed: Option<String>,
+    winners: Vec<(Winner, Option<String>)>,
+    list_url: String,
+    embed: bool,
+}
+
+async fn results(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    embed: bool,
+) -> Result<Response, Response> {
+    let campaign = load(&state, &slug).await?;
+    let Some(commitment) = store::commitment(&state.db, &campaign.id)
+        .await
+        .map_err(internal)?
+    else {
+        return Err(problem(
+            StatusCode::NOT_FOUND,
+            "No results yet",
+            "This giveaway has no draw commitment: it was published before draws existed.",
+        ));
+    };
+    let draw = store::draw_of(&state.db, &campaign.id)
+        .await
+        .map_err(internal)?;
+    let drawn = draw.as_ref().is_some_and(|d| d.state == "drawn");
+    let seed = if drawn {
+        Some(hex::encode(
+            store::seed(&state.db, &state.token_cipher, &campaign.id)
+                .await
+                .map_err(internal)?,
+        ))
+    } else {
+        None
+    };
+    let winners = if drawn {
+        store::winners_with_names(&state.db, &campaign.id)
+            .await
+            .map_err(internal)?
+    } else {
+        Vec::new()
+    };
+    let standing = Standing {
+        title: campaign.title.clone(),
+        page_name: campaign.page_name.clone(),
+        commitment,
+        draw,
+        seed,
+        winners,
+        list_url: format!("/c/{}/results/tickets.txt", campaign.slug),
+        embed,
+    };
+    let html = render_page(move || view! { <ResultsPage standing=standing/> });
+    Ok(Html(html).into_response())
+}
+
+/// The frozen list as published: one ticket per line, in byte order; its SHA-256 is the list
+/// hash on the results page.
+async fn ticket_list(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Response, Response> {
+    let campaign = load(&state, &slug).await?;
+    let frozen = store::draw_of(&state.db, &campaign.id)
+        .await
+        .map_err(internal)?
+        .is_some();
+    if !frozen {
+        return Err(problem(
+            StatusCode::NOT_FOUND,
+            "No list yet",
+            "The list of tickets is fixed when the giveaway ends.",
+        ));
+    }
+    let list = store::frozen_list(&state.db, &campaign.id)
+        .await
+        .map_err(internal)?;
+    let mut body = String::with_capacity(list.len() * 9);
+    for ticket in list {
+        body.push_str(&ticket);
+        body.push('\n');
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response())
+}
+
+/// How a prize holder is named in public: their first name (as Messenger gave it) and their
+/// ticket, or the ticket alone.
+fn holder(winner: &Winner, first_name: &Option<String>) -> String {
+    match first_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        Some(name) => format!("{name} (ticket {})", winner.ticket),
+        None => format!("Ticket {}", winner.ticket),
+    }
+}
+
+/// What became of a row, in words.
+fn fate(winner: &Winner) -> String {
+    match (winner.status.as_str(), winner.reason.as_deref()) {
+        ("claimed", _) => "claimed".to_string(),
+        ("won", _) => "not claimed yet".to_string(),
+        ("passed", Some(why)) => format!("passed to alternate ({why})"),
+        ("passed", None) => "passed to alternate".to_string(),
+        ("disqualified", Some(why)) => format!("disqualified: {why}"),
+        (other, _) => other.to_string(),
+    }
+}
+
+#[component]
+fn ResultsPage(standing: Standing) -> impl IntoView {
+    let Standing {
+        title,
+        page_name,
+        commitment,
+        draw,
+        seed,
+        winners,
+        list_url,
+        embed,
+    } = standing;
+    let body_class = if embed { "entry embed" } else { "entry" };
+    let outcome = match (&draw, &seed) {
+        (Some(d), Some(_)) if d.state == "drawn" => {
+            let mut ranks: Vec<i64> = winners.iter().map(|(w, _)| w.prize_rank).collect();
+            ranks.sort_unstable();
+            ranks.dedup();
+            let prizes = ranks
+                .into_iter()
+                .map(|rank| {
+                    let rows: Vec<_> = winners
+                        .iter()
+                        .filter(|(w, _)| w.prize_rank == rank)
+                        .map(|(w, name)| {
+                            view! {
+                                <li data-testid="winner" data-status=w.status.clone()>
+                                    {holder(w, name)}" · "<span class="muted">{fate(w)}</span>
+                                </li>
+                            }
+                        })
+                        .collect_view();
+                    view! {
+                        <li data-testid="prize" data-rank=rank.to_string()>
+                            <strong>{format!("Prize {rank}")}</strong>
+                            <ul>{rows}</ul>
+                        </li>
+                    }
+                })
+                .collect_view();
+            view! {
+                <h2>"Winners"</h2>
+                <ol class="prizes" data-testid="prizes">{prizes}</ol>
+            }
+            .into_any()
+        }
+        (Some(_), _) => view! {
+            <p data-testid="draw-state" data-state="frozen">"The list is fixed; the draw is being made."</p>
+        }
+        .into_any(),
+        (None, _) => view! {
+            <p data-testid="draw-state" data-state="waiting">"The winners have not been drawn yet."</p>
+        }
+        .into_any(),
+    };
+    let list = draw.as_ref().map(|d| {
+        view! {
+            <p>
+                {format!("The list: {} tickets, SHA-256 ", d.ticket_count)}
+                <code data-testid="list-hash">{d.list_hash.clone()}</code>" ("
+                <a href=list_url.clone() data-testid="ticket-list">"the tickets"</a>")"
+            </p>
+        }
+    });
+    let seed = seed.map(|seed| {
+        view! { <p>"The seed, revealed: "<code data-testid="seed">{seed}</code></p> }
+    });
+    view! {
+        <Document title=format!("Results: {title}") body_class=body_class>
+            <main>
+                <article class="card campaign" data-testid="results">
+                    <p class="muted">{page_name}</p>
+                    <h1>{format!("Results: {title}")}</h1>
+                    {outcome}
+                    <section class="draw-proof">
+                        <h2>"How the draw can be checked"</h2>
+                        <p>
+                            "When the giveaway was published, it committed to a secret seed by \
+                             publishing its SHA-256: "
+                            <code data-testid="commitment">{commitment}</code>
+                        </p>
+                        {list}
+                        {seed}
+                        <p class="muted">
+                            "The draw is a fixed function of the seed and the list: anyone can \
+                             recompute it from what this page shows. The organiser could not \
+                             change the seed after publishing; what the commitment alone cannot \
+                             rule out is an organiser who knows the seed adding entries of their \
+                             own while the giveaway is open."
+                        </p>
+                    </section>
+                </article>
+            </main>
+        </Document>
+    }
+}
