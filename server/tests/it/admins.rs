@@ -1,101 +1,11 @@
 //! Admin login through the sandbox's Facebook dialog, on both databases: success, declined
 //! permissions and recovery, cancel, state mismatch, reused code, logout, token encryption.
 
-use crate::support;
+use crate::support::{
+    cake, call, campaign_action, client, connect, location, log_in, query_param, save,
+    save_campaign, session_cookie, through_dialog, App, TestServer, BAKERY, BOOKS,
+};
 use serde_json::json;
-
-use support::{client, TestServer};
-
-/// Follows the product's login start to the sandbox dialog and submits its consent form as
-/// `user`, granting every permission but `decline`. Returns the product callback URL the dialog
-/// redirects to (without Meta's `#_=_` fragment).
-pub(crate) async fn through_dialog(
-    http: &reqwest::Client,
-    server: &TestServer,
-    start: &str,
-    user: &str,
-    decline: &[&str],
-    action: &str,
-) -> String {
-    let started = http.get(server.url(start)).send().await.unwrap();
-    assert_eq!(started.status(), 303, "login start redirects to the dialog");
-    let dialog = url::Url::parse(started.headers()["location"].to_str().unwrap()).unwrap();
-    assert!(
-        dialog.path().ends_with("/sandbox/www/v25.0/dialog/oauth"),
-        "{dialog}"
-    );
-    let query: std::collections::HashMap<String, String> =
-        dialog.query_pairs().into_owned().collect();
-    assert_eq!(query["code_challenge_method"], "S256", "PKCE is used");
-    assert!(query["state"].len() >= 16, "CSRF state is present");
-
-    let mut form: Vec<(String, String)> = [
-        "client_id",
-        "redirect_uri",
-        "state",
-        "scope",
-        "response_type",
-        "auth_type",
-    ]
-    .iter()
-    .filter_map(|k| query.get(*k).map(|v| (k.to_string(), v.clone())))
-    .collect();
-    form.push(("as".into(), user.into()));
-    // Meta takes scopes separated by commas or spaces.
-    for scope in query["scope"].split([',', ' ']).filter(|s| !s.is_empty()) {
-        if !decline.contains(&scope) {
-            form.push(("grant".into(), scope.into()));
-        }
-    }
-    form.push(("action".into(), action.into()));
-    let confirmed = http
-        .post(format!(
-            "{}://{}/sandbox/www/v25.0/dialog/oauth/confirm",
-            dialog.scheme(),
-            dialog.authority()
-        ))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(confirmed.status(), 302);
-    let mut back = url::Url::parse(confirmed.headers()["location"].to_str().unwrap()).unwrap();
-    back.set_fragment(None);
-    // The admin's callback, or the entrant's.
-    assert!(back.path().starts_with("/auth/facebook/"), "{back}");
-    back.to_string()
-}
-
-/// The value of `key` in the query of the address `url`.
-pub(crate) fn query_param(url: &str, key: &str) -> String {
-    url::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == key)
-        .unwrap_or_else(|| panic!("no {key} in {url}"))
-        .1
-        .into_owned()
-}
-
-pub(crate) async fn location(response: reqwest::Response) -> (u16, String) {
-    let status = response.status().as_u16();
-    let location = response
-        .headers()
-        .get("location")
-        .map(|l| l.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    (status, location)
-}
-
-fn session_cookie(http_jar: &reqwest::Response) -> Option<String> {
-    http_jar
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|c| c.to_str().ok())
-        .find(|c| c.starts_with("giveaway_session="))
-        .map(|c| c.split(';').next().unwrap().to_string())
-}
 
 both_databases!(an_admin_logs_in_and_out, |url: String| async move {
     let server = TestServer::start(&url).await;
@@ -312,66 +222,6 @@ both_databases!(
     }
 );
 
-/// Logs `user` in with every permission; the client keeps the session cookie.
-pub(crate) async fn log_in(http: &reqwest::Client, server: &TestServer, user: &str) {
-    let callback = through_dialog(http, server, "/auth/facebook", user, &[], "continue").await;
-    assert_eq!(
-        location(http.get(&callback).send().await.unwrap()).await,
-        (303, "/admin".into())
-    );
-}
-
-pub(crate) async fn call(
-    http: &reqwest::Client,
-    server: &TestServer,
-    function: &str,
-    form: &[(&str, &str)],
-) -> (u16, String) {
-    let response = http
-        .post(server.url(&format!("/api/{function}")))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
-}
-
-pub(crate) const BAKERY: &str = "101000000000001";
-
-async fn page_action(http: &reqwest::Client, server: &TestServer, action: &str) -> (u16, String) {
-    call(
-        http,
-        server,
-        "page_action",
-        &[("facebook_page_id", BAKERY), ("action", action)],
-    )
-    .await
-}
-
-async fn campaign_action(
-    http: &reqwest::Client,
-    server: &TestServer,
-    id: &str,
-    action: &str,
-) -> (u16, String) {
-    call(
-        http,
-        server,
-        "campaign_action",
-        &[("id", id), ("action", action)],
-    )
-    .await
-}
-
-/// Connects a Page as the logged-in admin of `http`, which must succeed; what it answered (the
-/// notes for the admin).
-pub(crate) async fn connect(http: &reqwest::Client, server: &TestServer, page: &str) -> String {
-    let (status, body) = call(http, server, "connect_page", &[("facebook_page_id", page)]).await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
-const BOOKS: &str = "101000000000002";
-
 both_databases!(
     admins_see_the_pages_they_moderate_with_their_role,
     |url: String| async move {
@@ -575,59 +425,6 @@ both_databases!(
     }
 );
 
-/// The campaign form as the editor posts it (`form[title]=...`, serde_qs style).
-fn campaign_fields(
-    id: Option<&str>,
-    form: &app::campaigns::rules::CampaignForm,
-) -> Vec<(String, String)> {
-    let mut fields: Vec<(String, String)> = id
-        .map(|id| ("id".to_string(), id.to_string()))
-        .into_iter()
-        .collect();
-    for (key, value) in serde_json::to_value(form).unwrap().as_object().unwrap() {
-        let value = match value {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        fields.push((format!("form[{key}]"), value));
-    }
-    fields
-}
-
-pub(crate) async fn save(
-    http: &reqwest::Client,
-    server: &TestServer,
-    id: Option<&str>,
-    form: &app::campaigns::rules::CampaignForm,
-) -> (u16, String) {
-    let response = http
-        .post(server.url("/api/save_campaign"))
-        .form(&campaign_fields(id, form))
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
-}
-
-pub(crate) fn cake() -> app::campaigns::rules::CampaignForm {
-    app::campaigns::rules::CampaignForm {
-        page_id: BAKERY.into(),
-        title: "Win a cake".into(),
-        slug: "win-a-cake".into(),
-        prize: "A birthday cake".into(),
-        starts_at: "2026-12-01T09:00".into(),
-        ends_at: "2026-12-24T18:00".into(),
-        time_zone: "Europe/Paris".into(),
-        confirmation_enabled: true,
-        confirmation_text: "Thanks {first_name}, you are in!".into(),
-        automation_keyword: "CAKE".into(),
-        notice_text: "The {campaign_title} giveaway has ended.".into(),
-        notice_path: "automatic".into(),
-        tag_fallback: true,
-        ..Default::default()
-    }
-}
-
 both_databases!(
     campaigns_are_validated_saved_and_read_back,
     |url: String| async move {
@@ -663,11 +460,7 @@ both_databases!(
             .unwrap();
         assert_eq!(n, 0);
 
-        let (status, body) = save(&http, &server, None, &cake()).await;
-        assert_eq!(status, 200, "{body}");
-        let SaveOutcome::Saved { id } = serde_json::from_str(&body).unwrap() else {
-            panic!("{body}")
-        };
+        let id = save_campaign(&http, &server, &cake()).await;
 
         // Stored in UTC (Paris is UTC+1 in December), shown back in the campaign's zone.
         let starts: i64 = sqlx::query_scalar("SELECT starts_at FROM campaigns")
@@ -707,10 +500,7 @@ both_databases!(
         let admin = client();
         log_in(&admin, &server, "admin").await;
         connect(&admin, &server, BAKERY).await;
-        let (_, body) = save(&admin, &server, None, &cake()).await;
-        let app::campaigns::SaveOutcome::Saved { id } = serde_json::from_str(&body).unwrap() else {
-            panic!("{body}")
-        };
+        let id = save_campaign(&admin, &server, &cake()).await;
 
         // Nobody: 401 everywhere.
         let nobody = client();
@@ -809,40 +599,33 @@ both_databases!(
 both_databases!(
     campaign_lifecycle_and_page_guards,
     |url: String| async move {
-        let server = TestServer::start(&url).await;
-        let http = client();
-        log_in(&http, &server, "admin").await;
-        connect(&http, &server, BAKERY).await;
-        let (_, body) = save(&http, &server, None, &cake()).await;
-        let app::campaigns::SaveOutcome::Saved { id } = serde_json::from_str(&body).unwrap() else {
-            panic!("{body}")
-        };
-        let act = |action: &'static str| campaign_action(&http, &server, &id, action);
+        let app = App::start(&url, &[]).await;
+        let server = &app.server;
+        let admin = app.login_as("admin").await;
+        admin.connect_page(BAKERY).await;
+        let id = admin.save_campaign(&cake()).await;
+        let act = |action: &'static str| admin.act(&id, action);
 
         // Duplicate: a new draft with a free link.
         let (status, body) = act("duplicate").await;
         assert_eq!(status, 200, "{body}");
         let copy: Option<String> = serde_json::from_str(&body).unwrap();
-        let (_, body) = call(
-            &http,
-            &server,
-            "get_campaign",
-            &[("id", copy.as_deref().unwrap())],
-        )
-        .await;
+        let (_, body) = admin
+            .call("get_campaign", &[("id", copy.as_deref().unwrap())])
+            .await;
         let copied: app::campaigns::Campaign = serde_json::from_str(&body).unwrap();
         assert_eq!(copied.form.slug, "win-a-cake-copy");
         assert_eq!(copied.publish_state, "draft");
 
         // Published: scheduled (it starts in December), and the Page must stay on.
         assert_eq!(act("publish").await.0, 200);
-        let (status, body) = page_action(&http, &server, "disable").await;
+        let (status, body) = admin.page_action("disable").await;
         assert_eq!(status, 409);
         assert!(
             body.contains("Win a cake"),
             "the refusal names the campaign: {body}"
         );
-        let (status, body) = page_action(&http, &server, "disconnect").await;
+        let (status, body) = admin.page_action("disconnect").await;
         assert_eq!(status, 409, "{body}");
 
         // Only drafts are deleted; an archived campaign frees its Page.
@@ -851,36 +634,29 @@ both_databases!(
         assert!(body.contains("Only drafts can be deleted"));
         assert_eq!(act("archive").await.0, 200);
         assert_eq!(act("publish").await.0, 409, "archived is final");
-        let (status, _) = campaign_action(&http, &server, copy.as_deref().unwrap(), "delete").await;
+        let (status, _) = admin.act(copy.as_deref().unwrap(), "delete").await;
         assert_eq!(status, 200);
-        let (status, body) = page_action(&http, &server, "disable").await;
+        let (status, body) = admin.page_action("disable").await;
         assert_eq!(status, 200, "{body}");
-        assert_eq!(page_action(&http, &server, "enable").await.0, 200);
+        assert_eq!(admin.page_action("enable").await.0, 200);
 
         // Another admin can do none of it.
-        let other = client();
-        log_in(&other, &server, "moderator").await;
+        let other = app.login_as("moderator").await;
+        assert_eq!(other.act(&id, "publish").await.0, 403);
+        assert_eq!(other.page_action("disable").await.0, 403);
         assert_eq!(
-            campaign_action(&other, &server, &id, "publish").await.0,
-            403
-        );
-        assert_eq!(page_action(&other, &server, "disable").await.0, 403);
-        assert_eq!(
-            campaign_action(&client(), &server, &id, "archive").await.0,
+            campaign_action(&client(), server, &id, "archive").await.0,
             401
         );
 
         // Disconnecting forgets the token and every right to the Page.
-        assert_eq!(page_action(&http, &server, "disconnect").await.0, 200);
+        assert_eq!(admin.page_action("disconnect").await.0, 200);
         let stored: Option<String> = sqlx::query_scalar("SELECT access_token_enc FROM pages")
             .fetch_one(&server.state.db)
             .await
             .unwrap();
         assert!(stored.is_none());
-        assert_eq!(
-            call(&http, &server, "get_campaign", &[("id", &id)]).await.0,
-            403
-        );
-        server.stop().await;
+        assert_eq!(admin.call("get_campaign", &[("id", &id)]).await.0, 403);
+        app.stop().await;
     }
 );

@@ -2,8 +2,10 @@
 //! admins only, served back, no way out of the uploads folder), the slug check as the admin
 //! types, the lifecycle the editor shows, and the reconnect banner of a Page whose token died.
 
-use crate::admins::{cake, call, connect, log_in, save, BAKERY};
-use crate::support::{self, client, TestServer};
+use crate::support::{
+    self, cake, call, client, connect, log_in, save, save_campaign, uploaded_files, TestServer,
+    BAKERY,
+};
 use app::campaigns::{Campaign, Lifecycle, SaveOutcome, SlugStatus};
 
 /// A complete 1×1 PNG.
@@ -15,39 +17,18 @@ const PNG: &[u8] = &[
     0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
 ];
 
+/// An upload whose answer is JSON, whatever its status.
 async fn upload(
     http: &reqwest::Client,
     server: &TestServer,
     bytes: Vec<u8>,
     claimed_type: &str,
 ) -> (u16, serde_json::Value) {
-    let response = http
-        .post(server.url("/admin/uploads"))
-        .header("content-type", claimed_type)
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let body = response.text().await.unwrap();
+    let (status, body) = support::upload(http, server, bytes, claimed_type).await;
     (
         status,
         serde_json::from_str(&body).unwrap_or_else(|_| panic!("{status}: {body}")),
     )
-}
-
-/// The files in the server's uploads folder, sorted.
-pub(crate) fn uploads(server: &TestServer) -> Vec<String> {
-    let dir = server.state.settings.data_dir.join("uploads");
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
 }
 
 both_databases!(
@@ -59,7 +40,7 @@ both_databases!(
         let (status, body) = upload(&client(), &server, PNG.to_vec(), "image/png").await;
         assert_eq!(status, 401, "{body}");
         assert_eq!(body["error"], "You are not logged in.");
-        assert!(uploads(&server).is_empty());
+        assert!(uploaded_files(&server).is_empty());
 
         let http = client();
         log_in(&http, &server, "admin").await;
@@ -127,7 +108,7 @@ both_databases!(
         assert_eq!(upload(&http, &server, limit, "image/png").await.0, 201);
 
         // Only the accepted files were kept, and no partial file was left behind.
-        let kept = uploads(&server);
+        let kept = uploaded_files(&server);
         assert_eq!(kept.len(), 3, "{kept:?}");
         assert!(kept.iter().all(|n| !n.starts_with('.')), "{kept:?}");
 
@@ -136,11 +117,7 @@ both_databases!(
         form.image_url = png_url.clone();
         form.starts_at = "2026-01-01T09:00".into();
         form.ends_at = "2099-01-01T09:00".into();
-        let (status, body) = save(&http, &server, None, &form).await;
-        assert_eq!(status, 200, "{body}");
-        let SaveOutcome::Saved { id } = serde_json::from_str(&body).unwrap() else {
-            panic!("{body}")
-        };
+        let id = save_campaign(&http, &server, &form).await;
         let (status, body) = call(
             &http,
             &server,
@@ -223,10 +200,7 @@ both_databases!(
         connect(&http, &server, BAKERY).await;
         let (status, body) = slug_status(&http, &server, "win-a-cake", None).await;
         assert_eq!((status, parse(&body)), (200, SlugStatus::Available));
-        let (_, body) = save(&http, &server, None, &cake()).await;
-        let SaveOutcome::Saved { id } = serde_json::from_str(&body).unwrap() else {
-            panic!("{body}")
-        };
+        let id = save_campaign(&http, &server, &cake()).await;
 
         let (_, body) = slug_status(&http, &server, "win-a-cake", None).await;
         assert_eq!(parse(&body), SlugStatus::Taken, "for a new campaign");
@@ -275,10 +249,7 @@ both_databases!(
         let http = client();
         log_in(&http, &server, "admin").await;
         connect(&http, &server, BAKERY).await;
-        let (_, body) = save(&http, &server, None, &cake()).await;
-        let SaveOutcome::Saved { id } = serde_json::from_str(&body).unwrap() else {
-            panic!("{body}")
-        };
+        let id = save_campaign(&http, &server, &cake()).await;
 
         let (_, body) = call(&http, &server, "get_campaign", &[("id", &id)]).await;
         let campaign: Campaign = serde_json::from_str(&body).unwrap();
@@ -334,10 +305,7 @@ both_databases!(
         let mut form = cake();
         form.starts_at = "2026-01-01T09:00".into();
         form.ends_at = "2099-01-01T09:00".into();
-        let (_, body) = save(&http, &server, None, &form).await;
-        let SaveOutcome::Saved { id } = serde_json::from_str(&body).unwrap() else {
-            panic!("{body}")
-        };
+        let id = save_campaign(&http, &server, &form).await;
         let act = |action: &'static str| {
             let (http, server, id) = (&http, &server, id.clone());
             async move {

@@ -2,8 +2,9 @@
 //! the sessions table, cookie flags on an https address, and logout racing a request. Time is
 //! driven by backdating rows, never by sleeping.
 
-use crate::admins::{call, connect, location, log_in, save, through_dialog, BAKERY};
-use crate::support::{client, TestServer};
+use crate::support::{
+    call, client, connect, location, log_in, save_campaign, through_dialog, TestServer, BAKERY,
+};
 use app::db::now_ms;
 use serde_json::json;
 use server::sessions::DbSessionStore;
@@ -57,11 +58,7 @@ async fn bakery_with_two_admins(server: &TestServer) -> (reqwest::Client, reqwes
     let admin = client();
     log_in(&admin, server, "admin").await;
     connect(&admin, server, BAKERY).await;
-    let (status, body) = save(&admin, server, None, &crate::admins::cake()).await;
-    assert_eq!(status, 200, "{body}");
-    let app::campaigns::SaveOutcome::Saved { id } = serde_json::from_str(&body).unwrap() else {
-        panic!("{body}")
-    };
+    let id = save_campaign(&admin, server, &crate::support::cake()).await;
     let editor = client();
     log_in(&editor, server, "editor").await;
     let (status, body) = call(&editor, server, "get_campaign", &[("id", &id)]).await;
@@ -558,7 +555,7 @@ both_databases!(
             .unwrap();
         let callback =
             through_dialog(&http, &server, "/auth/facebook", "admin", &[], "continue").await;
-        let state = crate::admins::query_param(&callback, "state");
+        let state = crate::support::query_param(&callback, "state");
         // The same state, sealed as the server seals it, but started eleven minutes ago.
         let stale = json!({ "state": state, "verifier": "v".repeat(43), "started_at": now_ms() - 11 * 60_000 });
         let sealed = server.state.token_cipher.encrypt(

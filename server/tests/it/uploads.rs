@@ -2,9 +2,9 @@
 //! within a quota and an hourly rate, and images no campaign uses are removed a day after their
 //! upload. The upload's own checks (type by content, size, names) are in `campaign_editor`.
 
-use crate::admins::{cake, connect, log_in, save, BAKERY};
-use crate::campaign_editor::uploads as files;
-use crate::support::{client, TestServer};
+use crate::support::{
+    self, cake, client, connect, log_in, save, uploaded_files as files, TestServer, BAKERY,
+};
 use app::campaigns::images;
 use app::campaigns::SaveOutcome;
 use app::db::now_ms;
@@ -17,15 +17,7 @@ fn png(size: usize) -> Vec<u8> {
 }
 
 async fn upload(http: &reqwest::Client, server: &TestServer, bytes: Vec<u8>) -> (u16, String) {
-    let response = http
-        .post(server.url("/admin/uploads"))
-        .header("content-type", "image/png")
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.text().await.unwrap())
+    support::upload(http, server, bytes, "image/png").await
 }
 
 fn url_of(body: &str) -> String {
