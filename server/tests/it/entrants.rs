@@ -10,16 +10,6 @@ use serde_json::{json, Value};
 
 const SUNNY: &str = "101000000000001";
 
-/// The entrant tests boot the demo with the server's own workers on, as in production: they
-/// race the test's processing, which is harmless (each event is processed once).
-const WORKERS_ON: (&str, &str) = ("BACKGROUND_JOBS", "on");
-
-async fn start(url: &str, extra: &[(&str, &str)]) -> Demo {
-    let mut vars = vec![WORKERS_ON];
-    vars.extend_from_slice(extra);
-    Demo::start(url, &vars).await
-}
-
 /// What only the entrant tests need of the demo.
 impl Demo {
     /// The text of the confirmation in `user`'s chat, once it was sent.
@@ -144,7 +134,7 @@ fn event(psid: &str, timestamp: i64, body: Value) -> Value {
 both_databases!(
     a_person_enters_through_messenger_and_taps_the_keyword,
     |url: String| async move {
-        let ctx = start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         // The app has the profile-access feature: the confirmation greets them by name.
         ctx.sandbox_settings(json!({ "profile_access": true }))
             .await;
@@ -207,7 +197,7 @@ both_databases!(
     without_profile_access_the_entry_is_confirmed_and_reads_without_a_name,
     |url: String| async move {
         // The sandbox's default, as for most Business apps: the profile read fails.
-        let ctx = start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         let entry = ctx.enter("demo").await;
         let reference = ctx.reference(&entry).await;
         ctx.interact("bob", "get_started", json!({ "ref": reference }))
@@ -232,7 +222,7 @@ both_databases!(
 both_databases!(
     metas_test_payloads_with_string_timestamps_still_enter_a_person,
     |url: String| async move {
-        let ctx = start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         // Every value a string, as the dashboard's "Test" button sends.
         ctx.sandbox_settings(json!({ "webhook_test_payloads": true, "profile_access": true }))
             .await;
@@ -270,7 +260,7 @@ both_databases!(
 both_databases!(
     the_fallback_code_confirms_an_entry,
     |url: String| async move {
-        let ctx = start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         let entry = ctx.enter("demo").await;
         let code = ctx.code(&entry).await;
         assert_eq!(code.len(), 6);
@@ -292,7 +282,7 @@ both_databases!(
 both_databases!(
     a_second_entry_by_the_same_person_shows_the_first,
     |url: String| async move {
-        let mut ctx = start(&url, &[]).await;
+        let mut ctx = Demo::start(&url, &[]).await;
         let first = ctx.enter("demo").await;
         let reference = ctx.reference(&first).await;
         ctx.interact("carol", "get_started", json!({ "ref": reference }))
@@ -334,7 +324,7 @@ both_databases!(
 both_databases!(
     entries_outside_the_campaign_dates_are_refused,
     |url: String| async move {
-        let ctx = start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         let entry = ctx.enter("demo").await;
         let reference = ctx.reference(&entry).await;
         let now = app::db::now_ms();
@@ -389,7 +379,7 @@ both_databases!(
 both_databases!(
     bad_signatures_are_refused_and_nothing_is_stored,
     |url: String| async move {
-        let ctx = start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         let body = envelope(vec![event(
             "999",
             1000,
@@ -441,7 +431,7 @@ both_databases!(
 both_databases!(
     duplicated_and_reordered_webhooks_change_nothing,
     |url: String| async move {
-        let ctx = start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         let entry = ctx.enter("demo").await;
         let reference = ctx.reference(&entry).await;
         let psid = "2000000000000042";
@@ -526,7 +516,7 @@ both_databases!(
 both_databases!(
     what_the_product_does_not_know_is_ignored_and_the_rest_of_the_post_kept,
     |url: String| async move {
-        let ctx = start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         let psid = "2000000000000077";
         let t = app::db::now_ms() - 60_000;
         let body = json!({ "object": "page", "entry": [
@@ -561,7 +551,7 @@ both_databases!(
 both_databases!(
     a_flood_of_concurrent_webhooks_is_stored_once_and_processed_per_person,
     |url: String| async move {
-        let ctx = start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         // 40 people write twice each; every POST is sent twice, all at once, so that concurrent
         // POSTs share commits and duplicates meet within one statement.
         let t = app::db::now_ms() - 60_000;
@@ -628,7 +618,7 @@ both_databases!(
 both_databases!(
     abuse_gets_clear_answers_and_never_a_500,
     |url: String| async move {
-        let ctx = start(&url, &[("ENTRY_RATE_LIMIT", "2")]).await;
+        let ctx = Demo::start(&url, &[("ENTRY_RATE_LIMIT", "2")]).await;
         let honeypot = ctx
             .http
             .post(ctx.server.url("/c/demo/enter"))
@@ -683,7 +673,7 @@ both_databases!(
 both_databases!(
     the_widget_and_embed_are_framable_and_light,
     |url: String| async move {
-        let ctx = start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         let embed = ctx
             .http
             .get(ctx.server.url("/embed/demo"))
@@ -715,14 +705,14 @@ both_databases!(
 #[tokio::test]
 async fn the_demo_campaign_is_seeded_once() {
     let url = support::fresh_database("sqlite").await;
-    let ctx = start(&url, &[]).await;
+    let ctx = Demo::start(&url, &[]).await;
     assert_eq!(
         ctx.scalar("SELECT COUNT(*) FROM campaigns WHERE slug = 'demo'")
             .await,
         1
     );
     ctx.stop().await;
-    let ctx = start(&url, &[]).await;
+    let ctx = Demo::start(&url, &[]).await;
     assert_eq!(ctx.scalar("SELECT COUNT(*) FROM campaigns").await, 1);
     let (status, _) = ctx.page("/c/demo").await;
     assert_eq!(status, 200);
@@ -769,7 +759,7 @@ const NOT_YOURS: &str = "This code isn't yours or has expired.";
 both_databases!(
     an_expired_code_enters_nobody_and_its_sender_is_told,
     |url: String| async move {
-        let ctx = start(&url, &[("FALLBACK_CODE_HOURS", "1")]).await;
+        let ctx = Demo::start(&url, &[("FALLBACK_CODE_HOURS", "1")]).await;
         let entry = ctx.enter("demo").await;
         let code = ctx.code(&entry).await;
         ctx.interact("bob", "get_started", json!({})).await;
@@ -787,7 +777,7 @@ both_databases!(
 both_databases!(
     after_five_wrong_codes_in_an_hour_codes_are_not_checked,
     |url: String| async move {
-        let ctx = start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         let entry = ctx.enter("demo").await;
         let code = ctx.code(&entry).await;
         ctx.interact("frank", "get_started", json!({})).await;
@@ -824,7 +814,7 @@ both_databases!(
 both_databases!(
     a_code_never_marks_someone_elses_entry_as_a_duplicate,
     |url: String| async move {
-        let mut ctx = start(&url, &[]).await;
+        let mut ctx = Demo::start(&url, &[]).await;
         // Carol entered through her link.
         let carols = ctx.enter("demo").await;
         let reference = ctx.reference(&carols).await;
@@ -854,7 +844,7 @@ both_databases!(
 both_databases!(
     a_forwarded_link_of_a_login_required_campaign_makes_no_entry,
     |url: String| async move {
-        let ctx = start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         let entry = ctx.enter("demo").await;
         let reference = ctx.reference(&entry).await;
         // The campaign requires a Facebook login on its page from now on.
@@ -893,7 +883,7 @@ both_databases!(
 both_databases!(
     an_entrants_login_start_stores_nothing_and_its_state_is_good_once,
     |url: String| async move {
-        let ctx = start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         sqlx::query("UPDATE campaigns SET require_login = 1 WHERE slug = 'demo'")
             .execute(&ctx.server.state.db)
             .await

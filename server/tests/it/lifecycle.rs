@@ -53,8 +53,7 @@ async fn answer(ctx: &Demo, user: &str, reference: &str, ago_ms: i64) {
     .await;
 }
 
-/// Until `user`'s confirmation message was sent: the server's inbox worker may be the one that
-/// processes their event, and it sends the confirmation last, after anything else the
+/// Until `user`'s confirmation message was sent: it goes last, after anything else the
 /// confirmation queues.
 async fn confirmation_sent(ctx: &Demo, user: &str) {
     let psid = ctx.psid(user).await;
