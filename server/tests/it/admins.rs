@@ -225,7 +225,8 @@ both_databases!(
 both_databases!(
     admins_see_the_pages_they_moderate_with_their_role,
     |url: String| async move {
-        let server = TestServer::start(&url).await;
+        let app = App::start(&url, &[]).await;
+        let server = &app.server;
         for (user, expected) in [
             ("admin", vec![(BAKERY, "Admin"), (BOOKS, "Admin")]),
             ("editor", vec![(BAKERY, "Editor")]),
@@ -233,8 +234,8 @@ both_databases!(
             ("nopages", vec![]),
         ] {
             let http = client();
-            log_in(&http, &server, user).await;
-            let (status, body) = call(&http, &server, "my_pages", &[]).await;
+            log_in(&http, server, user).await;
+            let (status, body) = call(&http, server, "my_pages", &[]).await;
             assert_eq!(status, 200, "{body}");
             let pages: Vec<app::pages::ManagedPage> = serde_json::from_str(&body).unwrap();
             let got: Vec<(&str, &str)> = pages
@@ -246,19 +247,19 @@ both_databases!(
                 .iter()
                 .all(|p| p.health == app::pages::Health::NotConnected));
         }
-        server.stop().await;
+        app.stop().await;
     }
 );
 
 both_databases!(
     connecting_a_page_stores_its_token_encrypted_and_subscribes_the_app,
     |url: String| async move {
-        let server = TestServer::start(&url).await;
-        let http = client();
-        log_in(&http, &server, "admin").await;
+        let app = App::start(&url, &[]).await;
+        let server = &app.server;
+        let http = app.login_as("admin").await;
         let (status, body) = call(
             &http,
-            &server,
+            server,
             "connect_page",
             &[("facebook_page_id", BAKERY)],
         )
@@ -304,18 +305,12 @@ both_databases!(
         );
         assert!(paths.contains(&"/me/messenger_profile"), "{paths:?}");
 
-        let (_, body) = call(&http, &server, "my_pages", &[]).await;
+        let (_, body) = call(&http, server, "my_pages", &[]).await;
         let pages: Vec<app::pages::ManagedPage> = serde_json::from_str(&body).unwrap();
         assert_eq!(pages[0].health, app::pages::Health::Healthy);
 
         // Page health follows the token: revoked at Facebook, the Page asks to be reconnected.
-        let (_, health) = call(
-            &http,
-            &server,
-            "check_page",
-            &[("facebook_page_id", BAKERY)],
-        )
-        .await;
+        let (_, health) = call(&http, server, "check_page", &[("facebook_page_id", BAKERY)]).await;
         assert_eq!(
             serde_json::from_str::<app::pages::Health>(&health).unwrap(),
             app::pages::Health::Healthy
@@ -327,23 +322,18 @@ both_databases!(
             .await
             .unwrap();
         assert_eq!(revoked.status(), 200);
-        let (_, health) = call(
-            &http,
-            &server,
-            "check_page",
-            &[("facebook_page_id", BAKERY)],
-        )
-        .await;
+        let (_, health) = call(&http, server, "check_page", &[("facebook_page_id", BAKERY)]).await;
         assert_eq!(
             serde_json::from_str::<app::pages::Health>(&health).unwrap(),
             app::pages::Health::Reconnect("revoked".into())
         );
-        server.stop().await;
+        app.stop().await;
     }
 );
 
 both_databases!(page_functions_refuse_outsiders, |url: String| async move {
-    let server = TestServer::start(&url).await;
+    let app = App::start(&url, &[]).await;
+    let server = &app.server;
     // Nobody logged in: 401 for every function, nothing stored.
     let anonymous = client();
     for (function, form) in [
@@ -351,16 +341,15 @@ both_databases!(page_functions_refuse_outsiders, |url: String| async move {
         ("connect_page", vec![("facebook_page_id", BAKERY)]),
         ("check_page", vec![("facebook_page_id", BAKERY)]),
     ] {
-        let (status, body) = call(&anonymous, &server, function, &form).await;
+        let (status, body) = call(&anonymous, server, function, &form).await;
         assert_eq!(status, 401, "{function}: {body}");
     }
 
     // The moderator of River Books cannot connect or inspect Sunny Bakery.
-    let moderator = client();
-    log_in(&moderator, &server, "moderator").await;
+    let moderator = app.login_as("moderator").await;
     let (status, body) = call(
         &moderator,
-        &server,
+        server,
         "connect_page",
         &[("facebook_page_id", BAKERY)],
     )
@@ -373,30 +362,28 @@ both_databases!(page_functions_refuse_outsiders, |url: String| async move {
         .unwrap();
     assert_eq!(n, 0);
 
-    let admin = client();
-    log_in(&admin, &server, "admin").await;
-    connect(&admin, &server, BAKERY).await;
+    let admin = app.login_as("admin").await;
+    connect(&admin, server, BAKERY).await;
     let (status, _) = call(
         &moderator,
-        &server,
+        server,
         "check_page",
         &[("facebook_page_id", BAKERY)],
     )
     .await;
     assert_eq!(status, 403);
-    server.stop().await;
+    app.stop().await;
 });
 
 both_databases!(
     rights_are_recomputed_at_each_login,
     |url: String| async move {
-        let server = TestServer::start(&url).await;
-        let admin = client();
-        log_in(&admin, &server, "admin").await;
-        connect(&admin, &server, BAKERY).await;
+        let app = App::start(&url, &[]).await;
+        let server = &app.server;
+        let admin = app.login_as("admin").await;
+        connect(&admin, server, BAKERY).await;
         // The editor moderates Sunny Bakery too: at login, they get the right to manage it.
-        let editor = client();
-        log_in(&editor, &server, "editor").await;
+        let editor = app.login_as("editor").await;
         let rights: Vec<(String, String)> = sqlx::query_as(
         "SELECT a.name, pa.tasks FROM page_admins pa JOIN admins a ON a.id = pa.admin_id ORDER BY a.name",
     )
@@ -413,7 +400,7 @@ both_databases!(
         assert_eq!(
             call(
                 &editor,
-                &server,
+                server,
                 "check_page",
                 &[("facebook_page_id", BAKERY)]
             )
@@ -421,7 +408,7 @@ both_databases!(
             .0,
             200
         );
-        server.stop().await;
+        app.stop().await;
     }
 );
 
@@ -429,22 +416,22 @@ both_databases!(
     campaigns_are_validated_saved_and_read_back,
     |url: String| async move {
         use app::campaigns::{Campaign, SaveOutcome};
-        let server = TestServer::start(&url).await;
-        let http = client();
-        log_in(&http, &server, "admin").await;
+        let app = App::start(&url, &[]).await;
+        let server = &app.server;
+        let http = app.login_as("admin").await;
 
         // Not connected yet: the Page field says so.
-        let (status, body) = save(&http, &server, None, &cake()).await;
+        let (status, body) = save(&http, server, None, &cake()).await;
         assert_eq!(status, 200, "{body}");
         assert!(body.contains("page_id"), "{body}");
-        connect(&http, &server, BAKERY).await;
+        connect(&http, server, BAKERY).await;
 
         // Every error at once, by field; nothing stored.
         let mut bad = cake();
         bad.title.clear();
         bad.ends_at = "2026-11-01T09:00".into();
         bad.time_zone = "Mars/Olympus".into();
-        let (status, body) = save(&http, &server, None, &bad).await;
+        let (status, body) = save(&http, server, None, &bad).await;
         assert_eq!(status, 200);
         let SaveOutcome::Invalid(errors) = serde_json::from_str(&body).unwrap() else {
             panic!("{body}")
@@ -460,7 +447,7 @@ both_databases!(
             .unwrap();
         assert_eq!(n, 0);
 
-        let id = save_campaign(&http, &server, &cake()).await;
+        let id = save_campaign(&http, server, &cake()).await;
 
         // Stored in UTC (Paris is UTC+1 in December), shown back in the campaign's zone.
         let starts: i64 = sqlx::query_scalar("SELECT starts_at FROM campaigns")
@@ -468,7 +455,7 @@ both_databases!(
             .await
             .unwrap();
         assert_eq!(starts, 1_796_112_000_000, "2026-12-01T08:00Z");
-        let (_, body) = call(&http, &server, "get_campaign", &[("id", &id)]).await;
+        let (_, body) = call(&http, server, "get_campaign", &[("id", &id)]).await;
         let campaign: Campaign = serde_json::from_str(&body).unwrap();
         assert_eq!(campaign.form, cake());
         assert_eq!(campaign.lifecycle(0), app::campaigns::Lifecycle::Draft);
@@ -476,12 +463,12 @@ both_databases!(
         // The link is unique; an edit keeps its own.
         let mut copy = cake();
         copy.title = "Another".into();
-        let (status, body) = save(&http, &server, None, &copy).await;
+        let (status, body) = save(&http, server, None, &copy).await;
         assert_eq!(status, 200);
         assert!(body.contains("This link is taken"), "{body}");
-        let (status, _) = save(&http, &server, Some(&id), &copy).await;
+        let (status, _) = save(&http, server, Some(&id), &copy).await;
         assert_eq!(status, 200);
-        let (_, body) = call(&http, &server, "list_campaigns", &[]).await;
+        let (_, body) = call(&http, server, "list_campaigns", &[]).await;
         let list: Vec<Campaign> = serde_json::from_str(&body).unwrap();
         assert_eq!(
             list.iter()
@@ -489,45 +476,42 @@ both_databases!(
                 .collect::<Vec<_>>(),
             ["Another"]
         );
-        server.stop().await;
+        app.stop().await;
     }
 );
 
 both_databases!(
     campaign_functions_refuse_outsiders,
     |url: String| async move {
-        let server = TestServer::start(&url).await;
-        let admin = client();
-        log_in(&admin, &server, "admin").await;
-        connect(&admin, &server, BAKERY).await;
-        let id = save_campaign(&admin, &server, &cake()).await;
+        let app = App::start(&url, &[]).await;
+        let server = &app.server;
+        let admin = app.login_as("admin").await;
+        connect(&admin, server, BAKERY).await;
+        let id = save_campaign(&admin, server, &cake()).await;
 
         // Nobody: 401 everywhere.
         let nobody = client();
-        assert_eq!(save(&nobody, &server, None, &cake()).await.0, 401);
-        assert_eq!(save(&nobody, &server, Some(&id), &cake()).await.0, 401);
+        assert_eq!(save(&nobody, server, None, &cake()).await.0, 401);
+        assert_eq!(save(&nobody, server, Some(&id), &cake()).await.0, 401);
         assert_eq!(
-            call(&nobody, &server, "get_campaign", &[("id", &id)])
+            call(&nobody, server, "get_campaign", &[("id", &id)])
                 .await
                 .0,
             401
         );
-        assert_eq!(call(&nobody, &server, "list_campaigns", &[]).await.0, 401);
+        assert_eq!(call(&nobody, server, "list_campaigns", &[]).await.0, 401);
 
         // Another admin, without rights to Sunny Bakery: cannot see, change or move it.
-        let other = client();
-        log_in(&other, &server, "moderator").await;
+        let other = app.login_as("moderator").await;
         assert_eq!(
-            call(&other, &server, "get_campaign", &[("id", &id)])
-                .await
-                .0,
+            call(&other, server, "get_campaign", &[("id", &id)]).await.0,
             403
         );
-        let (_, body) = call(&other, &server, "list_campaigns", &[]).await;
+        let (_, body) = call(&other, server, "list_campaigns", &[]).await;
         assert_eq!(body, "[]");
         let mut hijack = cake();
         hijack.title = "Hijacked".into();
-        let (status, body) = save(&other, &server, Some(&id), &hijack).await;
+        let (status, body) = save(&other, server, Some(&id), &hijack).await;
         // Refused: 403, or field errors (the Page is not theirs); never saved.
         let saved = status == 200
             && matches!(
@@ -560,11 +544,11 @@ both_databases!(
             }
             let form = [("campaign_id", id.as_str()), ("text", "Changed!")];
             assert_eq!(
-                call(who, &server, "notify_subscribers", &form).await.0,
+                call(who, server, "notify_subscribers", &form).await.0,
                 expected
             );
             assert_eq!(
-                campaign_action(who, &server, &id, "end_now").await.0,
+                campaign_action(who, server, &id, "end_now").await.0,
                 expected
             );
         }
@@ -580,19 +564,16 @@ both_databases!(
         // A draft is not live: nobody to notify, nothing to end.
         let form = [("campaign_id", id.as_str()), ("text", "Changed!")];
         assert_eq!(
-            call(&admin, &server, "notify_subscribers", &form).await.0,
+            call(&admin, server, "notify_subscribers", &form).await.0,
             409
         );
-        assert_eq!(
-            campaign_action(&admin, &server, &id, "end_now").await.0,
-            409
-        );
+        assert_eq!(campaign_action(&admin, server, &id, "end_now").await.0, 409);
         let notices: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notices")
             .fetch_one(&server.state.db)
             .await
             .unwrap();
         assert_eq!(notices, 0);
-        server.stop().await;
+        app.stop().await;
     }
 );
 

@@ -250,10 +250,18 @@ impl Drop for InboxWorker {
     }
 }
 
-/// A browser logged in as an admin (`App::login_as`).
+/// A browser logged in as an admin (`App::login_as`). It is the browser's HTTP client too (its
+/// cookies hold the session), so the free helpers (`call`, `save`...) take it as they are.
 pub struct Admin<'a> {
     pub app: &'a App,
     pub http: reqwest::Client,
+}
+
+impl std::ops::Deref for Admin<'_> {
+    type Target = reqwest::Client;
+    fn deref(&self) -> &reqwest::Client {
+        &self.http
+    }
 }
 
 impl Admin<'_> {
