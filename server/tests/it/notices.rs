@@ -559,8 +559,7 @@ both_databases!(
         let ctx = Demo::start(&url, &[("SEND_CONCURRENCY", &concurrency)]).await;
         ctx.crowd(40, "fan").await;
         ctx.settle_template().await;
-        let admin = client();
-        crate::support::log_in(&admin, &ctx.server, "admin").await;
+        let admin = ctx.login_as("admin").await;
         let page = [("facebook_page_id", crate::support::BAKERY)];
         let cases = [
             (
@@ -607,8 +606,7 @@ both_databases!(
                 "{code}: {calls} Send API calls for 40 subscribers"
             );
             // The admin reads it; nothing more goes, even with the fault gone, until they act.
-            let (status, body) =
-                crate::support::call(&admin, &ctx.server, "page_paused", &page).await;
+            let (status, body) = admin.call("page_paused", &page).await;
             assert_eq!(status, 200, "{body}");
             assert_eq!(
                 serde_json::from_str::<Option<String>>(&body)
@@ -623,15 +621,12 @@ both_databases!(
 
             if round == 0 {
                 // A health check finds the token valid: the pause stays.
-                let (status, body) =
-                    crate::support::call(&admin, &ctx.server, "check_page", &page).await;
+                let (status, body) = admin.call("check_page", &page).await;
                 assert_eq!(status, 200, "{body}");
                 assert_eq!(ctx.pause().await.1.as_deref(), Some("page"));
                 // Only an admin of the Page may resume it.
-                let other = client();
-                crate::support::log_in(&other, &ctx.server, "moderator").await;
-                let (status, _) =
-                    crate::support::call(&other, &ctx.server, "resume_page", &page).await;
+                let other = ctx.login_as("moderator").await;
+                let (status, _) = other.call("resume_page", &page).await;
                 assert_eq!(status, 403);
                 let (status, _) =
                     crate::support::call(&client(), &ctx.server, "resume_page", &page).await;
@@ -639,8 +634,7 @@ both_databases!(
                 assert!(ctx.pause().await.0.is_some());
             }
 
-            let (status, body) =
-                crate::support::call(&admin, &ctx.server, "resume_page", &page).await;
+            let (status, body) = admin.call("resume_page", &page).await;
             assert_eq!(status, 200, "{body}");
             assert_eq!(ctx.pause().await, (None, None, "valid".to_string()));
             ctx.settle().await;
