@@ -14,7 +14,8 @@
 //!
 //! Nothing is skipped silently: a statement with a part the scan cannot resolve, and SQL inside a
 //! macro the scan does not read, fail the test unless listed in `BUILT_AT_RUN_TIME` with a
-//! reason; an entry there that no longer matches anything fails it too.
+//! reason; an entry there that no longer matches anything fails it too. A second test runs the
+//! scan on a source written for it, so a scan that stops following one of these ways fails.
 
 use quote::ToTokens;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -80,6 +81,7 @@ struct Call {
 #[derive(Default)]
 struct Index {
     files: Vec<String>,
+    parsed: Vec<&'static syn::File>,
     fns: Vec<FnInfo>,
     consts: HashMap<String, Vec<(usize, &'static Expr)>>,
     calls: HashMap<String, Vec<Call>>,
@@ -239,32 +241,22 @@ fn starts_statement(text: &str) -> bool {
 }
 
 impl Index {
-    fn load(root: &Path) -> Index {
+    /// Reads `(path, text)` sources: their functions, constants and calls.
+    fn from_sources(sources: &[(String, String)]) -> Index {
         let mut index = Index::default();
-        for dir in SOURCES {
-            let mut paths = Vec::new();
-            collect_rs(&root.join(dir), &mut paths);
-            paths.sort();
-            for path in paths {
-                let text = std::fs::read_to_string(&path).unwrap();
-                let file: &'static syn::File =
-                    Box::leak(Box::new(syn::parse_file(&text).unwrap_or_else(|e| {
-                        panic!("{} does not parse: {e}", path.display())
-                    })));
-                let id = index.files.len();
-                index.files.push(
-                    path.strip_prefix(root)
-                        .unwrap()
-                        .to_string_lossy()
-                        .into_owned(),
-                );
-                let mut indexer = Indexer {
-                    index: &mut index,
-                    file: id,
-                    current: None,
-                };
-                indexer.visit_file(file);
-            }
+        for (path, text) in sources {
+            let file: &'static syn::File = Box::leak(Box::new(
+                syn::parse_file(text).unwrap_or_else(|e| panic!("{path} does not parse: {e}")),
+            ));
+            let id = index.files.len();
+            index.files.push(path.clone());
+            index.parsed.push(file);
+            let mut indexer = Indexer {
+                index: &mut index,
+                file: id,
+                current: None,
+            };
+            indexer.visit_file(file);
         }
         index
     }
@@ -856,22 +848,43 @@ impl Visit<'static> for Finder<'_> {
     }
 }
 
-fn find_statements(index: &Index, root: &Path) -> (Vec<Found>, Vec<String>) {
+/// The product's sources, as `(path from the workspace root, text)`.
+fn product_sources(root: &Path) -> Vec<(String, String)> {
+    let mut sources = Vec::new();
+    for dir in SOURCES {
+        let mut paths = Vec::new();
+        collect_rs(&root.join(dir), &mut paths);
+        paths.sort();
+        for path in paths {
+            let name = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            sources.push((name, std::fs::read_to_string(&path).unwrap()));
+        }
+    }
+    sources
+}
+
+/// The statements of `sources` (by text, with the places that run them), and what is wrong
+/// with the scan's findings: statements it cannot resolve and does not list, SQL it cannot read,
+/// listed statements that are gone.
+fn scan(sources: &[(String, String)]) -> (BTreeMap<String, Vec<String>>, Vec<String>) {
+    let index = Index::from_sources(sources);
     let mut found = Vec::new();
     let mut opaque = Vec::new();
     let mut next_fn = 0;
     for (file, name) in index.files.iter().enumerate() {
-        let text = std::fs::read_to_string(root.join(name)).unwrap();
-        let parsed: &'static syn::File = Box::leak(Box::new(syn::parse_file(&text).unwrap()));
         let mut finder = Finder {
-            index,
+            index: &index,
             file,
             current: None,
             next_fn,
             found: Vec::new(),
             opaque: Vec::new(),
         };
-        finder.visit_file(parsed);
+        finder.visit_file(index.parsed[file]);
         next_fn = finder.next_fn;
         found.extend(finder.found);
         opaque.extend(
@@ -886,7 +899,75 @@ fn find_statements(index: &Index, root: &Path) -> (Vec<Found>, Vec<String>) {
         index.fns.len(),
         "both passes meet the same functions"
     );
-    (found, opaque)
+    classify(&found, &opaque)
+}
+
+/// Sorts the findings: statements (every variant, with its places), and problems.
+fn classify(found: &[Found], opaque: &[String]) -> (BTreeMap<String, Vec<String>>, Vec<String>) {
+    // Statements the scan could not resolve, unless listed with a reason.
+    let mut listed_used = vec![false; BUILT_AT_RUN_TIME.len()];
+    let mut problems = Vec::new();
+    let mut statements: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in found {
+        let at = format!("{}:{}", f.file, f.line);
+        let open: Vec<&String> = f
+            .variants
+            .iter()
+            .filter(|v| v.contains(UNRESOLVED))
+            .collect();
+        if !open.is_empty() {
+            let listed = BUILT_AT_RUN_TIME
+                .iter()
+                .position(|b| f.file == b.file && f.source.contains(b.piece));
+            let Some(i) = listed else {
+                problems.push(format!(
+                    "{at}: the scan cannot resolve this statement (list it in BUILT_AT_RUN_TIME \
+                     with a reason, or build it from constants): {}\n    {}",
+                    f.source,
+                    open[0].replace(UNRESOLVED, "«?»")
+                ));
+                continue;
+            };
+            listed_used[i] = true;
+            // Prepared with the samples in place of what only the run time knows.
+            for v in &f.variants {
+                let mut sql = v.clone();
+                for (name, sample) in BUILT_AT_RUN_TIME[i].samples {
+                    sql = sql.replace(&format!("{UNRESOLVED}{name}{UNRESOLVED}"), sample);
+                }
+                if sql.contains(UNRESOLVED) {
+                    problems.push(format!(
+                        "{at}: no sample in BUILT_AT_RUN_TIME for a part of this statement: {}",
+                        sql.replace(UNRESOLVED, "«?»")
+                    ));
+                } else if starts_statement(&sql) {
+                    statements.entry(sql).or_default().push(at.clone());
+                }
+            }
+            continue;
+        }
+        for v in &f.variants {
+            if starts_statement(v) {
+                statements.entry(v.clone()).or_default().push(at.clone());
+            }
+        }
+    }
+    for sql in opaque {
+        problems.push(format!(
+            "{sql}\n    SQL inside a macro the scan does not read: pass it to sqlx from a literal \
+             or a format!"
+        ));
+    }
+    for (i, used) in listed_used.iter().enumerate() {
+        if !used {
+            let b = &BUILT_AT_RUN_TIME[i];
+            problems.push(format!(
+                "BUILT_AT_RUN_TIME lists {} `{}` ({}), which matches no statement any more",
+                b.file, b.piece, b.reason
+            ));
+        }
+    }
+    (statements, problems)
 }
 
 /// PRAGMAs are SQLite's own: the product runs them only there.
@@ -948,72 +1029,8 @@ async fn prepare_on_postgres(conn: &mut sqlx::PgConnection, sql: &str) -> Result
 async fn every_sql_statement_of_the_product_prepares_on_both_databases() {
     use sqlx::{Connection, Executor};
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let index = Index::load(root);
-    let (found, opaque) = find_statements(&index, root);
+    let (statements, mut problems) = scan(&product_sources(root));
 
-    // Statements the scan could not resolve, unless listed with a reason.
-    let mut listed_used = vec![false; BUILT_AT_RUN_TIME.len()];
-    let mut problems = Vec::new();
-    let mut statements: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for f in &found {
-        let at = format!("{}:{}", f.file, f.line);
-        let open: Vec<&String> = f
-            .variants
-            .iter()
-            .filter(|v| v.contains(UNRESOLVED))
-            .collect();
-        if !open.is_empty() {
-            let listed = BUILT_AT_RUN_TIME
-                .iter()
-                .position(|b| f.file == b.file && f.source.contains(b.piece));
-            let Some(i) = listed else {
-                problems.push(format!(
-                    "{at}: the scan cannot resolve this statement (list it in BUILT_AT_RUN_TIME \
-                     with a reason, or build it from constants): {}\n    {}",
-                    f.source,
-                    open[0].replace(UNRESOLVED, "«?»")
-                ));
-                continue;
-            };
-            listed_used[i] = true;
-            // Prepared with the samples in place of what only the run time knows.
-            for v in &f.variants {
-                let mut sql = v.clone();
-                for (name, sample) in BUILT_AT_RUN_TIME[i].samples {
-                    sql = sql.replace(&format!("{UNRESOLVED}{name}{UNRESOLVED}"), sample);
-                }
-                if sql.contains(UNRESOLVED) {
-                    problems.push(format!(
-                        "{at}: no sample in BUILT_AT_RUN_TIME for a part of this statement: {}",
-                        sql.replace(UNRESOLVED, "«?»")
-                    ));
-                } else if starts_statement(&sql) {
-                    statements.entry(sql).or_default().push(at.clone());
-                }
-            }
-            continue;
-        }
-        for v in &f.variants {
-            if starts_statement(v) {
-                statements.entry(v.clone()).or_default().push(at.clone());
-            }
-        }
-    }
-    for sql in &opaque {
-        problems.push(format!(
-            "{sql}\n    SQL inside a macro the scan does not read: pass it to sqlx from a literal \
-             or a format!"
-        ));
-    }
-    for (i, used) in listed_used.iter().enumerate() {
-        if !used {
-            let b = &BUILT_AT_RUN_TIME[i];
-            problems.push(format!(
-                "BUILT_AT_RUN_TIME lists {} `{}` ({}), which matches no statement any more",
-                b.file, b.piece, b.reason
-            ));
-        }
-    }
     assert!(
         statements.len() >= 100,
         "only {} statements found: the scan lost its way ({:?})",
@@ -1047,11 +1064,7 @@ async fn every_sql_statement_of_the_product_prepares_on_both_databases() {
             ));
         }
     }
-    eprintln!(
-        "{} statements from {} places prepared on both databases",
-        statements.len(),
-        found.len()
-    );
+    eprintln!("{} statements prepared on both databases", statements.len());
     sqlite.close().await.unwrap();
     postgres.close().await.unwrap();
     sqlite_pool.close().await;
@@ -1061,5 +1074,85 @@ async fn every_sql_statement_of_the_product_prepares_on_both_databases() {
         "{} problem(s) with the product's SQL:\n{}",
         problems.len(),
         problems.join("\n")
+    );
+}
+
+/// The scan itself, on a source written for it: each way the product builds SQL is followed to
+/// the statements it makes, and what cannot be followed is reported, never dropped.
+#[test]
+fn the_scan_follows_each_way_sql_is_built_and_reports_what_it_cannot() {
+    let source = r#"
+        const COLUMNS: &str = "SELECT id, name FROM things";
+        const GONE: &str = "DELETE FROM things WHERE id = $1";
+        async fn by_id(db: &Db) {
+            sqlx::query_as(&format!("{COLUMNS} WHERE id = $1"));
+            sqlx::query(GONE);
+        }
+        async fn by_ids(db: &Db, ids: &[String]) {
+            let sql = format!(
+                "UPDATE things SET seen = 1 WHERE id IN ({})",
+                crate::db::placeholders(1, ids.len())
+            );
+            sqlx::query(&sql);
+        }
+        async fn upsert(ex: E, on_conflict: &str) {
+            sqlx::query(&format!("INSERT INTO things (id) VALUES ($1) ON CONFLICT (id) DO {on_conflict}"));
+        }
+        async fn both(ex: E) {
+            upsert(ex, "NOTHING").await;
+            upsert(ex, "UPDATE SET name = excluded.name").await;
+        }
+        async fn maybe(only: Option<&str>) {
+            let extra = if only.is_some() { " AND name = $2" } else { "" };
+            sqlx::query(&format!("SELECT id FROM things WHERE id = $1{extra}"));
+        }
+        fn insert_sql(rows: usize) -> String {
+            format!("INSERT INTO things (id, name) VALUES {}", crate::db::value_rows(rows, 2))
+        }
+        async fn filtered(filter: &Filter) {
+            let (conditions, values) = build(filter);
+            sqlx::query(&format!("SELECT id FROM things WHERE {conditions}"));
+        }
+        async fn hidden() {
+            tracing::info!("UPDATE things SET name = 'x' WHERE id = 1");
+        }
+        #[cfg(test)]
+        mod tests {
+            fn only_in_tests() {
+                sqlx::query("SELECT nothing FROM nowhere");
+            }
+        }
+    "#;
+    let (statements, problems) = scan(&[("app/src/things.rs".into(), source.into())]);
+    let found: Vec<&str> = statements.keys().map(String::as_str).collect();
+    assert_eq!(
+        found,
+        [
+            "DELETE FROM things WHERE id = $1",
+            "INSERT INTO things (id) VALUES ($1) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO things (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+            "INSERT INTO things (id, name) VALUES ($1, $2), ($3, $4)",
+            "SELECT id FROM things WHERE id = $1",
+            "SELECT id FROM things WHERE id = $1 AND name = $2",
+            "SELECT id, name FROM things WHERE id = $1",
+            "UPDATE things SET seen = 1 WHERE id IN ($1, $2)",
+        ]
+    );
+    // The real product's list of run-time statements does not apply to this source.
+    let problems: Vec<&String> = problems
+        .iter()
+        .filter(|p| !p.starts_with("BUILT_AT_RUN_TIME lists"))
+        .collect();
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(
+        problems[0].starts_with("app/src/things.rs:31: the scan cannot resolve"),
+        "{}",
+        problems[0]
+    );
+    assert!(
+        problems[1].starts_with("app/src/things.rs:34: UPDATE things")
+            && problems[1].contains("SQL inside a macro"),
+        "{}",
+        problems[1]
     );
 }
