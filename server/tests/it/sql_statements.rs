@@ -122,6 +122,21 @@ fn is_format(mac: &syn::Macro) -> bool {
         .is_some_and(|s| s.ident == "format" || s.ident == "format_args")
 }
 
+fn is_concat(mac: &syn::Macro) -> bool {
+    mac.path
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "concat")
+}
+
+/// The arguments of a macro written like a call (`concat!(a, b)`).
+fn macro_args(mac: &'static syn::Macro) -> Option<Vec<&'static Expr>> {
+    let args: Punctuated<Expr, Token![,]> =
+        mac.parse_body_with(Punctuated::parse_terminated).ok()?;
+    let args: &'static Punctuated<Expr, Token![,]> = Box::leak(Box::new(args));
+    Some(args.iter().collect())
+}
+
 fn last_segment(path: &syn::Path) -> String {
     path.segments
         .last()
@@ -332,6 +347,14 @@ impl Index {
             Expr::Paren(p) => self.resolve(&p.expr, scope, depth),
             Expr::Group(g) => self.resolve(&g.expr, scope, depth),
             Expr::Macro(m) if is_format(&m.mac) => self.expand(&m.mac, scope, depth),
+            Expr::Macro(m) if is_concat(&m.mac) => match macro_args(&m.mac) {
+                Some(args) => combine(
+                    args.into_iter()
+                        .map(|a| self.resolve(a, scope, depth))
+                        .collect(),
+                ),
+                None => unresolved("concat!"),
+            },
             Expr::Path(p) => {
                 let name = last_segment(&p.path);
                 if p.path.segments.len() == 1 {
@@ -356,6 +379,13 @@ impl Index {
                             .into_iter()
                             .map(|s| s.replace(from.as_str(), to))
                             .collect()
+                    }
+                    "join" if m.args.len() == 1 => {
+                        let separator = self.resolve(&m.args[0], scope, depth);
+                        match (self.list(&m.receiver, scope, depth), separator.first()) {
+                            (Some(items), Some(separator)) => vec![items.join(separator)],
+                            _ => unresolved("join"),
+                        }
                     }
                     other => unresolved(&format!(".{other}()")),
                 }
@@ -391,6 +421,36 @@ impl Index {
                 .collect(),
             Expr::Block(b) => self.block_value(&b.block, scope, depth),
             other => unresolved(&other.to_token_stream().to_string()),
+        }
+    }
+
+    /// The texts of a list (`["a", "b"]`, or a constant holding one), for `.join(…)`.
+    fn list(&self, expr: &'static Expr, scope: Scope, depth: usize) -> Option<Vec<String>> {
+        match expr {
+            Expr::Reference(r) => self.list(&r.expr, scope, depth),
+            Expr::Paren(p) => self.list(&p.expr, scope, depth),
+            Expr::Array(a) => Some(
+                a.elems
+                    .iter()
+                    .map(|e| self.resolve(e, scope, depth).swap_remove(0))
+                    .collect(),
+            ),
+            Expr::Path(p) => {
+                let name = last_segment(&p.path);
+                let defs = self.consts.get(&name)?;
+                let local: Vec<_> = defs.iter().filter(|(f, _)| *f == scope.file).collect();
+                let (file, init) = match (local.as_slice(), defs.as_slice()) {
+                    ([one], _) => **one,
+                    ([], [one]) => *one,
+                    _ => return None,
+                };
+                let scope = Scope {
+                    file,
+                    function: None,
+                };
+                self.list(init, scope, depth)
+            }
+            _ => None,
         }
     }
 
@@ -703,6 +763,9 @@ impl Finder<'_> {
         // A `format!` whose own text starts with anything but an interpolation or a statement
         // builds something else (a URL, a message): not worth resolving.
         if let Expr::Macro(m) = expr {
+            if !is_format(&m.mac) {
+                return self.resolve_candidate(expr, line);
+            }
             let Some((template, _)) = format_call(&m.mac) else {
                 return;
             };
@@ -717,6 +780,10 @@ impl Finder<'_> {
                 return;
             }
         }
+        self.resolve_candidate(expr, line);
+    }
+
+    fn resolve_candidate(&mut self, expr: &'static Expr, line: usize) {
         let scope = Scope {
             file: self.file,
             function: self.current,
@@ -805,7 +872,7 @@ impl Visit<'static> for Finder<'_> {
                 lit: syn::Lit::Str(s),
                 ..
             }) => self.candidate(expr, s.span().start().line),
-            Expr::Macro(m) if is_format(&m.mac) => {
+            Expr::Macro(m) if is_format(&m.mac) || is_concat(&m.mac) => {
                 let line = m.mac.path.segments[0].ident.span().start().line;
                 self.candidate(expr, line);
             }
@@ -813,7 +880,7 @@ impl Visit<'static> for Finder<'_> {
         }
     }
     fn visit_stmt_macro(&mut self, m: &'static syn::StmtMacro) {
-        if is_format(&m.mac) {
+        if is_format(&m.mac) || is_concat(&m.mac) {
             // A `format!` as a statement (a function's value, written without `;`).
             let expr: &'static Expr = Box::leak(Box::new(Expr::Macro(syn::ExprMacro {
                 attrs: Vec::new(),
@@ -842,7 +909,7 @@ impl Visit<'static> for Finder<'_> {
                 }
             }
         }
-        if !is_format(mac) {
+        if !is_format(mac) && !is_concat(mac) {
             literals(mac.tokens.clone(), &mut self.opaque);
         }
     }
@@ -1113,6 +1180,12 @@ fn the_scan_follows_each_way_sql_is_built_and_reports_what_it_cannot() {
             let (conditions, values) = build(filter);
             sqlx::query(&format!("SELECT id FROM things WHERE {conditions}"));
         }
+        const FIELDS: [&str; 2] = ["id", "name"];
+        const CONCAT: &str = concat!("SELECT id ", "FROM things");
+        async fn joined() {
+            sqlx::query(&format!("SELECT {} FROM things", FIELDS.join(", ")));
+            sqlx::query(CONCAT);
+        }
         async fn hidden() {
             tracing::info!("UPDATE things SET name = 'x' WHERE id = 1");
         }
@@ -1132,8 +1205,10 @@ fn the_scan_follows_each_way_sql_is_built_and_reports_what_it_cannot() {
             "INSERT INTO things (id) VALUES ($1) ON CONFLICT (id) DO NOTHING",
             "INSERT INTO things (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET name = excluded.name",
             "INSERT INTO things (id, name) VALUES ($1, $2), ($3, $4)",
+            "SELECT id FROM things",
             "SELECT id FROM things WHERE id = $1",
             "SELECT id FROM things WHERE id = $1 AND name = $2",
+            "SELECT id, name FROM things",
             "SELECT id, name FROM things WHERE id = $1",
             "UPDATE things SET seen = 1 WHERE id IN ($1, $2)",
         ]
@@ -1150,7 +1225,7 @@ fn the_scan_follows_each_way_sql_is_built_and_reports_what_it_cannot() {
         problems[0]
     );
     assert!(
-        problems[1].starts_with("app/src/things.rs:34: UPDATE things")
+        problems[1].starts_with("app/src/things.rs:40: UPDATE things")
             && problems[1].contains("SQL inside a macro"),
         "{}",
         problems[1]
