@@ -628,6 +628,18 @@ pub async fn webhook_log(AxState(sb): AxState<Shared>) -> Json<Value> {
     Json(json!({ "data": st.webhook_log }))
 }
 
+/// What is still to be posted: `{"unsent", "scheduled", "pending"}` (`pending` is the sum; 0
+/// means nothing is on its way, now or later). Lets a test prove that no webhook will come by
+/// asking, not by waiting.
+pub async fn pending_webhooks(AxState(sb): AxState<Shared>) -> Json<Value> {
+    let (unsent, scheduled) = sb.hooks.pending();
+    Json(json!({
+        "unsent": unsent,
+        "scheduled": scheduled,
+        "pending": unsent + scheduled as u64,
+    }))
+}
+
 pub async fn clear_webhook_log(AxState(sb): AxState<Shared>) -> Json<Value> {
     sb.lock().webhook_log.clear();
     Json(json!({ "ok": true }))

@@ -351,6 +351,10 @@ pub fn router_for<S: Clone + Send + Sync + 'static>(sandbox: Shared) -> Router<S
             get(control::webhook_log).delete(control::clear_webhook_log),
         )
         .route(
+            "/sandbox/control/webhooks/pending",
+            get(control::pending_webhooks),
+        )
+        .route(
             "/sandbox/control/templates/{page}/{id}",
             patch(control::set_template_status),
         )

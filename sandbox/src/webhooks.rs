@@ -105,6 +105,10 @@ pub struct Hooks {
     wake: Arc<Notify>,
     started: OnceLock<()>,
     client: reqwest::Client,
+    /// Items and retries handed to the dispatcher (or taken from the timers) whose POST has not
+    /// finished yet: with the timers, what `GET /control/webhooks/pending` reports, so a test can
+    /// ask that nothing is on its way instead of sleeping to see that nothing came.
+    unsent: AtomicU64,
 }
 
 impl Hooks {
@@ -123,7 +127,16 @@ impl Hooks {
                 .timeout(Duration::from_secs(5))
                 .build()
                 .expect("a plain HTTP client builds"),
+            unsent: AtomicU64::new(0),
         }
+    }
+
+    /// Webhooks not yet posted: `(unsent, scheduled)`, the first handed to the dispatcher or
+    /// being posted, the second waiting on a timer (receipts, template reviews, retries, however
+    /// far off they are due).
+    pub fn pending(&self) -> (u64, usize) {
+        let scheduled = self.timers.lock().unwrap_or_else(|p| p.into_inner()).len();
+        (self.unsent.load(Ordering::SeqCst), scheduled)
     }
 
     /// Starts the two tasks on the current runtime the first time something is queued.
@@ -140,6 +153,7 @@ impl Hooks {
     /// Queues an item for the next POST.
     pub fn deliver(&self, item: Item) {
         self.ensure_started();
+        self.unsent.fetch_add(1, Ordering::SeqCst);
         let _ = self
             .tx
             .send(Msg::Item(self.generation.load(Ordering::Relaxed), item));
@@ -185,6 +199,9 @@ impl Hooks {
                 due.push(t.job);
             }
         }
+        // Counted until run (`timer_loop`), so a job between the timers and the dispatcher is
+        // never reported as nothing pending.
+        self.unsent.fetch_add(due.len() as u64, Ordering::SeqCst);
         (due, heap.peek().map(|Reverse(t)| t.due))
     }
 }
@@ -196,6 +213,7 @@ async fn timer_loop(owner: Weak<Sandbox>, wake: Arc<Notify>) {
             let (jobs, next) = sb.hooks.due_jobs();
             for job in jobs {
                 run_job(&sb, job);
+                sb.hooks.unsent.fetch_sub(1, Ordering::SeqCst);
             }
             next
         };
@@ -216,6 +234,7 @@ fn run_job(sb: &Shared, job: Job) {
     match job {
         Job::Deliver(item) => sb.hooks.deliver(item),
         Job::Retry(pending) => {
+            sb.hooks.unsent.fetch_add(1, Ordering::SeqCst);
             let _ = sb.hooks.tx.send(Msg::Retry(pending));
         }
         Job::ReviewTemplate { page, id } => {
@@ -274,6 +293,7 @@ async fn dispatcher(owner: Weak<Sandbox>, mut rx: mpsc::UnboundedReceiver<Msg>) 
         };
         take(first, &mut items);
         let Some(sb) = owner.upgrade() else { return };
+        let mut taken = 1;
         let (reorder, window, as_strings) = {
             let st = sb.lock();
             let k = &st.knobs;
@@ -289,7 +309,10 @@ async fn dispatcher(owner: Weak<Sandbox>, mut rx: mpsc::UnboundedReceiver<Msg>) 
         }
         while items.len() < MAX_EVENTS_PER_POST {
             match rx.try_recv() {
-                Ok(msg) => take(msg, &mut items),
+                Ok(msg) => {
+                    take(msg, &mut items);
+                    taken += 1;
+                }
                 Err(_) => break,
             }
         }
@@ -324,6 +347,8 @@ async fn dispatcher(owner: Weak<Sandbox>, mut rx: mpsc::UnboundedReceiver<Msg>) 
         for pending in retries {
             post(&sb, pending).await;
         }
+        // Posted (or dropped by a reset, or rescheduled as a retry, which the timers count).
+        sb.hooks.unsent.fetch_sub(taken, Ordering::SeqCst);
     }
 }
 

@@ -1,101 +1,11 @@
 //! Admin login through the sandbox's Facebook dialog, on both databases: success, declined
 //! permissions and recovery, cancel, state mismatch, reused code, logout, token encryption.
 
-use crate::support;
+use crate::support::{
+    cake, call, campaign_action, client, connect, location, log_in, query_param, save,
+    save_campaign, session_cookie, through_dialog, App, TestServer, BAKERY, BOOKS,
+};
 use serde_json::json;
-
-use support::{client, TestServer};
-
-/// Follows the product's login start to the sandbox dialog and submits its consent form as
-/// `user`, granting every permission but `decline`. Returns the product callback URL the dialog
-/// redirects to (without Meta's `#_=_` fragment).
-pub(crate) async fn through_dialog(
-    http: &reqwest::Client,
-    server: &TestServer,
-    start: &str,
-    user: &str,
-    decline: &[&str],
-    action: &str,
-) -> String {
-    let started = http.get(server.url(start)).send().await.unwrap();
-    assert_eq!(started.status(), 303, "login start redirects to the dialog");
-    let dialog = url::Url::parse(started.headers()["location"].to_str().unwrap()).unwrap();
-    assert!(
-        dialog.path().ends_with("/sandbox/www/v25.0/dialog/oauth"),
-        "{dialog}"
-    );
-    let query: std::collections::HashMap<String, String> =
-        dialog.query_pairs().into_owned().collect();
-    assert_eq!(query["code_challenge_method"], "S256", "PKCE is used");
-    assert!(query["state"].len() >= 16, "CSRF state is present");
-
-    let mut form: Vec<(String, String)> = [
-        "client_id",
-        "redirect_uri",
-        "state",
-        "scope",
-        "response_type",
-        "auth_type",
-    ]
-    .iter()
-    .filter_map(|k| query.get(*k).map(|v| (k.to_string(), v.clone())))
-    .collect();
-    form.push(("as".into(), user.into()));
-    // Meta takes scopes separated by commas or spaces.
-    for scope in query["scope"].split([',', ' ']).filter(|s| !s.is_empty()) {
-        if !decline.contains(&scope) {
-            form.push(("grant".into(), scope.into()));
-        }
-    }
-    form.push(("action".into(), action.into()));
-    let confirmed = http
-        .post(format!(
-            "{}://{}/sandbox/www/v25.0/dialog/oauth/confirm",
-            dialog.scheme(),
-            dialog.authority()
-        ))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(confirmed.status(), 302);
-    let mut back = url::Url::parse(confirmed.headers()["location"].to_str().unwrap()).unwrap();
-    back.set_fragment(None);
-    // The admin's callback, or the entrant's.
-    assert!(back.path().starts_with("/auth/facebook/"), "{back}");
-    back.to_string()
-}
-
-/// The value of `key` in the query of the address `url`.
-pub(crate) fn query_param(url: &str, key: &str) -> String {
-    url::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == key)
-        .unwrap_or_else(|| panic!("no {key} in {url}"))
-        .1
-        .into_owned()
-}
-
-pub(crate) async fn location(response: reqwest::Response) -> (u16, String) {
-    let status = response.status().as_u16();
-    let location = response
-        .headers()
-        .get("location")
-        .map(|l| l.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    (status, location)
-}
-
-fn session_cookie(http_jar: &reqwest::Response) -> Option<String> {
-    http_jar
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|c| c.to_str().ok())
-        .find(|c| c.starts_with("giveaway_session="))
-        .map(|c| c.split(';').next().unwrap().to_string())
-}
 
 both_databases!(an_admin_logs_in_and_out, |url: String| async move {
     let server = TestServer::start(&url).await;
@@ -312,70 +222,11 @@ both_databases!(
     }
 );
 
-/// Logs `user` in with every permission; the client keeps the session cookie.
-pub(crate) async fn log_in(http: &reqwest::Client, server: &TestServer, user: &str) {
-    let callback = through_dialog(http, server, "/auth/facebook", user, &[], "continue").await;
-    assert_eq!(
-        location(http.get(&callback).send().await.unwrap()).await,
-        (303, "/admin".into())
-    );
-}
-
-pub(crate) async fn call(
-    http: &reqwest::Client,
-    server: &TestServer,
-    function: &str,
-    form: &[(&str, &str)],
-) -> (u16, String) {
-    let response = http
-        .post(server.url(&format!("/api/{function}")))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
-}
-
-pub(crate) const BAKERY: &str = "101000000000001";
-
-async fn page_action(http: &reqwest::Client, server: &TestServer, action: &str) -> (u16, String) {
-    call(
-        http,
-        server,
-        "page_action",
-        &[("facebook_page_id", BAKERY), ("action", action)],
-    )
-    .await
-}
-
-async fn campaign_action(
-    http: &reqwest::Client,
-    server: &TestServer,
-    id: &str,
-    action: &str,
-) -> (u16, String) {
-    call(
-        http,
-        server,
-        "campaign_action",
-        &[("id", id), ("action", action)],
-    )
-    .await
-}
-
-/// Connects a Page as the logged-in admin of `http`, which must succeed; what it answered (the
-/// notes for the admin).
-pub(crate) async fn connect(http: &reqwest::Client, server: &TestServer, page: &str) -> String {
-    let (status, body) = call(http, server, "connect_page", &[("facebook_page_id", page)]).await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
-const BOOKS: &str = "101000000000002";
-
 both_databases!(
     admins_see_the_pages_they_moderate_with_their_role,
     |url: String| async move {
-        let server = TestServer::start(&url).await;
+        let app = App::start(&url, &[]).await;
+        let server = &app.server;
         for (user, expected) in [
             ("admin", vec![(BAKERY, "Admin"), (BOOKS, "Admin")]),
             ("editor", vec![(BAKERY, "Editor")]),
@@ -383,8 +234,8 @@ both_databases!(
             ("nopages", vec![]),
         ] {
             let http = client();
-            log_in(&http, &server, user).await;
-            let (status, body) = call(&http, &server, "my_pages", &[]).await;
+            log_in(&http, server, user).await;
+            let (status, body) = call(&http, server, "my_pages", &[]).await;
             assert_eq!(status, 200, "{body}");
             let pages: Vec<app::pages::ManagedPage> = serde_json::from_str(&body).unwrap();
             let got: Vec<(&str, &str)> = pages
@@ -396,19 +247,19 @@ both_databases!(
                 .iter()
                 .all(|p| p.health == app::pages::Health::NotConnected));
         }
-        server.stop().await;
+        app.stop().await;
     }
 );
 
 both_databases!(
     connecting_a_page_stores_its_token_encrypted_and_subscribes_the_app,
     |url: String| async move {
-        let server = TestServer::start(&url).await;
-        let http = client();
-        log_in(&http, &server, "admin").await;
+        let app = App::start(&url, &[]).await;
+        let server = &app.server;
+        let http = app.login_as("admin").await;
         let (status, body) = call(
             &http,
-            &server,
+            server,
             "connect_page",
             &[("facebook_page_id", BAKERY)],
         )
@@ -454,18 +305,12 @@ both_databases!(
         );
         assert!(paths.contains(&"/me/messenger_profile"), "{paths:?}");
 
-        let (_, body) = call(&http, &server, "my_pages", &[]).await;
+        let (_, body) = call(&http, server, "my_pages", &[]).await;
         let pages: Vec<app::pages::ManagedPage> = serde_json::from_str(&body).unwrap();
         assert_eq!(pages[0].health, app::pages::Health::Healthy);
 
         // Page health follows the token: revoked at Facebook, the Page asks to be reconnected.
-        let (_, health) = call(
-            &http,
-            &server,
-            "check_page",
-            &[("facebook_page_id", BAKERY)],
-        )
-        .await;
+        let (_, health) = call(&http, server, "check_page", &[("facebook_page_id", BAKERY)]).await;
         assert_eq!(
             serde_json::from_str::<app::pages::Health>(&health).unwrap(),
             app::pages::Health::Healthy
@@ -477,23 +322,18 @@ both_databases!(
             .await
             .unwrap();
         assert_eq!(revoked.status(), 200);
-        let (_, health) = call(
-            &http,
-            &server,
-            "check_page",
-            &[("facebook_page_id", BAKERY)],
-        )
-        .await;
+        let (_, health) = call(&http, server, "check_page", &[("facebook_page_id", BAKERY)]).await;
         assert_eq!(
             serde_json::from_str::<app::pages::Health>(&health).unwrap(),
             app::pages::Health::Reconnect("revoked".into())
         );
-        server.stop().await;
+        app.stop().await;
     }
 );
 
 both_databases!(page_functions_refuse_outsiders, |url: String| async move {
-    let server = TestServer::start(&url).await;
+    let app = App::start(&url, &[]).await;
+    let server = &app.server;
     // Nobody logged in: 401 for every function, nothing stored.
     let anonymous = client();
     for (function, form) in [
@@ -501,16 +341,15 @@ both_databases!(page_functions_refuse_outsiders, |url: String| async move {
         ("connect_page", vec![("facebook_page_id", BAKERY)]),
         ("check_page", vec![("facebook_page_id", BAKERY)]),
     ] {
-        let (status, body) = call(&anonymous, &server, function, &form).await;
+        let (status, body) = call(&anonymous, server, function, &form).await;
         assert_eq!(status, 401, "{function}: {body}");
     }
 
     // The moderator of River Books cannot connect or inspect Sunny Bakery.
-    let moderator = client();
-    log_in(&moderator, &server, "moderator").await;
+    let moderator = app.login_as("moderator").await;
     let (status, body) = call(
         &moderator,
-        &server,
+        server,
         "connect_page",
         &[("facebook_page_id", BAKERY)],
     )
@@ -523,30 +362,28 @@ both_databases!(page_functions_refuse_outsiders, |url: String| async move {
         .unwrap();
     assert_eq!(n, 0);
 
-    let admin = client();
-    log_in(&admin, &server, "admin").await;
-    connect(&admin, &server, BAKERY).await;
+    let admin = app.login_as("admin").await;
+    connect(&admin, server, BAKERY).await;
     let (status, _) = call(
         &moderator,
-        &server,
+        server,
         "check_page",
         &[("facebook_page_id", BAKERY)],
     )
     .await;
     assert_eq!(status, 403);
-    server.stop().await;
+    app.stop().await;
 });
 
 both_databases!(
     rights_are_recomputed_at_each_login,
     |url: String| async move {
-        let server = TestServer::start(&url).await;
-        let admin = client();
-        log_in(&admin, &server, "admin").await;
-        connect(&admin, &server, BAKERY).await;
+        let app = App::start(&url, &[]).await;
+        let server = &app.server;
+        let admin = app.login_as("admin").await;
+        connect(&admin, server, BAKERY).await;
         // The editor moderates Sunny Bakery too: at login, they get the right to manage it.
-        let editor = client();
-        log_in(&editor, &server, "editor").await;
+        let editor = app.login_as("editor").await;
         let rights: Vec<(String, String)> = sqlx::query_as(
         "SELECT a.name, pa.tasks FROM page_admins pa JOIN admins a ON a.id = pa.admin_id ORDER BY a.name",
     )
@@ -563,7 +400,7 @@ both_databases!(
         assert_eq!(
             call(
                 &editor,
-                &server,
+                server,
                 "check_page",
                 &[("facebook_page_id", BAKERY)]
             )
@@ -571,83 +408,30 @@ both_databases!(
             .0,
             200
         );
-        server.stop().await;
+        app.stop().await;
     }
 );
-
-/// The campaign form as the editor posts it (`form[title]=...`, serde_qs style).
-fn campaign_fields(
-    id: Option<&str>,
-    form: &app::campaigns::rules::CampaignForm,
-) -> Vec<(String, String)> {
-    let mut fields: Vec<(String, String)> = id
-        .map(|id| ("id".to_string(), id.to_string()))
-        .into_iter()
-        .collect();
-    for (key, value) in serde_json::to_value(form).unwrap().as_object().unwrap() {
-        let value = match value {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        fields.push((format!("form[{key}]"), value));
-    }
-    fields
-}
-
-pub(crate) async fn save(
-    http: &reqwest::Client,
-    server: &TestServer,
-    id: Option<&str>,
-    form: &app::campaigns::rules::CampaignForm,
-) -> (u16, String) {
-    let response = http
-        .post(server.url("/api/save_campaign"))
-        .form(&campaign_fields(id, form))
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
-}
-
-pub(crate) fn cake() -> app::campaigns::rules::CampaignForm {
-    app::campaigns::rules::CampaignForm {
-        page_id: BAKERY.into(),
-        title: "Win a cake".into(),
-        slug: "win-a-cake".into(),
-        prize: "A birthday cake".into(),
-        starts_at: "2026-12-01T09:00".into(),
-        ends_at: "2026-12-24T18:00".into(),
-        time_zone: "Europe/Paris".into(),
-        confirmation_enabled: true,
-        confirmation_text: "Thanks {first_name}, you are in!".into(),
-        automation_keyword: "CAKE".into(),
-        notice_text: "The {campaign_title} giveaway has ended.".into(),
-        notice_path: "automatic".into(),
-        tag_fallback: true,
-        ..Default::default()
-    }
-}
 
 both_databases!(
     campaigns_are_validated_saved_and_read_back,
     |url: String| async move {
         use app::campaigns::{Campaign, SaveOutcome};
-        let server = TestServer::start(&url).await;
-        let http = client();
-        log_in(&http, &server, "admin").await;
+        let app = App::start(&url, &[]).await;
+        let server = &app.server;
+        let http = app.login_as("admin").await;
 
         // Not connected yet: the Page field says so.
-        let (status, body) = save(&http, &server, None, &cake()).await;
+        let (status, body) = save(&http, server, None, &cake()).await;
         assert_eq!(status, 200, "{body}");
         assert!(body.contains("page_id"), "{body}");
-        connect(&http, &server, BAKERY).await;
+        connect(&http, server, BAKERY).await;
 
         // Every error at once, by field; nothing stored.
         let mut bad = cake();
         bad.title.clear();
         bad.ends_at = "2026-11-01T09:00".into();
         bad.time_zone = "Mars/Olympus".into();
-        let (status, body) = save(&http, &server, None, &bad).await;
+        let (status, body) = save(&http, server, None, &bad).await;
         assert_eq!(status, 200);
         let SaveOutcome::Invalid(errors) = serde_json::from_str(&body).unwrap() else {
             panic!("{body}")
@@ -663,11 +447,7 @@ both_databases!(
             .unwrap();
         assert_eq!(n, 0);
 
-        let (status, body) = save(&http, &server, None, &cake()).await;
-        assert_eq!(status, 200, "{body}");
-        let SaveOutcome::Saved { id } = serde_json::from_str(&body).unwrap() else {
-            panic!("{body}")
-        };
+        let id = save_campaign(&http, server, &cake()).await;
 
         // Stored in UTC (Paris is UTC+1 in December), shown back in the campaign's zone.
         let starts: i64 = sqlx::query_scalar("SELECT starts_at FROM campaigns")
@@ -675,7 +455,7 @@ both_databases!(
             .await
             .unwrap();
         assert_eq!(starts, 1_796_112_000_000, "2026-12-01T08:00Z");
-        let (_, body) = call(&http, &server, "get_campaign", &[("id", &id)]).await;
+        let (_, body) = call(&http, server, "get_campaign", &[("id", &id)]).await;
         let campaign: Campaign = serde_json::from_str(&body).unwrap();
         assert_eq!(campaign.form, cake());
         assert_eq!(campaign.lifecycle(0), app::campaigns::Lifecycle::Draft);
@@ -683,12 +463,12 @@ both_databases!(
         // The link is unique; an edit keeps its own.
         let mut copy = cake();
         copy.title = "Another".into();
-        let (status, body) = save(&http, &server, None, &copy).await;
+        let (status, body) = save(&http, server, None, &copy).await;
         assert_eq!(status, 200);
         assert!(body.contains("This link is taken"), "{body}");
-        let (status, _) = save(&http, &server, Some(&id), &copy).await;
+        let (status, _) = save(&http, server, Some(&id), &copy).await;
         assert_eq!(status, 200);
-        let (_, body) = call(&http, &server, "list_campaigns", &[]).await;
+        let (_, body) = call(&http, server, "list_campaigns", &[]).await;
         let list: Vec<Campaign> = serde_json::from_str(&body).unwrap();
         assert_eq!(
             list.iter()
@@ -696,48 +476,42 @@ both_databases!(
                 .collect::<Vec<_>>(),
             ["Another"]
         );
-        server.stop().await;
+        app.stop().await;
     }
 );
 
 both_databases!(
     campaign_functions_refuse_outsiders,
     |url: String| async move {
-        let server = TestServer::start(&url).await;
-        let admin = client();
-        log_in(&admin, &server, "admin").await;
-        connect(&admin, &server, BAKERY).await;
-        let (_, body) = save(&admin, &server, None, &cake()).await;
-        let app::campaigns::SaveOutcome::Saved { id } = serde_json::from_str(&body).unwrap() else {
-            panic!("{body}")
-        };
+        let app = App::start(&url, &[]).await;
+        let server = &app.server;
+        let admin = app.login_as("admin").await;
+        connect(&admin, server, BAKERY).await;
+        let id = save_campaign(&admin, server, &cake()).await;
 
         // Nobody: 401 everywhere.
         let nobody = client();
-        assert_eq!(save(&nobody, &server, None, &cake()).await.0, 401);
-        assert_eq!(save(&nobody, &server, Some(&id), &cake()).await.0, 401);
+        assert_eq!(save(&nobody, server, None, &cake()).await.0, 401);
+        assert_eq!(save(&nobody, server, Some(&id), &cake()).await.0, 401);
         assert_eq!(
-            call(&nobody, &server, "get_campaign", &[("id", &id)])
+            call(&nobody, server, "get_campaign", &[("id", &id)])
                 .await
                 .0,
             401
         );
-        assert_eq!(call(&nobody, &server, "list_campaigns", &[]).await.0, 401);
+        assert_eq!(call(&nobody, server, "list_campaigns", &[]).await.0, 401);
 
         // Another admin, without rights to Sunny Bakery: cannot see, change or move it.
-        let other = client();
-        log_in(&other, &server, "moderator").await;
+        let other = app.login_as("moderator").await;
         assert_eq!(
-            call(&other, &server, "get_campaign", &[("id", &id)])
-                .await
-                .0,
+            call(&other, server, "get_campaign", &[("id", &id)]).await.0,
             403
         );
-        let (_, body) = call(&other, &server, "list_campaigns", &[]).await;
+        let (_, body) = call(&other, server, "list_campaigns", &[]).await;
         assert_eq!(body, "[]");
         let mut hijack = cake();
         hijack.title = "Hijacked".into();
-        let (status, body) = save(&other, &server, Some(&id), &hijack).await;
+        let (status, body) = save(&other, server, Some(&id), &hijack).await;
         // Refused: 403, or field errors (the Page is not theirs); never saved.
         let saved = status == 200
             && matches!(
@@ -770,11 +544,11 @@ both_databases!(
             }
             let form = [("campaign_id", id.as_str()), ("text", "Changed!")];
             assert_eq!(
-                call(who, &server, "notify_subscribers", &form).await.0,
+                call(who, server, "notify_subscribers", &form).await.0,
                 expected
             );
             assert_eq!(
-                campaign_action(who, &server, &id, "end_now").await.0,
+                campaign_action(who, server, &id, "end_now").await.0,
                 expected
             );
         }
@@ -790,59 +564,49 @@ both_databases!(
         // A draft is not live: nobody to notify, nothing to end.
         let form = [("campaign_id", id.as_str()), ("text", "Changed!")];
         assert_eq!(
-            call(&admin, &server, "notify_subscribers", &form).await.0,
+            call(&admin, server, "notify_subscribers", &form).await.0,
             409
         );
-        assert_eq!(
-            campaign_action(&admin, &server, &id, "end_now").await.0,
-            409
-        );
+        assert_eq!(campaign_action(&admin, server, &id, "end_now").await.0, 409);
         let notices: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notices")
             .fetch_one(&server.state.db)
             .await
             .unwrap();
         assert_eq!(notices, 0);
-        server.stop().await;
+        app.stop().await;
     }
 );
 
 both_databases!(
     campaign_lifecycle_and_page_guards,
     |url: String| async move {
-        let server = TestServer::start(&url).await;
-        let http = client();
-        log_in(&http, &server, "admin").await;
-        connect(&http, &server, BAKERY).await;
-        let (_, body) = save(&http, &server, None, &cake()).await;
-        let app::campaigns::SaveOutcome::Saved { id } = serde_json::from_str(&body).unwrap() else {
-            panic!("{body}")
-        };
-        let act = |action: &'static str| campaign_action(&http, &server, &id, action);
+        let app = App::start(&url, &[]).await;
+        let server = &app.server;
+        let admin = app.login_as("admin").await;
+        admin.connect_page(BAKERY).await;
+        let id = admin.save_campaign(&cake()).await;
+        let act = |action: &'static str| admin.act(&id, action);
 
         // Duplicate: a new draft with a free link.
         let (status, body) = act("duplicate").await;
         assert_eq!(status, 200, "{body}");
         let copy: Option<String> = serde_json::from_str(&body).unwrap();
-        let (_, body) = call(
-            &http,
-            &server,
-            "get_campaign",
-            &[("id", copy.as_deref().unwrap())],
-        )
-        .await;
+        let (_, body) = admin
+            .call("get_campaign", &[("id", copy.as_deref().unwrap())])
+            .await;
         let copied: app::campaigns::Campaign = serde_json::from_str(&body).unwrap();
         assert_eq!(copied.form.slug, "win-a-cake-copy");
         assert_eq!(copied.publish_state, "draft");
 
         // Published: scheduled (it starts in December), and the Page must stay on.
         assert_eq!(act("publish").await.0, 200);
-        let (status, body) = page_action(&http, &server, "disable").await;
+        let (status, body) = admin.page_action("disable").await;
         assert_eq!(status, 409);
         assert!(
             body.contains("Win a cake"),
             "the refusal names the campaign: {body}"
         );
-        let (status, body) = page_action(&http, &server, "disconnect").await;
+        let (status, body) = admin.page_action("disconnect").await;
         assert_eq!(status, 409, "{body}");
 
         // Only drafts are deleted; an archived campaign frees its Page.
@@ -851,36 +615,29 @@ both_databases!(
         assert!(body.contains("Only drafts can be deleted"));
         assert_eq!(act("archive").await.0, 200);
         assert_eq!(act("publish").await.0, 409, "archived is final");
-        let (status, _) = campaign_action(&http, &server, copy.as_deref().unwrap(), "delete").await;
+        let (status, _) = admin.act(copy.as_deref().unwrap(), "delete").await;
         assert_eq!(status, 200);
-        let (status, body) = page_action(&http, &server, "disable").await;
+        let (status, body) = admin.page_action("disable").await;
         assert_eq!(status, 200, "{body}");
-        assert_eq!(page_action(&http, &server, "enable").await.0, 200);
+        assert_eq!(admin.page_action("enable").await.0, 200);
 
         // Another admin can do none of it.
-        let other = client();
-        log_in(&other, &server, "moderator").await;
+        let other = app.login_as("moderator").await;
+        assert_eq!(other.act(&id, "publish").await.0, 403);
+        assert_eq!(other.page_action("disable").await.0, 403);
         assert_eq!(
-            campaign_action(&other, &server, &id, "publish").await.0,
-            403
-        );
-        assert_eq!(page_action(&other, &server, "disable").await.0, 403);
-        assert_eq!(
-            campaign_action(&client(), &server, &id, "archive").await.0,
+            campaign_action(&client(), server, &id, "archive").await.0,
             401
         );
 
         // Disconnecting forgets the token and every right to the Page.
-        assert_eq!(page_action(&http, &server, "disconnect").await.0, 200);
+        assert_eq!(admin.page_action("disconnect").await.0, 200);
         let stored: Option<String> = sqlx::query_scalar("SELECT access_token_enc FROM pages")
             .fetch_one(&server.state.db)
             .await
             .unwrap();
         assert!(stored.is_none());
-        assert_eq!(
-            call(&http, &server, "get_campaign", &[("id", &id)]).await.0,
-            403
-        );
-        server.stop().await;
+        assert_eq!(admin.call("get_campaign", &[("id", &id)]).await.0, 403);
+        app.stop().await;
     }
 );

@@ -2,8 +2,9 @@
 //! admins only, served back, no way out of the uploads folder), the slug check as the admin
 //! types, the lifecycle the editor shows, and the reconnect banner of a Page whose token died.
 
-use crate::admins::{cake, call, connect, log_in, save, BAKERY};
-use crate::support::{self, client, TestServer};
+use crate::support::{
+    self, cake, call, client, connect, save, save_campaign, uploaded_files, App, TestServer, BAKERY,
+};
 use app::campaigns::{Campaign, Lifecycle, SaveOutcome, SlugStatus};
 
 /// A complete 1×1 PNG.
@@ -15,58 +16,37 @@ const PNG: &[u8] = &[
     0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
 ];
 
+/// An upload whose answer is JSON, whatever its status.
 async fn upload(
     http: &reqwest::Client,
     server: &TestServer,
     bytes: Vec<u8>,
     claimed_type: &str,
 ) -> (u16, serde_json::Value) {
-    let response = http
-        .post(server.url("/admin/uploads"))
-        .header("content-type", claimed_type)
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let body = response.text().await.unwrap();
+    let (status, body) = support::upload(http, server, bytes, claimed_type).await;
     (
         status,
         serde_json::from_str(&body).unwrap_or_else(|_| panic!("{status}: {body}")),
     )
 }
 
-/// The files in the server's uploads folder, sorted.
-pub(crate) fn uploads(server: &TestServer) -> Vec<String> {
-    let dir = server.state.settings.data_dir.join("uploads");
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
-}
-
 both_databases!(
     images_are_uploaded_by_admins_checked_by_content_and_served_back,
     |url: String| async move {
-        let server = TestServer::start(&url).await;
+        let app = App::start(&url, &[]).await;
+        let server = &app.server;
 
         // Nobody logged in: refused before anything is stored.
-        let (status, body) = upload(&client(), &server, PNG.to_vec(), "image/png").await;
+        let (status, body) = upload(&client(), server, PNG.to_vec(), "image/png").await;
         assert_eq!(status, 401, "{body}");
         assert_eq!(body["error"], "You are not logged in.");
-        assert!(uploads(&server).is_empty());
+        assert!(uploaded_files(server).is_empty());
 
-        let http = client();
-        log_in(&http, &server, "admin").await;
-        connect(&http, &server, BAKERY).await;
+        let http = app.login_as("admin").await;
+        connect(&http, server, BAKERY).await;
 
         // A PNG sent without any claimed type is still a PNG: the bytes decide.
-        let (status, body) = upload(&http, &server, PNG.to_vec(), "application/octet-stream").await;
+        let (status, body) = upload(&http, server, PNG.to_vec(), "application/octet-stream").await;
         assert_eq!(status, 201, "{body}");
         let png_url = body["url"].as_str().unwrap().to_string();
         let name = png_url.strip_prefix("/uploads/").unwrap();
@@ -91,7 +71,7 @@ both_databases!(
 
         let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F'];
         jpeg.extend_from_slice(&[0; 64]);
-        let (status, body) = upload(&http, &server, jpeg, "image/jpeg").await;
+        let (status, body) = upload(&http, server, jpeg, "image/jpeg").await;
         assert_eq!(status, 201, "{body}");
         let jpeg_url = body["url"].as_str().unwrap();
         assert!(jpeg_url.ends_with(".jpg"), "{jpeg_url}");
@@ -100,13 +80,13 @@ both_databases!(
 
         // Wrong type, whatever the browser claims: 415, named.
         let svg = b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>";
-        let (status, body) = upload(&http, &server, svg.to_vec(), "image/png").await;
+        let (status, body) = upload(&http, server, svg.to_vec(), "image/png").await;
         assert_eq!(status, 415, "{body}");
         assert_eq!(
             body["error"],
             "This file is not a PNG, JPEG, GIF or WebP image."
         );
-        let (status, body) = upload(&http, &server, Vec::new(), "image/png").await;
+        let (status, body) = upload(&http, server, Vec::new(), "image/png").await;
         assert_eq!(
             (status, body["error"].as_str()),
             (400, Some("The file is empty."))
@@ -115,7 +95,7 @@ both_databases!(
         // Too big: 413, named, even though it starts like a PNG.
         let mut big = PNG.to_vec();
         big.resize(app::campaigns::rules::IMAGE_MAX_BYTES + 1, 0);
-        let (status, body) = upload(&http, &server, big, "image/png").await;
+        let (status, body) = upload(&http, server, big, "image/png").await;
         assert_eq!(status, 413, "{body}");
         assert!(
             body["error"].as_str().unwrap().contains("larger than 5 MB"),
@@ -124,10 +104,10 @@ both_databases!(
         // Exactly the limit is allowed.
         let mut limit = PNG.to_vec();
         limit.resize(app::campaigns::rules::IMAGE_MAX_BYTES, 0);
-        assert_eq!(upload(&http, &server, limit, "image/png").await.0, 201);
+        assert_eq!(upload(&http, server, limit, "image/png").await.0, 201);
 
         // Only the accepted files were kept, and no partial file was left behind.
-        let kept = uploads(&server);
+        let kept = uploaded_files(server);
         assert_eq!(kept.len(), 3, "{kept:?}");
         assert!(kept.iter().all(|n| !n.starts_with('.')), "{kept:?}");
 
@@ -136,14 +116,10 @@ both_databases!(
         form.image_url = png_url.clone();
         form.starts_at = "2026-01-01T09:00".into();
         form.ends_at = "2099-01-01T09:00".into();
-        let (status, body) = save(&http, &server, None, &form).await;
-        assert_eq!(status, 200, "{body}");
-        let SaveOutcome::Saved { id } = serde_json::from_str(&body).unwrap() else {
-            panic!("{body}")
-        };
+        let id = save_campaign(&http, server, &form).await;
         let (status, body) = call(
             &http,
-            &server,
+            server,
             "campaign_action",
             &[("id", &id), ("action", "publish")],
         )
@@ -161,10 +137,10 @@ both_databases!(
 
         // A typed address must be http(s): refused beside the field, by the same rule.
         form.image_url = "javascript:alert(1)".into();
-        let (status, body) = save(&http, &server, Some(&id), &form).await;
+        let (status, body) = save(&http, server, Some(&id), &form).await;
         assert_eq!(status, 200, "{body}");
         assert!(body.contains("image_url"), "{body}");
-        server.stop().await;
+        app.stop().await;
     }
 );
 
@@ -214,45 +190,41 @@ fn parse(body: &str) -> SlugStatus {
 both_databases!(
     the_slug_check_answers_taken_or_free_and_refuses_outsiders,
     |url: String| async move {
-        let server = TestServer::start(&url).await;
-        let (status, _) = slug_status(&client(), &server, "win-a-cake", None).await;
+        let app = App::start(&url, &[]).await;
+        let server = &app.server;
+        let (status, _) = slug_status(&client(), server, "win-a-cake", None).await;
         assert_eq!(status, 401, "anonymous callers learn nothing");
 
-        let http = client();
-        log_in(&http, &server, "admin").await;
-        connect(&http, &server, BAKERY).await;
-        let (status, body) = slug_status(&http, &server, "win-a-cake", None).await;
+        let http = app.login_as("admin").await;
+        connect(&http, server, BAKERY).await;
+        let (status, body) = slug_status(&http, server, "win-a-cake", None).await;
         assert_eq!((status, parse(&body)), (200, SlugStatus::Available));
-        let (_, body) = save(&http, &server, None, &cake()).await;
-        let SaveOutcome::Saved { id } = serde_json::from_str(&body).unwrap() else {
-            panic!("{body}")
-        };
+        let id = save_campaign(&http, server, &cake()).await;
 
-        let (_, body) = slug_status(&http, &server, "win-a-cake", None).await;
+        let (_, body) = slug_status(&http, server, "win-a-cake", None).await;
         assert_eq!(parse(&body), SlugStatus::Taken, "for a new campaign");
-        let (_, body) = slug_status(&http, &server, "win-a-cake", Some(&id)).await;
+        let (_, body) = slug_status(&http, server, "win-a-cake", Some(&id)).await;
         assert_eq!(parse(&body), SlugStatus::Available, "its own link");
-        let (_, body) = slug_status(&http, &server, "win-a-pie", Some(&id)).await;
+        let (_, body) = slug_status(&http, server, "win-a-pie", Some(&id)).await;
         assert_eq!(parse(&body), SlugStatus::Available);
-        let (_, body) = slug_status(&http, &server, "Win A Cake", None).await;
+        let (_, body) = slug_status(&http, server, "Win A Cake", None).await;
         assert!(matches!(parse(&body), SlugStatus::Invalid(_)), "{body}");
 
         // Links are public addresses: taken for every admin, not only the owner.
-        let other = client();
-        log_in(&other, &server, "moderator").await;
-        let (_, body) = slug_status(&other, &server, "win-a-cake", None).await;
+        let other = app.login_as("moderator").await;
+        let (_, body) = slug_status(&other, server, "win-a-cake", None).await;
         assert_eq!(parse(&body), SlugStatus::Taken);
 
         // Saving a taken link is still refused by the server, beside the field.
         let mut copy = cake();
         copy.title = "Copy".into();
-        let (status, body) = save(&http, &server, None, &copy).await;
+        let (status, body) = save(&http, server, None, &copy).await;
         assert_eq!(status, 200, "{body}");
         let SaveOutcome::Invalid(errors) = serde_json::from_str(&body).unwrap() else {
             panic!("{body}")
         };
         assert_eq!(errors["slug"], "This link is taken; choose another.");
-        server.stop().await;
+        app.stop().await;
     }
 );
 
@@ -271,19 +243,16 @@ async fn editor_html(http: &reqwest::Client, server: &TestServer, id: &str) -> S
 both_databases!(
     the_editor_shows_the_lifecycle_and_asks_to_reconnect_a_dead_page,
     |url: String| async move {
-        let server = TestServer::start(&url).await;
-        let http = client();
-        log_in(&http, &server, "admin").await;
-        connect(&http, &server, BAKERY).await;
-        let (_, body) = save(&http, &server, None, &cake()).await;
-        let SaveOutcome::Saved { id } = serde_json::from_str(&body).unwrap() else {
-            panic!("{body}")
-        };
+        let app = App::start(&url, &[]).await;
+        let server = &app.server;
+        let http = app.login_as("admin").await;
+        connect(&http, server, BAKERY).await;
+        let id = save_campaign(&http, server, &cake()).await;
 
-        let (_, body) = call(&http, &server, "get_campaign", &[("id", &id)]).await;
+        let (_, body) = call(&http, server, "get_campaign", &[("id", &id)]).await;
         let campaign: Campaign = serde_json::from_str(&body).unwrap();
         assert_eq!(campaign.lifecycle_now, Lifecycle::Draft);
-        let html = editor_html(&http, &server, &id).await;
+        let html = editor_html(&http, server, &id).await;
         assert!(html.contains(r#"data-stage="draft""#), "{html}");
         assert!(html.contains(r#"data-testid="action-publish""#), "{html}");
         assert!(!html.contains("reconnect-banner"), "a healthy Page: {html}");
@@ -291,13 +260,13 @@ both_databases!(
         // December 2026 is ahead: published, it is scheduled, and can go back to draft.
         let (status, body) = call(
             &http,
-            &server,
+            server,
             "campaign_action",
             &[("id", &id), ("action", "publish")],
         )
         .await;
         assert_eq!(status, 200, "{body}");
-        let html = editor_html(&http, &server, &id).await;
+        let html = editor_html(&http, server, &id).await;
         assert!(html.contains(r#"data-stage="scheduled""#), "{html}");
         assert!(html.contains(r#"data-testid="action-unpublish""#), "{html}");
         assert!(!html.contains(r#"data-testid="action-publish""#), "{html}");
@@ -315,29 +284,26 @@ both_databases!(
             .await
             .unwrap();
         assert_eq!(revoked.status(), 200);
-        let html = editor_html(&http, &server, &id).await;
+        let html = editor_html(&http, server, &id).await;
         assert!(html.contains("reconnect-banner"), "{html}");
         assert!(html.contains("Reconnect Sunny Bakery"), "{html}");
         assert!(html.contains(r##"href="/admin#pages-heading""##), "{html}");
 
-        server.stop().await;
+        app.stop().await;
     }
 );
 
 both_databases!(
     an_admins_change_shows_on_the_public_page_at_once,
     |url: String| async move {
-        let server = TestServer::start(&url).await;
-        let http = client();
-        log_in(&http, &server, "admin").await;
-        connect(&http, &server, BAKERY).await;
+        let app = App::start(&url, &[]).await;
+        let server = &app.server;
+        let http = app.login_as("admin").await;
+        connect(&http, server, BAKERY).await;
         let mut form = cake();
         form.starts_at = "2026-01-01T09:00".into();
         form.ends_at = "2099-01-01T09:00".into();
-        let (_, body) = save(&http, &server, None, &form).await;
-        let SaveOutcome::Saved { id } = serde_json::from_str(&body).unwrap() else {
-            panic!("{body}")
-        };
+        let id = save_campaign(&http, server, &form).await;
         let act = |action: &'static str| {
             let (http, server, id) = (&http, &server, id.clone());
             async move {
@@ -365,7 +331,7 @@ both_databases!(
 
         // The page is asked again within the second the server keeps its copy: the edit shows.
         form.title = "Win two cakes".into();
-        let (status, body) = save(&http, &server, Some(&id), &form).await;
+        let (status, body) = save(&http, server, Some(&id), &form).await;
         assert_eq!(status, 200, "{body}");
         let (_, page) = public("/c/win-a-cake").await;
         assert!(page.contains("Win two cakes"), "{page}");
@@ -376,6 +342,6 @@ both_databases!(
         let (_, page) = public("/c/win-a-cake").await;
         assert!(page.contains(r#"data-state="ended""#), "{page}");
 
-        server.stop().await;
+        app.stop().await;
     }
 );

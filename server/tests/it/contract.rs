@@ -4,8 +4,7 @@
 //! shares nothing with the sandbox. A sandbox and a product that agree on a mistake (as they did
 //! on `page_utility_messaging` and a template without samples) fail here.
 
-use crate::admins::{connect, location, BAKERY};
-use crate::notices::Ctx;
+use crate::support::{connect, location, Demo, BAKERY};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -251,7 +250,7 @@ fn check_send(body: &Value) -> Vec<String> {
 both_databases!(
     what_the_product_sends_follows_metas_rules,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         let version = app::settings::DEFAULT_GRAPH_VERSION;
         let mut problems: Vec<String> = Vec::new();
 
@@ -264,7 +263,7 @@ both_databases!(
             .unwrap();
         let dialog = url::Url::parse(started.headers()["location"].to_str().unwrap()).unwrap();
         problems.extend(check_login_url(&dialog, version));
-        let callback = crate::admins::through_dialog(
+        let callback = crate::support::through_dialog(
             &ctx.http,
             &ctx.server,
             "/auth/facebook",
@@ -288,7 +287,7 @@ both_databases!(
             .await
             .unwrap();
         ctx.end_now().await;
-        ctx.drive().await;
+        ctx.settle().await;
 
         let log = ctx.control(Method::GET, "requests", json!({})).await;
         let log = log["data"].as_array().unwrap().clone();
@@ -404,7 +403,7 @@ both_databases!(
             }
         }
         assert!(problems.is_empty(), "{problems:#?}");
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 

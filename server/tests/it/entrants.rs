@@ -2,61 +2,24 @@
 //! through a Get Started postback, the fallback code, the confirmation message and keyword, and
 //! the webhook endpoint's guarantees (signature, duplicates, reordering), on both databases.
 
-use crate::support::{self, client, TestServer};
+use crate::support::{self, client, eventually, m_me_ref, until_some, Demo};
 use app::messenger::{inbox, webhook::sign};
 use app::secrets::Secret;
 use app::settings::{SANDBOX_APP_SECRET, SANDBOX_VERIFY_TOKEN};
 use serde_json::{json, Value};
-use std::time::Duration;
 
 const SUNNY: &str = "101000000000001";
 
-struct Ctx {
-    server: TestServer,
-    http: reqwest::Client,
-}
-
-impl Ctx {
-    async fn start(url: &str, extra: &[(&str, &str)]) -> Ctx {
-        let mut vars = vec![("DEMO_CAMPAIGN", "on")];
-        vars.extend_from_slice(extra);
-        let server = TestServer::start_with(url, &vars).await;
-        let ctx = Ctx {
-            server,
-            http: client(),
-        };
-        // Webhooks arrive within milliseconds.
-        let r = ctx
-            .http
-            .patch(ctx.server.url("/sandbox/control/settings"))
-            .json(&json!({ "delivery_delay_ms": 1, "reorder_window_ms": 0 }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        ctx
-    }
-
-    /// Changes the sandbox's global settings.
-    async fn sandbox_settings(&self, settings: Value) {
-        let r = self
-            .http
-            .patch(self.server.url("/sandbox/control/settings"))
-            .json(&settings)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-    }
-
+/// What only the entrant tests need of the demo.
+impl Demo {
     /// The text of the confirmation in `user`'s chat, once it was sent.
     async fn confirmation_text(&self, user: &str) -> String {
-        self.eventually(
+        self.counts(
             "SELECT COUNT(*) FROM outgoing_messages WHERE kind = 'confirmation' AND status IN ('sent', 'delivered', 'read')",
             1,
         )
         .await;
-        let thread = self.thread(user).await;
+        let thread = self.messages(user).await;
         thread
             .iter()
             .filter_map(|m| m["body"]["text"].as_str())
@@ -95,12 +58,7 @@ impl Ctx {
     /// The `ref` of the m.me link on an entry page.
     async fn reference(&self, entry_path: &str) -> String {
         let (_, html) = self.page(entry_path).await;
-        let start = html.find("?ref=").expect("an m.me link with a ref") + 5;
-        html[start..]
-            .split('"')
-            .next()
-            .unwrap()
-            .replace("&amp;", "&")
+        m_me_ref(&html)
     }
 
     async fn code(&self, entry_path: &str) -> String {
@@ -111,73 +69,37 @@ impl Ctx {
     }
 
     /// Acts as a person in Messenger through the sandbox.
-    async fn act(&self, user: &str, kind: &str, extra: Value) -> Value {
+    async fn interact(&self, user: &str, kind: &str, extra: Value) -> Value {
         let mut body = json!({ "user": user, "page": "sunnybakery", "kind": kind });
         for (k, v) in extra.as_object().unwrap() {
             body[k] = v.clone();
         }
-        let r = self
-            .http
-            .post(self.server.url("/sandbox/control/interactions"))
-            .json(&body)
-            .send()
+        self.control(reqwest::Method::POST, "interactions", body)
             .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        r.json().await.unwrap()
     }
 
-    /// Waits for the sandbox's webhooks to land, then processes what is stored.
-    async fn settle(&self, until: impl Fn(&[String]) -> bool) -> Vec<String> {
-        for _ in 0..200 {
-            inbox::process_pending(&self.server.state).await.unwrap();
+    /// Processes what is stored until the kinds of the processed webhooks satisfy `until`.
+    async fn processed_until(&self, until: impl Fn(&[String]) -> bool) -> Vec<String> {
+        let until = &until;
+        until_some("the webhooks to land and be processed", || async move {
+            inbox::process_pending(self.state()).await.unwrap();
             let kinds: Vec<String> = sqlx::query_scalar(
                 "SELECT kind FROM webhook_events WHERE processed_at IS NOT NULL",
             )
-            .fetch_all(&self.server.state.db)
+            .fetch_all(self.db())
             .await
             .unwrap();
-            if until(&kinds) {
-                return kinds;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("webhooks never arrived");
+            until(&kinds).then_some(kinds)
+        })
+        .await
     }
 
-    async fn thread(&self, user: &str) -> Vec<Value> {
-        let r = self
-            .http
-            .get(
-                self.server
-                    .url(&format!("/sandbox/control/threads/sunnybakery/{user}")),
-            )
-            .send()
-            .await
-            .unwrap();
-        let v: Value = r.json().await.unwrap();
-        v["messages"].as_array().cloned().unwrap_or_default()
-    }
-
-    /// The server's own inbox worker processes the same events as the test, and may still be
-    /// sending when the test's pass returns: effects of a send are awaited, with a deadline.
-    async fn eventually(&self, sql: &str, expected: i64) {
-        let mut last = 0;
-        for _ in 0..400 {
-            last = self.scalar(sql).await;
-            if last == expected {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("{sql}: {last}, expected {expected}");
-    }
-
-    async fn scalar(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sql)
-            .fetch_one(&self.server.state.db)
-            .await
-            .unwrap()
+    /// The messages of `user`'s chat with the Sunny Bakery.
+    async fn messages(&self, user: &str) -> Vec<Value> {
+        self.thread(user).await["messages"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     async fn post_webhook(&self, body: &Value, signature: Option<String>) -> u16 {
@@ -212,7 +134,7 @@ fn event(psid: &str, timestamp: i64, body: Value) -> Value {
 both_databases!(
     a_person_enters_through_messenger_and_taps_the_keyword,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         // The app has the profile-access feature: the confirmation greets them by name.
         ctx.sandbox_settings(json!({ "profile_access": true }))
             .await;
@@ -235,9 +157,10 @@ both_databases!(
             "the pending entry is shown again"
         );
 
-        ctx.act("alice", "get_started", json!({ "ref": reference }))
+        ctx.interact("alice", "get_started", json!({ "ref": reference }))
             .await;
-        ctx.settle(|k| k.iter().any(|k| k == "postback")).await;
+        ctx.processed_until(|k| k.iter().any(|k| k == "postback"))
+            .await;
         assert_eq!(ctx.status_of(&entry).await, "confirmed");
         let (_, html) = ctx.page(&entry).await;
         assert!(html.contains("You're entered"), "{html}");
@@ -248,13 +171,14 @@ both_databases!(
             "first name filled: {confirmation}"
         );
 
-        ctx.act(
+        ctx.interact(
             "alice",
             "quick_reply",
             json!({ "text": "TIPS", "payload": "KEYWORD:TIPS" }),
         )
         .await;
-        ctx.settle(|k| k.iter().any(|k| k == "quick_reply")).await;
+        ctx.processed_until(|k| k.iter().any(|k| k == "quick_reply"))
+            .await;
         assert_eq!(
             ctx.scalar("SELECT COUNT(*) FROM subscriber_keywords WHERE keyword = 'TIPS'")
                 .await,
@@ -265,7 +189,7 @@ both_databases!(
                 .await,
             1
         );
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
@@ -273,12 +197,13 @@ both_databases!(
     without_profile_access_the_entry_is_confirmed_and_reads_without_a_name,
     |url: String| async move {
         // The sandbox's default, as for most Business apps: the profile read fails.
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         let entry = ctx.enter("demo").await;
         let reference = ctx.reference(&entry).await;
-        ctx.act("bob", "get_started", json!({ "ref": reference }))
+        ctx.interact("bob", "get_started", json!({ "ref": reference }))
             .await;
-        ctx.settle(|k| k.iter().any(|k| k == "postback")).await;
+        ctx.processed_until(|k| k.iter().any(|k| k == "postback"))
+            .await;
         assert_eq!(ctx.status_of(&entry).await, "confirmed");
         let text = ctx.confirmation_text("bob").await;
         assert!(
@@ -290,23 +215,24 @@ both_databases!(
                 .await,
             0
         );
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 both_databases!(
     metas_test_payloads_with_string_timestamps_still_enter_a_person,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         // Every value a string, as the dashboard's "Test" button sends.
         ctx.sandbox_settings(json!({ "webhook_test_payloads": true, "profile_access": true }))
             .await;
         let entry = ctx.enter("demo").await;
         let reference = ctx.reference(&entry).await;
         let before = app::db::now_ms();
-        ctx.act("carol", "get_started", json!({ "ref": reference }))
+        ctx.interact("carol", "get_started", json!({ "ref": reference }))
             .await;
-        ctx.settle(|k| k.iter().any(|k| k == "postback")).await;
+        ctx.processed_until(|k| k.iter().any(|k| k == "postback"))
+            .await;
         assert_eq!(ctx.status_of(&entry).await, "confirmed");
         // The window runs from the event's own time, read from the string.
         let at = ctx
@@ -322,56 +248,60 @@ both_databases!(
             "{text}"
         );
         // Receipts as strings are read too: the confirmation is marked delivered.
-        ctx.eventually(
+        ctx.counts(
             "SELECT COUNT(*) FROM outgoing_messages WHERE kind = 'confirmation' AND status IN ('delivered', 'read')",
             1,
         )
         .await;
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 both_databases!(
     the_fallback_code_confirms_an_entry,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         let entry = ctx.enter("demo").await;
         let code = ctx.code(&entry).await;
         assert_eq!(code.len(), 6);
         // The m.me link lost its ref (some Android clients): the person sends the code instead.
-        ctx.act("bob", "get_started", json!({})).await;
-        ctx.act(
+        ctx.interact("bob", "get_started", json!({})).await;
+        ctx.interact(
             "bob",
             "message",
             json!({ "text": format!(" {} ", code.to_lowercase()) }),
         )
         .await;
-        ctx.settle(|k| k.iter().any(|k| k == "message")).await;
+        ctx.processed_until(|k| k.iter().any(|k| k == "message"))
+            .await;
         assert_eq!(ctx.status_of(&entry).await, "confirmed");
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 both_databases!(
     a_second_entry_by_the_same_person_shows_the_first,
     |url: String| async move {
-        let mut ctx = Ctx::start(&url, &[]).await;
+        let mut ctx = Demo::start(&url, &[]).await;
         let first = ctx.enter("demo").await;
         let reference = ctx.reference(&first).await;
-        ctx.act("carol", "get_started", json!({ "ref": reference }))
+        ctx.interact("carol", "get_started", json!({ "ref": reference }))
             .await;
-        ctx.settle(|k| k.iter().any(|k| k == "postback")).await;
+        ctx.processed_until(|k| k.iter().any(|k| k == "postback"))
+            .await;
 
         // Another browser, same person: a new pending entry until Messenger says who it is.
-        ctx.http = client();
+        ctx.app.http = client();
         let other = ctx;
         let second = other.enter("demo").await;
         assert_ne!(first, second);
         let reference = other.reference(&second).await;
         other
-            .act("carol", "referral", json!({ "ref": reference }))
+            .interact("carol", "referral", json!({ "ref": reference }))
             .await;
-        other.settle(|k| k.iter().any(|k| k == "referral")).await;
+        other
+            .processed_until(|k| k.iter().any(|k| k == "referral"))
+            .await;
         assert_eq!(other.status_of(&second).await, "duplicate");
         let (_, html) = other.page(&second).await;
         assert!(html.contains("You're entered"), "shows the first entry");
@@ -382,19 +312,19 @@ both_databases!(
             1
         );
         other
-            .eventually(
+            .counts(
                 "SELECT COUNT(*) FROM outgoing_messages WHERE kind = 'confirmation' AND status IN ('sent', 'delivered', 'read')",
                 1,
             )
             .await;
-        other.server.stop().await;
+        other.stop().await;
     }
 );
 
 both_databases!(
     entries_outside_the_campaign_dates_are_refused,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         let entry = ctx.enter("demo").await;
         let reference = ctx.reference(&entry).await;
         let now = app::db::now_ms();
@@ -437,18 +367,19 @@ both_databases!(
         assert!(html.contains("data-state=\"ended\""));
 
         // A link handed out before the end, answered after it: not an entry.
-        ctx.act("dave", "get_started", json!({ "ref": reference }))
+        ctx.interact("dave", "get_started", json!({ "ref": reference }))
             .await;
-        ctx.settle(|k| k.iter().any(|k| k == "postback")).await;
+        ctx.processed_until(|k| k.iter().any(|k| k == "postback"))
+            .await;
         assert_eq!(ctx.status_of(&entry).await, "pending");
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 both_databases!(
     bad_signatures_are_refused_and_nothing_is_stored,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         let body = envelope(vec![event(
             "999",
             1000,
@@ -493,14 +424,14 @@ both_databases!(
             .page("/webhooks/messenger?hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1")
             .await;
         assert_eq!(status, 403);
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 both_databases!(
     duplicated_and_reordered_webhooks_change_nothing,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         let entry = ctx.enter("demo").await;
         let reference = ctx.reference(&entry).await;
         let psid = "2000000000000042";
@@ -554,7 +485,7 @@ both_databases!(
             "the window runs from the newest interaction"
         );
         // One confirmation, however often the event came (its send fails: the PSID is made up).
-        ctx.eventually(
+        ctx.counts(
             "SELECT COUNT(*) FROM outgoing_messages WHERE status IN ('failed', 'sent')",
             1,
         )
@@ -578,14 +509,14 @@ both_databases!(
                 .await,
             1
         );
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 both_databases!(
     what_the_product_does_not_know_is_ignored_and_the_rest_of_the_post_kept,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         let psid = "2000000000000077";
         let t = app::db::now_ms() - 60_000;
         let body = json!({ "object": "page", "entry": [
@@ -613,14 +544,14 @@ both_databases!(
                 .await,
             t + 2
         );
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 both_databases!(
     a_flood_of_concurrent_webhooks_is_stored_once_and_processed_per_person,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         // 40 people write twice each; every POST is sent twice, all at once, so that concurrent
         // POSTs share commits and duplicates meet within one statement.
         let t = app::db::now_ms() - 60_000;
@@ -680,14 +611,14 @@ both_databases!(
             .await,
             40
         );
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 both_databases!(
     abuse_gets_clear_answers_and_never_a_500,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[("ENTRY_RATE_LIMIT", "2")]).await;
+        let ctx = Demo::start(&url, &[("ENTRY_RATE_LIMIT", "2")]).await;
         let honeypot = ctx
             .http
             .post(ctx.server.url("/c/demo/enter"))
@@ -722,26 +653,27 @@ both_databases!(
             assert_eq!(status, expected, "{path}");
         }
         // A ref from nowhere, or for another campaign, confirms nothing.
-        ctx.act(
+        ctx.interact(
             "erin",
             "get_started",
             json!({ "ref": "AAAAAAAAAAAA-zzzz-AAAAAAAAAAAAAAAA" }),
         )
         .await;
-        ctx.settle(|k| k.iter().any(|k| k == "postback")).await;
+        ctx.processed_until(|k| k.iter().any(|k| k == "postback"))
+            .await;
         assert_eq!(
             ctx.scalar("SELECT COUNT(*) FROM entries WHERE status = 'confirmed'")
                 .await,
             0
         );
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 both_databases!(
     the_widget_and_embed_are_framable_and_light,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         let embed = ctx
             .http
             .get(ctx.server.url("/embed/demo"))
@@ -766,33 +698,33 @@ both_databases!(
             !js.contains("http://") && !js.contains("https://"),
             "nothing from third parties"
         );
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 #[tokio::test]
 async fn the_demo_campaign_is_seeded_once() {
     let url = support::fresh_database("sqlite").await;
-    let ctx = Ctx::start(&url, &[]).await;
+    let ctx = Demo::start(&url, &[]).await;
     assert_eq!(
         ctx.scalar("SELECT COUNT(*) FROM campaigns WHERE slug = 'demo'")
             .await,
         1
     );
-    ctx.server.stop().await;
-    let ctx = Ctx::start(&url, &[]).await;
+    ctx.stop().await;
+    let ctx = Demo::start(&url, &[]).await;
     assert_eq!(ctx.scalar("SELECT COUNT(*) FROM campaigns").await, 1);
     let (status, _) = ctx.page("/c/demo").await;
     assert_eq!(status, 200);
-    ctx.server.stop().await;
+    ctx.stop().await;
 }
 
 // Issue #14, findings 5 and 9: fallback codes can be guessed, and links can be forwarded.
 
-impl Ctx {
+impl Demo {
     /// Texts the Page sent `user` that contain `needle`.
     async fn told(&self, user: &str, needle: &str) -> usize {
-        self.thread(user)
+        self.messages(user)
             .await
             .iter()
             .filter(|m| m["from"] == "page")
@@ -806,20 +738,19 @@ impl Ctx {
         let before = self
             .scalar("SELECT COUNT(*) FROM webhook_events WHERE kind = 'message' AND processed_at IS NOT NULL")
             .await;
-        self.act(user, "message", json!({ "text": text })).await;
-        self.settle(|k| k.iter().filter(|k| *k == "message").count() as i64 > before)
+        self.interact(user, "message", json!({ "text": text }))
+            .await;
+        self.processed_until(|k| k.iter().filter(|k| *k == "message").count() as i64 > before)
             .await;
     }
 
     /// Waits until the Page has sent `user` `count` messages containing `needle`.
     async fn until_told(&self, user: &str, needle: &str, count: usize) {
-        for _ in 0..400 {
-            if self.told(user, needle).await == count {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("{user} was not told {needle:?} {count} time(s)");
+        eventually(
+            &format!("{user} to be told {needle:?} {count} time(s)"),
+            || async move { self.told(user, needle).await == count },
+        )
+        .await
     }
 }
 
@@ -828,10 +759,10 @@ const NOT_YOURS: &str = "This code isn't yours or has expired.";
 both_databases!(
     an_expired_code_enters_nobody_and_its_sender_is_told,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[("FALLBACK_CODE_HOURS", "1")]).await;
+        let ctx = Demo::start(&url, &[("FALLBACK_CODE_HOURS", "1")]).await;
         let entry = ctx.enter("demo").await;
         let code = ctx.code(&entry).await;
-        ctx.act("bob", "get_started", json!({})).await;
+        ctx.interact("bob", "get_started", json!({})).await;
         sqlx::query("UPDATE entries SET created_at = created_at - 3600001")
             .execute(&ctx.server.state.db)
             .await
@@ -839,17 +770,17 @@ both_databases!(
         ctx.types("bob", &code).await;
         assert_eq!(ctx.status_of(&entry).await, "pending");
         ctx.until_told("bob", NOT_YOURS, 1).await;
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 both_databases!(
     after_five_wrong_codes_in_an_hour_codes_are_not_checked,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         let entry = ctx.enter("demo").await;
         let code = ctx.code(&entry).await;
-        ctx.act("frank", "get_started", json!({})).await;
+        ctx.interact("frank", "get_started", json!({})).await;
         // Five guesses that name no entry: no answer (a word may look like a code).
         for guess in ["AAAAAA", "BBBBBB", "CCCCCC", "DDDDDD", "EEEEEE"] {
             assert_ne!(guess, code);
@@ -859,7 +790,7 @@ both_databases!(
             ctx.told("frank", "code").await,
             0,
             "{:?}",
-            ctx.thread("frank").await
+            ctx.messages("frank").await
         );
         // The sixth is right, but no longer looked up; the sender is told why, once.
         ctx.types("frank", &code).await;
@@ -876,23 +807,24 @@ both_databases!(
             .unwrap();
         ctx.types("frank", &code).await;
         assert_eq!(ctx.status_of(&entry).await, "confirmed");
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 both_databases!(
     a_code_never_marks_someone_elses_entry_as_a_duplicate,
     |url: String| async move {
-        let mut ctx = Ctx::start(&url, &[]).await;
+        let mut ctx = Demo::start(&url, &[]).await;
         // Carol entered through her link.
         let carols = ctx.enter("demo").await;
         let reference = ctx.reference(&carols).await;
-        ctx.act("carol", "get_started", json!({ "ref": reference }))
+        ctx.interact("carol", "get_started", json!({ "ref": reference }))
             .await;
-        ctx.settle(|k| k.iter().any(|k| k == "postback")).await;
+        ctx.processed_until(|k| k.iter().any(|k| k == "postback"))
+            .await;
         assert_eq!(ctx.status_of(&carols).await, "confirmed");
         // A stranger's entry, still waiting; Carol types its code.
-        ctx.http = client();
+        ctx.app.http = client();
         let strangers = ctx.enter("demo").await;
         let code = ctx.code(&strangers).await;
         ctx.types("carol", &code).await;
@@ -902,17 +834,17 @@ both_databases!(
         assert!(!html.contains("You're entered"), "{html}");
         ctx.until_told("carol", NOT_YOURS, 1).await;
         // The stranger can still enter with their own code.
-        ctx.act("dave", "get_started", json!({})).await;
+        ctx.interact("dave", "get_started", json!({})).await;
         ctx.types("dave", &code).await;
         assert_eq!(ctx.status_of(&strangers).await, "confirmed");
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 both_databases!(
     a_forwarded_link_of_a_login_required_campaign_makes_no_entry,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         let entry = ctx.enter("demo").await;
         let reference = ctx.reference(&entry).await;
         // The campaign requires a Facebook login on its page from now on.
@@ -920,14 +852,15 @@ both_databases!(
             .execute(&ctx.server.state.db)
             .await
             .unwrap();
-        ctx.act("alice", "get_started", json!({ "ref": reference }))
+        ctx.interact("alice", "get_started", json!({ "ref": reference }))
             .await;
-        ctx.settle(|k| k.iter().any(|k| k == "postback")).await;
+        ctx.processed_until(|k| k.iter().any(|k| k == "postback"))
+            .await;
         assert_eq!(ctx.status_of(&entry).await, "confirmed");
         // Alice forwards her link; Bob's tap is answered with the campaign's own link.
-        ctx.act("bob", "get_started", json!({ "ref": reference }))
+        ctx.interact("bob", "get_started", json!({ "ref": reference }))
             .await;
-        ctx.settle(|k| k.iter().filter(|k| *k == "postback").count() == 2)
+        ctx.processed_until(|k| k.iter().filter(|k| *k == "postback").count() == 2)
             .await;
         ctx.until_told("bob", "This link was made for someone else.", 1)
             .await;
@@ -936,21 +869,21 @@ both_databases!(
             ctx.told("bob", &link).await,
             1,
             "{:?}",
-            ctx.thread("bob").await
+            ctx.messages("bob").await
         );
         assert_eq!(
             ctx.scalar("SELECT COUNT(*) FROM entries WHERE status = 'confirmed'")
                 .await,
             1
         );
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 both_databases!(
     an_entrants_login_start_stores_nothing_and_its_state_is_good_once,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         sqlx::query("UPDATE campaigns SET require_login = 1 WHERE slug = 'demo'")
             .execute(&ctx.server.state.db)
             .await
@@ -967,7 +900,7 @@ both_databases!(
         }
         assert_eq!(sessions().await, 0);
         // A login through the dialog makes the person's entry, once.
-        let callback = crate::admins::through_dialog(
+        let callback = crate::support::through_dialog(
             &ctx.http,
             &ctx.server,
             "/c/demo/login",
@@ -994,6 +927,6 @@ both_databases!(
             .await
             .unwrap()
             .contains("This login attempt is not valid"));
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );

@@ -4,27 +4,16 @@
 //! real server functions against the sandbox on both databases; jobs and webhooks are driven by
 //! hand (`run_once`, `process_pending`), never waited for.
 
-use crate::admins::{call, connect, log_in, save, BAKERY};
-use crate::notices::Ctx;
-use crate::support::{client, TestServer};
+use crate::support::{eventually, Admin, Demo, BAKERY, BOOKS};
 use app::campaigns::{rules::FieldErrors, Campaign, Lifecycle, SaveOutcome};
 use app::db::now_ms;
 use app::messenger::inbox;
 use serde_json::json;
-use std::time::Duration;
 
 const HOUR_MS: i64 = 3_600_000;
-const BOOKS: &str = "101000000000002";
 
-/// The sandbox's `admin`, who runs the demo campaign's Page, logged in.
-async fn admin(server: &TestServer) -> reqwest::Client {
-    let http = client();
-    log_in(&http, server, "admin").await;
-    http
-}
-
-async fn campaign(http: &reqwest::Client, server: &TestServer, id: &str) -> Campaign {
-    let (status, body) = call(http, server, "get_campaign", &[("id", id)]).await;
+async fn campaign(http: &Admin<'_>, id: &str) -> Campaign {
+    let (status, body) = http.call("get_campaign", &[("id", id)]).await;
     assert_eq!(status, 200, "{body}");
     serde_json::from_str(&body).unwrap_or_else(|_| panic!("{body}"))
 }
@@ -42,46 +31,9 @@ fn refused(status: u16, body: &str) -> FieldErrors {
     }
 }
 
-async fn act(http: &reqwest::Client, server: &TestServer, id: &str, action: &str) -> (u16, String) {
-    call(
-        http,
-        server,
-        "campaign_action",
-        &[("id", id), ("action", action)],
-    )
-    .await
-}
-
-/// Opens the demo's entry page as a new visitor: a pending entry, and the ref of its m.me link.
-async fn entry_ref(ctx: &Ctx, slug: &str) -> String {
-    let visitor = client();
-    let r = visitor
-        .post(ctx.server.url(&format!("/c/{slug}/enter")))
-        .form(&[("website", "")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    let entry = r.headers()["location"].to_str().unwrap().to_string();
-    let html = visitor
-        .get(ctx.server.url(&entry))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let start = html.find("?ref=").unwrap() + 5;
-    html[start..]
-        .split('"')
-        .next()
-        .unwrap()
-        .replace("&amp;", "&")
-}
-
 /// `user` taps Get Started with `reference`, at `ago_ms` before now by Meta's clock, and the
 /// server processes the webhook (however late it processes it: that is the point).
-async fn answer(ctx: &Ctx, user: &str, reference: &str, ago_ms: i64) {
+async fn answer(ctx: &Demo, user: &str, reference: &str, ago_ms: i64) {
     let sent = ctx
         .control(
             reqwest::Method::POST,
@@ -90,43 +42,34 @@ async fn answer(ctx: &Ctx, user: &str, reference: &str, ago_ms: i64) {
         )
         .await;
     let psid = sent["psid"].as_str().unwrap().to_string();
-    // Until the server has stored and processed this person's event.
-    for _ in 0..400 {
-        inbox::process_pending(&ctx.server.state).await.unwrap();
-        let processed = ctx
-            .scalar(&format!(
-                "SELECT COUNT(*) FROM webhook_events WHERE sender_id = '{psid}' AND processed_at IS NOT NULL"
-            ))
-            .await;
-        if processed > 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("{user}'s event was never processed");
+    let processed = format!(
+        "SELECT COUNT(*) FROM webhook_events WHERE sender_id = '{psid}' AND processed_at IS NOT NULL"
+    );
+    let processed = processed.as_str();
+    eventually(&format!("{user}'s event to be processed"), || async move {
+        inbox::process_pending(ctx.state()).await.unwrap();
+        ctx.scalar(processed).await > 0
+    })
+    .await;
 }
 
-/// Until `user`'s confirmation message was sent: the server's inbox worker may be the one that
-/// processes their event, and it sends the confirmation last, after anything else the
+/// Until `user`'s confirmation message was sent: it goes last, after anything else the
 /// confirmation queues.
-async fn confirmation_sent(ctx: &Ctx, user: &str) {
+async fn confirmation_sent(ctx: &Demo, user: &str) {
     let psid = ctx.psid(user).await;
-    for _ in 0..400 {
-        let settled = ctx
-            .scalar(&format!(
-                "SELECT COUNT(*) FROM outgoing_messages o JOIN subscribers s ON s.id = o.subscriber_id
-                 WHERE s.psid = '{psid}' AND o.kind = 'confirmation' AND o.status <> 'queued'"
-            ))
-            .await;
-        if settled > 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("{user}'s confirmation was never sent");
+    let sent = format!(
+        "SELECT COUNT(*) FROM outgoing_messages o JOIN subscribers s ON s.id = o.subscriber_id
+         WHERE s.psid = '{psid}' AND o.kind = 'confirmation' AND o.status <> 'queued'"
+    );
+    let sent = sent.as_str();
+    eventually(
+        &format!("{user}'s confirmation to be sent"),
+        || async move { ctx.scalar(sent).await > 0 },
+    )
+    .await;
 }
 
-async fn entry_status(ctx: &Ctx, reference: &str) -> String {
+async fn entry_status(ctx: &Demo, reference: &str) -> String {
     let nonce = app::entries::refs::nonce_of(reference).unwrap().to_string();
     sqlx::query_scalar("SELECT status FROM entries WHERE ref_nonce = $1")
         .bind(nonce)
@@ -135,7 +78,7 @@ async fn entry_status(ctx: &Ctx, reference: &str) -> String {
         .unwrap()
 }
 
-async fn ends_at(ctx: &Ctx) -> i64 {
+async fn ends_at(ctx: &Demo) -> i64 {
     ctx.scalar(&format!(
         "SELECT ends_at FROM campaigns WHERE id = '{}'",
         ctx.campaign
@@ -146,18 +89,18 @@ async fn ends_at(ctx: &Ctx) -> i64 {
 both_databases!(
     a_started_campaign_or_one_with_entries_keeps_its_page,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         let server = &ctx.server;
-        let http = admin(server).await;
+        let http = ctx.login_as("admin").await;
         // The admin runs a second Page, connected: moving there is otherwise a valid choice.
-        connect(&http, server, BOOKS).await;
+        http.connect_page(BOOKS).await;
 
         // The demo started three days ago: every entrant's PSID belongs to the Sunny Bakery.
-        let demo = campaign(&http, server, &ctx.campaign).await;
+        let demo = campaign(&http, &ctx.campaign).await;
         assert_eq!(demo.lifecycle_now, Lifecycle::Live);
         let mut form = demo.form.clone();
         form.page_id = BOOKS.into();
-        let (status, body) = save(&http, server, Some(&ctx.campaign), &form).await;
+        let (status, body) = http.save(Some(&ctx.campaign), &form).await;
         let errors = refused(status, &body);
         assert!(
             errors["page_id"].contains("its Page can no longer change"),
@@ -170,20 +113,17 @@ both_databases!(
             .unwrap();
         assert_eq!(page, ctx.page_row, "nothing stored changed");
         // The editor shows the Page as fixed, and says why.
-        let html = editor_html(&http, server, &ctx.campaign).await;
+        let html = editor_html(&http, &ctx.campaign).await;
         assert!(html.contains(r#"data-testid="lock-page""#), "{html}");
         assert!(html.contains("its Page can no longer change"), "{html}");
 
         // A draft nobody entered may move to another Page.
-        let mut cake = crate::admins::cake();
-        let (_, body) = save(&http, server, None, &cake).await;
-        let SaveOutcome::Saved { id } = serde_json::from_str(&body).unwrap() else {
-            panic!("{body}")
-        };
+        let mut cake = crate::support::cake();
+        let id = http.save_campaign(&cake).await;
         cake.page_id = BOOKS.into();
-        let (status, body) = save(&http, server, Some(&id), &cake).await;
+        let (status, body) = http.save(Some(&id), &cake).await;
         assert_eq!(status, 200, "{body}");
-        assert!(!editor_html(&http, server, &id)
+        assert!(!editor_html(&http, &id)
             .await
             .contains(r#"data-testid="lock-page""#));
 
@@ -201,17 +141,18 @@ both_databases!(
         .await
         .unwrap();
         cake.page_id = BAKERY.into();
-        let (status, body) = save(&http, server, Some(&id), &cake).await;
+        let (status, body) = http.save(Some(&id), &cake).await;
         let errors = refused(status, &body);
         assert!(errors["page_id"].contains("entered"), "{errors:?}");
-        assert_eq!(campaign(&http, server, &id).await.form.page_id, BOOKS);
-        ctx.server.stop().await;
+        assert_eq!(campaign(&http, &id).await.form.page_id, BOOKS);
+        ctx.stop().await;
     }
 );
 
-async fn editor_html(http: &reqwest::Client, server: &TestServer, id: &str) -> String {
+async fn editor_html(http: &Admin<'_>, id: &str) -> String {
     let response = http
-        .get(server.url(&format!("/admin/campaigns/{id}")))
+        .http
+        .get(http.app.url(&format!("/admin/campaigns/{id}")))
         .send()
         .await
         .unwrap();
@@ -222,84 +163,82 @@ async fn editor_html(http: &reqwest::Client, server: &TestServer, id: &str) -> S
 both_databases!(
     a_started_campaigns_start_cannot_move_past_now,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
-        let server = &ctx.server;
-        let http = admin(server).await;
+        let ctx = Demo::start(&url, &[]).await;
+        let http = ctx.login_as("admin").await;
         ctx.subscribe("alice", 0).await;
-        let demo = campaign(&http, server, &ctx.campaign).await;
+        let demo = campaign(&http, &ctx.campaign).await;
         let started = demo.starts_at_ms;
 
         // Saved as it stands (the editor's minutes drop the seconds): fine.
-        let (status, body) = save(&http, server, Some(&ctx.campaign), &demo.form).await;
+        let (status, body) = http.save(Some(&ctx.campaign), &demo.form).await;
         assert_eq!(status, 200, "{body}");
 
         // Into the future: entries would close until then. Refused beside the start.
         let mut form = demo.form.clone();
         form.starts_at = local(now_ms() + 2 * HOUR_MS);
-        let (status, body) = save(&http, server, Some(&ctx.campaign), &form).await;
+        let (status, body) = http.save(Some(&ctx.campaign), &form).await;
         let errors = refused(status, &body);
         assert!(errors["starts_at"].contains("has started"), "{errors:?}");
-        let again = campaign(&http, server, &ctx.campaign).await;
+        let again = campaign(&http, &ctx.campaign).await;
         assert_eq!(again.lifecycle_now, Lifecycle::Live);
         assert!(again.starts_at_ms <= started, "nothing stored changed");
-        let html = editor_html(&http, server, &ctx.campaign).await;
+        let html = editor_html(&http, &ctx.campaign).await;
         assert!(html.contains(r#"data-testid="lock-starts_at""#), "{html}");
 
         // Earlier is fine: the campaign stays open.
         form.starts_at = local(now_ms() - 5 * 24 * HOUR_MS);
-        let (status, body) = save(&http, server, Some(&ctx.campaign), &form).await;
+        let (status, body) = http.save(Some(&ctx.campaign), &form).await;
         assert_eq!(status, 200, "{body}");
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 both_databases!(
     extending_an_ended_campaign_tells_its_new_entrants_at_the_new_end,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
-        let server = &ctx.server;
-        let http = admin(server).await;
+        let ctx = Demo::start(&url, &[]).await;
+        let http = ctx.login_as("admin").await;
         let notice = format!("end-{}", ctx.campaign);
         ctx.subscribe("alice", 0).await;
-        let (status, body) = act(&http, server, &ctx.campaign, "end_now").await;
+        let (status, body) = http.act(&ctx.campaign, "end_now").await;
         assert_eq!(status, 200, "{body}");
-        ctx.drive().await;
+        ctx.settle().await;
         assert_eq!(ctx.received("alice", "giveaway has ended").await.len(), 1);
 
         // The admin gives it another hour: entries reopen.
-        let mut form = campaign(&http, server, &ctx.campaign).await.form;
+        let mut form = campaign(&http, &ctx.campaign).await.form;
         form.ends_at = local(now_ms() + HOUR_MS);
-        let (status, body) = save(&http, server, Some(&ctx.campaign), &form).await;
+        let (status, body) = http.save(Some(&ctx.campaign), &form).await;
         assert_eq!(status, 200, "{body}");
-        let reopened = campaign(&http, server, &ctx.campaign).await;
+        let reopened = campaign(&http, &ctx.campaign).await;
         assert_eq!(reopened.lifecycle_now, Lifecycle::Live);
         ctx.subscribe("bob", 0).await;
-        ctx.drive().await;
+        ctx.settle().await;
         assert!(
             ctx.received("bob", "giveaway has ended").await.is_empty(),
             "not before the new end"
         );
 
         // At the new end, Bob is told; Alice, told the first time, is not told again.
-        let (status, body) = act(&http, server, &ctx.campaign, "end_now").await;
+        let (status, body) = http.act(&ctx.campaign, "end_now").await;
         assert_eq!(status, 200, "{body}");
-        ctx.drive().await;
+        ctx.settle().await;
         assert_eq!(ctx.received("bob", "giveaway has ended").await.len(), 1);
         assert_eq!(ctx.received("alice", "giveaway has ended").await.len(), 1);
         assert_eq!(ctx.outcome(&notice, "bob").await.0, "sent");
         assert_eq!(ctx.outcome(&notice, "alice").await.0, "sent");
-        ctx.drive().await;
+        ctx.settle().await;
         assert_eq!(ctx.received("bob", "giveaway has ended").await.len(), 1);
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 both_databases!(
     a_campaign_anyone_entered_is_archived_not_deleted,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         let server = &ctx.server;
-        let http = admin(server).await;
+        let http = ctx.login_as("admin").await;
         let entries = |campaign: String| {
             let db = server.state.db.clone();
             async move {
@@ -319,67 +258,61 @@ both_databases!(
             .execute(&server.state.db)
             .await
             .unwrap();
-        let (status, body) = act(&http, server, &ctx.campaign, "unpublish").await;
+        let (status, body) = http.act(&ctx.campaign, "unpublish").await;
         assert_eq!(status, 200, "{body}");
-        let (status, body) = act(&http, server, &ctx.campaign, "delete").await;
+        let (status, body) = http.act(&ctx.campaign, "delete").await;
         assert_eq!(status, 409, "{body}");
         assert!(body.contains("archive it instead"), "{body}");
         assert_eq!(entries(ctx.campaign.clone()).await, 1, "the entry is kept");
         // The editor offers no delete, and says why.
-        let html = editor_html(&http, server, &ctx.campaign).await;
+        let html = editor_html(&http, &ctx.campaign).await;
         assert!(!html.contains(r#"data-testid="action-delete""#), "{html}");
         assert!(html.contains(r#"data-testid="lock-delete""#), "{html}");
-        let (status, body) = act(&http, server, &ctx.campaign, "archive").await;
+        let (status, body) = http.act(&ctx.campaign, "archive").await;
         assert_eq!(status, 200, "{body}");
 
         // Stricter than confirmed entrants: a link handed out (pending entry) counts too.
-        let mut cake = crate::admins::cake();
+        let mut cake = crate::support::cake();
         cake.starts_at = local(now_ms() - HOUR_MS);
         cake.ends_at = local(now_ms() + 24 * HOUR_MS);
         cake.time_zone = "UTC".into();
-        let (_, body) = save(&http, server, None, &cake).await;
-        let SaveOutcome::Saved { id } = serde_json::from_str(&body).unwrap() else {
-            panic!("{body}")
-        };
+        let id = http.save_campaign(&cake).await;
         // Nobody entered yet: a draft goes away for good.
         let mut spare = cake.clone();
         spare.slug = "spare".into();
-        let (_, body) = save(&http, server, None, &spare).await;
-        let SaveOutcome::Saved { id: spare } = serde_json::from_str(&body).unwrap() else {
-            panic!("{body}")
-        };
-        let (status, body) = act(&http, server, &spare, "delete").await;
+        let spare = http.save_campaign(&spare).await;
+        let (status, body) = http.act(&spare, "delete").await;
         assert_eq!(status, 200, "{body}");
 
-        let (status, body) = act(&http, server, &id, "publish").await;
+        let (status, body) = http.act(&id, "publish").await;
         assert_eq!(status, 200, "{body}");
-        entry_ref(&ctx, "win-a-cake").await;
+        ctx.entry_ref("win-a-cake").await;
         sqlx::query("UPDATE campaigns SET starts_at = $1 WHERE id = $2")
             .bind(now_ms() + 12 * HOUR_MS)
             .bind(&id)
             .execute(&server.state.db)
             .await
             .unwrap();
-        let (status, body) = act(&http, server, &id, "unpublish").await;
+        let (status, body) = http.act(&id, "unpublish").await;
         assert_eq!(status, 200, "{body}");
-        let (status, body) = act(&http, server, &id, "delete").await;
+        let (status, body) = http.act(&id, "delete").await;
         assert_eq!(status, 409, "{body}");
         assert_eq!(entries(id.clone()).await, 1);
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 both_databases!(
     a_confirmation_processed_after_the_end_notice_went_gets_it_too,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         let notice = format!("end-{}", ctx.campaign);
         ctx.subscribe("alice", 0).await;
         // Bob and Carol open their m.me links while the campaign runs.
-        let bob = entry_ref(&ctx, "demo").await;
-        let carol = entry_ref(&ctx, "demo").await;
+        let bob = ctx.entry_ref("demo").await;
+        let carol = ctx.entry_ref("demo").await;
         ctx.end_now().await;
-        ctx.drive().await;
+        ctx.settle().await;
         assert_eq!(ctx.received("alice", "giveaway has ended").await.len(), 1);
 
         // Bob tapped Get Started a minute before the end; Meta's webhook comes after the notice
@@ -388,7 +321,7 @@ both_databases!(
         answer(&ctx, "bob", &bob, ago).await;
         assert_eq!(entry_status(&ctx, &bob).await, "confirmed");
         confirmation_sent(&ctx, "bob").await;
-        ctx.drive().await;
+        ctx.settle().await;
         assert_eq!(ctx.received("bob", "giveaway has ended").await.len(), 1);
         assert_eq!(ctx.outcome(&notice, "bob").await.0, "sent");
         let recipients = ctx
@@ -401,22 +334,22 @@ both_databases!(
         // Carol tapped after the end: not entered, as before, and not told.
         answer(&ctx, "carol", &carol, 0).await;
         assert_eq!(entry_status(&ctx, &carol).await, "pending");
-        ctx.drive().await;
+        ctx.settle().await;
         assert!(ctx.received("carol", "giveaway has ended").await.is_empty());
         assert_eq!(ctx.received("alice", "giveaway has ended").await.len(), 1);
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 both_databases!(
     end_notice_messages_not_yet_sent_wait_for_the_new_end,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         let server = &ctx.server;
-        let http = admin(server).await;
+        let http = ctx.login_as("admin").await;
         let notice = format!("end-{}", ctx.campaign);
         ctx.subscribe("alice", 0).await;
-        let (status, body) = act(&http, server, &ctx.campaign, "end_now").await;
+        let (status, body) = http.act(&ctx.campaign, "end_now").await;
         assert_eq!(status, 200, "{body}");
         // The notice is fanned out, but its Page's sender has not reached Alice yet.
         let fanned = app::notices::fanout::start(&server.state, &notice)
@@ -426,13 +359,13 @@ both_databases!(
         assert_eq!(ctx.outcome(&notice, "alice").await.0, "queued");
 
         // Extended meanwhile: she is not told "ended" while it is open again.
-        let mut form = campaign(&http, server, &ctx.campaign).await.form;
+        let mut form = campaign(&http, &ctx.campaign).await.form;
         form.ends_at = local(now_ms() + HOUR_MS);
-        let (status, body) = save(&http, server, Some(&ctx.campaign), &form).await;
+        let (status, body) = http.save(Some(&ctx.campaign), &form).await;
         assert_eq!(status, 200, "{body}");
-        let reopened = campaign(&http, server, &ctx.campaign).await;
+        let reopened = campaign(&http, &ctx.campaign).await;
         assert_eq!(reopened.end_notice.as_deref(), Some("scheduled"));
-        ctx.drive().await;
+        ctx.settle().await;
         assert!(ctx.received("alice", "giveaway has ended").await.is_empty());
         // A run of its job that was already under way finds it not due until the new end.
         let fanned = app::notices::fanout::start(&server.state, &notice)
@@ -441,12 +374,12 @@ both_databases!(
         assert_eq!(fanned, Some(reopened.ends_at_ms));
 
         // At the new end she is told, once.
-        let (status, body) = act(&http, server, &ctx.campaign, "end_now").await;
+        let (status, body) = http.act(&ctx.campaign, "end_now").await;
         assert_eq!(status, 200, "{body}");
-        ctx.drive().await;
+        ctx.settle().await;
         assert_eq!(ctx.received("alice", "giveaway has ended").await.len(), 1);
-        ctx.drive().await;
+        ctx.settle().await;
         assert_eq!(ctx.received("alice", "giveaway has ended").await.len(), 1);
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );

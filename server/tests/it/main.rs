@@ -27,6 +27,7 @@ mod sandbox_strict;
 mod sandbox_webhooks;
 mod server;
 mod sessions_rights;
+mod sql_statements;
 mod uploads;
 mod utility;
 mod web_edge;

@@ -3,160 +3,16 @@
 //! instances sharing one database, and a notice that fell due while no scheduler ran. Jobs are
 //! driven with `notices::run_once` (the background scheduler is off), never by sleeping.
 
-use crate::support::{client, TestServer};
+use crate::support::{client, eventually, until_some, Demo, TestServer};
 use app::db::now_ms;
 use app::messenger::inbox;
 use app::notices::{self, schedule};
-use serde_json::{json, Value};
-use std::time::Duration;
+use serde_json::json;
 
 const HOUR_MS: i64 = 3_600_000;
 
-pub(crate) struct Ctx {
-    pub(crate) server: TestServer,
-    pub(crate) http: reqwest::Client,
-    pub(crate) campaign: String,
-    pub(crate) page_row: String,
-}
-
-impl Ctx {
-    pub(crate) async fn start(url: &str, extra: &[(&str, &str)]) -> Ctx {
-        let mut vars = vec![
-            ("DEMO_CAMPAIGN", "on"),
-            ("BACKGROUND_JOBS", "off"),
-            ("SEND_RETRY_BASE_MS", "1"),
-        ];
-        vars.extend_from_slice(extra);
-        let server = TestServer::start_with(url, &vars).await;
-        let http = client();
-        let r = http
-            .patch(server.url("/sandbox/control/settings"))
-            .json(&json!({ "delivery_delay_ms": 1, "reorder_window_ms": 0, "template_approval_delay_ms": 1 }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let (campaign, page_row): (String, String) =
-            sqlx::query_as("SELECT id, page_id FROM campaigns WHERE slug = 'demo'")
-                .fetch_one(&server.state.db)
-                .await
-                .unwrap();
-        // Started three days ago, so entries can be backdated past a 24-hour window.
-        sqlx::query("UPDATE campaigns SET starts_at = $1 WHERE id = $2")
-            .bind(now_ms() - 72 * HOUR_MS)
-            .bind(&campaign)
-            .execute(&server.state.db)
-            .await
-            .unwrap();
-        Ctx {
-            server,
-            http,
-            campaign,
-            page_row,
-        }
-    }
-
-    pub(crate) async fn control(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let r = self
-            .http
-            .request(method, self.server.url(&format!("/sandbox/control/{path}")))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "{path}: {}", r.status());
-        r.json().await.unwrap()
-    }
-
-    pub(crate) async fn scalar(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sql)
-            .fetch_one(&self.server.state.db)
-            .await
-            .unwrap()
-    }
-
-    /// Enters the demo campaign as `user` through Messenger, `ago_ms` in the past.
-    pub(crate) async fn subscribe(&self, user: &str, ago_ms: i64) {
-        let r = self
-            .http
-            .post(self.server.url("/c/demo/enter"))
-            .form(&[("website", "")])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 303);
-        let entry = r.headers()["location"].to_str().unwrap().to_string();
-        let html = self
-            .http
-            .get(self.server.url(&entry))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let start = html.find("?ref=").unwrap() + 5;
-        let reference = html[start..]
-            .split('"')
-            .next()
-            .unwrap()
-            .replace("&amp;", "&");
-        let before = self.confirmed().await;
-        self.control(
-            reqwest::Method::POST,
-            "interactions",
-            json!({ "user": user, "page": "sunnybakery", "kind": "get_started", "ref": reference, "ago_ms": ago_ms }),
-        )
-        .await;
-        for _ in 0..400 {
-            inbox::process_pending(&self.server.state).await.unwrap();
-            if self.confirmed().await > before {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("{user} never entered");
-    }
-
-    async fn confirmed(&self) -> i64 {
-        self.scalar("SELECT COUNT(*) FROM entries WHERE status = 'confirmed'")
-            .await
-    }
-
-    /// Runs due jobs and processes webhooks (template reviews, deliveries) until no notice
-    /// message is waiting, or the deadline passes.
-    pub(crate) async fn drive(&self) {
-        for _ in 0..500 {
-            inbox::process_pending(&self.server.state).await.unwrap();
-            notices::run_once(&self.server.state).await.unwrap();
-            let waiting = self
-                .scalar(
-                    "SELECT COUNT(*) FROM outgoing_messages
-                     WHERE notice_id IS NOT NULL AND status IN ('queued', 'sending')",
-                )
-                .await;
-            if waiting == 0 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    /// Ends the campaign now, the way saving an earlier end date does.
-    pub(crate) async fn end_now(&self) {
-        let mut tx = self.server.state.db.begin().await.unwrap();
-        sqlx::query("UPDATE campaigns SET ends_at = $1 WHERE id = $2")
-            .bind(now_ms() - 1)
-            .bind(&self.campaign)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        schedule::sync_end_notice(&mut tx, &self.campaign)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-    }
-
+/// What only the notice tests need of the demo.
+impl Demo {
     async fn update_notice(&self, text: &str) -> String {
         let mut tx = self.server.state.db.begin().await.unwrap();
         let id = schedule::update_notice(&mut tx, &self.campaign, text)
@@ -164,65 +20,6 @@ impl Ctx {
             .unwrap();
         tx.commit().await.unwrap();
         id
-    }
-
-    /// (status, path, reason, error code) of `user`'s message of this notice; delivered and
-    /// read count as sent (delivery receipts arrive whenever the sandbox sends them).
-    pub(crate) async fn outcome(
-        &self,
-        notice: &str,
-        user: &str,
-    ) -> (String, Option<String>, Option<String>, Option<i64>) {
-        let psid = self.psid(user).await;
-        let (status, path, reason, code): (String, Option<String>, Option<String>, Option<i64>) =
-            sqlx::query_as(
-                "SELECT o.status, o.path, o.error_reason, o.error_code FROM outgoing_messages o
-             JOIN subscribers s ON s.id = o.subscriber_id WHERE o.notice_id = $1 AND s.psid = $2",
-            )
-            .bind(notice)
-            .bind(&psid)
-            .fetch_one(&self.server.state.db)
-            .await
-            .unwrap();
-        let status = match status.as_str() {
-            "delivered" | "read" => "sent".to_string(),
-            _ => status,
-        };
-        (status, path, reason, code)
-    }
-
-    pub(crate) async fn psid(&self, user: &str) -> String {
-        let thread = self
-            .control(
-                reqwest::Method::GET,
-                &format!("threads/sunnybakery/{user}"),
-                json!({}),
-            )
-            .await;
-        thread["psid"].as_str().unwrap().to_string()
-    }
-
-    /// Messages the Page sent `user` that contain `needle`.
-    pub(crate) async fn received(&self, user: &str, needle: &str) -> Vec<Value> {
-        let thread = self
-            .control(
-                reqwest::Method::GET,
-                &format!("threads/sunnybakery/{user}"),
-                json!({}),
-            )
-            .await;
-        thread["messages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|m| m["from"] == "page" && m["body"].to_string().contains(needle))
-            .cloned()
-            .collect()
-    }
-
-    pub(crate) async fn page_knobs(&self, knobs: Value) {
-        self.control(reqwest::Method::PATCH, "pages/sunnybakery", knobs)
-            .await;
     }
 
     /// `count` more entrants of the demo campaign (`{prefix}1`...), inside their window: people
@@ -312,20 +109,21 @@ impl Ctx {
     /// messages, retries included, which would otherwise add a try at a moment of its choosing.
     async fn settle_template(&self) {
         self.update_notice("Warm-up").await;
-        self.drive().await;
-        for _ in 0..500 {
-            inbox::process_pending(&self.server.state).await.unwrap();
-            let pending = self
-                .scalar("SELECT COUNT(*) FROM page_templates WHERE status = 'PENDING'")
-                .await;
-            let unprocessed = self
-                .scalar("SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NULL")
-                .await;
-            if pending == 0 && unprocessed == 0 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        self.settle().await;
+        eventually(
+            "the utility template's review to be processed",
+            || async move {
+                inbox::process_pending(self.state()).await.unwrap();
+                let pending = self
+                    .scalar("SELECT COUNT(*) FROM page_templates WHERE status = 'PENDING'")
+                    .await;
+                let unprocessed = self
+                    .scalar("SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NULL")
+                    .await;
+                pending == 0 && unprocessed == 0
+            },
+        )
+        .await;
     }
 
     /// Makes every waiting retry due now, and wakes the Page's sender: one `run_once` is then one
@@ -347,9 +145,9 @@ impl Ctx {
 both_databases!(
     the_end_notice_follows_the_campaign,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         let key = format!("notice:end-{}", ctx.campaign);
-        let job = |ctx: &Ctx| {
+        let job = |ctx: &Demo| {
             let key = key.clone();
             let db = ctx.server.state.db.clone();
             async move {
@@ -393,7 +191,7 @@ both_databases!(
             .unwrap();
         tx.commit().await.unwrap();
         assert_eq!(job(&ctx).await.0, "cancelled");
-        ctx.drive().await;
+        ctx.settle().await;
         assert!(ctx.received("alice", "has ended").await.is_empty());
 
         // Published again, it goes once, and running the jobs again sends nothing more.
@@ -403,8 +201,8 @@ both_databases!(
             .await
             .unwrap();
         ctx.end_now().await;
-        ctx.drive().await;
-        ctx.drive().await;
+        ctx.settle().await;
+        ctx.settle().await;
         let notice = format!("end-{}", ctx.campaign);
         let (status, path, _, _) = ctx.outcome(&notice, "alice").await;
         assert_eq!((status.as_str(), path.as_deref()), ("sent", Some("update")));
@@ -440,12 +238,12 @@ both_databases!(
         assert!(people
             .iter()
             .any(|p| p.psid == alice && p.kind == "end_notice"));
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 both_databases!(window_tag_era_and_path_matrix, |url: String| async move {
-    let ctx = Ctx::start(&url, &[]).await;
+    let ctx = Demo::start(&url, &[]).await;
     ctx.subscribe("alice", 0).await; // inside the window
     ctx.subscribe("bob", 30 * HOUR_MS).await; // outside it
                                               // (era, notice path, tag fallback) -> (inside, outside) as (status, path, reason part)
@@ -510,7 +308,7 @@ both_databases!(window_tag_era_and_path_matrix, |url: String| async move {
         let notice = ctx
             .update_notice(&format!("Update {era} {path} {fallback}"))
             .await;
-        ctx.drive().await;
+        ctx.settle().await;
         for (user, (status, wire, reason)) in [("alice", inside), ("bob", outside)] {
             let got = ctx.outcome(&notice, user).await;
             let case = format!("{era}/{path}/fallback {fallback}/{user}: {got:?}");
@@ -536,13 +334,13 @@ both_databases!(window_tag_era_and_path_matrix, |url: String| async move {
             _ => assert!(delivered.is_empty()),
         }
     }
-    ctx.server.stop().await;
+    ctx.stop().await;
 });
 
 both_databases!(
     every_error_class_ends_in_its_documented_outcome,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[("SEND_MAX_ATTEMPTS", "3")]).await;
+        let ctx = Demo::start(&url, &[("SEND_MAX_ATTEMPTS", "3")]).await;
         for user in ["alice", "bob", "carol"] {
             ctx.subscribe(user, 0).await;
         }
@@ -550,7 +348,7 @@ both_databases!(
         // Temporary errors: retried, then given up with the reason.
         ctx.page_knobs(json!({ "transient_error_rate": 1.0 })).await;
         let n = ctx.update_notice("transient").await;
-        ctx.drive().await;
+        ctx.settle().await;
         let (status, _, reason, code) = ctx.outcome(&n, "alice").await;
         assert_eq!((status.as_str(), code), ("failed", Some(2)));
         assert!(reason.unwrap().contains("gave up after 3 tries"));
@@ -565,7 +363,7 @@ both_databases!(
         assert_eq!(status, "queued");
         assert!(reason.unwrap().contains("rate limited"));
         ctx.page_knobs(json!({ "throttled": false })).await;
-        ctx.drive().await;
+        ctx.settle().await;
         assert_eq!(ctx.outcome(&n, "alice").await.0, "sent");
 
         // Page restricted: held back, not failed.
@@ -576,7 +374,7 @@ both_databases!(
         assert_eq!(status, "queued");
         assert!(reason.unwrap().contains("restricted"));
         ctx.page_knobs(json!({ "restricted": false })).await;
-        ctx.drive().await;
+        ctx.settle().await;
         assert_eq!(ctx.outcome(&n, "bob").await.0, "sent");
 
         // Blocked (551 / 1545041): failed, the subscriber marked, and skipped from then on.
@@ -587,11 +385,11 @@ both_databases!(
         )
         .await;
         let n = ctx.update_notice("blocked").await;
-        ctx.drive().await;
+        ctx.settle().await;
         let (status, _, _, code) = ctx.outcome(&n, "carol").await;
         assert_eq!((status.as_str(), code), ("failed", Some(551)));
         let n = ctx.update_notice("after the block").await;
-        ctx.drive().await;
+        ctx.settle().await;
         let (status, _, reason, _) = ctx.outcome(&n, "carol").await;
         assert_eq!(status, "not_sent");
         assert!(reason.unwrap().contains("blocked"));
@@ -610,7 +408,7 @@ both_databases!(
         )
         .await;
         let n = ctx.update_notice("after the password change").await;
-        ctx.drive().await;
+        ctx.settle().await;
         let (status, _, reason, _) = ctx.outcome(&n, "alice").await;
         assert_eq!(status, "queued");
         assert!(reason.unwrap().contains("reconnect"));
@@ -646,7 +444,7 @@ both_databases!(
         notices::sender::page_resumed(state, &ctx.page_row)
             .await
             .unwrap();
-        ctx.drive().await;
+        ctx.settle().await;
         assert_eq!(ctx.outcome(&n, "alice").await.0, "sent");
 
         // Anything else permanent: failed with Meta's reason (a PSID Meta does not know).
@@ -656,21 +454,21 @@ both_databases!(
             .execute(&state.db)
             .await
             .unwrap();
-        ctx.drive().await;
+        ctx.settle().await;
         let failed = ctx
             .scalar(&format!(
                 "SELECT COUNT(*) FROM outgoing_messages WHERE notice_id = '{n}' AND status = 'failed' AND error_code = 100"
             ))
             .await;
         assert_eq!(failed, 1);
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 both_databases!(
     a_notice_due_while_no_scheduler_ran_goes_when_one_starts,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         ctx.subscribe("alice", 0).await;
         ctx.subscribe("bob", 0).await;
         ctx.end_now().await;
@@ -681,18 +479,17 @@ both_databases!(
         assert_eq!(queued, 1);
         // A scheduler starts (as at server start-up) and finds it due.
         let worker = tokio::spawn(notices::worker(ctx.server.state.clone()));
-        for _ in 0..500 {
-            if !ctx.received("bob", "has ended").await.is_empty()
+        let seen = &ctx;
+        eventually("the end notice to reach Alice and Bob", || async move {
+            let ctx = seen;
+            !ctx.received("bob", "has ended").await.is_empty()
                 && !ctx.received("alice", "has ended").await.is_empty()
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        })
+        .await;
         worker.abort();
         assert_eq!(ctx.received("alice", "has ended").await.len(), 1);
         assert_eq!(ctx.received("bob", "has ended").await.len(), 1);
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
@@ -702,7 +499,7 @@ both_databases!(
 async fn two_instances_on_postgres_send_no_duplicate() {
     let url = crate::support::fresh_database("postgres").await;
     let key = "k".repeat(40);
-    let ctx = Ctx::start(&url, &[("SECRET_KEY", &key)]).await;
+    let ctx = Demo::start(&url, &[("SECRET_KEY", &key)]).await;
     for user in ["alice", "bob", "carol", "dave", "erin", "frank"] {
         ctx.subscribe(user, 0).await;
     }
@@ -734,7 +531,7 @@ async fn two_instances_on_postgres_send_no_duplicate() {
         );
         a.unwrap();
         b.unwrap();
-        ctx.drive().await;
+        ctx.settle().await;
         for user in ["alice", "bob", "carol", "dave", "erin", "frank"] {
             assert_eq!(
                 ctx.received(user, &text).await.len(),
@@ -744,7 +541,7 @@ async fn two_instances_on_postgres_send_no_duplicate() {
         }
     }
     second.stop().await;
-    ctx.server.stop().await;
+    ctx.stop().await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -759,12 +556,11 @@ both_databases!(
     page_level_errors_pause_the_page_until_its_admin_resumes_it,
     |url: String| async move {
         let concurrency = IN_FLIGHT.to_string();
-        let ctx = Ctx::start(&url, &[("SEND_CONCURRENCY", &concurrency)]).await;
+        let ctx = Demo::start(&url, &[("SEND_CONCURRENCY", &concurrency)]).await;
         ctx.crowd(40, "fan").await;
         ctx.settle_template().await;
-        let admin = client();
-        crate::admins::log_in(&admin, &ctx.server, "admin").await;
-        let page = [("facebook_page_id", crate::admins::BAKERY)];
+        let admin = ctx.login_as("admin").await;
+        let page = [("facebook_page_id", crate::support::BAKERY)];
         let cases = [
             (
                 "368",
@@ -810,8 +606,7 @@ both_databases!(
                 "{code}: {calls} Send API calls for 40 subscribers"
             );
             // The admin reads it; nothing more goes, even with the fault gone, until they act.
-            let (status, body) =
-                crate::admins::call(&admin, &ctx.server, "page_paused", &page).await;
+            let (status, body) = admin.call("page_paused", &page).await;
             assert_eq!(status, 200, "{body}");
             assert_eq!(
                 serde_json::from_str::<Option<String>>(&body)
@@ -826,38 +621,34 @@ both_databases!(
 
             if round == 0 {
                 // A health check finds the token valid: the pause stays.
-                let (status, body) =
-                    crate::admins::call(&admin, &ctx.server, "check_page", &page).await;
+                let (status, body) = admin.call("check_page", &page).await;
                 assert_eq!(status, 200, "{body}");
                 assert_eq!(ctx.pause().await.1.as_deref(), Some("page"));
                 // Only an admin of the Page may resume it.
-                let other = client();
-                crate::admins::log_in(&other, &ctx.server, "moderator").await;
-                let (status, _) =
-                    crate::admins::call(&other, &ctx.server, "resume_page", &page).await;
+                let other = ctx.login_as("moderator").await;
+                let (status, _) = other.call("resume_page", &page).await;
                 assert_eq!(status, 403);
                 let (status, _) =
-                    crate::admins::call(&client(), &ctx.server, "resume_page", &page).await;
+                    crate::support::call(&client(), &ctx.server, "resume_page", &page).await;
                 assert_eq!(status, 401);
                 assert!(ctx.pause().await.0.is_some());
             }
 
-            let (status, body) =
-                crate::admins::call(&admin, &ctx.server, "resume_page", &page).await;
+            let (status, body) = admin.call("resume_page", &page).await;
             assert_eq!(status, 200, "{body}");
             assert_eq!(ctx.pause().await, (None, None, "valid".to_string()));
-            ctx.drive().await;
+            ctx.settle().await;
             assert_eq!(ctx.count(&n, "sent").await, 40, "{code}: everyone gets it");
             assert_eq!(ctx.received("fan7", &text).await.len(), 1, "{code}");
         }
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 both_databases!(
     a_page_level_error_on_a_confirmation_pauses_the_page_too,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         ctx.page_knobs(json!({ "send_error": "368" })).await;
         ctx.subscribe("alice", 0).await;
         // The inbox worker may still be sending it when the entry shows as confirmed.
@@ -865,22 +656,23 @@ both_databases!(
             let ctx = &ctx;
             async move {
                 let psid = ctx.psid(user).await;
-                for _ in 0..500 {
-                    let outcome = sqlx::query_as::<_, (String, Option<String>)>(
-                        "SELECT o.status, o.error_reason FROM outgoing_messages o
+                let psid = &psid;
+                until_some(
+                    &format!("{user}'s confirmation to be tried"),
+                    || async move {
+                        sqlx::query_as::<_, (String, Option<String>)>(
+                            "SELECT o.status, o.error_reason FROM outgoing_messages o
                          JOIN subscribers s ON s.id = o.subscriber_id
                          WHERE o.kind = 'confirmation' AND s.psid = $1",
-                    )
-                    .bind(&psid)
-                    .fetch_optional(&ctx.server.state.db)
-                    .await
-                    .unwrap();
-                    match outcome {
-                        Some((status, reason)) if status != "queued" => return (status, reason),
-                        _ => tokio::time::sleep(Duration::from_millis(10)).await,
-                    }
-                }
-                panic!("{user}'s confirmation never settled");
+                        )
+                        .bind(psid)
+                        .fetch_optional(ctx.db())
+                        .await
+                        .unwrap()
+                        .filter(|(status, _)| status != "queued")
+                    },
+                )
+                .await
             }
         };
         // Not sent, with the reason; the Page is paused for its notices as well.
@@ -901,7 +693,7 @@ both_databases!(
         assert!(reason.unwrap().starts_with("the Page is paused: "));
         assert_eq!(ctx.send_calls().await, 0);
         assert!(ctx.received("bob", "in the draw").await.is_empty());
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
@@ -909,7 +701,7 @@ both_databases!(
     temporary_errors_are_retried_then_failed_with_metas_words,
     |url: String| async move {
         // An hour between tries: each `retry_now` + `run_once` is exactly one more try.
-        let ctx = Ctx::start(
+        let ctx = Demo::start(
             &url,
             &[
                 ("SEND_MAX_ATTEMPTS", "3"),
@@ -988,34 +780,32 @@ both_databases!(
         assert_eq!(ctx.outcome(&n, "alice").await.0, "sent");
         assert_eq!(ctx.outcome(&n, "bob").await.0, "sent");
         assert_eq!(ctx.pause().await.0, None, "one blocker pauses nothing");
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 both_databases!(
     notices_go_as_update_and_confirmations_as_response,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         ctx.subscribe("alice", 0).await;
         // The inbox worker may still be sending it when the entry shows as confirmed.
-        let mut confirmation = Vec::new();
-        for _ in 0..500 {
-            confirmation = ctx.received("alice", "in the draw").await;
-            if !confirmation.is_empty() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let seen = &ctx;
+        let confirmation = until_some("Alice's confirmation in her chat", || async move {
+            let ctx = seen;
+            Some(ctx.received("alice", "in the draw").await).filter(|c| !c.is_empty())
+        })
+        .await;
         assert_eq!(confirmation.len(), 1);
         assert_eq!(confirmation[0]["messaging_type"], "RESPONSE");
         ctx.update_notice("The draw moves to Friday").await;
-        ctx.drive().await;
+        ctx.settle().await;
         let update = ctx.received("alice", "moves to Friday").await;
         assert_eq!(update[0]["messaging_type"], "UPDATE");
         ctx.end_now().await;
-        ctx.drive().await;
+        ctx.settle().await;
         let end = ctx.received("alice", "has ended").await;
         assert_eq!(end[0]["messaging_type"], "UPDATE");
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );

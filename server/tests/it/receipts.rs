@@ -3,52 +3,11 @@
 //! (`latency_ms` delays the answer, not the receipt): the receipt is processed while the send is
 //! still in flight, and must still mark the message delivered once the send is recorded.
 
-use crate::notices::Ctx;
-use app::messenger::inbox;
+use crate::support::Demo;
 use app::notices;
 use serde_json::json;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
 
-/// Processes stored webhooks in the background, as another worker would, until dropped.
-struct Inbox(Arc<AtomicBool>);
-
-impl Inbox {
-    fn run(ctx: &Ctx) -> Inbox {
-        let stop = Arc::new(AtomicBool::new(false));
-        let (state, flag) = (ctx.server.state.clone(), stop.clone());
-        tokio::spawn(async move {
-            while !flag.load(Ordering::Relaxed) {
-                let _ = inbox::process_pending(&state).await;
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        });
-        Inbox(stop)
-    }
-}
-
-impl Drop for Inbox {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-}
-
-impl Ctx {
-    /// Waits until `sql` counts `expected`, processing webhooks meanwhile.
-    async fn counts(&self, sql: &str, expected: i64) {
-        let mut last = 0;
-        for _ in 0..300 {
-            inbox::process_pending(&self.server.state).await.unwrap();
-            last = self.scalar(sql).await;
-            if last == expected {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("{sql}: {last}, expected {expected}");
-    }
-
+impl Demo {
     /// How many messages of `kind` had their delivery receipt processed before the send's
     /// answer came back: proof the test exercised the race it is about.
     async fn overtaken(&self, kind: &str) -> i64 {
@@ -67,10 +26,10 @@ const SLOW_ANSWER_MS: u64 = 800;
 both_databases!(
     a_receipt_that_overtakes_the_confirmations_answer_still_marks_it_delivered,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         ctx.page_knobs(json!({ "latency_ms": SLOW_ANSWER_MS }))
             .await;
-        let _worker = Inbox::run(&ctx);
+        let _worker = ctx.inbox_worker();
         ctx.subscribe("alice", 0).await;
         ctx.counts(
             "SELECT COUNT(*) FROM outgoing_messages WHERE kind = 'confirmation' AND status = 'delivered'",
@@ -78,14 +37,14 @@ both_databases!(
         )
         .await;
         assert_eq!(ctx.overtaken("confirmation").await, 1);
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 both_databases!(
     receipts_that_overtake_the_notices_answers_still_mark_them_delivered,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         for user in ["alice", "bob"] {
             ctx.subscribe(user, 0).await;
         }
@@ -97,7 +56,7 @@ both_databases!(
         ctx.page_knobs(json!({ "latency_ms": SLOW_ANSWER_MS }))
             .await;
         ctx.end_now().await;
-        let worker = Inbox::run(&ctx);
+        let worker = ctx.inbox_worker();
         notices::run_once(&ctx.server.state).await.unwrap();
         drop(worker);
         ctx.counts(
@@ -106,6 +65,6 @@ both_databases!(
         )
         .await;
         assert_eq!(ctx.overtaken("end_notice").await, 2);
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );

@@ -120,17 +120,15 @@ fn changes(receiver: &Receiver) -> Vec<(String, Value)> {
 }
 
 async fn wait_for_change(receiver: &Receiver, event: &str) -> Value {
-    for _ in 0..500 {
-        if let Some((page, c)) = changes(receiver)
-            .into_iter()
-            .find(|(_, c)| c["value"]["event"] == event)
-        {
-            assert_eq!(page, SUNNY);
-            return c;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("no {event} template webhook; got {:?}", changes(receiver));
+    let (page, change) =
+        crate::support::until_some(&format!("a {event} template webhook"), || async move {
+            changes(receiver)
+                .into_iter()
+                .find(|(_, c)| c["value"]["event"] == event)
+        })
+        .await;
+    assert_eq!(page, SUNNY);
+    change
 }
 
 /// A sandbox whose webhooks reach `receiver`, with the admin's Page token subscribed to the

@@ -238,7 +238,7 @@ async fn only_subscribed_fields_are_delivered() {
             e.iter().any(|x| x["message"]["text"] == "heard")
         })
         .await;
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    sbx.idle().await;
     assert!(of_kind(&receiver.events(), "postback").is_empty());
 
     // Subscribing needs pages_manage_metadata.
@@ -317,8 +317,8 @@ async fn failed_deliveries_are_retried_with_the_same_signed_bytes() {
     sbx.act("alice", SUNNY, "message", json!({ "text": "given up" }))
         .await;
     receiver.wait_deliveries(4).await;
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    assert_eq!(receiver.deliveries().len(), 4);
+    sbx.idle().await;
+    assert_eq!(receiver.deliveries().len(), 4, "no retry after giving up");
 
     // Giving up unsubscribes the app from the Page, as Meta does: nothing more arrives until
     // it subscribes again.
@@ -330,7 +330,7 @@ async fn failed_deliveries_are_retried_with_the_same_signed_bytes() {
     assert_eq!(subscribed["data"], json!([]), "{subscribed}");
     sbx.act("alice", SUNNY, "message", json!({ "text": "unheard" }))
         .await;
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    sbx.idle().await;
     assert_eq!(receiver.deliveries().len(), 4);
     sbx.set_up_page(&token).await;
     sbx.act("alice", SUNNY, "message", json!({ "text": "heard again" }))
@@ -412,20 +412,19 @@ async fn templates_go_from_pending_to_approved_with_a_webhook() {
     assert_eq!(r.status(), 400);
 
     // The review webhook (shape documented in the sandbox's webhooks module).
-    let mut change = Value::Null;
-    for _ in 0..300 {
-        if let Some(c) = receiver
-            .deliveries()
-            .iter()
-            .flat_map(|d| d.json()["entry"].as_array().cloned().unwrap_or_default())
-            .find_map(|e| e.get("changes").map(|c| (e["id"].clone(), c[0].clone())))
-        {
-            assert_eq!(c.0, SUNNY);
-            change = c.1;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let change = {
+        let receiver = &receiver;
+        crate::support::until_some("the template's review webhook", || async move {
+            receiver
+                .deliveries()
+                .iter()
+                .flat_map(|d| d.json()["entry"].as_array().cloned().unwrap_or_default())
+                .find_map(|e| e.get("changes").map(|c| (e["id"].clone(), c[0].clone())))
+        })
+        .await
+    };
+    assert_eq!(change.0, SUNNY);
+    let change = change.1;
     assert_eq!(
         change["field"], "message_template_status_update",
         "{change}"
@@ -452,20 +451,21 @@ async fn templates_go_from_pending_to_approved_with_a_webhook() {
     let r = post(create("second_one", "UTILITY")).await.unwrap();
     assert_eq!(r.status(), 200);
     receiver.wait_deliveries(2).await;
-    for _ in 0..300 {
-        let r = sbx
-            .http
-            .get(sbx.graph(&format!(
-                "/{SUNNY}/message_templates?name=second_one&fields=status"
-            )))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
-        if r.json::<Value>().await.unwrap()["data"][0]["status"] == "REJECTED" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    {
+        let (sbx, token) = (&sbx, &token);
+        crate::support::eventually("the second template to be rejected", || async move {
+            let r = sbx
+                .http
+                .get(sbx.graph(&format!(
+                    "/{SUNNY}/message_templates?name=second_one&fields=status"
+                )))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            r.json::<Value>().await.unwrap()["data"][0]["status"] == "REJECTED"
+        })
+        .await;
     }
     let plain = sbx
         .page_token_with("editor", SUNNY, &["pages_messaging"])

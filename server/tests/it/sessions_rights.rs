@@ -2,8 +2,9 @@
 //! the sessions table, cookie flags on an https address, and logout racing a request. Time is
 //! driven by backdating rows, never by sleeping.
 
-use crate::admins::{call, connect, location, log_in, save, through_dialog, BAKERY};
-use crate::support::{client, TestServer};
+use crate::support::{
+    call, client, connect, location, log_in, save_campaign, through_dialog, App, TestServer, BAKERY,
+};
 use app::db::now_ms;
 use serde_json::json;
 use server::sessions::DbSessionStore;
@@ -57,11 +58,7 @@ async fn bakery_with_two_admins(server: &TestServer) -> (reqwest::Client, reqwes
     let admin = client();
     log_in(&admin, server, "admin").await;
     connect(&admin, server, BAKERY).await;
-    let (status, body) = save(&admin, server, None, &crate::admins::cake()).await;
-    assert_eq!(status, 200, "{body}");
-    let app::campaigns::SaveOutcome::Saved { id } = serde_json::from_str(&body).unwrap() else {
-        panic!("{body}")
-    };
+    let id = save_campaign(&admin, server, &crate::support::cake()).await;
     let editor = client();
     log_in(&editor, server, "editor").await;
     let (status, body) = call(&editor, server, "get_campaign", &[("id", &id)]).await;
@@ -111,8 +108,9 @@ both_databases!(
 both_databases!(
     a_removed_moderator_is_refused_at_once_for_privileged_actions,
     |url: String| async move {
-        let server = TestServer::start_with(&url, &[("BACKGROUND_JOBS", "off")]).await;
-        let (admin, editor, id) = bakery_with_two_admins(&server).await;
+        let app = App::start(&url, &[("BACKGROUND_JOBS", "off")]).await;
+        let server = &app.server;
+        let (admin, editor, id) = bakery_with_two_admins(server).await;
         let campaign_scope = json!({ "Campaign": id }).to_string();
         let page_scope = json!({ "Page": BAKERY }).to_string();
         // Each privileged call, made just after the editor lost the Page (the stored check is
@@ -158,9 +156,9 @@ both_databases!(
         ];
         for (function, form, json_body) in attempts {
             // Back on the Page, and the product knows it again (a fresh login).
-            set_tasks(&admin, &server, "editor", EDITOR_TASKS).await;
-            log_in(&editor, &server, "editor").await;
-            set_tasks(&admin, &server, "editor", &[]).await;
+            set_tasks(&admin, server, "editor", EDITOR_TASKS).await;
+            log_in(&editor, server, "editor").await;
+            set_tasks(&admin, server, "editor", &[]).await;
             let request = editor.post(server.url(&format!("/api/{function}")));
             let request = match &json_body {
                 Some(body) => request
@@ -177,20 +175,20 @@ both_databases!(
                 "{function}: {body}"
             );
             assert_eq!(
-                scalar(&server, EDITOR_RIGHTS).await,
+                scalar(server, EDITOR_RIGHTS).await,
                 0,
                 "{function}: the stored right is gone at once"
             );
         }
         // Nothing was published by the refused calls; the campaign is still the admin's.
-        let (status, body) = call(&admin, &server, "get_campaign", &[("id", &id)]).await;
+        let (status, body) = call(&admin, server, "get_campaign", &[("id", &id)]).await;
         assert_eq!(status, 200, "{body}");
         let state: String = sqlx::query_scalar("SELECT publish_state FROM campaigns")
             .fetch_one(&server.state.db)
             .await
             .unwrap();
         assert_eq!(state, "draft");
-        server.stop().await;
+        app.stop().await;
     }
 );
 
@@ -230,23 +228,23 @@ async fn session_rows(server: &TestServer) -> i64 {
 both_databases!(
     a_session_ends_after_its_absolute_lifetime_even_when_used,
     |url: String| async move {
-        let server = TestServer::start(&url).await;
-        let http = client();
-        log_in(&http, &server, "admin").await;
-        let (status, _) = call(&http, &server, "list_campaigns", &[]).await;
+        let app = App::start(&url, &[]).await;
+        let server = &app.server;
+        let http = app.login_as("admin").await;
+        let (status, _) = call(&http, server, "list_campaigns", &[]).await;
         assert_eq!(status, 200);
         // Logged in 15 days ago and used every day since: still over (default 14 days).
         exec(
-            &server,
+            server,
             "UPDATE sessions SET created_at = created_at - $1",
             15 * DAY_MS,
         )
         .await;
-        let (status, body) = call(&http, &server, "list_campaigns", &[]).await;
+        let (status, body) = call(&http, server, "list_campaigns", &[]).await;
         assert_eq!(status, 401, "{body}");
-        let (_, who) = call(&http, &server, "whoami", &[]).await;
+        let (_, who) = call(&http, server, "whoami", &[]).await;
         assert_eq!(who, "null");
-        server.stop().await;
+        app.stop().await;
     }
 );
 
@@ -264,14 +262,14 @@ async fn last_used_days_ago(server: &TestServer, days: i64) {
 both_databases!(
     a_session_expires_after_inactivity_and_real_use_extends_it,
     |url: String| async move {
-        let server = TestServer::start(&url).await;
-        let http = client();
-        log_in(&http, &server, "admin").await;
+        let app = App::start(&url, &[]).await;
+        let server = &app.server;
+        let http = app.login_as("admin").await;
         // Last used six days ago: one day of inactivity left.
-        last_used_days_ago(&server, 6).await;
-        let (status, _) = call(&http, &server, "list_campaigns", &[]).await;
+        last_used_days_ago(server, 6).await;
+        let (status, _) = call(&http, server, "list_campaigns", &[]).await;
         assert_eq!(status, 200);
-        let expires = scalar(&server, "SELECT MAX(expires_at) FROM sessions").await;
+        let expires = scalar(server, "SELECT MAX(expires_at) FROM sessions").await;
         assert!(
             expires > now_ms() + 6 * DAY_MS,
             "using the session pushes its inactivity expiry to 7 days from now"
@@ -282,7 +280,7 @@ both_databases!(
             .fetch_one(&server.state.db)
             .await
             .unwrap();
-        last_used_days_ago(&server, 6).await;
+        last_used_days_ago(server, 6).await;
         let started = http.get(server.url("/auth/facebook")).send().await.unwrap();
         assert_eq!(started.status(), 303);
         let after: (String, i64) = sqlx::query_as("SELECT data, expires_at FROM sessions")
@@ -296,21 +294,21 @@ both_databases!(
         );
 
         // Seven days without use: over.
-        exec(&server, "UPDATE sessions SET expires_at = $1", now_ms() - 1).await;
-        let (status, _) = call(&http, &server, "list_campaigns", &[]).await;
+        exec(server, "UPDATE sessions SET expires_at = $1", now_ms() - 1).await;
+        let (status, _) = call(&http, server, "list_campaigns", &[]).await;
         assert_eq!(status, 401);
-        server.stop().await;
+        app.stop().await;
     }
 );
 
 both_databases!(
     anonymous_login_starts_write_no_session_and_are_limited,
     |url: String| async move {
-        let server = TestServer::start_with(&url, &[("LOGIN_RATE_LIMIT", "5")]).await;
+        let app = App::start(&url, &[("LOGIN_RATE_LIMIT", "5")]).await;
+        let server = &app.server;
         // A login still completes through the dialog (one start).
-        let http = client();
-        log_in(&http, &server, "admin").await;
-        assert_eq!(session_rows(&server).await, 1, "the logged-in session only");
+        app.login_as("admin").await;
+        assert_eq!(session_rows(server).await, 1, "the logged-in session only");
         // Four more anonymous starts from the same address: no session row.
         for _ in 0..4 {
             let r = client()
@@ -327,7 +325,7 @@ both_databases!(
                 "no session cookie for a login start"
             );
         }
-        assert_eq!(session_rows(&server).await, 1, "login starts store nothing");
+        assert_eq!(session_rows(server).await, 1, "login starts store nothing");
         // The sixth start within the minute is refused, with words.
         let r = client()
             .get(server.url("/auth/facebook"))
@@ -338,8 +336,8 @@ both_databases!(
         assert!(r.headers().contains_key("retry-after"));
         let body = r.text().await.unwrap();
         assert!(body.contains("Too many login attempts"), "{body}");
-        assert_eq!(session_rows(&server).await, 1);
-        server.stop().await;
+        assert_eq!(session_rows(server).await, 1);
+        app.stop().await;
     }
 );
 
@@ -498,7 +496,8 @@ both_databases!(
 both_databases!(
     a_request_that_started_before_logout_cannot_undo_it,
     |url: String| async move {
-        let server = TestServer::start(&url).await;
+        let app = App::start(&url, &[]).await;
+        let server = &app.server;
         let store = DbSessionStore::new(server.state.db.clone());
         let mut record = Record {
             id: Id::default(),
@@ -517,15 +516,14 @@ both_databases!(
             store.load(&record.id).await.unwrap().is_none(),
             "still logged out"
         );
-        assert_eq!(session_rows(&server).await, 0);
+        assert_eq!(session_rows(server).await, 0);
 
         // Over HTTP: a logged-in client logs out; its old cookie, replayed, gets nothing back.
-        let http = client();
-        log_in(&http, &server, "admin").await;
+        let http = app.login_as("admin").await;
         let out = http.post(server.url("/auth/logout")).send().await.unwrap();
         assert_eq!(out.status(), 303);
-        assert_eq!(session_rows(&server).await, 0);
-        server.stop().await;
+        assert_eq!(session_rows(server).await, 0);
+        app.stop().await;
     }
 );
 
@@ -558,7 +556,7 @@ both_databases!(
             .unwrap();
         let callback =
             through_dialog(&http, &server, "/auth/facebook", "admin", &[], "continue").await;
-        let state = crate::admins::query_param(&callback, "state");
+        let state = crate::support::query_param(&callback, "state");
         // The same state, sealed as the server seals it, but started eleven minutes ago.
         let stale = json!({ "state": state, "verifier": "v".repeat(43), "started_at": now_ms() - 11 * 60_000 });
         let sealed = server.state.token_cipher.encrypt(

@@ -2,9 +2,9 @@
 //! within a quota and an hourly rate, and images no campaign uses are removed a day after their
 //! upload. The upload's own checks (type by content, size, names) are in `campaign_editor`.
 
-use crate::admins::{cake, connect, log_in, save, BAKERY};
-use crate::campaign_editor::uploads as files;
-use crate::support::{client, TestServer};
+use crate::support::{
+    self, cake, client, connect, log_in, save, uploaded_files as files, App, TestServer, BAKERY,
+};
 use app::campaigns::images;
 use app::campaigns::SaveOutcome;
 use app::db::now_ms;
@@ -17,15 +17,7 @@ fn png(size: usize) -> Vec<u8> {
 }
 
 async fn upload(http: &reqwest::Client, server: &TestServer, bytes: Vec<u8>) -> (u16, String) {
-    let response = http
-        .post(server.url("/admin/uploads"))
-        .header("content-type", "image/png")
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.text().await.unwrap())
+    support::upload(http, server, bytes, "image/png").await
 }
 
 fn url_of(body: &str) -> String {
@@ -54,24 +46,25 @@ async fn rows(server: &TestServer) -> i64 {
 both_databases!(
     only_admins_of_a_connected_page_upload,
     |url: String| async move {
-        let server = TestServer::start(&url).await;
+        let app = App::start(&url, &[]).await;
+        let server = &app.server;
         let http = client();
         // Logged in with Facebook, but no Page connected: refused, nothing kept.
-        log_in(&http, &server, "admin").await;
-        let (status, body) = upload(&http, &server, png(100)).await;
+        log_in(&http, server, "admin").await;
+        let (status, body) = upload(&http, server, png(100)).await;
         assert_eq!(status, 403, "{body}");
         assert_eq!(
             error_of(&body),
             "Connect a Facebook Page first: images are for the campaigns of a connected Page."
         );
-        assert!(files(&server).is_empty());
-        assert_eq!(rows(&server).await, 0);
+        assert!(files(server).is_empty());
+        assert_eq!(rows(server).await, 0);
 
-        connect(&http, &server, BAKERY).await;
-        let (status, body) = upload(&http, &server, png(100)).await;
+        connect(&http, server, BAKERY).await;
+        let (status, body) = upload(&http, server, png(100)).await;
         assert_eq!(status, 201, "{body}");
-        assert_eq!(files(&server).len(), 1);
-        server.stop().await;
+        assert_eq!(files(server).len(), 1);
+        app.stop().await;
     }
 );
 
@@ -130,15 +123,15 @@ both_databases!(
 both_databases!(
     uploads_no_campaign_uses_are_removed_a_day_later,
     |url: String| async move {
-        let server = TestServer::start(&url).await;
-        let http = client();
-        log_in(&http, &server, "admin").await;
-        connect(&http, &server, BAKERY).await;
-        let used = url_of(&upload(&http, &server, png(100)).await.1);
-        let unused = url_of(&upload(&http, &server, png(100)).await.1);
+        let app = App::start(&url, &[]).await;
+        let server = &app.server;
+        let http = app.login_as("admin").await;
+        connect(&http, server, BAKERY).await;
+        let used = url_of(&upload(&http, server, png(100)).await.1);
+        let unused = url_of(&upload(&http, server, png(100)).await.1);
         let mut form = cake();
         form.image_url = used.clone();
-        let (status, body) = save(&http, &server, None, &form).await;
+        let (status, body) = save(&http, server, None, &form).await;
         assert_eq!(status, 200, "{body}");
         assert!(matches!(
             serde_json::from_str(&body).unwrap(),
@@ -158,15 +151,15 @@ both_databases!(
 
         // Within the day, nothing goes: the admin may still be about to save the campaign.
         assert_eq!(images::sweep(&server.state, now_ms()).await.unwrap(), 0);
-        assert_eq!(files(&server).len(), 5);
+        assert_eq!(files(server).len(), 5);
 
         let tomorrow = now_ms() + images::UNUSED_UPLOAD_MS + 60_000;
         assert_eq!(images::sweep(&server.state, tomorrow).await.unwrap(), 3);
         let used_name = used.strip_prefix("/uploads/").unwrap().to_string();
         let mut kept = vec![used_name.clone(), "README.txt".to_string()];
         kept.sort();
-        assert_eq!(files(&server), kept);
-        assert_eq!(rows(&server).await, 1);
+        assert_eq!(files(server), kept);
+        assert_eq!(rows(server).await, 1);
         assert_eq!(
             client()
                 .get(server.url(&unused))
@@ -181,6 +174,6 @@ both_databases!(
         assert_eq!(served.status(), 200);
         assert_eq!(served.headers()["content-length"], "100");
         assert_eq!(served.bytes().await.unwrap().as_ref(), png(100).as_slice());
-        server.stop().await;
+        app.stop().await;
     }
 );

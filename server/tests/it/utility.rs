@@ -3,8 +3,7 @@
 //! later, Meta refusing the template field, the template, or its creation, the wait limit and
 //! "send the not-sent ones again", and Get Started hidden by ice breakers.
 
-use crate::admins::{call, connect, location, log_in, through_dialog, BAKERY};
-use crate::notices::Ctx;
+use crate::support::{call, connect, location, log_in, through_dialog, Demo, BAKERY};
 use app::db::now_ms;
 use app::pages::{ManagedPage, OutsideWindow};
 use reqwest::Method;
@@ -12,7 +11,7 @@ use serde_json::{json, Value};
 
 const HOUR_MS: i64 = 3_600_000;
 
-async fn bakery(ctx: &Ctx) -> ManagedPage {
+async fn bakery(ctx: &Demo) -> ManagedPage {
     let (status, body) = call(&ctx.http, &ctx.server, "my_pages", &[]).await;
     assert_eq!(status, 200, "{body}");
     let pages: Vec<ManagedPage> = serde_json::from_str(&body).unwrap();
@@ -23,7 +22,7 @@ async fn bakery(ctx: &Ctx) -> ManagedPage {
 }
 
 /// The end notice's id.
-async fn end_notice(ctx: &Ctx) -> String {
+async fn end_notice(ctx: &Demo) -> String {
     sqlx::query_scalar("SELECT id FROM notices WHERE campaign_id = $1 AND kind = 'end_notice'")
         .bind(&ctx.campaign)
         .fetch_one(&ctx.server.state.db)
@@ -31,20 +30,8 @@ async fn end_notice(ctx: &Ctx) -> String {
         .unwrap()
 }
 
-/// Runs the jobs and the inbox a few rounds (enough for a review webhook to land), without
-/// waiting for messages that are meant to wait.
-async fn rounds(ctx: &Ctx, n: usize) {
-    for _ in 0..n {
-        app::messenger::inbox::process_pending(&ctx.server.state)
-            .await
-            .unwrap();
-        app::notices::run_once(&ctx.server.state).await.unwrap();
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
-
 /// Graph calls the product made whose path contains `part`.
-async fn requests(ctx: &Ctx, part: &str) -> Vec<Value> {
+async fn requests(ctx: &Demo, part: &str) -> Vec<Value> {
     let log = ctx
         .control(Method::GET, &format!("requests?path={part}"), json!({}))
         .await;
@@ -53,7 +40,7 @@ async fn requests(ctx: &Ctx, part: &str) -> Vec<Value> {
 
 /// Ada logs in through the dialog (`start`), declining `decline`; she is let in whatever the
 /// optional permission.
-async fn log_in_as_ada(ctx: &Ctx, start: &str, decline: &[&str]) {
+async fn log_in_as_ada(ctx: &Demo, start: &str, decline: &[&str]) {
     let callback =
         through_dialog(&ctx.http, &ctx.server, start, "admin", decline, "continue").await;
     assert_eq!(
@@ -72,7 +59,7 @@ fn subscribed_fields(request: &Value) -> String {
 both_databases!(
     without_the_utility_permission_login_and_connection_work_and_granting_it_later_sends_the_waiting_notices,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         // Ada declines the optional permission: she is logged in all the same.
         log_in_as_ada(&ctx, "/auth/facebook", &["pages_utility_messaging"]).await;
         let body = connect(&ctx.http, &ctx.server, BAKERY).await;
@@ -92,7 +79,7 @@ both_databases!(
         ctx.subscribe("alice", 0).await;
         ctx.subscribe("bob", 30 * HOUR_MS).await;
         ctx.end_now().await;
-        rounds(&ctx, 3).await;
+        ctx.settle().await;
         let notice = end_notice(&ctx).await;
         let (status, path, _, _) = ctx.outcome(&notice, "alice").await;
         assert_eq!((status.as_str(), path.as_deref()), ("sent", Some("update")));
@@ -119,7 +106,7 @@ both_databases!(
         let subscribed = requests(&ctx, "subscribed_apps").await;
         assert!(subscribed_fields(subscribed.last().unwrap())
             .contains("message_template_status_update"));
-        ctx.drive().await;
+        ctx.settle().await;
         assert_eq!(bakery(&ctx).await.outside_window, Some(OutsideWindow::Ready));
         let (status, path, _, _) = ctx.outcome(&notice, "bob").await;
         assert_eq!((status.as_str(), path.as_deref()), ("sent", Some("utility")));
@@ -128,14 +115,14 @@ both_databases!(
         assert_eq!(got[0]["messaging_type"], "UTILITY");
         let alice = ctx.received("alice", "has ended").await;
         assert_eq!(alice.last().unwrap()["messaging_type"], "UPDATE");
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 both_databases!(
     a_refused_template_ends_its_notices_as_not_sent_with_metas_reason_and_they_go_once_fixed,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         log_in(&ctx.http, &ctx.server, "admin").await;
         ctx.control(
             Method::PATCH,
@@ -145,7 +132,7 @@ both_databases!(
         .await;
         ctx.subscribe("bob", 30 * HOUR_MS).await;
         ctx.end_now().await;
-        rounds(&ctx, 5).await;
+        ctx.settle().await;
         let notice = end_notice(&ctx).await;
         let (status, _, reason, _) = ctx.outcome(&notice, "bob").await;
         assert_eq!(status, "queued");
@@ -164,7 +151,7 @@ both_databases!(
             .iter()
             .filter(|r| r["method"] == "POST")
             .count();
-        rounds(&ctx, 3).await;
+        ctx.settle().await;
         assert_eq!(
             requests(&ctx, "message_templates")
                 .await
@@ -188,7 +175,7 @@ both_databases!(
         app::notices::sender::arm(&ctx.server.state.db, &ctx.page_row)
             .await
             .unwrap();
-        rounds(&ctx, 2).await;
+        ctx.settle().await;
         let (status, _, reason, _) = ctx.outcome(&notice, "bob").await;
         assert_eq!(status, "not_sent");
         assert!(reason.unwrap_or_default().contains("INVALID_FORMAT"));
@@ -208,7 +195,7 @@ both_databases!(
         )
         .await;
         assert_eq!(status, 200, "{body}");
-        rounds(&ctx, 3).await;
+        ctx.settle().await;
         assert_eq!(
             bakery(&ctx).await.outside_window,
             Some(OutsideWindow::Ready)
@@ -221,26 +208,26 @@ both_databases!(
         )
         .await;
         assert_eq!((status, body.as_str()), (200, "1"));
-        ctx.drive().await;
+        ctx.settle().await;
         let (status, path, _, _) = ctx.outcome(&notice, "bob").await;
         assert_eq!(
             (status.as_str(), path.as_deref()),
             ("sent", Some("utility"))
         );
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 both_databases!(
     a_template_meta_will_not_create_is_a_page_state_with_its_words_tried_again_later,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         // The demo Page was connected with the permission; Ada now declines it at Meta, and the
         // Page has not been reconnected since: Meta refuses to create the template.
         log_in_as_ada(&ctx, "/auth/facebook", &["pages_utility_messaging"]).await;
         ctx.subscribe("bob", 30 * HOUR_MS).await;
         ctx.end_now().await;
-        rounds(&ctx, 3).await;
+        ctx.settle().await;
         let creations = |log: Vec<Value>| log.iter().filter(|r| r["method"] == "POST").count();
         assert_eq!(creations(requests(&ctx, "message_templates").await), 1);
         match bakery(&ctx).await.outside_window {
@@ -253,7 +240,7 @@ both_databases!(
         let (status, _, reason, _) = ctx.outcome(&notice, "bob").await;
         assert_eq!(status, "queued");
         assert!(reason.unwrap_or_default().contains("refused to create"));
-        rounds(&ctx, 3).await;
+        ctx.settle().await;
         assert_eq!(
             creations(requests(&ctx, "message_templates").await),
             1,
@@ -264,14 +251,14 @@ both_databases!(
             .await
             .unwrap();
         assert!(next > now_ms() + 50_000, "a minute later at the earliest");
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 both_databases!(
     meta_refusing_the_template_field_still_connects_the_page,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         log_in_as_ada(&ctx, "/auth/facebook", &["pages_utility_messaging"]).await;
         // Our record says granted (an older login), Meta's token says no.
         sqlx::query(
@@ -295,14 +282,14 @@ both_databases!(
         let page = bakery(&ctx).await;
         assert_eq!(page.health, app::pages::Health::Healthy);
         assert_eq!(page.outside_window, Some(OutsideWindow::NeedsPermission));
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );
 
 both_databases!(
     ice_breakers_hiding_get_started_are_reported,
     |url: String| async move {
-        let ctx = Ctx::start(&url, &[]).await;
+        let ctx = Demo::start(&url, &[]).await;
         log_in(&ctx.http, &ctx.server, "admin").await;
         let minted = ctx
             .control(
@@ -355,6 +342,6 @@ both_databases!(
         assert_eq!(status, 200, "{body}");
         assert_eq!(bakery(&ctx).await.get_started_warning, None);
         connect(&ctx.http, &ctx.server, BAKERY).await;
-        ctx.server.stop().await;
+        ctx.stop().await;
     }
 );

@@ -1,15 +1,12 @@
 //! Shared by the sandbox tests: a booted server with fast sandbox delays, JSON helpers, and a
 //! tiny webhook receiver on port 0 that records the exact bytes and headers it gets.
 
-use crate::support::{self, TestServer};
+use crate::support::{self, App};
 use axum::{body::Bytes, extract::State, http::HeaderMap, http::StatusCode, routing::post, Router};
 use serde_json::{json, Value};
-use std::{
-    sync::{
-        atomic::{AtomicUsize, Ordering},
-        Arc, Mutex,
-    },
-    time::Duration,
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    Arc, Mutex,
 };
 
 pub const SUNNY: &str = "101000000000001";
@@ -23,20 +20,25 @@ pub const ALL_PAGE_SCOPES: [&str; 4] = [
     "pages_utility_messaging",
 ];
 
+/// The harness's `App` (sandbox on, SQLite), seen from the sandbox's side: raw Graph and control
+/// calls with their status.
 pub struct Sbx {
-    pub server: TestServer,
-    pub http: reqwest::Client,
+    pub app: App,
+}
+
+impl std::ops::Deref for Sbx {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.app
+    }
 }
 
 impl Sbx {
     /// A real server (sandbox on) with delays shortened to a few milliseconds. Templates keep the
     /// default review (decided at creation); tests of the delayed review set their own delay.
     pub async fn start() -> Sbx {
-        let server = TestServer::start(&support::fresh_database("sqlite").await).await;
-        let sbx = Sbx {
-            server,
-            http: support::client(),
-        };
+        let app = App::start(&support::fresh_database("sqlite").await, &[]).await;
+        let sbx = Sbx { app };
         let (status, _) = sbx
             .patch(
                 "/settings",
@@ -202,6 +204,19 @@ impl Sbx {
         (r.status().as_u16(), r.json().await.unwrap())
     }
 
+    /// Waits until the sandbox has no webhook on its way (queued, being posted, or waiting on a
+    /// timer): what has not arrived by then will not. Asked of the sandbox, never slept for.
+    pub async fn idle(&self) {
+        let url = self.control("/webhooks/pending");
+        let url = url.as_str();
+        crate::support::eventually("the sandbox's webhooks to be posted", || async move {
+            let (status, pending) = self.get(url).await;
+            assert_eq!(status, 200, "{pending}");
+            pending["pending"] == 0
+        })
+        .await
+    }
+
     pub async fn point_webhooks_at(&self, receiver: &Receiver) {
         let (status, v) = self
             .patch("/settings", json!({ "webhook_url": receiver.url() }))
@@ -317,30 +332,22 @@ impl Receiver {
             .collect()
     }
 
-    /// Waits (up to 5 s) until `check` holds for the events received.
+    /// Waits until `check` holds for the events received; returns them.
     pub async fn wait_for(&self, what: &str, check: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-        for _ in 0..500 {
+        let check = &check;
+        crate::support::until_some(what, || async move {
             let events = self.events();
-            if check(&events) {
-                return events;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("timed out waiting for {what}; got {:#?}", self.events());
+            check(&events).then_some(events)
+        })
+        .await
     }
 
     pub async fn wait_deliveries(&self, n: usize) -> Vec<Delivery> {
-        for _ in 0..500 {
+        crate::support::until_some(&format!("{n} webhook deliveries"), || async move {
             let d = self.deliveries();
-            if d.len() >= n {
-                return d;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!(
-            "timed out waiting for {n} deliveries; got {}",
-            self.deliveries().len()
-        );
+            (d.len() >= n).then_some(d)
+        })
+        .await
     }
 }
 

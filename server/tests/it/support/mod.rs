@@ -141,3 +141,8 @@ pub fn client() -> reqwest::Client {
         .build()
         .unwrap()
 }
+
+mod admin;
+mod harness;
+pub use admin::*;
+pub use harness::*;
