@@ -8,6 +8,9 @@
  *   score(t) = SHA-256(key ‖ t)
  *   order    = tickets by score, smallest first; equal scores by ticket
  *
+ * One thing it does not check: a beacon round's BLS signature (that needs a pairing library);
+ * its answer says so, and `server verify-draw` checks it.
+ *
  * verifyDraw(results) resolves to { verified: true, notes: [...] } or
  * { verified: false, difference: "where it differs" }.
  *
@@ -19,7 +22,6 @@
 
   var RESULTS_VERSION = 1;
   var ALGORITHM = 'sha256-score-order-v1';
-  var SANDBOX_SCHEME = 'sandbox-unsigned';
   var TICKET = /^[0-9A-HJKMNP-TV-Z]{1,32}$/;
 
   function Difference(message) {
@@ -162,9 +164,7 @@
         }
       }
       keyParts.push(randomness);
-      notes.push(beacon.scheme === SANDBOX_SCHEME
-        ? 'beacon round ' + beacon.round + " comes from the sandbox's stand-in beacon: its rounds are not signed, so its signature is not checked and nothing outside vouches for its randomness"
-        : 'beacon round ' + beacon.round + ': its randomness is SHA-256 of its signature, but the signature itself is not checked here; check it against the public key of the chain at ' + beacon.url + " with drand's own tools");
+      notes.push('beacon round ' + beacon.round + ': its randomness is SHA-256 of its signature; this script does not check the BLS signature itself (`server verify-draw` does, against the public key in the results)');
     } else {
       notes.push('no beacon round: the draw rests on the seed committed to at publication');
     }

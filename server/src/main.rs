@@ -135,10 +135,10 @@ async fn migrate() -> ExitCode {
 }
 
 /// `server verify-draw <results.json>`: reads no setting and touches no database, so anyone can
-/// run it on results they downloaded. What it cannot check (a beacon round's BLS signature) it
-/// says on a line of its own after "verified".
+/// run it on results they downloaded. What the draw does and does not prove (the beacon round's
+/// signature, or no beacon) it says on lines of their own after "verified".
 fn verify_draw(path: &std::path::Path) -> ExitCode {
-    use app::draws::{beacon, verify, DrawResults, RESULTS_VERSION};
+    use app::draws::{verify_with_notes, DrawResults, RESULTS_VERSION};
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) => {
@@ -164,14 +164,11 @@ fn verify_draw(path: &std::path::Path) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    match verify(&results) {
-        Ok(()) => {
+    match verify_with_notes(&results) {
+        Ok(notes) => {
             say("verified");
-            match &results.beacon {
-                Some(round) => say(&format!("note: {}", beacon::signature_check(round))),
-                None => say(
-                    "note: no beacon round: the draw rests on the seed committed to at publication",
-                ),
+            for note in notes {
+                say(&format!("note: {note}"));
             }
             ExitCode::SUCCESS
         }

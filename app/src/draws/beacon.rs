@@ -9,18 +9,17 @@
 //! can know that round's randomness, so nobody (the server's owner included) could have chosen
 //! the entries that would win.
 //!
-//! Signatures: this build does not check BLS signatures (no pairing library is part of it). It
-//! checks that the randomness is SHA-256 of the signature, which is how drand derives it, and
-//! keeps the round, the signature and the chain's public key in the results, so that anyone can
-//! check the signature with drand's own tools. [`signature_check`] says so in words, every time:
-//! never a silent pass.
+//! Signatures: for drand's schemes ([`check_signature`]) the round's BLS signature is checked
+//! against the public key kept in the results (`drand-verify`, pure Rust); a round that does not
+//! verify is a difference. That proves the round was signed with that key: whether the key is the
+//! chain's, a reader checks against the chain's published key or hash, which the results keep
+//! too. A scheme this build does not know is not checked, and [`check_signature`] says so, in
+//! words, every time: never a silent pass.
 
-use super::results::BeaconRound;
+use super::results::{BeaconRound, Difference};
+use drand_verify::{G1Pubkey, G2PubkeyFastnet, G2PubkeyRfc, Pubkey};
 use std::{fmt, time::Duration};
 use url::Url;
-
-/// The scheme the sandbox's stand-in beacon announces: its rounds are not signed by anyone.
-pub const SANDBOX_SCHEME: &str = "sandbox-unsigned";
 
 /// A chain's parameters, from `{url}/info`.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
@@ -81,36 +80,96 @@ pub fn first_round_after(genesis_time: i64, period: u64, t_ms: i64) -> u64 {
     ((t_ms - genesis_ms) / period_ms) as u64 + 2
 }
 
-/// What can be said of a round's signature, in words for the results page and `verify-draw`.
+/// What was checked of a round's signature, in words for the results page and `verify-draw`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SignatureCheck {
-    /// Not checked here: the reason, and how to check it elsewhere.
+    /// The BLS signature verifies against the public key in the results.
+    Verified(String),
+    /// Not checked here (a scheme this build does not know): the reason, and what to do.
     NotChecked(String),
-    /// The round is the sandbox's: unsigned, nothing outside vouches for it.
-    Skipped(String),
 }
 
 impl SignatureCheck {
     pub fn message(&self) -> &str {
         match self {
-            SignatureCheck::NotChecked(m) | SignatureCheck::Skipped(m) => m,
+            SignatureCheck::Verified(m) | SignatureCheck::NotChecked(m) => m,
         }
     }
 }
 
-/// Says what was (not) checked of `round`'s signature. The randomness itself is always checked
-/// to derive from the signature ([`BeaconRound::checked_randomness`]).
-pub fn signature_check(round: &BeaconRound) -> SignatureCheck {
-    if round.scheme.as_deref() == Some(SANDBOX_SCHEME) {
-        return SignatureCheck::Skipped(format!(
-            "beacon round {} comes from the sandbox's stand-in beacon: its rounds are not signed, so its signature is not checked and nothing outside vouches for its randomness",
-            round.round
-        ));
+/// Checks `round`'s BLS signature for drand's schemes: `pedersen-bls-chained` and
+/// `pedersen-bls-unchained` (key on G1), `bls-unchained-g1-rfc9380` (quicknet) and
+/// `bls-unchained-on-g1` (key on G2). A signature that does not verify, or a known scheme
+/// without a public key, is a [`Difference`]; an unknown scheme is [`SignatureCheck::NotChecked`].
+/// The randomness is checked apart ([`BeaconRound::checked_randomness`]).
+pub fn check_signature(round: &BeaconRound) -> Result<SignatureCheck, Difference> {
+    let scheme = round.scheme.as_deref().unwrap_or("");
+    let verify: BlsCheck = match scheme {
+        "pedersen-bls-chained" | "pedersen-bls-unchained" => bls::<G1Pubkey>,
+        "bls-unchained-g1-rfc9380" => bls::<G2PubkeyRfc>,
+        "bls-unchained-on-g1" => bls::<G2PubkeyFastnet>,
+        _ => {
+            return Ok(SignatureCheck::NotChecked(format!(
+                "beacon round {}: its randomness is SHA-256 of its signature, but its scheme `{scheme}` is not one this build checks: check the signature against the chain at {} with drand's own tools",
+                round.round, round.url
+            )))
+        }
+    };
+    let problem = |problem: String| Difference::BeaconSignature {
+        round: round.round,
+        problem,
+    };
+    let decode = |field: &str, text: &str| {
+        hex::decode(text).map_err(|_| problem(format!("its {field} is not hex")))
+    };
+    let public_key = round
+        .public_key
+        .as_deref()
+        .ok_or_else(|| problem("no public key to check the signature against".into()))
+        .and_then(|key| decode("public key", key))?;
+    let signature = decode("signature", &round.signature)?;
+    // Only the chained scheme signs the previous round's signature too.
+    let previous = match (scheme, &round.previous_signature) {
+        ("pedersen-bls-chained", Some(previous)) => decode("previous signature", previous)?,
+        ("pedersen-bls-chained", None) => {
+            return Err(problem(
+                "a chained scheme, but no previous signature".into(),
+            ))
+        }
+        _ => Vec::new(),
+    };
+    match verify(&public_key, round.round, &previous, &signature) {
+        Ok(true) => Ok(SignatureCheck::Verified(format!(
+            "beacon round {}: its BLS signature ({scheme}) verifies against the public key {}{}; make sure that key is the one the chain at {} publishes",
+            round.round,
+            round.public_key.as_deref().unwrap_or_default(),
+            round
+                .chain_hash
+                .as_deref()
+                .map(|hash| format!(" (chain {hash})"))
+                .unwrap_or_default(),
+            round.url
+        ))),
+        Ok(false) => Err(problem(
+            "its signature does not verify against the public key in the results".into(),
+        )),
+        Err(e) => Err(problem(e)),
     }
-    SignatureCheck::NotChecked(format!(
-        "beacon round {}: its randomness is SHA-256 of its signature, but the signature itself is not checked here (no BLS library in this build); check round {} against the public key of the chain at {} with drand's own tools",
-        round.round, round.round, round.url
-    ))
+}
+
+/// Checks (public key, round, previous signature, signature) for one scheme.
+type BlsCheck = fn(&[u8], u64, &[u8], &[u8]) -> Result<bool, String>;
+
+fn bls<P: Pubkey>(
+    public_key: &[u8],
+    round: u64,
+    previous: &[u8],
+    signature: &[u8],
+) -> Result<bool, String> {
+    let key = P::from_variable(public_key)
+        .map_err(|e| format!("its public key is not a key of this scheme ({e})"))?;
+    key.verify(round, previous, signature)
+        .map_err(|e| format!("its signature is not a point of this scheme ({e})"))
 }
 
 /// A client of one beacon.
@@ -298,5 +357,55 @@ mod tests {
         assert_eq!(info.genesis_time, 1692803367);
         assert_eq!(info.scheme.as_deref(), Some("bls-unchained-g1-rfc9380"));
         assert_eq!(info.hash.as_deref(), Some("52db"));
+    }
+
+    /// drand's quicknet (public data): its key, and round 123 as its API serves it.
+    fn quicknet_round_123() -> BeaconRound {
+        let signature = "b75c69d0b72a5d906e854e808ba7e2accb1542ac355ae486d591aa9d43765482e26cd02df835d3546d23c4b13e0dfc92";
+        BeaconRound {
+            url: "https://beacon.example/52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971".into(),
+            round: 123,
+            randomness: crate::draws::sha256_hex(&hex::decode(signature).unwrap()),
+            signature: signature.into(),
+            previous_signature: None,
+            scheme: Some("bls-unchained-g1-rfc9380".into()),
+            public_key: Some("83cf0f2896adee7eb8b5f01fcad3912212c437e0073e911fb90022d3e760183c8c4b450b6a0a6c3ac6a5776a2d1064510d1fec758c921cc22b0e17e63aaf4bcb5ed66304de9cf809bd274ca73bab4af5a6e9c76a4bc09e76eae8991ef5ece45a".into()),
+            chain_hash: Some("52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971".into()),
+            genesis_time: Some(1692803367),
+            period: Some(3),
+        }
+    }
+
+    #[test]
+    fn a_real_quicknet_round_verifies_and_a_changed_one_does_not() {
+        let round = quicknet_round_123();
+        assert!(round.checked_randomness().is_ok());
+        let check = check_signature(&round).unwrap();
+        assert!(matches!(check, SignatureCheck::Verified(_)), "{check:?}");
+
+        let mut other_round = round.clone();
+        other_round.round = 124;
+        let err = check_signature(&other_round).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("beacon signature: round 124: its signature does not verify"),
+            "{err}"
+        );
+
+        let mut keyless = round.clone();
+        keyless.public_key = None;
+        assert!(matches!(
+            check_signature(&keyless),
+            Err(Difference::BeaconSignature { round: 123, .. })
+        ));
+
+        let mut unknown = round;
+        unknown.scheme = Some("something-new".into());
+        let check = check_signature(&unknown).unwrap();
+        assert!(matches!(check, SignatureCheck::NotChecked(_)), "{check:?}");
+        assert!(
+            check.message().contains("not one this build checks"),
+            "{check}"
+        );
     }
 }

@@ -31,8 +31,8 @@ mod tickets;
 
 pub use order::{draw_key, draw_order, score, Seed, SeedError};
 pub use results::{
-    run_draw, verify, BeaconRound, Difference, DrawInputs, DrawResults, Placed, Redraw,
-    RedrawError, RedrawOutcome, ResultsError, ALGORITHM, RESULTS_VERSION,
+    run_draw, verify, verify_with_notes, BeaconRound, Difference, DrawInputs, DrawResults, Placed,
+    Redraw, RedrawError, RedrawOutcome, ResultsError, ALGORITHM, RESULTS_VERSION,
 };
 pub use tickets::{
     is_valid_ticket, new_ticket, normalize_ticket, FrozenList, ListError, MAX_TICKET_LEN,

@@ -164,6 +164,10 @@ pub enum Difference {
         published: u64,
         expected: u64,
     },
+    BeaconSignature {
+        round: u64,
+        problem: String,
+    },
     OrderLength {
         published: usize,
         expected: usize,
@@ -227,6 +231,9 @@ impl fmt::Display for Difference {
                 f,
                 "beacon round: {published} is not the first round published after the list was frozen ({expected})"
             ),
+            Difference::BeaconSignature { round, problem } => {
+                write!(f, "beacon signature: round {round}: {problem}")
+            }
             Difference::OrderLength {
                 published,
                 expected,
@@ -515,9 +522,15 @@ impl DrawResults {
 }
 
 /// Recomputes the draw from `results` alone and names the first difference: commitment, list,
-/// list hash, beacon randomness and round, the order position by position, each redraw, each
-/// winner. It does not check the beacon's signature: see [`beacon::signature_check`].
+/// list hash, beacon randomness, round and signature ([`beacon::check_signature`]), the order
+/// position by position, each redraw, each winner.
 pub fn verify(results: &DrawResults) -> Result<(), Difference> {
+    verify_with_notes(results).map(|_| ())
+}
+
+/// [`verify`], and on success what was (not) proven, in words: how the beacon's signature was
+/// checked, or that the draw used no beacon.
+pub fn verify_with_notes(results: &DrawResults) -> Result<Vec<String>, Difference> {
     if results.version != RESULTS_VERSION {
         return Err(Difference::Version {
             found: results.version,
@@ -548,6 +561,7 @@ pub fn verify(results: &DrawResults) -> Result<(), Difference> {
             computed,
         });
     }
+    let mut notes = Vec::new();
     let randomness = match &results.beacon {
         Some(round) => {
             let randomness = round.checked_randomness()?;
@@ -562,9 +576,15 @@ pub fn verify(results: &DrawResults) -> Result<(), Difference> {
                     });
                 }
             }
+            notes.push(beacon::check_signature(round)?.message().to_string());
             Some(randomness)
         }
-        None => None,
+        None => {
+            notes.push(
+                "no beacon round: the draw rests on the seed committed to at publication".into(),
+            );
+            None
+        }
     };
 
     let order = draw_order(&seed, &list, randomness.as_ref());
@@ -603,7 +623,7 @@ pub fn verify(results: &DrawResults) -> Result<(), Difference> {
             });
         }
     }
-    Ok(())
+    Ok(notes)
 }
 
 #[cfg(test)]

@@ -232,9 +232,9 @@ fn the_browser_script_agrees_with_the_server() {
 }
 
 /// The first round of the stand-in beacon published after the list is frozen enters the draw;
-/// the server and the script verify it, and both say its signature was not checked.
+/// the server and the script verify it, the server its BLS signature too.
 #[tokio::test]
-async fn a_draw_with_the_sandbox_beacon_verifies_and_says_what_it_did_not_check() {
+async fn a_draw_with_the_sandbox_beacon_verifies_with_its_signature() {
     use server::sandbox::{SandboxConfig, SandboxTuning, Secret};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -254,7 +254,7 @@ async fn a_draw_with_the_sandbox_beacon_verifies_and_says_what_it_did_not_check(
     let client = BeaconClient::new(&url::Url::parse(&format!("{base}/sandbox/beacon")).unwrap());
     let info = client.info().await.unwrap();
     assert_eq!(info.period, 1);
-    assert_eq!(info.scheme.as_deref(), Some(draws::beacon::SANDBOX_SCHEME));
+    assert_eq!(info.scheme.as_deref(), Some("bls-unchained-g1-rfc9380"));
     // A round far in the future is not published yet.
     assert!(client.round(&info, u64::MAX / 2).await.unwrap().is_none());
 
@@ -281,9 +281,9 @@ async fn a_draw_with_the_sandbox_beacon_verifies_and_says_what_it_did_not_check(
     })
     .unwrap();
     assert_eq!(draws::verify(&results), Ok(()));
-    let check = draws::beacon::signature_check(&round);
+    let check = draws::beacon::check_signature(&round);
     assert!(
-        matches!(check, draws::beacon::SignatureCheck::Skipped(_)),
+        matches!(check, Ok(draws::beacon::SignatureCheck::Verified(_))),
         "{check:?}"
     );
 
@@ -293,10 +293,28 @@ async fn a_draw_with_the_sandbox_beacon_verifies_and_says_what_it_did_not_check(
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
     assert_eq!(stdout.lines().next(), Some("verified"));
     assert!(
-        stdout.contains("not signed, so its signature is not checked"),
+        stdout.contains("its BLS signature (bls-unchained-g1-rfc9380) verifies"),
         "{stdout}"
     );
     assert_eq!(verify_in_node(&path), "verified");
+
+    // Another round's signature (its randomness derived to match) is refused by the server; the
+    // browser script cannot check BLS signatures, and says so.
+    let mut forged = results.clone();
+    let beacon = forged.beacon.as_mut().unwrap();
+    let signature = server::sandbox::beacon::signature(beacon.round + 1);
+    beacon.signature = signature.iter().map(|b| format!("{b:02x}")).collect();
+    beacon.randomness = draws::sha256_hex(&signature);
+    let out = verify_draw(&write(&forged));
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.starts_with(&format!(
+            "differs: beacon signature: round {}: its signature does not verify",
+            round.round
+        )),
+        "{stdout}"
+    );
 
     // An earlier round (one known while entries could still come in) is refused.
     let mut earlier = results.clone();
