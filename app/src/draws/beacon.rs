@@ -208,7 +208,9 @@ impl BeaconClient {
         Ok(info)
     }
 
-    /// Round `round`, or `None` while it is not published.
+    /// Round `round`, or `None` while it is not published. Its randomness must derive from its
+    /// signature, and the signature verify against the chain's key (for the schemes
+    /// [`check_signature`] knows).
     pub async fn round(
         &self,
         info: &BeaconInfo,
@@ -246,8 +248,10 @@ impl BeaconClient {
             genesis_time: Some(info.genesis_time),
             period: Some(info.period),
         };
+        // A round that would not verify is refused before any draw uses it.
         round
             .checked_randomness()
+            .and_then(|_| check_signature(&round))
             .map_err(|d| self.malformed(d.to_string()))?;
         Ok(Some(round))
     }

@@ -333,3 +333,48 @@ async fn a_draw_with_the_sandbox_beacon_verifies_with_its_signature() {
         format!("differs: {difference}")
     );
 }
+
+/// A beacon whose round does not verify against its own key is refused when it is fetched,
+/// before any draw could use it.
+#[tokio::test]
+async fn a_beacon_round_with_a_bad_signature_is_refused_when_fetched() {
+    use axum::{extract::Path, routing::get, Json, Router};
+    use server::sandbox::beacon;
+    let hexed = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let app = Router::new()
+        .route(
+            "/info",
+            get(move || async move {
+                Json(serde_json::json!({
+                    "public_key": hexed(&beacon::public_key()),
+                    "period": 3,
+                    "genesis_time": 1_000,
+                    "schemeID": beacon::SCHEME,
+                }))
+            }),
+        )
+        .route(
+            "/public/{round}",
+            get(move |Path(round): Path<u64>| async move {
+                // The next round's signature: a valid point, the wrong message.
+                let signature = beacon::signature(round + 1);
+                Json(serde_json::json!({
+                    "round": round,
+                    "randomness": draws::sha256_hex(&signature),
+                    "signature": hexed(&signature),
+                }))
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let client = BeaconClient::new(&url::Url::parse(&base).unwrap());
+    let info = client.info().await.unwrap();
+    let err = client.round(&info, 7).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("beacon signature: round 7: its signature does not verify"),
+        "{err}"
+    );
+}
