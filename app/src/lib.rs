@@ -25,6 +25,10 @@ pub mod secrets;
 pub mod settings;
 #[cfg(feature = "ssr")]
 pub mod state;
+// The draw's core (order, results, verification, beacon); the browser checks with
+// `public/verify-draw.js`.
+#[cfg(feature = "ssr")]
+pub mod draws;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

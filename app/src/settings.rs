@@ -53,6 +53,9 @@ pub struct Settings {
     pub trusted_proxies: crate::client::TrustedProxies,
     /// What one admin may upload, and how long a fallback code lasts.
     pub abuse: AbuseSettings,
+    /// A drand-shaped beacon whose round after the list is frozen enters each draw
+    /// (`DRAW_BEACON_URL`; none by default: the draw then rests on the seed alone).
+    pub draw_beacon_url: Option<Url>,
 }
 
 /// Limits against a person or an admin filling the disk or guessing codes.
@@ -464,7 +467,12 @@ impl Settings {
                 * 3_600_000,
         };
 
+        let draw_beacon_url = get("DRAW_BEACON_URL")
+            .map(|raw| parse_base_url("DRAW_BEACON_URL", &raw))
+            .transpose()?;
+
         Ok(Settings {
+            draw_beacon_url,
             trusted_proxies,
             auth,
             sending,
@@ -606,6 +614,11 @@ mod tests {
                 ],
                 "SECRET_KEY",
             ),
+            (&[("DRAW_BEACON_URL", "beacon.example")], "DRAW_BEACON_URL"),
+            (
+                &[("DRAW_BEACON_URL", "https://api.example/x?y=1")],
+                "DRAW_BEACON_URL",
+            ),
         ];
         for (pairs, name) in cases {
             let err = load(pairs).unwrap_err();
@@ -669,6 +682,16 @@ mod tests {
         assert_eq!(
             load(&[("SESSION_MAX_AGE_DAYS", "0")]).unwrap_err().name,
             "SESSION_MAX_AGE_DAYS"
+        );
+    }
+
+    #[test]
+    fn the_draw_beacon_is_optional_and_read_as_a_url() {
+        assert_eq!(load(&[]).unwrap().draw_beacon_url, None);
+        let s = load(&[("DRAW_BEACON_URL", "https://beacon.example/52db9ba7")]).unwrap();
+        assert_eq!(
+            s.draw_beacon_url.map(|u| u.to_string()).as_deref(),
+            Some("https://beacon.example/52db9ba7")
         );
     }
 }

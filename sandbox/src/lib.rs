@@ -11,10 +11,12 @@
 //! - `/sandbox/www/{version}/dialog/oauth` — the Login dialog ([`login`])
 //! - `/sandbox/m.me/{page username or id}?ref=...` — the Messenger chat page ([`messenger`])
 //! - `/sandbox/control/...` — faults, clock, inspection ([`control`], documented there)
+//! - `/sandbox/beacon/...` — a stand-in of a drand randomness beacon, for the draw ([`beacon`])
 //!
 //! Everything lives in memory ([`state`]) and is lost on restart, like a test fixture: it is a
 //! stand-in for Meta, not product data. Webhooks go out from background tasks ([`webhooks`]).
 
+pub mod beacon;
 pub mod control;
 pub mod errors;
 pub mod graph;
@@ -91,6 +93,8 @@ pub struct SandboxTuning {
     /// Whether the control API (which can act as anyone and forge what Meta sends) answers
     /// clients that are not on this machine (`SANDBOX_CONTROL_REMOTE=on`).
     pub control_remote: bool,
+    /// Seconds between the stand-in beacon's rounds ([`beacon`]).
+    pub beacon_period_s: u64,
 }
 
 impl Default for SandboxTuning {
@@ -105,6 +109,7 @@ impl Default for SandboxTuning {
             webhook_retry_initial_ms: 1000,
             webhook_retry_for_ms: 3_600_000,
             control_remote: false,
+            beacon_period_s: 1,
         }
     }
 }
@@ -359,6 +364,8 @@ pub fn router_for<S: Clone + Send + Sync + 'static>(sandbox: Shared) -> Router<S
             patch(control::set_template_status),
         )
         .route("/sandbox/control/users/{user}", patch(control::patch_user))
+        .route("/sandbox/beacon/info", get(beacon::info))
+        .route("/sandbox/beacon/public/{round}", get(beacon::round))
         .route(
             "/sandbox/control/pages/{page}/roles/{user}",
             axum::routing::put(control::set_role),

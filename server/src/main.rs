@@ -30,6 +30,12 @@ enum Command {
     },
     /// Apply the database migrations (DATABASE_URL) and exit
     Migrate,
+    /// Recompute a draw from its results.json, without the database: prints "verified" (exit 0)
+    /// or where the results differ (exit 1); exit 2 when the file cannot be read as results
+    VerifyDraw {
+        /// The draw's results.json, as published with the results page
+        results: std::path::PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -50,6 +56,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve().await,
         Command::Sandbox { port } => run_sandbox(port).await,
         Command::Migrate => migrate().await,
+        Command::VerifyDraw { results } => verify_draw(&results),
     }
 }
 
@@ -127,6 +134,51 @@ async fn migrate() -> ExitCode {
     }
 }
 
+/// `server verify-draw <results.json>`: reads no setting and touches no database, so anyone can
+/// run it on results they downloaded. What the draw does and does not prove (the beacon round's
+/// signature, or no beacon) it says on lines of their own after "verified".
+fn verify_draw(path: &std::path::Path) -> ExitCode {
+    use app::draws::{verify_with_notes, DrawResults, RESULTS_VERSION};
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    };
+    let results: DrawResults = match serde_json::from_str(&text) {
+        Ok(results) => results,
+        Err(e) => {
+            eprintln!(
+                "error: {} is not a draw's results.json (version {RESULTS_VERSION}): {e}",
+                path.display()
+            );
+            return ExitCode::from(2);
+        }
+    };
+    if results.version != RESULTS_VERSION {
+        eprintln!(
+            "error: {} is results format version {}; this server reads version {RESULTS_VERSION}",
+            path.display(),
+            results.version
+        );
+        return ExitCode::from(2);
+    }
+    match verify_with_notes(&results) {
+        Ok(notes) => {
+            say("verified");
+            for note in notes {
+                say(&format!("note: {note}"));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(difference) => {
+            say(&format!("differs: {difference}"));
+            ExitCode::from(1)
+        }
+    }
+}
+
 /// Runs the sandbox alone on 127.0.0.1:N (default 3100), with the documented development
 /// credentials (it refuses to start with a real app's `FACEBOOK_APP_ID` / `FACEBOOK_APP_SECRET`); webhooks
 /// go to `SANDBOX_WEBHOOK_URL` (default: the product on its default port).
@@ -190,6 +242,7 @@ async fn run_sandbox(port: u16) -> ExitCode {
     println!("  Login       {base}/sandbox/www/{version}/dialog/oauth");
     println!("  Messenger   {base}/sandbox/m.me/{{page}}");
     println!("  Control     {base}/sandbox/control/world");
+    println!("  Beacon      {base}/sandbox/beacon (DRAW_BEACON_URL)");
     println!("  Webhooks to {webhook_url}");
     match server::sandbox::serve(config, listener, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,

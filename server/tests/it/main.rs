@@ -13,6 +13,7 @@ mod cli;
 mod contract;
 mod crowd;
 mod data_layer;
+mod draw;
 mod entrants;
 mod graph_client;
 mod lifecycle;
