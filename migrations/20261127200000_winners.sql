@@ -31,7 +31,10 @@ CREATE TABLE draws (
     winners_wanted     BIGINT NOT NULL,
     alternates_wanted  BIGINT NOT NULL,
     claim_hours        BIGINT NOT NULL,
-    drawn_at           BIGINT
+    drawn_at           BIGINT,
+    -- The published results (`draws::DrawResults` as JSON), redraws included: the source of
+    -- truth for who holds which prize; `winners` follows it, with claims and deadlines.
+    results            TEXT
 );
 
 -- The frozen list, one row per eligible ticket, and, once drawn, each ticket's place in the

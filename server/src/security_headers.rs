@@ -69,8 +69,15 @@ impl Policies {
             .map(|h| format!("'{h}'"))
             .collect::<Vec<_>>()
             .join(" ");
-        let public_framable =
-            format!("default-src 'self'; script-src {hashes}; style-src 'self'; {common}");
+        // The results page loads one file, the draw's verifier, named by its full address
+        // (a path in a source matches that file only; `'self'` would allow any of ours).
+        let verifier = settings
+            .public_base_url
+            .join(app::winners::results::VERIFY_SCRIPT)
+            .expect("a path joins a base URL");
+        let public_framable = format!(
+            "default-src 'self'; script-src {hashes} {verifier}; style-src 'self'; {common}"
+        );
         let value = |policy: String| {
             HeaderValue::from_str(&policy).expect("a policy is a valid header value")
         };

@@ -7,3 +7,59 @@
 pub mod results;
 #[cfg(feature = "ssr")]
 pub mod store;
+
+#[cfg(feature = "ssr")]
+pub use server::*;
+
+#[cfg(feature = "ssr")]
+mod server {
+    use super::store::{self, Plan, WinnersError};
+    use crate::db::now_ms;
+    use crate::draws::{beacon::BeaconClient, run_draw, DrawInputs, DrawResults};
+    use crate::state::AppState;
+
+    /// Makes the campaign's draw, step by step, each step kept before the next: the list is
+    /// frozen (with `plan`, fixed by the first freeze), the beacon round published after the
+    /// freeze is fetched when `DRAW_BEACON_URL` is set, the draw is run and its results
+    /// recorded. Called again after a crash at any point, it goes on from where it stopped and
+    /// gives the same results; once drawn, it answers the recorded results.
+    pub async fn draw(
+        state: &AppState,
+        campaign_id: &str,
+        plan: Plan,
+    ) -> Result<DrawResults, WinnersError> {
+        let db = &state.db;
+        if let Some(results) = store::results(db, campaign_id).await? {
+            return Ok(results);
+        }
+        // No commitment, no draw: nothing is frozen for a draw that cannot be made.
+        let seed = store::seed(db, &state.token_cipher, campaign_id).await?;
+        let frozen = store::freeze(db, campaign_id, plan, now_ms()).await?;
+        let list = store::frozen_list(db, campaign_id).await?;
+        // The beacon round depends only on the freeze time: fetched again after a crash, it is
+        // the same round.
+        let beacon = match &state.settings.draw_beacon_url {
+            Some(url) => Some(
+                BeaconClient::new(url)
+                    .first_round_after(frozen.frozen_at)
+                    .await
+                    .map_err(|e| WinnersError::Results(format!("the beacon: {e}")))?,
+            ),
+            None => None,
+        };
+        let count = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
+        let results = run_draw(DrawInputs {
+            seed: &seed,
+            list,
+            frozen_at_ms: Some(frozen.frozen_at),
+            beacon,
+            winners: count(frozen.winners_wanted),
+            alternates: count(frozen.alternates_wanted),
+        })
+        .map_err(|e| WinnersError::Results(e.to_string()))?;
+        store::record_draw(db, campaign_id, &results, now_ms()).await?;
+        Ok(store::results(db, campaign_id)
+            .await?
+            .expect("the results were just recorded"))
+    }
+}

@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/c/{slug}/results", get(results_page))
         .route("/embed/{slug}/results", get(embed_results_page))
         .route("/c/{slug}/results/tickets.txt", get(ticket_list))
+        .route("/c/{slug}/results.json", get(results_json))
 }
 
 async fn results_page(state: State<AppState>, slug: Path<String>) -> Response {
@@ -33,6 +34,10 @@ async fn results_page(state: State<AppState>, slug: Path<String>) -> Response {
 async fn embed_results_page(state: State<AppState>, slug: Path<String>) -> Response {
     results(state, slug, true).await.unwrap_or_else(|r| r)
 }
+
+/// The browser's verifier (`public/verify-draw.js`); the public pages' policy allows this one
+/// file by its address (`server/src/security_headers.rs`).
+pub const VERIFY_SCRIPT: &str = "/verify-draw.js";
 
 /// What the page shows, read from the store.
 struct Standing {
@@ -44,6 +49,7 @@ struct Standing {
     seed: Option<String>,
     winners: Vec<(Winner, Option<String>)>,
     list_url: String,
+    json_url: String,
     embed: bool,
 }
 
@@ -68,11 +74,12 @@ async fn results(
         .map_err(internal)?;
     let drawn = draw.as_ref().is_some_and(|d| d.state == "drawn");
     let seed = if drawn {
-        Some(hex::encode(
+        Some(
             store::seed(&state.db, &state.token_cipher, &campaign.id)
                 .await
-                .map_err(internal)?,
-        ))
+                .map_err(internal)?
+                .reveal(),
+        )
     } else {
         None
     };
@@ -91,6 +98,7 @@ async fn results(
         seed,
         winners,
         list_url: format!("/c/{}/results/tickets.txt", campaign.slug),
+        json_url: format!("/c/{}/results.json", campaign.slug),
         embed,
     };
     let html = render_page(move || view! { <ResultsPage standing=standing/> });
@@ -118,12 +126,31 @@ async fn ticket_list(
     let list = store::frozen_list(&state.db, &campaign.id)
         .await
         .map_err(internal)?;
-    let mut body = String::with_capacity(list.len() * 9);
-    for ticket in list {
-        body.push_str(&ticket);
-        body.push('\n');
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        list.text(),
+    )
+        .into_response())
+}
+
+/// The published results (`draws::DrawResults`), what `server verify-draw` and the page's
+/// Verify button recompute. Before the draw there are none.
+async fn results_json(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Response, Response> {
+    let campaign = load(&state, &slug).await?;
+    match store::results(&state.db, &campaign.id)
+        .await
+        .map_err(internal)?
+    {
+        Some(results) => Ok(axum::Json(results).into_response()),
+        None => Err(problem(
+            StatusCode::NOT_FOUND,
+            "No results yet",
+            "The winners have not been drawn yet.",
+        )),
     }
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response())
 }
 
 /// How a prize holder is named in public: their first name (as Messenger gave it) and their
@@ -161,6 +188,7 @@ fn ResultsPage(standing: Standing) -> impl IntoView {
         seed,
         winners,
         list_url,
+        json_url,
         embed,
     } = standing;
     let body_class = if embed { "entry embed" } else { "entry" };
@@ -215,6 +243,22 @@ fn ResultsPage(standing: Standing) -> impl IntoView {
             </p>
         }
     });
+    let verify = seed.is_some().then(|| {
+        view! {
+            <p>
+                <button type="button" data-testid="verify-draw" data-verify-draw=json_url.clone()
+                    data-verify-output="verify-output">"Verify the draw"</button>" "
+                <output id="verify-output" data-testid="verify-output"></output>
+            </p>
+            <p class="muted">
+                "It recomputes the draw in this browser from "
+                <a href=json_url.clone() data-testid="results-json">"the results"</a>
+                "; or run "<code>"server verify-draw results.json"</code>" on your own machine."
+            </p>
+            // The only script of the public pages loaded from a file; the policy names it.
+            <script src=VERIFY_SCRIPT defer></script>
+        }
+    });
     let seed = seed.map(|seed| {
         view! { <p>"The seed, revealed: "<code data-testid="seed">{seed}</code></p> }
     });
@@ -234,6 +278,7 @@ fn ResultsPage(standing: Standing) -> impl IntoView {
                         </p>
                         {list}
                         {seed}
+                        {verify}
                         <p class="muted">
                             "The draw is a fixed function of the seed and the list: anyone can \
                              recompute it from what this page shows. The organiser could not \

@@ -3,18 +3,17 @@
 //! between two steps leaves a state the next run takes up, never a half-written one.
 
 use crate::db::{value_rows, Db};
+use crate::draws::{DrawResults, FrozenList, RedrawOutcome, Seed};
 use crate::secrets::{Secret, TokenCipher};
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 
 /// The sealed seed's associated data: a seed copied onto another campaign does not open.
 fn seed_aad(campaign_id: &str) -> String {
     format!("draw-seed:{campaign_id}")
 }
 
-/// The campaign's commitment, made now if it has none: 256 bits from the OS, sealed, and their
-/// SHA-256 (hex). Publishing calls it; it never changes afterwards (a second call, or two
-/// instances at once, keep the first).
+/// The campaign's commitment, made now if it has none: a new seed, sealed, and its SHA-256
+/// (hex). Publishing calls it; it never changes afterwards (a second call, or two instances at
+/// once, keep the first).
 pub async fn commit(
     db: &Db,
     cipher: &TokenCipher,
@@ -23,16 +22,15 @@ pub async fn commit(
     if let Some(existing) = commitment(db, campaign_id).await? {
         return Ok(existing);
     }
-    let mut seed = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut seed);
-    let sealed = cipher.encrypt(&Secret::new(hex::encode(seed)), &seed_aad(campaign_id));
+    let seed = Seed::generate();
+    let sealed = cipher.encrypt(&Secret::new(seed.reveal()), &seed_aad(campaign_id));
     sqlx::query(
         "INSERT INTO draw_seeds (campaign_id, seed_sealed, commitment, created_at)
          VALUES ($1, $2, $3, $4) ON CONFLICT (campaign_id) DO NOTHING",
     )
     .bind(campaign_id)
     .bind(sealed)
-    .bind(hex::encode(Sha256::digest(seed)))
+    .bind(seed.commitment())
     .bind(crate::db::now_ms())
     .execute(db)
     .await?;
@@ -62,15 +60,15 @@ pub enum WinnersError {
     NotFrozen,
     #[error("no free ticket after eight tries")]
     NoFreeTicket,
+    #[error("the frozen list is not valid: {0}")]
+    List(#[from] crate::draws::ListError),
+    #[error("the stored results could not be read: {0}")]
+    Results(String),
 }
 
 /// The secret seed, for the draw (and for the results, once drawn). Checked against the
 /// commitment: a seed that does not match what was published is never used.
-pub async fn seed(
-    db: &Db,
-    cipher: &TokenCipher,
-    campaign_id: &str,
-) -> Result<[u8; 32], WinnersError> {
+pub async fn seed(db: &Db, cipher: &TokenCipher, campaign_id: &str) -> Result<Seed, WinnersError> {
     let row: Option<(String, String)> =
         sqlx::query_as("SELECT seed_sealed, commitment FROM draw_seeds WHERE campaign_id = $1")
             .bind(campaign_id)
@@ -80,26 +78,11 @@ pub async fn seed(
     let opened = cipher
         .decrypt(&sealed, &seed_aad(campaign_id))
         .map_err(|_| WinnersError::Sealed)?;
-    let bytes = hex::decode(opened.expose()).map_err(|_| WinnersError::Sealed)?;
-    let seed: [u8; 32] = bytes.try_into().map_err(|_| WinnersError::Sealed)?;
-    if hex::encode(Sha256::digest(seed)) != commitment {
+    let seed = Seed::from_hex(opened.expose()).map_err(|_| WinnersError::Sealed)?;
+    if seed.commitment() != commitment {
         return Err(WinnersError::Sealed);
     }
     Ok(seed)
-}
-
-/// Tickets read out loud and typed back: no 0/O, 1/I/L, U (Crockford's base32).
-const TICKET_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-/// 8 characters: 40 bits, so a collision within a campaign is rare and simply drawn again.
-const TICKET_LEN: usize = 8;
-
-fn new_ticket() -> String {
-    let mut bytes = [0u8; TICKET_LEN];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    bytes
-        .iter()
-        .map(|b| TICKET_ALPHABET[(*b as usize) % TICKET_ALPHABET.len()] as char)
-        .collect()
 }
 
 /// The entry's public ticket, given now if it has none (at confirmation, or at the freeze for
@@ -109,13 +92,11 @@ pub async fn issue_ticket(
     campaign_id: &str,
     entry_id: &str,
 ) -> Result<String, WinnersError> {
-    // 256 alphabet positions over 32 letters: `% 32` is exact, no letter is likelier.
-    const _: () = assert!(256 % TICKET_ALPHABET.len() == 0);
     for _ in 0..8 {
         if let Some(ticket) = ticket_of(db, entry_id).await? {
             return Ok(ticket);
         }
-        // A clash on the entry (another instance was first) or on the ticket (the same 40 bits
+        // A clash on the entry (another instance was first) or on the ticket (the same 50 bits
         // drawn twice in one campaign) inserts nothing: look again, then try a new ticket.
         sqlx::query(
             "INSERT INTO tickets (entry_id, campaign_id, ticket, created_at)
@@ -123,7 +104,7 @@ pub async fn issue_ticket(
         )
         .bind(entry_id)
         .bind(campaign_id)
-        .bind(new_ticket())
+        .bind(crate::draws::new_ticket())
         .bind(crate::db::now_ms())
         .execute(db)
         .await?;
@@ -172,16 +153,6 @@ pub async fn draw_of(db: &Db, campaign_id: &str) -> Result<Option<Draw>, sqlx::E
     .await
 }
 
-/// SHA-256 (hex) of the frozen list: the tickets in byte order, each followed by a line break.
-pub fn list_hash(sorted_tickets: &[String]) -> String {
-    let mut hash = Sha256::new();
-    for ticket in sorted_tickets {
-        hash.update(ticket.as_bytes());
-        hash.update(b"\n");
-    }
-    hex::encode(hash.finalize())
-}
-
 /// Rows per multi-row INSERT of the frozen list (3 values each; SQLite allows 32,766).
 const LIST_CHUNK: usize = 5_000;
 
@@ -218,10 +189,9 @@ pub async fn freeze(
     .bind(campaign_id)
     .fetch_all(&mut *tx)
     .await?;
-    let mut eligible = eligible;
-    // Byte order, the same in every database and in the verifier.
-    eligible.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    let tickets: Vec<String> = eligible.iter().map(|(t, _)| t.clone()).collect();
+    // Sorted (byte order, the same in every database and in the verifier); a ticket twice or
+    // a malformed one stops the freeze rather than being drawn.
+    let list = FrozenList::freeze(eligible.iter().map(|(t, _)| t.clone()))?;
     // The draws row first: a second instance freezing at the same time waits on it (PostgreSQL)
     // or finds it (SQLite's single writer), and inserts nothing.
     let inserted = sqlx::query(
@@ -231,8 +201,8 @@ pub async fn freeze(
     )
     .bind(campaign_id)
     .bind(now)
-    .bind(list_hash(&tickets))
-    .bind(tickets.len() as i64)
+    .bind(hex::encode(list.sha256()))
+    .bind(list.len() as i64)
     .bind(plan.winners)
     .bind(plan.alternates)
     .bind(plan.claim_hours)
@@ -258,15 +228,14 @@ pub async fn freeze(
         .expect("the draw was just frozen"))
 }
 
-/// The frozen list, in its published (byte) order.
-pub async fn frozen_list(db: &Db, campaign_id: &str) -> Result<Vec<String>, sqlx::Error> {
-    let mut list: Vec<String> =
+/// The frozen list, as published.
+pub async fn frozen_list(db: &Db, campaign_id: &str) -> Result<FrozenList, WinnersError> {
+    let list: Vec<String> =
         sqlx::query_scalar("SELECT ticket FROM draw_tickets WHERE campaign_id = $1")
             .bind(campaign_id)
             .fetch_all(db)
             .await?;
-    list.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-    Ok(list)
+    Ok(FrozenList::freeze(list)?)
 }
 
 /// One prize's holder (or a past holder), as stored.
@@ -293,41 +262,53 @@ pub async fn winners(db: &Db, campaign_id: &str) -> Result<Vec<Winner>, sqlx::Er
     .await
 }
 
-/// Records the draw's outcome: `order` is the full order of the frozen list (the draw
-/// function's output). The first `winners + alternates` places are kept (later places are
-/// recomputed from the published inputs if ever needed); the first winners each hold a prize
-/// with a claim deadline. Done once: a second call (a crash after the commit, another instance)
+/// The published results, once drawn.
+pub async fn results(db: &Db, campaign_id: &str) -> Result<Option<DrawResults>, WinnersError> {
+    let text: Option<Option<String>> =
+        sqlx::query_scalar("SELECT results FROM draws WHERE campaign_id = $1")
+            .bind(campaign_id)
+            .fetch_optional(db)
+            .await?;
+    text.flatten().map(|t| parse_results(&t)).transpose()
+}
+
+fn parse_results(text: &str) -> Result<DrawResults, WinnersError> {
+    serde_json::from_str(text).map_err(|e| WinnersError::Results(e.to_string()))
+}
+
+/// Records the draw's outcome (`draws::run_draw` over the frozen list): the results as
+/// published, each drawn ticket's place in the order, and a prize row for each winner with its
+/// claim deadline. Done once: a second call (a crash after the commit, another instance)
 /// changes nothing.
 pub async fn record_draw(
     db: &Db,
     campaign_id: &str,
-    order: &[String],
+    results: &DrawResults,
     now: i64,
 ) -> Result<Draw, WinnersError> {
     let mut tx = db.begin().await?;
-    let draw: Option<Draw> = sqlx::query_as(
-        "SELECT state, frozen_at, list_hash, ticket_count, winners_wanted, alternates_wanted,
-                claim_hours, drawn_at
-         FROM draws WHERE campaign_id = $1",
-    )
-    .bind(campaign_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(draw) = draw else {
+    let claim_hours: Option<i64> =
+        sqlx::query_scalar("SELECT claim_hours FROM draws WHERE campaign_id = $1")
+            .bind(campaign_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(claim_hours) = claim_hours else {
         return Err(WinnersError::NotFrozen);
     };
+    let json = serde_json::to_string(results).map_err(|e| WinnersError::Results(e.to_string()))?;
     // Only one caller moves the draw from frozen to drawn.
     let claimed = sqlx::query(
-        "UPDATE draws SET state = 'drawn', drawn_at = $2 WHERE campaign_id = $1 AND state = 'frozen'",
+        "UPDATE draws SET state = 'drawn', drawn_at = $2, results = $3
+         WHERE campaign_id = $1 AND state = 'frozen'",
     )
     .bind(campaign_id)
     .bind(now)
+    .bind(json)
     .execute(&mut *tx)
     .await?
     .rows_affected();
     if claimed == 1 {
-        let kept = (draw.winners_wanted + draw.alternates_wanted).max(0) as usize;
-        for (place, ticket) in order.iter().take(kept).enumerate() {
+        for (place, ticket) in results.order.iter().enumerate() {
             sqlx::query(
                 "UPDATE draw_tickets SET place = $3 WHERE campaign_id = $1 AND ticket = $2",
             )
@@ -337,28 +318,38 @@ pub async fn record_draw(
             .execute(&mut *tx)
             .await?;
         }
-        let deadline = now + draw.claim_hours * 3_600_000;
-        for (place, ticket) in order
-            .iter()
-            .take(draw.winners_wanted.max(0) as usize)
-            .enumerate()
-        {
-            sqlx::query(
-                "INSERT INTO winners (campaign_id, place, prize_rank, ticket, entry_id, status,
-                                      claim_deadline)
-                 SELECT campaign_id, place, $3, ticket, entry_id, 'won', $4
-                 FROM draw_tickets WHERE campaign_id = $1 AND ticket = $2",
-            )
-            .bind(campaign_id)
-            .bind(ticket)
-            .bind(place as i64 + 1)
-            .bind(deadline)
-            .execute(&mut *tx)
-            .await?;
+        let deadline = now + claim_hours * 3_600_000;
+        for (rank, ticket) in results.winners.iter().enumerate() {
+            if let Some(ticket) = ticket {
+                hold(&mut tx, campaign_id, ticket, rank as i64 + 1, deadline).await?;
+            }
         }
     }
     tx.commit().await?;
     Ok(draw_of(db, campaign_id).await?.expect("the draw exists"))
+}
+
+/// Gives prize `rank` to `ticket` (at its place in the order) until `deadline`.
+async fn hold(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    campaign_id: &str,
+    ticket: &str,
+    rank: i64,
+    deadline: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO winners (campaign_id, place, prize_rank, ticket, entry_id, status,
+                              claim_deadline)
+         SELECT campaign_id, place, $3, ticket, entry_id, 'won', $4
+         FROM draw_tickets WHERE campaign_id = $1 AND ticket = $2",
+    )
+    .bind(campaign_id)
+    .bind(ticket)
+    .bind(rank)
+    .bind(deadline)
+    .execute(&mut **tx)
+    .await
+    .map(drop)
 }
 
 /// What a winner's claim came to.
@@ -417,9 +408,9 @@ pub struct Passed {
 }
 
 /// Every prize whose winner let the deadline pass goes to the next alternate, with a new
-/// deadline. Each such row is taken once (a conditional update), so two instances never pass
-/// the same prize twice.
-pub async fn pass_unclaimed(db: &Db, now: i64) -> Result<Vec<Passed>, sqlx::Error> {
+/// deadline. Each such row is taken once (a conditional update in a transaction), so two
+/// instances never pass the same prize twice.
+pub async fn pass_unclaimed(db: &Db, now: i64) -> Result<Vec<Passed>, WinnersError> {
     let late: Vec<(String, i64)> = sqlx::query_as(
         "SELECT campaign_id, place FROM winners WHERE status = 'won' AND claim_deadline < $1",
     )
@@ -428,16 +419,9 @@ pub async fn pass_unclaimed(db: &Db, now: i64) -> Result<Vec<Passed>, sqlx::Erro
     .await?;
     let mut passed = Vec::new();
     for (campaign_id, place) in late {
-        if let Some(p) = end_and_walk(
-            db,
-            &campaign_id,
-            place,
-            "passed",
-            "not claimed by the deadline",
-            now,
-        )
-        .await?
-        {
+        let reason = "not claimed by the deadline";
+        let outcome = RedrawOutcome::PassedToAlternate;
+        if let Some(p) = end_and_walk(db, &campaign_id, place, outcome, reason, now).await? {
             passed.push(p);
         }
     }
@@ -452,20 +436,29 @@ pub async fn disqualify(
     place: i64,
     reason: &str,
     now: i64,
-) -> Result<Option<Passed>, sqlx::Error> {
-    end_and_walk(db, campaign_id, place, "disqualified", reason, now).await
+) -> Result<Option<Passed>, WinnersError> {
+    let outcome = RedrawOutcome::Disqualified;
+    end_and_walk(db, campaign_id, place, outcome, reason, now).await
 }
 
+/// Said on the results of an alternate skipped because their entry was erased since the draw.
+const ERASED: &str = "the entrant's data was erased";
+
 /// Ends the prize holder at `place` (if it still holds its prize) and gives the prize to the
-/// next place in the draw's order whose entry still exists, in one transaction.
+/// next ticket down the published order (`DrawResults::record_redraw`, recorded in the
+/// results), skipping, and recording, tickets whose entry was erased since; one transaction.
 async fn end_and_walk(
     db: &Db,
     campaign_id: &str,
     place: i64,
-    status: &str,
+    outcome: RedrawOutcome,
     reason: &str,
     now: i64,
-) -> Result<Option<Passed>, sqlx::Error> {
+) -> Result<Option<Passed>, WinnersError> {
+    let status = match outcome {
+        RedrawOutcome::PassedToAlternate => "passed",
+        RedrawOutcome::Disqualified => "disqualified",
+    };
     let mut tx = db.begin().await?;
     let ended = sqlx::query(
         "UPDATE winners SET status = $3, reason = $4, ended_at = $5
@@ -482,63 +475,77 @@ async fn end_and_walk(
     if ended == 0 {
         return Ok(None);
     }
-    let (rank,): (i64,) =
-        sqlx::query_as("SELECT prize_rank FROM winners WHERE campaign_id = $1 AND place = $2")
-            .bind(campaign_id)
-            .bind(place)
-            .fetch_one(&mut *tx)
-            .await?;
-    let claim_hours: i64 =
-        sqlx::query_scalar("SELECT claim_hours FROM draws WHERE campaign_id = $1")
-            .bind(campaign_id)
-            .fetch_one(&mut *tx)
-            .await?;
-    // Redraws never draw again: they only walk further down the published order, past every
-    // place already used and every entry erased since.
-    let next: Option<(i64, String, String)> = sqlx::query_as(
-        "SELECT d.place, d.ticket, d.entry_id FROM draw_tickets d
-         WHERE d.campaign_id = $1 AND d.place IS NOT NULL AND d.entry_id IS NOT NULL
-           AND d.place > (SELECT MAX(place) FROM winners WHERE campaign_id = $1)
-         ORDER BY d.place LIMIT 1",
+    let (rank, ticket): (i64, String) = sqlx::query_as(
+        "SELECT prize_rank, ticket FROM winners WHERE campaign_id = $1 AND place = $2",
     )
     .bind(campaign_id)
-    .fetch_optional(&mut *tx)
+    .bind(place)
+    .fetch_one(&mut *tx)
     .await?;
-    let to = match next {
-        Some((next_place, ticket, entry_id)) => {
-            let deadline = now + claim_hours * 3_600_000;
-            sqlx::query(
-                "INSERT INTO winners (campaign_id, place, prize_rank, ticket, entry_id, status,
-                                      claim_deadline)
-                 VALUES ($1, $2, $3, $4, $5, 'won', $6)",
-            )
+    let (claim_hours, text): (i64, Option<String>) =
+        sqlx::query_as("SELECT claim_hours, results FROM draws WHERE campaign_id = $1")
             .bind(campaign_id)
-            .bind(next_place)
-            .bind(rank)
-            .bind(&ticket)
-            .bind(&entry_id)
-            .bind(deadline)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
-            Some(Winner {
-                place: next_place,
-                prize_rank: rank,
-                ticket,
-                entry_id: Some(entry_id),
-                status: "won".into(),
-                reason: None,
-                claim_deadline: Some(deadline),
-                claimed_at: None,
-            })
-        }
-        None => None,
+    let mut results = parse_results(text.as_deref().ok_or(WinnersError::NotFrozen)?)?;
+    let mut next = redraw(&mut results, &ticket, outcome, reason)?;
+    // Redraws never draw again: they only walk further down the published order.
+    let to = loop {
+        let Some(placed) = next else { break None };
+        let entry: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT entry_id FROM draw_tickets WHERE campaign_id = $1 AND ticket = $2",
+        )
+        .bind(campaign_id)
+        .bind(&placed.ticket)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(entry_id) = entry.flatten() else {
+            next = redraw(
+                &mut results,
+                &placed.ticket,
+                RedrawOutcome::Disqualified,
+                ERASED,
+            )?;
+            continue;
+        };
+        let deadline = now + claim_hours * 3_600_000;
+        hold(&mut tx, campaign_id, &placed.ticket, rank, deadline).await?;
+        break Some(Winner {
+            place: i64::from(placed.position) - 1,
+            prize_rank: rank,
+            ticket: placed.ticket,
+            entry_id: Some(entry_id),
+            status: "won".into(),
+            reason: None,
+            claim_deadline: Some(deadline),
+            claimed_at: None,
+        });
     };
+    let json = serde_json::to_string(&results).map_err(|e| WinnersError::Results(e.to_string()))?;
+    sqlx::query("UPDATE draws SET results = $2 WHERE campaign_id = $1")
+        .bind(campaign_id)
+        .bind(json)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(Some(Passed {
         campaign_id: campaign_id.to_string(),
         prize_rank: rank,
         to,
     }))
+}
+
+/// Records a redraw in the results; answers who holds the prize now (if anyone).
+fn redraw(
+    results: &mut DrawResults,
+    ticket: &str,
+    outcome: RedrawOutcome,
+    reason: &str,
+) -> Result<Option<crate::draws::Placed>, WinnersError> {
+    results
+        .record_redraw(ticket, outcome, reason)
+        .map(|r| r.replaced_by)
+        .map_err(|e| WinnersError::Results(e.to_string()))
 }
 
 /// Every row of the campaign's winners, by place, with the first name Messenger gave for the

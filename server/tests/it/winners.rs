@@ -69,13 +69,13 @@ both_databases!(
         assert_eq!(first.len(), 64);
         assert_eq!(store::commit(db, cipher, &campaign).await.unwrap(), first);
         let seed = store::seed(db, cipher, &campaign).await.unwrap();
-        assert_eq!(hex::encode(Sha256::digest(seed)), first);
+        assert_eq!(hex::encode(Sha256::digest(seed.bytes())), first);
         // The seed is sealed at rest.
         let stored: String = sqlx::query_scalar("SELECT seed_sealed FROM draw_seeds")
             .fetch_one(db)
             .await
             .unwrap();
-        assert!(!stored.contains(&hex::encode(seed)), "{stored}");
+        assert!(!stored.contains(&seed.reveal()), "{stored}");
         server.stop().await;
     }
 );
@@ -96,7 +96,7 @@ both_databases!(
                 .unwrap(),
             early
         );
-        assert_eq!(early.len(), 8);
+        assert_eq!(early.len(), app::draws::TICKET_LEN);
         let plan = Plan {
             winners: 2,
             alternates: 2,
@@ -107,20 +107,21 @@ both_databases!(
             draw.ticket_count, 5,
             "the duplicate and the pending entry are left out"
         );
-        let list = store::frozen_list(db, &campaign).await.unwrap();
+        let frozen = store::frozen_list(db, &campaign).await.unwrap();
+        let list = frozen.tickets().to_vec();
         assert_eq!(list.len(), 5);
         assert!(list.contains(&early));
         assert!(
             list.windows(2).all(|w| w[0] < w[1]),
             "sorted, no ticket twice: {list:?}"
         );
-        assert_eq!(draw.list_hash, store::list_hash(&list));
+        assert_eq!(draw.list_hash, hex::encode(Sha256::digest(frozen.text())));
 
         // An entry confirmed after the freeze does not change the list.
         entrants(db, 1).await;
         let again = store::freeze(db, &campaign, plan, now_ms()).await.unwrap();
         assert_eq!(again, draw);
-        assert_eq!(store::frozen_list(db, &campaign).await.unwrap(), list);
+        assert_eq!(store::frozen_list(db, &campaign).await.unwrap(), frozen);
         server.stop().await;
     }
 );
@@ -136,25 +137,26 @@ both_databases!(
             alternates: 2,
             claim_hours: 48,
         };
-        let now = now_ms();
+        // Never without a commitment made before (at publish).
         assert!(matches!(
-            store::record_draw(db, &campaign, &[], now).await,
-            Err(store::WinnersError::NotFrozen)
+            app::winners::draw(&server.state, &campaign, plan).await,
+            Err(store::WinnersError::NoCommitment)
         ));
-        store::freeze(db, &campaign, plan, now).await.unwrap();
-        // Any full order of the list (the draw function's output; its own tests are apart).
-        let mut order = store::frozen_list(db, &campaign).await.unwrap();
-        order.reverse();
-        let drawn = store::record_draw(db, &campaign, &order, now)
+        store::commit(db, &server.state.token_cipher, &campaign)
             .await
             .unwrap();
-        assert_eq!(drawn.state, "drawn");
-        // Recorded once: a second call (a crash after the commit) changes nothing.
-        let mut other = order.clone();
-        other.rotate_left(1);
-        store::record_draw(db, &campaign, &other, now + 5)
+        let results = app::winners::draw(&server.state, &campaign, plan)
             .await
             .unwrap();
+        let now = now_ms();
+        let order = results.order.clone();
+        assert_eq!(order.len(), 4, "2 winners and 2 alternates of 6 tickets");
+        app::draws::verify(&results).unwrap();
+        // Made once: asked again (a crash after the commit, another instance), the same.
+        let again = app::winners::draw(&server.state, &campaign, plan)
+            .await
+            .unwrap();
+        assert_eq!(again, results);
         let winners = store::winners(db, &campaign).await.unwrap();
         let held: Vec<(i64, &str)> = winners
             .iter()
@@ -232,6 +234,24 @@ both_databases!(
             None
         );
 
+        // The published results hold every step, the erased alternate's included, and verify.
+        let published = store::results(db, &campaign).await.unwrap().unwrap();
+        let reasons: Vec<&str> = published
+            .redraws
+            .iter()
+            .map(|r| r.reason.as_str())
+            .collect();
+        assert_eq!(
+            reasons,
+            vec![
+                "not claimed by the deadline",
+                "the entrant's data was erased",
+                "entered twice"
+            ]
+        );
+        app::draws::verify(&published).unwrap();
+        assert_eq!(published.winners, vec![Some(order[0].clone()), None]);
+
         let rows = store::winners(db, &campaign).await.unwrap();
         let tickets: Vec<&str> = rows.iter().map(|w| w.ticket.as_str()).collect();
         let mut unique = tickets.clone();
@@ -288,21 +308,22 @@ both_databases!(
             "the seed stays secret: {html}"
         );
         assert_eq!(get("/c/demo/results/tickets.txt").await.0, 404);
+        assert_eq!(get("/c/demo/results.json").await.0, 404);
 
         let plan = Plan {
             winners: 2,
             alternates: 1,
             claim_hours: 48,
         };
-        let draw = store::freeze(db, &campaign, plan, now_ms()).await.unwrap();
-        let order = store::frozen_list(db, &campaign).await.unwrap();
-        store::record_draw(db, &campaign, &order, now_ms())
+        let results = app::winners::draw(&server.state, &campaign, plan)
             .await
             .unwrap();
+        let draw = store::draw_of(db, &campaign).await.unwrap().unwrap();
+        let order = results.order.clone();
 
         let (status, html) = get("/c/demo/results").await;
         assert_eq!(status, 200, "{html}");
-        let seed = hex::encode(store::seed(db, cipher, &campaign).await.unwrap());
+        let seed = store::seed(db, cipher, &campaign).await.unwrap().reveal();
         assert!(
             html.contains(&seed),
             "the seed is revealed after the draw: {html}"
@@ -321,6 +342,16 @@ both_databases!(
         assert_eq!(status, 200);
         assert_eq!(hex::encode(Sha256::digest(list.as_bytes())), draw.list_hash);
         assert_eq!(get("/embed/demo/results").await.0, 200);
+        // The results as JSON: what the page's Verify button and `server verify-draw` check.
+        let (status, json) = get("/c/demo/results.json").await;
+        assert_eq!(status, 200, "{json}");
+        let published: app::draws::DrawResults = serde_json::from_str(&json).unwrap();
+        assert_eq!(published, results);
+        app::draws::verify(&published).unwrap();
+        assert!(
+            html.contains("data-verify-draw=\"/c/demo/results.json\""),
+            "{html}"
+        );
         server.stop().await;
     }
 );
