@@ -201,7 +201,10 @@ both_databases!(
             .expect("the page has its inline script");
         let hash = base64::engine::general_purpose::STANDARD
             .encode(sha2::Sha256::digest(script.as_bytes()));
-        assert_eq!(scripts, format!("'sha256-{hash}'"), "{policy}");
+        // The one inline script by its hash, and one file by its full address: the draw's
+        // verifier, for the results page (never `'self'`, which would allow any of ours).
+        let verifier = "https://giveaways.example.org/verify-draw.js";
+        assert_eq!(scripts, format!("'sha256-{hash}' {verifier}"), "{policy}");
 
         // The widget: the same, but framable by any site.
         let (headers, _) = get(&http, &server, "/embed/demo").await;
