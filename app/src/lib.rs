@@ -13,6 +13,7 @@ pub mod html;
 pub mod messenger;
 pub mod notices;
 pub mod pages;
+pub mod stored;
 
 #[cfg(feature = "ssr")]
 pub mod client;

@@ -6,7 +6,8 @@ use super::{
     get_campaign,
     lifecycle::Locks,
     rules::{self, CampaignForm, FieldErrors},
-    slug_available, CampaignAction, Lifecycle, SaveCampaign, SaveOutcome, SlugStatus,
+    slug_available, CampaignAction, Lifecycle, LifecycleAction, NoticePath, SaveCampaign,
+    SaveOutcome, SlugStatus,
 };
 use crate::error::AppError;
 use crate::pages::{my_pages, page_needs_reconnect, Health, NeedsReconnect};
@@ -26,7 +27,7 @@ pub fn CampaignEditor() -> impl IntoView {
     let id = move || params.with(|p| p.get("id")).filter(|id| id != "new");
     let form = RwSignal::new(CampaignForm {
         time_zone: "UTC".into(),
-        notice_path: "automatic".into(),
+        notice_path: NoticePath::Automatic.as_str().into(),
         tag_fallback: true,
         ..Default::default()
     });
@@ -316,17 +317,17 @@ pub fn CampaignEditor() -> impl IntoView {
                     <legend>"How the notice is sent"</legend>
                     <label class="check">
                         <input type="radio" name="notice_path" value="automatic"
-                            prop:checked=move || form.with(|f| f.notice_path == "automatic")
-                            on:change=move |_| form.update(|f| f.notice_path = "automatic".into())/>
+                            prop:checked=move || form.with(|f| f.notice_path == NoticePath::Automatic.as_str())
+                            on:change=move |_| form.update(|f| f.notice_path = NoticePath::Automatic.as_str().into())/>
                         "Automatic: a normal message within 24 hours of the person's last message, an approved utility template after"
                     </label>
                     <label class="check">
                         <input type="radio" name="notice_path" value="tag" data-testid="notice-path-tag"
-                            prop:checked=move || form.with(|f| f.notice_path == "tag")
-                            on:change=move |_| form.update(|f| f.notice_path = "tag".into())/>
+                            prop:checked=move || form.with(|f| f.notice_path == NoticePath::Tag.as_str())
+                            on:change=move |_| form.update(|f| f.notice_path = NoticePath::Tag.as_str().into())/>
                         "The CONFIRMED_EVENT_UPDATE tag"
                     </label>
-                    <Show when=move || form.with(|f| f.notice_path == "tag")>
+                    <Show when=move || form.with(|f| f.notice_path == NoticePath::Tag.as_str())>
                         <p class="notice" data-testid="tag-warning">
                             "Meta retired CONFIRMED_EVENT_UPDATE on 2026-04-27: most sends with it now fail. "
                             "Keep the fallback on so those people get the utility template instead."
@@ -406,33 +407,33 @@ fn CampaignLifecycle(
     act: ServerAction<CampaignAction>,
     current: Resource<Result<Option<super::Campaign>, AppError>>,
 ) -> impl IntoView {
-    let last = RwSignal::new(String::new());
+    let last = RwSignal::new(None::<LifecycleAction>);
     let confirm_delete = RwSignal::new(false);
     let navigate = use_navigate();
     Effect::new(move |_| match act.value().get() {
         Some(Ok(Some(copy))) => navigate(&format!("/admin/campaigns/{copy}"), Default::default()),
-        Some(Ok(None)) if last.get_untracked() == "delete" => {
+        Some(Ok(None)) if last.get_untracked() == Some(LifecycleAction::Delete) => {
             navigate("/admin", Default::default())
         }
         _ => {}
     });
     let button = move |id: String,
-                       action: &'static str,
+                       action: LifecycleAction,
                        label: &'static str,
                        class: &'static str| {
         view! {
             <button type="button" class=class data-testid=format!("action-{action}")
                 disabled=move || act.pending().get()
                 on:click=move |_| {
-                    if action == "delete" && !confirm_delete.get_untracked() {
+                    if action == LifecycleAction::Delete && !confirm_delete.get_untracked() {
                         confirm_delete.set(true);
                         return;
                     }
                     confirm_delete.set(false);
-                    last.set(action.to_string());
-                    act.dispatch(CampaignAction { id: id.clone(), action: action.to_string() });
+                    last.set(Some(action));
+                    act.dispatch(CampaignAction { id: id.clone(), action: action.as_str().into() });
                 }>
-                {move || if action == "delete" && confirm_delete.get() { "Really delete this draft?" } else { label }}
+                {move || if action == LifecycleAction::Delete && confirm_delete.get() { "Really delete this draft?" } else { label }}
             </button>
         }
     };
@@ -443,21 +444,21 @@ fn CampaignLifecycle(
                 let stage = c.lifecycle_now;
                 let id = c.id.clone();
                 let undeletable = c.locks.delete.clone().filter(|_| stage == Lifecycle::Draft);
-                let offers = |action: &str| match action {
-                    "publish" => stage == Lifecycle::Draft,
-                    "delete" => stage == Lifecycle::Draft && undeletable.is_none(),
-                    "unpublish" => stage == Lifecycle::Scheduled,
-                    "archive" => stage != Lifecycle::Archived,
-                    _ => true,
+                let offers = |action: LifecycleAction| match action {
+                    LifecycleAction::Publish => stage == Lifecycle::Draft,
+                    LifecycleAction::Delete => stage == Lifecycle::Draft && undeletable.is_none(),
+                    LifecycleAction::Unpublish => stage == Lifecycle::Scheduled,
+                    LifecycleAction::Archive => stage != Lifecycle::Archived,
+                    LifecycleAction::EndNow | LifecycleAction::Duplicate => true,
                 };
                 view! {
                     <div class="lifecycle" data-testid="campaign-lifecycle">
                         <span class="stage" data-testid="lifecycle" data-stage=stage.label().to_lowercase()>{stage.label()}</span>
-                        {offers("publish").then(|| button(id.clone(), "publish", "Publish", ""))}
-                        {offers("unpublish").then(|| button(id.clone(), "unpublish", "Back to draft", "secondary"))}
-                        {offers("archive").then(|| button(id.clone(), "archive", "Archive", "secondary"))}
-                        {button(id.clone(), "duplicate", "Duplicate", "secondary")}
-                        {offers("delete").then(|| button(id.clone(), "delete", "Delete", "secondary danger"))}
+                        {offers(LifecycleAction::Publish).then(|| button(id.clone(), LifecycleAction::Publish, "Publish", ""))}
+                        {offers(LifecycleAction::Unpublish).then(|| button(id.clone(), LifecycleAction::Unpublish, "Back to draft", "secondary"))}
+                        {offers(LifecycleAction::Archive).then(|| button(id.clone(), LifecycleAction::Archive, "Archive", "secondary"))}
+                        {button(id.clone(), LifecycleAction::Duplicate, "Duplicate", "secondary")}
+                        {offers(LifecycleAction::Delete).then(|| button(id.clone(), LifecycleAction::Delete, "Delete", "secondary danger"))}
                         {undeletable.map(|why| view! { <p class="muted lock" data-testid="lock-delete">{why}</p> })}
                     </div>
                 }

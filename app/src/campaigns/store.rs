@@ -2,7 +2,10 @@
 //! admin may manage: the rights check lives in the query, where it cannot be forgotten.
 
 use super::rules::{CampaignForm, FieldErrors};
+use super::PublishState;
 use crate::db::{new_id, now_ms, Db};
+use crate::notices::NoticeStatus;
+use crate::stored::Flag;
 
 /// Converts `YYYY-MM-DDTHH:MM` in `zone` to Unix milliseconds.
 pub fn to_utc_ms(local: &str, zone: &str) -> Result<i64, String> {
@@ -34,10 +37,6 @@ pub enum Saved {
     Invalid(FieldErrors),
     /// The admin may not manage this Page or campaign.
     Forbidden,
-}
-
-fn flag(b: bool) -> i64 {
-    i64::from(b)
 }
 
 /// Creates (`id` None) or updates a campaign. Server-only checks (time zone, slug uniqueness)
@@ -135,13 +134,13 @@ pub async fn save(
     .bind(ends)
     .bind(form.time_zone.trim())
     .bind(&form.rules)
-    .bind(flag(form.require_login))
-    .bind(flag(form.confirmation_enabled))
+    .bind(Flag::stored(form.require_login))
+    .bind(Flag::stored(form.confirmation_enabled))
     .bind(&form.confirmation_text)
     .bind(keyword)
     .bind(&form.notice_text)
     .bind(&form.notice_path)
-    .bind(flag(form.tag_fallback))
+    .bind(Flag::stored(form.tag_fallback))
     .bind(admin_id)
     .bind(now_ms())
     .execute(&mut *tx)
@@ -183,16 +182,19 @@ struct Row {
     ends_at: i64,
     time_zone: String,
     rules: String,
-    require_login: i64,
-    confirmation_enabled: i64,
+    #[sqlx(try_from = "Flag")]
+    require_login: bool,
+    #[sqlx(try_from = "Flag")]
+    confirmation_enabled: bool,
     confirmation_text: String,
     automation_keyword: Option<String>,
     notice_text: String,
-    notice_path: String,
-    tag_fallback: i64,
-    publish_state: String,
+    notice_path: super::NoticePath,
+    #[sqlx(try_from = "Flag")]
+    tag_fallback: bool,
+    publish_state: PublishState,
     entries: i64,
-    end_notice: Option<String>,
+    end_notice: Option<NoticeStatus>,
 }
 
 const SELECT: &str = "SELECT c.id, p.facebook_page_id, c.title, c.slug, c.description, c.prize, c.image_url,
@@ -203,37 +205,40 @@ const SELECT: &str = "SELECT c.id, p.facebook_page_id, c.title, c.slug, c.descri
     FROM campaigns c JOIN pages p ON p.id = c.page_id JOIN page_admins pa ON pa.page_id = p.id
     WHERE pa.admin_id = $1";
 
-type Parts = (String, CampaignForm, i64, i64, String, i64, Option<String>);
-
-fn to_form(row: Row) -> Parts {
-    let form = CampaignForm {
-        page_id: row.facebook_page_id,
-        title: row.title,
-        slug: row.slug,
-        description: row.description,
-        prize: row.prize,
-        image_url: row.image_url.unwrap_or_default(),
-        starts_at: to_local(row.starts_at, &row.time_zone),
-        ends_at: to_local(row.ends_at, &row.time_zone),
-        time_zone: row.time_zone,
-        rules: row.rules,
-        require_login: row.require_login != 0,
-        confirmation_enabled: row.confirmation_enabled != 0,
-        confirmation_text: row.confirmation_text,
-        automation_keyword: row.automation_keyword.unwrap_or_default(),
-        notice_text: row.notice_text,
-        notice_path: row.notice_path,
-        tag_fallback: row.tag_fallback != 0,
-    };
-    (
-        row.id,
-        form,
-        row.starts_at,
-        row.ends_at,
-        row.publish_state,
-        row.entries,
-        row.end_notice,
-    )
+impl Row {
+    fn into_campaign(self, now: i64) -> super::Campaign {
+        let form = CampaignForm {
+            page_id: self.facebook_page_id,
+            title: self.title,
+            slug: self.slug,
+            description: self.description,
+            prize: self.prize,
+            image_url: self.image_url.unwrap_or_default(),
+            starts_at: to_local(self.starts_at, &self.time_zone),
+            ends_at: to_local(self.ends_at, &self.time_zone),
+            time_zone: self.time_zone,
+            rules: self.rules,
+            require_login: self.require_login,
+            confirmation_enabled: self.confirmation_enabled,
+            confirmation_text: self.confirmation_text,
+            automation_keyword: self.automation_keyword.unwrap_or_default(),
+            notice_text: self.notice_text,
+            notice_path: self.notice_path.as_str().to_string(),
+            tag_fallback: self.tag_fallback,
+        };
+        super::Campaign {
+            id: self.id,
+            form,
+            starts_at_ms: self.starts_at,
+            ends_at_ms: self.ends_at,
+            publish_state: self.publish_state,
+            lifecycle_now: super::Lifecycle::Draft,
+            entries: self.entries,
+            end_notice: self.end_notice,
+            locks: super::lifecycle::Locks::default(),
+        }
+        .judged(now)
+    }
 }
 
 /// The campaign as its editor shows it, if the admin may manage it.
@@ -247,7 +252,7 @@ pub async fn find_for_admin(
         .bind(id)
         .fetch_optional(db)
         .await?;
-    Ok(row.map(to_form).map(super::Campaign::from_parts))
+    Ok(row.map(|row| row.into_campaign(now_ms())))
 }
 
 pub async fn list_for_admin(db: &Db, admin_id: &str) -> Result<Vec<super::Campaign>, sqlx::Error> {
@@ -255,11 +260,8 @@ pub async fn list_for_admin(db: &Db, admin_id: &str) -> Result<Vec<super::Campai
         .bind(admin_id)
         .fetch_all(db)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(to_form)
-        .map(super::Campaign::from_parts)
-        .collect())
+    let now = now_ms();
+    Ok(rows.into_iter().map(|row| row.into_campaign(now)).collect())
 }
 
 /// What an admin can do to a campaign besides editing it.
@@ -296,17 +298,17 @@ pub async fn transition(
         (_, super::Lifecycle::Archived) => {
             return Ok(Changed::Refused("This campaign is archived."))
         }
-        (Transition::Publish, _) => "published",
+        (Transition::Publish, _) => PublishState::Published,
         (Transition::Unpublish, super::Lifecycle::Live | super::Lifecycle::Ended) => {
             return Ok(Changed::Refused(
                 "A campaign that has started cannot go back to draft; archive it instead.",
             ))
         }
-        (Transition::Unpublish, _) => "draft",
-        (Transition::Archive, _) => "archived",
+        (Transition::Unpublish, _) => PublishState::Draft,
+        (Transition::Archive, _) => PublishState::Archived,
         (Transition::EndNow, super::Lifecycle::Live) => {
             ends_at = now;
-            "published"
+            PublishState::Published
         }
         (Transition::EndNow, _) => {
             return Ok(Changed::Refused("Only a live campaign can be ended now."))
@@ -317,7 +319,7 @@ pub async fn transition(
     sqlx::query(
         "UPDATE campaigns SET publish_state = $1, ends_at = $2, updated_at = $3 WHERE id = $4",
     )
-    .bind(state)
+    .bind(state.as_str())
     .bind(ends_at)
     .bind(now)
     .bind(id)
@@ -404,16 +406,18 @@ pub struct Published {
     pub ends_at: i64,
     pub time_zone: String,
     pub rules: String,
-    pub require_login: i64,
-    pub confirmation_enabled: i64,
+    #[sqlx(try_from = "Flag")]
+    pub require_login: bool,
+    #[sqlx(try_from = "Flag")]
+    pub confirmation_enabled: bool,
     pub confirmation_text: String,
     pub automation_keyword: Option<String>,
-    pub publish_state: String,
+    pub publish_state: PublishState,
 }
 
 impl Published {
     pub fn lifecycle(&self, now: i64) -> super::Lifecycle {
-        super::Lifecycle::of(&self.publish_state, self.starts_at, self.ends_at, now)
+        super::Lifecycle::of(self.publish_state, self.starts_at, self.ends_at, now)
     }
 }
 

@@ -148,7 +148,11 @@ mod server_side {
     pub fn interaction_at(event: &MessagingEvent) -> Option<i64> {
         let kind = event.kind();
         match kind {
-            EventKind::Echo | EventKind::Unknown | EventKind::Delivery | EventKind::Read => None,
+            EventKind::Echo
+            | EventKind::Unknown
+            | EventKind::Delivery
+            | EventKind::Read
+            | EventKind::Change => None,
             _ if kind.opens_window() => Some(event_time(event)),
             _ => Some(0),
         }
@@ -320,7 +324,7 @@ mod server_side {
         }
         let proof = match via {
             Via::Ref => store::Proof::Ref {
-                forward_enters: campaign.require_login == 0,
+                forward_enters: !campaign.require_login,
             },
             Via::Code => store::Proof::Code,
         };
@@ -399,7 +403,7 @@ mod server_side {
         entry: &store::Entry,
         subscriber: &store::Subscriber,
     ) -> Result<(), sqlx::Error> {
-        if campaign.confirmation_enabled == 0 {
+        if !campaign.confirmation_enabled {
             return Ok(());
         }
         let text = crate::campaigns::rules::fill(

@@ -55,7 +55,7 @@ pub struct Stored {
     dedupe_key: String,
     page_id: String,
     sender_id: Option<String>,
-    kind: &'static str,
+    kind: EventKind,
     timestamp: i64,
     payload: String,
 }
@@ -112,7 +112,7 @@ fn events_of(envelope: &Value) -> Vec<Stored> {
             rows.push(Stored {
                 dedupe_key: event.dedupe_key(&page_id),
                 sender_id: event.sender.id.clone(),
-                kind: event.kind().as_str(),
+                kind: event.kind(),
                 timestamp: event.timestamp,
                 payload: raw.to_string(),
                 page_id: page_id.clone(),
@@ -125,7 +125,7 @@ fn events_of(envelope: &Value) -> Vec<Stored> {
             rows.push(Stored {
                 dedupe_key: format!("change:{page_id}:{digest}"),
                 sender_id: None,
-                kind: "change",
+                kind: EventKind::Change,
                 timestamp: read.time,
                 payload,
                 page_id: page_id.clone(),
@@ -230,7 +230,7 @@ fn bind_events<'q>(mut query: AnyQuery<'q>, rows: &[&'q Stored], now: i64) -> An
             .bind(&row.dedupe_key)
             .bind(&row.page_id)
             .bind(&row.sender_id)
-            .bind(row.kind)
+            .bind(row.kind.as_str())
             .bind(row.timestamp)
             .bind(&row.payload)
             .bind(now);
@@ -257,7 +257,7 @@ struct Pending {
     id: String,
     page_id: String,
     sender_id: Option<String>,
-    kind: String,
+    kind: EventKind,
     payload: String,
     /// The payload read once, for messaging events.
     #[sqlx(skip)]
@@ -288,7 +288,7 @@ pub async fn process_pending(state: &AppState) -> Result<usize, sqlx::Error> {
         }
         let mut batch = batch;
         for pending in &mut batch {
-            if pending.kind != "change" {
+            if pending.kind != EventKind::Change {
                 pending.event = serde_json::from_str(&pending.payload).ok();
             }
         }
@@ -354,7 +354,7 @@ fn receipt_of<'a>(
     pages: &'a HashMap<String, Option<String>>,
 ) -> Option<(&'a str, &'a str, &'a MessagingEvent)> {
     let event = stored.event.as_ref()?;
-    if stored.kind == "change" || event.kind() != EventKind::Delivery {
+    if stored.kind == EventKind::Change || event.kind() != EventKind::Delivery {
         return None;
     }
     let page_row_id = pages.get(&stored.page_id)?.as_deref()?;
@@ -504,7 +504,7 @@ async fn process(
         tracing::debug!(page = %stored.page_id, "event for a Page that is not connected");
         return Ok(());
     };
-    if stored.kind == "change" {
+    if stored.kind == EventKind::Change {
         // Page-level: the review of the Page's utility template.
         let change: Value = serde_json::from_str(&stored.payload).unwrap_or_default();
         return crate::notices::templates::on_change(state, page_row_id, &change).await;
@@ -517,7 +517,7 @@ async fn process(
     };
     let kind = event.kind();
     match kind {
-        EventKind::Echo | EventKind::Unknown => Ok(()),
+        EventKind::Echo | EventKind::Unknown | EventKind::Change => Ok(()),
         EventKind::Delivery | EventKind::Read => {
             let mut conn = state.db.acquire().await?;
             note_receipt(&mut conn, page_row_id, &psid, event).await?;

@@ -18,7 +18,7 @@
 //! crash, the next holder of the Page's job puts `sending` messages back in the queue: those, and
 //! only those, can go twice.
 
-use super::{jobs, pacing::Pacer, schedule::END, templates};
+use super::{jobs, pacing::Pacer, templates, NoticeKind};
 use crate::campaigns::rules::fill;
 use crate::db::{now_ms, Db};
 use crate::messenger::{
@@ -26,8 +26,10 @@ use crate::messenger::{
     outbox,
     policy::{self, Decision, NoticePath, Path, Purpose, Situation, TemplateState, NOTICE_TAG},
 };
+use crate::pages::{PausedKind, TokenStatus};
 use crate::secrets::Secret;
 use crate::state::AppState;
+use crate::stored::Flag;
 use sqlx::{Any, Executor};
 use std::collections::HashMap;
 use std::future::Future;
@@ -55,13 +57,20 @@ pub async fn arm<'e, E: Executor<'e, Database = Any>>(
     page_row_id: &str,
 ) -> Result<(), sqlx::Error> {
     let payload = serde_json::json!({ "page_id": page_row_id }).to_string();
-    jobs::arm(ex, "send", &job_key(page_row_id), &payload, now_ms()).await
+    jobs::arm(
+        ex,
+        jobs::JobKind::Send,
+        &job_key(page_row_id),
+        &payload,
+        now_ms(),
+    )
+    .await
 }
 
 #[derive(sqlx::FromRow)]
 struct Row {
     id: String,
-    kind: String,
+    kind: NoticeKind,
     attempts: i64,
     created_at: i64,
     subscriber_id: String,
@@ -72,17 +81,15 @@ struct Row {
     text: String,
     title: String,
     prize: String,
-    notice_path: String,
-    tag_fallback: i64,
+    notice_path: crate::campaigns::NoticePath,
+    #[sqlx(try_from = "Flag")]
+    tag_fallback: bool,
 }
 
 /// Why a run stops the Page's sends until someone acts.
 enum Pause {
     /// The token stopped working (190): reconnecting resumes it.
-    Token {
-        reason: String,
-        status: &'static str,
-    },
+    Token { reason: String, status: TokenStatus },
     /// A Page-level problem at Meta (policy block, permission or configuration): the admin
     /// resumes it once fixed.
     Page { reason: String },
@@ -384,17 +391,15 @@ impl Run {
         if self.must_stop() {
             return outbox::requeue(db, &row.id, None, None).await;
         }
-        let purpose = if row.kind == END {
-            Purpose::EndNotice
-        } else {
-            Purpose::UpdateNotice
+        let purpose = match row.kind {
+            NoticeKind::End => Purpose::EndNotice,
+            NoticeKind::Update => Purpose::UpdateNotice,
         };
-        let notice_path = if row.notice_path == "tag" {
-            NoticePath::Tag {
-                fallback_to_utility: row.tag_fallback != 0,
-            }
-        } else {
-            NoticePath::Automatic
+        let notice_path = match row.notice_path {
+            crate::campaigns::NoticePath::Tag => NoticePath::Tag {
+                fallback_to_utility: row.tag_fallback,
+            },
+            crate::campaigns::NoticePath::Automatic => NoticePath::Automatic,
         };
         let text = fill(
             &row.text,
@@ -635,23 +640,37 @@ impl Recorder {
 }
 
 /// 463 means expired; the other 190 subcodes mean the token was invalidated.
-fn token_status(error: &GraphError) -> &'static str {
+fn token_status(error: &GraphError) -> TokenStatus {
     match error.api().and_then(|e| e.error_subcode) {
-        Some(463) => "expired",
-        _ => "revoked",
+        Some(463) => TokenStatus::Expired,
+        _ => TokenStatus::Revoked,
     }
 }
 
+/// Whether a Page may send at all.
+#[derive(sqlx::FromRow)]
+struct PageSwitches {
+    facebook_page_id: String,
+    #[sqlx(try_from = "Flag")]
+    enabled: bool,
+    paused_reason: Option<String>,
+}
+
 async fn sendable_page(state: &AppState, page_row_id: &str) -> Result<Option<Page>, sqlx::Error> {
-    let page: Option<(String, i64, Option<String>)> =
+    let page: Option<PageSwitches> =
         sqlx::query_as("SELECT facebook_page_id, enabled, paused_reason FROM pages WHERE id = $1")
             .bind(page_row_id)
             .fetch_optional(&state.db)
             .await?;
-    let Some((facebook_page_id, enabled, paused)) = page else {
+    let Some(PageSwitches {
+        facebook_page_id,
+        enabled,
+        paused_reason,
+    }) = page
+    else {
         return Ok(None);
     };
-    if enabled == 0 || paused.is_some() {
+    if !enabled || paused_reason.is_some() {
         return Ok(None);
     }
     let token =
@@ -667,14 +686,15 @@ async fn pause_page(db: &Db, page_row_id: &str, pause: &Pause) -> Result<(), sql
     match pause {
         Pause::Token { reason, status } => {
             sqlx::query(
-                "UPDATE pages SET paused_reason = $1, paused_kind = 'token', token_status = $2,
+                "UPDATE pages SET paused_reason = $1, paused_kind = $5, token_status = $2,
                         token_checked_at = $3, updated_at = $3
                  WHERE id = $4",
             )
             .bind(reason)
-            .bind(*status)
+            .bind(status.as_str())
             .bind(now_ms())
             .bind(page_row_id)
+            .bind(PausedKind::Token.as_str())
             .execute(db)
             .await?;
             Ok(())

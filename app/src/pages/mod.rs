@@ -44,6 +44,37 @@ pub fn role(tasks: &[String]) -> &'static str {
     }
 }
 
+crate::word_enum! {
+    /// What the last look at a connected Page's token found (`pages.token_status`).
+    pub enum TokenStatus("page token status") {
+        /// Not checked since it was stored.
+        Unknown = "unknown",
+        Valid = "valid",
+        Expired = "expired",
+        Revoked = "revoked",
+        Restricted = "restricted",
+        /// The token works but the app's data access to the Page lapsed (90 days).
+        DataAccessExpired = "data_access_expired",
+    }
+}
+
+impl TokenStatus {
+    /// Whether sends may count on the token (an unchecked one is trusted until Meta says no).
+    pub fn works(self) -> bool {
+        matches!(self, TokenStatus::Valid | TokenStatus::Unknown)
+    }
+}
+
+crate::word_enum! {
+    /// Why a Page's sends are paused (`pages.paused_kind`; migration 20261127000001).
+    pub enum PausedKind("page pause kind") {
+        /// The token stopped working (190): reconnecting the Page ends it.
+        Token = "token",
+        /// Meta refuses every send for a reason of the Page or the app: the admin resumes it.
+        Page = "page",
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Health {
     /// Not connected to the product.
@@ -143,8 +174,8 @@ pub async fn my_pages() -> Result<Vec<ManagedPage>, AppError> {
         let link = connected.iter().find(|c| c.facebook_page_id == a.id);
         let health = match link {
             None => Health::NotConnected,
-            Some(c) if c.token_status == "valid" || c.token_status == "unknown" => Health::Healthy,
-            Some(c) => Health::Reconnect(c.token_status.clone()),
+            Some(c) if c.token_status.works() => Health::Healthy,
+            Some(c) => Health::Reconnect(c.token_status.to_string()),
         };
         let (outside_window, paused) = match link {
             Some(c) => (
@@ -301,7 +332,7 @@ async fn health_now(
     let token = store::page_token(&state.db, &state.token_cipher, facebook_page_id).await?;
     let graph = &state.graph;
     let (status, data_access) = match token {
-        None => ("revoked".to_string(), None),
+        None => (TokenStatus::Revoked, None),
         Some(token) => match graph.debug_token(&token).await {
             Ok(info) if info.is_valid => {
                 let lapsed = info
@@ -309,11 +340,10 @@ async fn health_now(
                     .is_some_and(|t| t > 0 && t * 1000 < crate::db::now_ms());
                 (
                     if lapsed {
-                        "data_access_expired"
+                        TokenStatus::DataAccessExpired
                     } else {
-                        "valid"
-                    }
-                    .to_string(),
+                        TokenStatus::Valid
+                    },
                     info.data_access_expires_at,
                 )
             }
@@ -322,7 +352,11 @@ async fn health_now(
                     .expires_at
                     .is_some_and(|t| t > 0 && t * 1000 < crate::db::now_ms());
                 (
-                    if expired { "expired" } else { "revoked" }.to_string(),
+                    if expired {
+                        TokenStatus::Expired
+                    } else {
+                        TokenStatus::Revoked
+                    },
                     info.data_access_expires_at,
                 )
             }
@@ -332,11 +366,11 @@ async fn health_now(
             }
         },
     };
-    store::record_health(&state.db, facebook_page_id, &status, data_access).await?;
-    Ok(Some(if status == "valid" {
+    store::record_health(&state.db, facebook_page_id, status, data_access).await?;
+    Ok(Some(if status == TokenStatus::Valid {
         Health::Healthy
     } else {
-        Health::Reconnect(status)
+        Health::Reconnect(status.to_string())
     }))
 }
 
@@ -362,8 +396,8 @@ pub async fn page_needs_reconnect(
     };
     let health = match health_now(&state, &facebook_page_id).await? {
         Some(health) => health,
-        None if page.token_status == "valid" || page.token_status == "unknown" => Health::Healthy,
-        None => Health::Reconnect(page.token_status),
+        None if page.token_status.works() => Health::Healthy,
+        None => Health::Reconnect(page.token_status.to_string()),
     };
     Ok(match health {
         Health::Reconnect(why) => Some(NeedsReconnect {
@@ -473,26 +507,36 @@ pub fn PagesPanel() -> impl IntoView {
     }
 }
 
+crate::word_enum! {
+    /// What an admin can do to a connected Page (`page_action`).
+    pub enum PageCommand("page action") {
+        Enable = "enable",
+        Disable = "disable",
+        Disconnect = "disconnect",
+    }
+}
+
 /// `enable`, `disable` or `disconnect` a connected Page the admin manages.
 #[server(endpoint = "page_action")]
 pub async fn page_action(facebook_page_id: String, action: String) -> Result<(), AppError> {
     let (state, page) = privileged_page(&facebook_page_id).await?;
-    let done = match action.as_str() {
-        "enable" => {
+    // The word stays a string on the wire: an unknown one gets this answer.
+    let Ok(action) = action.parse::<PageCommand>() else {
+        return Err(AppError::refused(
+            http::StatusCode::BAD_REQUEST,
+            "Unknown action.",
+        ));
+    };
+    let done = match action {
+        PageCommand::Enable => {
             let done = store::set_enabled(&state.db, &page.id, true).await;
             if done.as_ref().is_ok_and(|d| d.is_ok()) {
                 crate::notices::sender::page_resumed(&state, &page.id).await?;
             }
             done
         }
-        "disable" => store::set_enabled(&state.db, &page.id, false).await,
-        "disconnect" => store::disconnect(&state.db, &page.id).await,
-        _ => {
-            return Err(AppError::refused(
-                http::StatusCode::BAD_REQUEST,
-                "Unknown action.",
-            ))
-        }
+        PageCommand::Disable => store::set_enabled(&state.db, &page.id, false).await,
+        PageCommand::Disconnect => store::disconnect(&state.db, &page.id).await,
     };
     done?.map_err(|why| AppError::refused(http::StatusCode::CONFLICT, &why))
 }

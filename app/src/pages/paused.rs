@@ -13,7 +13,7 @@ use leptos::prelude::*;
 
 /// `pages.paused_kind` of a Page-level pause.
 #[cfg(feature = "ssr")]
-pub const PAGE_LEVEL: &str = "page";
+const PAGE_LEVEL: &str = super::PausedKind::Page.as_str();
 
 /// Pauses the Page's sends for a Page-level problem. A Page already paused keeps its first
 /// reason: the sends that were under way fail the same way and would only repeat it, and a token

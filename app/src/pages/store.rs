@@ -4,6 +4,7 @@ use crate::{
     db::{new_id, now_ms, Db},
     messenger::graph::PageAccount,
     secrets::{Secret, TokenCipher},
+    stored::Flag,
 };
 
 /// Associated data for a Page token: a ciphertext copied onto another Page does not decrypt.
@@ -11,12 +12,14 @@ fn aad(facebook_page_id: &str) -> String {
     format!("page:{facebook_page_id}")
 }
 
+#[derive(sqlx::FromRow)]
 pub struct Connected {
     pub id: String,
     pub facebook_page_id: String,
     /// The name Facebook gave at the last connection.
     pub name: String,
-    pub token_status: String,
+    pub token_status: super::TokenStatus,
+    #[sqlx(try_from = "Flag")]
     pub enabled: bool,
     pub data_access_expires_at: Option<i64>,
     pub get_started_warning: Option<String>,
@@ -106,31 +109,6 @@ pub async fn refresh_rights(
     tx.commit().await
 }
 
-#[derive(sqlx::FromRow)]
-struct ConnectedRow {
-    id: String,
-    facebook_page_id: String,
-    name: String,
-    token_status: String,
-    enabled: i64,
-    data_access_expires_at: Option<i64>,
-    get_started_warning: Option<String>,
-}
-
-impl From<ConnectedRow> for Connected {
-    fn from(row: ConnectedRow) -> Self {
-        Connected {
-            id: row.id,
-            facebook_page_id: row.facebook_page_id,
-            name: row.name,
-            token_status: row.token_status,
-            enabled: row.enabled != 0,
-            data_access_expires_at: row.data_access_expires_at,
-            get_started_warning: row.get_started_warning,
-        }
-    }
-}
-
 /// Connected Pages joined to the admin's rights: the only way Pages are read for an admin.
 const MANAGED: &str =
     "SELECT p.id, p.facebook_page_id, p.name, p.token_status, p.enabled, p.data_access_expires_at,
@@ -143,19 +121,16 @@ pub async fn find_for_admin(
     admin_id: &str,
     facebook_page_id: &str,
 ) -> Result<Option<Connected>, sqlx::Error> {
-    let row: Option<ConnectedRow> =
-        sqlx::query_as(&format!("{MANAGED} AND p.facebook_page_id = $2"))
-            .bind(admin_id)
-            .bind(facebook_page_id)
-            .fetch_optional(db)
-            .await?;
-    Ok(row.map(Connected::from))
+    sqlx::query_as(&format!("{MANAGED} AND p.facebook_page_id = $2"))
+        .bind(admin_id)
+        .bind(facebook_page_id)
+        .fetch_optional(db)
+        .await
 }
 
 /// Every connected Page this admin may manage.
 pub async fn connected_for_admin(db: &Db, admin_id: &str) -> Result<Vec<Connected>, sqlx::Error> {
-    let rows: Vec<ConnectedRow> = sqlx::query_as(MANAGED).bind(admin_id).fetch_all(db).await?;
-    Ok(rows.into_iter().map(Connected::from).collect())
+    sqlx::query_as(MANAGED).bind(admin_id).fetch_all(db).await
 }
 
 pub async fn page_token(
@@ -192,7 +167,7 @@ pub async fn record_get_started(
 pub async fn record_health(
     db: &Db,
     facebook_page_id: &str,
-    token_status: &str,
+    token_status: super::TokenStatus,
     data_access_expires_at: Option<i64>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -203,7 +178,7 @@ pub async fn record_health(
                                    WHEN paused_kind = 'page' THEN 'page' END
          WHERE facebook_page_id = $4",
     )
-    .bind(token_status)
+    .bind(token_status.as_str())
     .bind(data_access_expires_at)
     .bind(now_ms())
     .bind(facebook_page_id)
@@ -227,7 +202,7 @@ pub async fn set_enabled(
         }
     }
     sqlx::query("UPDATE pages SET enabled = $1, updated_at = $2 WHERE id = $3")
-        .bind(i64::from(enabled))
+        .bind(Flag::stored(enabled))
         .bind(now_ms())
         .bind(page_id)
         .execute(db)

@@ -27,6 +27,7 @@ mod sandbox_strict;
 mod sandbox_webhooks;
 mod server;
 mod sessions_rights;
+mod stored_words;
 mod uploads;
 mod utility;
 mod web_edge;
