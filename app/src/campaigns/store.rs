@@ -5,6 +5,7 @@ use super::rules::{CampaignForm, FieldErrors};
 use super::PublishState;
 use crate::db::{new_id, now_ms, Db};
 use crate::notices::NoticeStatus;
+use crate::pages::{FacebookPageId, PageRowId};
 use crate::stored::Flag;
 
 /// Converts `YYYY-MM-DDTHH:MM` in `zone` to Unix milliseconds.
@@ -376,7 +377,7 @@ pub async fn duplicate(db: &Db, admin_id: &str, id: &str) -> Result<Option<Strin
 }
 
 /// The title of a live or scheduled campaign of this Page, if any: such a Page must stay on.
-pub async fn active_on_page(db: &Db, page_id: &str) -> Result<Option<String>, sqlx::Error> {
+pub async fn active_on_page(db: &Db, page_id: &PageRowId) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT title FROM campaigns WHERE page_id = $1 AND publish_state = 'published' AND ends_at > $2
          ORDER BY starts_at LIMIT 1",
@@ -393,8 +394,8 @@ pub async fn active_on_page(db: &Db, page_id: &str) -> Result<Option<String>, sq
 pub struct Published {
     pub id: String,
     /// The Page's row id, and its Facebook id and names for links and text.
-    pub page_row_id: String,
-    pub facebook_page_id: String,
+    pub page_row_id: PageRowId,
+    pub facebook_page_id: FacebookPageId,
     pub page_name: String,
     pub page_username: Option<String>,
     pub slug: String,

@@ -131,6 +131,7 @@ mod server_side {
         policy::{self, Decision, NoticePath, Path, Purpose, Situation},
         webhook::{EventKind, MessagingEvent},
     };
+    use crate::pages::{FacebookPageId, PageRowId};
     use crate::state::AppState;
 
     /// When an event happened, by its own clock (Meta's), or now when it has none.
@@ -163,8 +164,8 @@ mod server_side {
     /// write for its whole batch, see `interaction_at`).
     pub async fn on_interaction(
         state: &AppState,
-        page_row_id: &str,
-        facebook_page_id: &str,
+        page_row_id: &PageRowId,
+        facebook_page_id: &FacebookPageId,
         subscriber: &mut store::Subscriber,
         event: &MessagingEvent,
     ) -> Result<(), sqlx::Error> {
@@ -245,8 +246,8 @@ mod server_side {
     /// The person an event came from, on its Page, and the key that sends the Page's answer to
     /// this event once.
     struct Asker<'a> {
-        page_row_id: &'a str,
-        facebook_page_id: &'a str,
+        page_row_id: &'a PageRowId,
+        facebook_page_id: &'a FacebookPageId,
         subscriber: store::Subscriber,
         key: String,
     }
@@ -313,7 +314,7 @@ mod server_side {
             return Ok(());
         };
         // A ref or code of one Page's campaign sent to another Page proves nothing.
-        if campaign.page_row_id != asker.page_row_id {
+        if &campaign.page_row_id != asker.page_row_id {
             tracing::warn!(entry = %entry.id, "entry answered on another Page: ignored");
             return Ok(());
         }
@@ -434,8 +435,8 @@ mod server_side {
 
     /// Whom a reply goes to, from which Page, about which campaign.
     struct Recipient<'a> {
-        page_row_id: &'a str,
-        facebook_page_id: &'a str,
+        page_row_id: &'a PageRowId,
+        facebook_page_id: &'a FacebookPageId,
         campaign_id: Option<&'a str>,
         subscriber: &'a store::Subscriber,
     }

@@ -356,7 +356,7 @@ pub fn messenger_link(state: &AppState, campaign: &Published, entry: &store::Ent
         .page_username
         .clone()
         .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| campaign.facebook_page_id.clone());
+        .unwrap_or_else(|| campaign.facebook_page_id.to_string());
     format!(
         "{}/{}?ref={reference}",
         state

@@ -317,7 +317,8 @@ pub async fn confirm(
 #[derive(sqlx::FromRow, Clone, Debug)]
 pub struct Subscriber {
     pub id: String,
-    pub page_id: String,
+    /// The Page the PSID belongs to.
+    pub page_id: crate::pages::PageRowId,
     pub psid: String,
     pub first_name: Option<String>,
     pub last_interaction_at: i64,
@@ -330,7 +331,7 @@ pub struct Subscriber {
 /// back. Each (Page, PSID) must appear once.
 pub async fn upsert_subscribers(
     db: &Db,
-    people: &[(String, String, i64)],
+    people: &[(crate::pages::PageRowId, String, i64)],
 ) -> Result<Vec<Subscriber>, sqlx::Error> {
     let mut found = Vec::with_capacity(people.len());
     let now = now_ms();

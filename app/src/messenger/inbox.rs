@@ -9,6 +9,7 @@
 
 use super::webhook::{read_entry, verify_signature, EventKind, Ignored, MessagingEvent};
 use crate::entries::store::Subscriber;
+use crate::pages::{FacebookPageId, PageRowId};
 use crate::{db::new_id, db::now_ms, state::AppState};
 use axum::{
     body::Bytes,
@@ -53,7 +54,7 @@ async fn verify(State(state): State<AppState>, Query(query): Query<Handshake>) -
 /// One event as stored.
 pub struct Stored {
     dedupe_key: String,
-    page_id: String,
+    page_id: FacebookPageId,
     sender_id: Option<String>,
     kind: EventKind,
     timestamp: i64,
@@ -98,7 +99,7 @@ fn events_of(envelope: &Value) -> Vec<Stored> {
             tracing::warn!("webhook entry without a Page id ignored");
             continue;
         };
-        let page_id = read.page_id;
+        let page_id = FacebookPageId::from(read.page_id);
         // What the product does not know is left out, one line each, and the rest goes on.
         for ignored in &read.ignored {
             match ignored {
@@ -255,7 +256,7 @@ pub async fn worker(state: AppState) {
 #[derive(sqlx::FromRow)]
 struct Pending {
     id: String,
-    page_id: String,
+    page_id: FacebookPageId,
     sender_id: Option<String>,
     kind: EventKind,
     payload: String,
@@ -310,7 +311,7 @@ pub async fn process_pending(state: &AppState) -> Result<usize, sqlx::Error> {
         let queues = by_person(batch);
         let people = people_of(&queues, &pages);
         let found = crate::entries::store::upsert_subscribers(&state.db, &people).await?;
-        let mut subscribers: HashMap<(String, String), Subscriber> = found
+        let mut subscribers: HashMap<(PageRowId, String), Subscriber> = found
             .into_iter()
             .map(|s| ((s.page_id.clone(), s.psid.clone()), s))
             .collect();
@@ -351,7 +352,7 @@ pub async fn process_pending(state: &AppState) -> Result<usize, sqlx::Error> {
 /// (Page row, PSID, event) of a delivery receipt from someone on a connected Page.
 fn receipt_of<'a>(
     stored: &'a Pending,
-    pages: &'a HashMap<String, Option<String>>,
+    pages: &'a HashMap<FacebookPageId, Option<PageRowId>>,
 ) -> Option<(&'a str, &'a str, &'a MessagingEvent)> {
     let event = stored.event.as_ref()?;
     if stored.kind == EventKind::Change || event.kind() != EventKind::Delivery {
@@ -364,7 +365,7 @@ fn receipt_of<'a>(
 /// Applies a batch's receipts in one transaction; returns their ids, all processed.
 async fn apply_receipts(
     state: &AppState,
-    pages: &HashMap<String, Option<String>>,
+    pages: &HashMap<FacebookPageId, Option<PageRowId>>,
     receipts: &[Pending],
 ) -> Result<Vec<String>, sqlx::Error> {
     if receipts.is_empty() {
@@ -439,8 +440,8 @@ type Outcome = (Vec<String>, Option<(String, sqlx::Error)>);
 /// they renewed their window (0 if none did): found or created together before processing.
 fn people_of(
     queues: &[Vec<Pending>],
-    pages: &HashMap<String, Option<String>>,
-) -> Vec<(String, String, i64)> {
+    pages: &HashMap<FacebookPageId, Option<PageRowId>>,
+) -> Vec<(PageRowId, String, i64)> {
     let mut people = Vec::new();
     for queue in queues {
         let (Some(Some(page_row_id)), Some(psid)) =
@@ -462,13 +463,13 @@ fn people_of(
 /// One person's events, in order, stopping at the first failure so that none overtakes it.
 async fn process_in_order(
     state: &AppState,
-    page_row_id: Option<String>,
+    page_row_id: Option<PageRowId>,
     mut subscriber: Option<Subscriber>,
     events: Vec<Pending>,
 ) -> Outcome {
     let mut ids = Vec::with_capacity(events.len());
     for event in events {
-        match process(state, page_row_id.as_deref(), subscriber.as_mut(), &event).await {
+        match process(state, page_row_id.as_ref(), subscriber.as_mut(), &event).await {
             Ok(()) => ids.push(event.id),
             Err(e) => return (ids, Some((event.id, e))),
         }
@@ -496,7 +497,7 @@ async fn mark_processed(state: &AppState, ids: &[String]) -> Result<(), sqlx::Er
 
 async fn process(
     state: &AppState,
-    page_row_id: Option<&str>,
+    page_row_id: Option<&PageRowId>,
     subscriber: Option<&mut Subscriber>,
     stored: &Pending,
 ) -> Result<(), sqlx::Error> {
@@ -540,7 +541,10 @@ async fn process(
     }
 }
 
-async fn page_row(state: &AppState, facebook_page_id: &str) -> Result<Option<String>, sqlx::Error> {
+async fn page_row(
+    state: &AppState,
+    facebook_page_id: &FacebookPageId,
+) -> Result<Option<PageRowId>, sqlx::Error> {
     sqlx::query_scalar("SELECT id FROM pages WHERE facebook_page_id = $1")
         .bind(facebook_page_id)
         .fetch_optional(&state.db)

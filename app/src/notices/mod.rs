@@ -154,7 +154,7 @@ async fn authorize(scope: Scope) -> Result<(crate::state::AppState, Scope), AppE
         Scope::Page(facebook_page_id) => {
             crate::pages::store::find_for_admin(&state.db, &admin.id, facebook_page_id)
                 .await?
-                .map(|p| Scope::Page(p.id))
+                .map(|p| Scope::Page(p.id.0))
         }
     };
     match allowed {

@@ -26,7 +26,7 @@ use crate::messenger::{
     outbox,
     policy::{self, Decision, NoticePath, Path, Purpose, Situation, TemplateState, NOTICE_TAG},
 };
-use crate::pages::{PausedKind, TokenStatus};
+use crate::pages::{FacebookPageId, PageRowId, PausedKind, TokenStatus};
 use crate::secrets::Secret;
 use crate::state::AppState;
 use crate::stored::Flag;
@@ -104,8 +104,8 @@ impl Pause {
 }
 
 struct Page {
-    row_id: String,
-    facebook_page_id: String,
+    row_id: PageRowId,
+    facebook_page_id: FacebookPageId,
     token: Secret,
 }
 
@@ -200,7 +200,7 @@ async fn pump(
             sends.drain(db).await?;
             let paused = run.paused.lock().expect("lock").take();
             if let Some(pause) = paused {
-                pause_page(db, page_row_id, &pause).await?;
+                pause_page(db, &run.page.row_id, &pause).await?;
                 let reason = pause.reason();
                 tracing::warn!(page = %run.page.facebook_page_id, %reason, "Page paused");
                 return jobs::finish(db, job, owner).await;
@@ -650,7 +650,7 @@ fn token_status(error: &GraphError) -> TokenStatus {
 /// Whether a Page may send at all.
 #[derive(sqlx::FromRow)]
 struct PageSwitches {
-    facebook_page_id: String,
+    facebook_page_id: FacebookPageId,
     #[sqlx(try_from = "Flag")]
     enabled: bool,
     paused_reason: Option<String>,
@@ -676,13 +676,13 @@ async fn sendable_page(state: &AppState, page_row_id: &str) -> Result<Option<Pag
     let token =
         crate::pages::store::page_token(&state.db, &state.token_cipher, &facebook_page_id).await?;
     Ok(token.map(|token| Page {
-        row_id: page_row_id.to_string(),
+        row_id: PageRowId::from(page_row_id),
         facebook_page_id,
         token,
     }))
 }
 
-async fn pause_page(db: &Db, page_row_id: &str, pause: &Pause) -> Result<(), sqlx::Error> {
+async fn pause_page(db: &Db, page_row_id: &PageRowId, pause: &Pause) -> Result<(), sqlx::Error> {
     match pause {
         Pause::Token { reason, status } => {
             sqlx::query(

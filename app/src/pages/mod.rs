@@ -12,6 +12,61 @@ use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+/// Declares an id newtype: transparent on the wire (serde) and in the database (sqlx), and read
+/// as its text (`Deref<Target = str>`) for binds, logs and URLs. The type is what keeps two ids
+/// of one Page apart in structs and signatures; the text is the same as before.
+macro_rules! page_id_type {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        #[cfg_attr(feature = "ssr", derive(sqlx::Type), sqlx(transparent))]
+        pub struct $name(pub String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(id: String) -> Self {
+                $name(id)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(id: &str) -> Self {
+                $name(id.to_string())
+            }
+        }
+    };
+}
+
+page_id_type!(
+    /// Meta's id of a Facebook Page (`pages.facebook_page_id`, `webhook_events.page_id`, the
+    /// webhook's `entry[].id`, Graph paths, the editor's Page field).
+    FacebookPageId
+);
+page_id_type!(
+    /// Our row id of a connected Page (`pages.id`, and `page_id` in every other table but
+    /// `webhook_events`).
+    PageRowId
+);
+
 /// Webhook fields the product needs (facts file §2); template reviews
 /// ([`reach::TEMPLATE_FIELD`]) are added only with `pages_utility_messaging`.
 pub const WEBHOOK_FIELDS: &[&str] = &[
@@ -171,7 +226,9 @@ pub async fn my_pages() -> Result<Vec<ManagedPage>, AppError> {
     let connected = store::connected_for_admin(&state.db, &admin.id).await?;
     let mut pages = Vec::new();
     for a in accounts.into_iter().filter(|a| moderates(&a.tasks)) {
-        let link = connected.iter().find(|c| c.facebook_page_id == a.id);
+        let link = connected
+            .iter()
+            .find(|c| c.facebook_page_id.as_str() == a.id);
         let health = match link {
             None => Health::NotConnected,
             Some(c) if c.token_status.works() => Health::Healthy,
