@@ -198,13 +198,25 @@ struct Row {
     end_notice: Option<NoticeStatus>,
 }
 
-const SELECT: &str = "SELECT c.id, p.facebook_page_id, c.title, c.slug, c.description, c.prize, c.image_url,
-    c.starts_at, c.ends_at, c.time_zone, c.rules, c.require_login, c.confirmation_enabled, c.confirmation_text,
-    c.automation_keyword, c.notice_text, c.notice_path, c.tag_fallback, c.publish_state,
+/// The campaign's own columns (alias `c`) that both reads take; `save` names them once more to
+/// write them. The other modules that join campaigns read a column or two in their own queries.
+macro_rules! campaign_columns {
+    () => {
+        "c.id, c.slug, c.title, c.description, c.prize, c.image_url, c.starts_at, c.ends_at,
+         c.time_zone, c.rules, c.require_login, c.confirmation_enabled, c.confirmation_text,
+         c.automation_keyword, c.notice_text, c.notice_path, c.tag_fallback, c.publish_state"
+    };
+}
+
+const SELECT: &str = concat!(
+    "SELECT ",
+    campaign_columns!(),
+    ", p.facebook_page_id,
     (SELECT COUNT(*) FROM entries e WHERE e.campaign_id = c.id) AS entries,
     (SELECT n.status FROM notices n WHERE n.campaign_id = c.id AND n.kind = 'end_notice') AS end_notice
     FROM campaigns c JOIN pages p ON p.id = c.page_id JOIN page_admins pa ON pa.page_id = p.id
-    WHERE pa.admin_id = $1";
+    WHERE pa.admin_id = $1"
+);
 
 impl Row {
     fn into_campaign(self, now: i64) -> super::Campaign {
@@ -422,12 +434,13 @@ impl Published {
     }
 }
 
-const PUBLISHED: &str = "SELECT c.id, p.id AS page_row_id, p.facebook_page_id, p.name AS page_name,
-    p.username AS page_username, c.slug, c.title, c.description, c.prize, c.image_url, c.starts_at,
-    c.ends_at, c.time_zone, c.rules, c.require_login, c.confirmation_enabled, c.confirmation_text,
-    c.automation_keyword, c.publish_state
+const PUBLISHED: &str = concat!(
+    "SELECT ",
+    campaign_columns!(),
+    ", p.id AS page_row_id, p.facebook_page_id, p.name AS page_name, p.username AS page_username
     FROM campaigns c JOIN pages p ON p.id = c.page_id
-    WHERE c.publish_state IN ('published', 'archived')";
+    WHERE c.publish_state IN ('published', 'archived')"
+);
 
 pub async fn find_published(db: &Db, slug: &str) -> Result<Option<Published>, sqlx::Error> {
     sqlx::query_as(&format!("{PUBLISHED} AND c.slug = $1"))

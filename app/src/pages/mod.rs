@@ -584,16 +584,23 @@ pub async fn page_action(facebook_page_id: String, action: String) -> Result<(),
             "Unknown action.",
         ));
     };
-    let done = match action {
-        PageCommand::Enable => {
-            let done = store::set_enabled(&state.db, &page.id, true).await;
-            if done.as_ref().is_ok_and(|d| d.is_ok()) {
-                crate::notices::sender::page_resumed(&state, &page.id).await?;
-            }
-            done
+    // Turning off or forgetting a Page is refused while a live or scheduled campaign uses it;
+    // the answer names it.
+    if action != PageCommand::Enable {
+        if let Some(title) = crate::campaigns::store::active_on_page(&state.db, &page.id).await? {
+            return Err(AppError::refused(
+                http::StatusCode::CONFLICT,
+                format!("The campaign “{title}” uses this Page; end or archive it first."),
+            ));
         }
-        PageCommand::Disable => store::set_enabled(&state.db, &page.id, false).await,
-        PageCommand::Disconnect => store::disconnect(&state.db, &page.id).await,
-    };
-    done?.map_err(|why| AppError::refused(http::StatusCode::CONFLICT, &why))
+    }
+    match action {
+        PageCommand::Enable => {
+            store::set_enabled(&state.db, &page.id, true).await?;
+            crate::notices::sender::page_resumed(&state, &page.id).await?;
+        }
+        PageCommand::Disable => store::set_enabled(&state.db, &page.id, false).await?,
+        PageCommand::Disconnect => store::disconnect(&state.db, &page.id).await?,
+    }
+    Ok(())
 }

@@ -189,36 +189,20 @@ pub async fn record_health(
     Ok(())
 }
 
-/// Turns sending for a Page on or off, or forgets its connection (`disconnect`). Both are refused
-/// while a live or scheduled campaign uses the Page; the answer names it.
-pub async fn set_enabled(
-    db: &Db,
-    page_id: &PageRowId,
-    enabled: bool,
-) -> Result<Result<(), String>, sqlx::Error> {
-    if !enabled {
-        if let Some(title) = crate::campaigns::store::active_on_page(db, page_id).await? {
-            return Ok(Err(format!(
-                "The campaign “{title}” uses this Page; end or archive it first."
-            )));
-        }
-    }
+/// Turns sending for a Page on or off. (Whether a campaign still needs it is the caller's
+/// question: `campaigns::store::active_on_page`.)
+pub async fn set_enabled(db: &Db, page_id: &PageRowId, enabled: bool) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE pages SET enabled = $1, updated_at = $2 WHERE id = $3")
         .bind(Flag::stored(enabled))
         .bind(now_ms())
         .bind(page_id)
         .execute(db)
         .await?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// Forgets the Page token and every admin's right to the Page; campaigns and their history stay.
-pub async fn disconnect(db: &Db, page_id: &PageRowId) -> Result<Result<(), String>, sqlx::Error> {
-    if let Some(title) = crate::campaigns::store::active_on_page(db, page_id).await? {
-        return Ok(Err(format!(
-            "The campaign “{title}” uses this Page; end or archive it first."
-        )));
-    }
+pub async fn disconnect(db: &Db, page_id: &PageRowId) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
     sqlx::query("UPDATE pages SET access_token_enc = NULL, token_status = 'revoked', enabled = 0, updated_at = $1 WHERE id = $2")
         .bind(now_ms())
@@ -229,6 +213,5 @@ pub async fn disconnect(db: &Db, page_id: &PageRowId) -> Result<Result<(), Strin
         .bind(page_id)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
-    Ok(Ok(()))
+    tx.commit().await
 }
