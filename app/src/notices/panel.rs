@@ -6,6 +6,7 @@ use super::{
     notice_recipients, notice_statistics, Counts, Filter, NoticeKind, NoticeReport, NoticeStatus,
     Scope,
 };
+use crate::messenger::MessageStatus;
 use leptos::prelude::*;
 
 /// Days since 1970-01-01 to `YYYY-MM-DD` (proleptic Gregorian, UTC).
@@ -33,22 +34,24 @@ fn time_of(ms: i64) -> String {
     )
 }
 
-const FIGURES: [(&str, &str); 5] = [
-    ("sent", "sent"),
-    ("delivered", "delivered"),
-    ("read", "read"),
-    ("failed", "failed"),
-    ("not_sent", "not sent"),
+/// The figures of the day table, each named like the status it starts from (the filter's word,
+/// `stats::statuses`), with its label.
+const FIGURES: [(MessageStatus, &str); 5] = [
+    (MessageStatus::Sent, "sent"),
+    (MessageStatus::Delivered, "delivered"),
+    (MessageStatus::Read, "read"),
+    (MessageStatus::Failed, "failed"),
+    (MessageStatus::NotSent, "not sent"),
 ];
 
-fn figure(c: &Counts, name: &str) -> i64 {
+fn figure(c: &Counts, name: MessageStatus) -> i64 {
     match name {
-        "queued" => c.queued,
-        "sent" => c.sent,
-        "delivered" => c.delivered,
-        "read" => c.read,
-        "failed" => c.failed,
-        _ => c.not_sent,
+        MessageStatus::Queued | MessageStatus::Sending => c.queued,
+        MessageStatus::Sent => c.sent,
+        MessageStatus::Delivered => c.delivered,
+        MessageStatus::Read => c.read,
+        MessageStatus::Failed => c.failed,
+        MessageStatus::NotSent => c.not_sent,
     }
 }
 
@@ -184,7 +187,7 @@ pub fn NoticeStatistics(scope: Scope, #[prop(optional)] live: bool) -> impl Into
                                         <tr data-day=d.day.to_string()>
                                             <td>{date}</td>
                                             {FIGURES.iter().map(|(name, _)| {
-                                                let n = figure(&d.counts, name);
+                                                let n = figure(&d.counts, *name);
                                                 let pick = Filter { status: Some(name.to_string()), day: Some(d.day), ..filter.get_untracked() };
                                                 view! { <td><button type="button" class="link" data-testid=format!("figure-{name}")
                                                     on:click=move |_| shown.set(Some(pick.clone()))>{n}</button></td> }
@@ -209,7 +212,7 @@ pub fn NoticeStatistics(scope: Scope, #[prop(optional)] live: bool) -> impl Into
                 <label>"Status "<select data-testid="filter-status" on:change=status_choice>
                     <option value="">"all"</option>
                     <option value="queued">"queued"</option>
-                    {FIGURES.iter().map(|(name, label)| view! { <option value=*name>{*label}</option> }).collect_view()}
+                    {FIGURES.iter().map(|(name, label)| view! { <option value=name.as_str()>{*label}</option> }).collect_view()}
                 </select></label>
                 " "
                 <label>"Day "<select data-testid="filter-day" on:change=day_choice>
