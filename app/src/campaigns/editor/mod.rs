@@ -6,6 +6,7 @@ mod actions;
 mod image;
 mod links;
 mod notice;
+mod page;
 mod slug;
 
 use super::{
@@ -23,6 +24,7 @@ use leptos::{ev, prelude::*};
 use leptos_router::hooks::{use_navigate, use_params_map};
 use links::CampaignLinks;
 use notice::{MessagePreview, NoticePathChoice};
+use page::PageChoice;
 use slug::SlugCheck;
 use std::time::Duration;
 
@@ -68,7 +70,6 @@ pub fn CampaignEditor() -> impl IntoView {
             form.set(campaign.form);
         }
     });
-    let pages = Resource::new(|| (), |_| my_pages());
 
     let save = ServerAction::<SaveCampaign>::new();
     // What the lifecycle rules fix once people take part (`lifecycle::locks`), each with the
@@ -179,23 +180,9 @@ pub fn CampaignEditor() -> impl IntoView {
                 <CampaignLifecycle act current/>
             })}
             <form on:submit=on_submit novalidate>
-                <div class="field" data-field="page_id">
-                    <label for="page_id">"Page"</label>
-                    <select id="page_id" name="page_id" prop:value=move || form.with(|f| f.page_id.clone())
-                        disabled=move || page_fixed.get()
-                        on:change=move |ev| form.update(|f| f.page_id = event_target_value(&ev))>
-                        <option value="">"Choose a connected Page"</option>
-                        <Suspense>
-                            {move || pages.get().and_then(Result::ok).map(|list| {
-                                list.into_iter().filter(|p| p.health != Health::NotConnected).map(|p| {
-                                    view! { <option value=p.facebook_page_id.clone()>{p.name}</option> }
-                                }).collect_view()
-                            })}
-                        </Suspense>
-                    </select>
-                    {move || error_for("page_id")().map(|e| view! { <p class="field-error" role="alert" data-testid="error-page_id">{e}</p> })}
+                <PageChoice form page_fixed error=Signal::derive(error_for("page_id"))>
                     {lock_note("page", |l| l.page.clone())}
-                </div>
+                </PageChoice>
                 {text("Title", "title", |f| f.title.clone(), |f, v| f.title = v, false)}
                 {text("Link (/c/…)", "slug", |f| f.slug.clone(), |f, v| f.slug = v, false)}
                 <SlugCheck form touched editing=Signal::derive(id)/>
