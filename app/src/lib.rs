@@ -14,6 +14,7 @@ pub mod messenger;
 pub mod notices;
 pub mod pages;
 pub mod winners;
+pub mod stored;
 
 #[cfg(feature = "ssr")]
 pub mod client;

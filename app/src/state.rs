@@ -18,8 +18,8 @@ pub struct AppState {
     pub token_cipher: TokenCipher,
     /// Woken when webhook events were stored, so this instance's inbox worker processes them.
     pub inbox: Arc<Notify>,
-    /// Webhook events waiting to be committed together (see `messenger::inbox`).
-    pub webhook_intake: Arc<crate::messenger::inbox::WebhookIntake>,
+    /// Webhook events waiting to be committed together (see `messenger::intake`).
+    pub webhook_intake: Arc<crate::messenger::intake::WebhookIntake>,
     /// Entries started per client (`ENTRY_RATE_LIMIT` a minute; see `client`).
     pub entry_limiter: Arc<crate::client::ClientLimiter>,
     /// Admin login starts per client (`LOGIN_RATE_LIMIT`).

@@ -2,6 +2,7 @@
 //! sandbox's Sunny Bakery Page, so a newcomer can play the entrant at once. Seeded at start-up
 //! when absent (`DEMO_CAMPAIGN=off` turns it off); an existing one is left as its admin left it.
 
+use app::campaigns::{rules::CampaignForm, store, NoticePath};
 use app::{db::now_ms, state::AppState};
 use sandbox::{PinnedSetup, Shared};
 
@@ -72,44 +73,50 @@ pub async fn seed(state: &AppState, sandbox: &Shared) -> Result<(), Box<dyn std:
     // The pin subscribed the template reviews too: the demo reaches people after 24 hours.
     app::notices::templates::set_permission(&state.db, &page_row, true).await?;
 
-    let exists: Option<String> = sqlx::query_scalar("SELECT id FROM campaigns WHERE slug = $1")
-        .bind(SLUG)
-        .fetch_optional(&state.db)
-        .await?;
-    if exists.is_some() {
+    if store::slug_taken(&state.db, SLUG, None).await? {
         return Ok(());
     }
+    // Through the same save and publish as an admin's campaign: the same rules, columns and
+    // end notice (the demo's dates are to the minute, like the editor's). A start that dies
+    // between the two leaves a draft demo, which its admin publishes.
     let now = now_ms();
     let day = 24 * 3600 * 1000;
-    let id = app::db::new_id();
-    let mut tx = state.db.begin().await?;
-    sqlx::query(
-        "INSERT INTO campaigns (id, page_id, slug, title, description, prize, starts_at, ends_at,
-                                time_zone, rules, require_login, confirmation_enabled,
-                                confirmation_text, automation_keyword, notice_text, publish_state,
-                                created_by, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'UTC', $9, 0, 1, $10, $11, $12, 'published', $13,
-                 $14, $14)",
-    )
-    .bind(&id)
-    .bind(&page_row)
-    .bind(SLUG)
-    .bind("Win a year of croissants")
-    .bind("The demo giveaway of the sandbox: subscribe on Messenger to enter, as your customers will.")
-    .bind("A croissant a day for a year")
-    .bind(now - day)
-    .bind(now + 30 * day)
-    .bind("One entry per person. This is a demo: nobody really wins.")
-    .bind("Thanks {first_name}, you're in the draw for {prize}! Tap the button below to get baking tips.")
-    .bind("TIPS")
-    .bind("The {campaign_title} giveaway has ended. Thanks for taking part!")
-    .bind(&admin.id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    let form = CampaignForm {
+        page_id: pinned.page_id.clone(),
+        title: "Win a year of croissants".into(),
+        slug: SLUG.into(),
+        description: "The demo giveaway of the sandbox: subscribe on Messenger to enter, as your customers will.".into(),
+        prize: "A croissant a day for a year".into(),
+        image_url: String::new(),
+        starts_at: store::to_local(now - day, "UTC"),
+        ends_at: store::to_local(now + 30 * day, "UTC"),
+        time_zone: "UTC".into(),
+        rules: "One entry per person. This is a demo: nobody really wins.".into(),
+        require_login: false,
+        confirmation_enabled: true,
+        confirmation_text: "Thanks {first_name}, you're in the draw for {prize}! Tap the button below to get baking tips.".into(),
+        automation_keyword: "TIPS".into(),
+        notice_text: "The {campaign_title} giveaway has ended. Thanks for taking part!".into(),
+        notice_path: NoticePath::Automatic.as_str().into(),
+        tag_fallback: true,
+    };
+    let id = match store::save(&state.db, &admin.id, None, &form).await? {
+        store::Saved::Ok(id) => id,
+        store::Saved::Invalid(errors) => {
+            return Err(format!("the demo campaign is not valid: {errors:?}").into())
+        }
+        store::Saved::Forbidden => {
+            return Err("the demo admin does not manage the demo Page".into())
+        }
+    };
     // Published: its end notice is scheduled like any other campaign's.
-    app::notices::schedule::sync_end_notice(&mut tx, &id).await?;
-    tx.commit().await?;
+    match store::transition(&state.db, &admin.id, &id, store::Transition::Publish).await? {
+        store::Changed::Ok => {}
+        store::Changed::Refused(why) => return Err(why.into()),
+        store::Changed::Forbidden => {
+            return Err("the demo admin does not manage the demo campaign".into())
+        }
+    }
     tracing::info!("demo campaign seeded at /c/{SLUG}");
     Ok(())
 }

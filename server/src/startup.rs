@@ -221,7 +221,7 @@ pub fn router(state: AppState, sandbox: Option<crate::sandbox_mount::Mounted>) -
         .merge(app::entries::page::routes())
         .merge(app::winners::results::routes())
         .merge(app::campaigns::images::routes())
-        .merge(app::messenger::inbox::routes())
+        .merge(app::messenger::receive::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

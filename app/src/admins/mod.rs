@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 /// An admin as pages see it. Holds no token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct Admin {
     pub id: String,
     pub facebook_user_id: String,

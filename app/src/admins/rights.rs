@@ -112,7 +112,7 @@ pub async fn confirm_campaign(
     admin: &Admin,
     campaign_id: &str,
 ) -> Result<(), AppError> {
-    let page: Option<(String, String)> = sqlx::query_as(
+    let page: Option<ManagedPage> = sqlx::query_as(
         "SELECT p.id, p.name FROM campaigns c JOIN pages p ON p.id = c.page_id
          JOIN page_admins pa ON pa.page_id = p.id AND pa.admin_id = $2
          WHERE c.id = $1",
@@ -130,7 +130,7 @@ pub async fn confirm_page(
     admin: &Admin,
     facebook_page_id: &str,
 ) -> Result<(), AppError> {
-    let page: Option<(String, String)> = sqlx::query_as(
+    let page: Option<ManagedPage> = sqlx::query_as(
         "SELECT p.id, p.name FROM pages p
          JOIN page_admins pa ON pa.page_id = p.id AND pa.admin_id = $2
          WHERE p.facebook_page_id = $1",
@@ -142,12 +142,20 @@ pub async fn confirm_page(
     confirm(state, admin, page).await
 }
 
+/// The Page a privileged action touches, as the admin's rights found it.
+#[derive(sqlx::FromRow)]
+struct ManagedPage {
+    /// The Page's row id.
+    id: String,
+    name: String,
+}
+
 async fn confirm(
     state: &AppState,
     admin: &Admin,
-    page: Option<(String, String)>,
+    page: Option<ManagedPage>,
 ) -> Result<(), AppError> {
-    let Some((page_id, name)) = page else {
+    let Some(ManagedPage { id: page_id, name }) = page else {
         return Ok(());
     };
     match read_now(state, &admin.id).await? {

@@ -56,16 +56,10 @@ pub async fn has_scope(db: &Db, id: &str, scope: &str) -> Result<bool, sqlx::Err
 }
 
 pub async fn find(db: &Db, id: &str) -> Result<Option<Admin>, sqlx::Error> {
-    let row: Option<(String, String, String)> =
-        sqlx::query_as("SELECT id, facebook_user_id, name FROM admins WHERE id = $1")
-            .bind(id)
-            .fetch_optional(db)
-            .await?;
-    Ok(row.map(|(id, facebook_user_id, name)| Admin {
-        id,
-        facebook_user_id,
-        name,
-    }))
+    sqlx::query_as("SELECT id, facebook_user_id, name FROM admins WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
 }
 
 /// The admin's user token, decrypted; `None` when there is none or it cannot be decrypted.

@@ -20,7 +20,8 @@
 //! Everything here is pure: the stored campaign (`Campaign`, read by the server) and the change
 //! asked for come in, a verdict comes out.
 
-use super::{rules::FieldErrors, Campaign};
+use super::{rules::FieldErrors, Campaign, PublishState};
+use crate::notices::NoticeStatus;
 use serde::{Deserialize, Serialize};
 
 pub const PAGE_FIXED_STARTED: &str =
@@ -36,8 +37,10 @@ pub const END_AFTER_NOTICE: &str =
 
 /// Whether the campaign has run: published (or archived) with its start behind it.
 pub fn started(campaign: &Campaign, now: i64) -> bool {
-    matches!(campaign.publish_state.as_str(), "published" | "archived")
-        && campaign.starts_at_ms <= now
+    matches!(
+        campaign.publish_state,
+        PublishState::Published | PublishState::Archived
+    ) && campaign.starts_at_ms <= now
 }
 
 /// The change a save asks for, in the terms the rules look at.
@@ -75,7 +78,7 @@ fn page_fixed(current: &Campaign, now: i64) -> Option<&'static str> {
 
 /// Whether the campaign may be deleted; the reason the admin sees when not.
 pub fn check_delete(current: &Campaign) -> Result<(), &'static str> {
-    if current.publish_state != "draft" {
+    if current.publish_state != PublishState::Draft {
         Err("Only drafts can be deleted; archive this campaign instead.")
     } else if current.entries > 0 {
         Err(NO_DELETE_ENTERED)
@@ -101,9 +104,9 @@ pub fn locks(current: &Campaign, now: i64) -> Locks {
     Locks {
         page: page_fixed(current, now).map(String::from),
         starts_at: started(current, now).then(|| START_NOT_LATER.to_string()),
-        ends_at: (current.end_notice.as_deref() == Some("sending"))
+        ends_at: (current.end_notice == Some(NoticeStatus::Sending))
             .then(|| END_AFTER_NOTICE.to_string()),
-        delete: (current.publish_state == "draft" && current.entries > 0)
+        delete: (current.publish_state == PublishState::Draft && current.entries > 0)
             .then(|| NO_DELETE_ENTERED.to_string()),
     }
 }
@@ -122,17 +125,20 @@ pub enum EndNoticeStep {
     Cancel,
 }
 
-/// `notice_status`: the end notice's status (`scheduled`, `sending`, `cancelled`), if it exists.
+/// `publish_state`: `None` once the campaign is deleted. `notice_status`: the end notice's
+/// status, if it exists.
 pub fn end_notice_step(
-    publish_state: &str,
+    publish_state: Option<PublishState>,
     ends_at: i64,
-    notice_status: Option<&str>,
+    notice_status: Option<NoticeStatus>,
     now: i64,
 ) -> EndNoticeStep {
-    let went = notice_status == Some("sending");
+    let went = notice_status == Some(NoticeStatus::Sending);
     match (publish_state, went) {
-        ("published", false) => EndNoticeStep::Schedule { at: ends_at },
-        ("published", true) if ends_at > now => EndNoticeStep::Reopen { at: ends_at },
+        (Some(PublishState::Published), false) => EndNoticeStep::Schedule { at: ends_at },
+        (Some(PublishState::Published), true) if ends_at > now => {
+            EndNoticeStep::Reopen { at: ends_at }
+        }
         (_, true) => EndNoticeStep::Keep,
         (_, false) => EndNoticeStep::Cancel,
     }
@@ -155,8 +161,8 @@ mod tests {
             },
             starts_at_ms: starts,
             ends_at_ms: ends,
-            publish_state: state.into(),
-            lifecycle_now: Lifecycle::of(state, starts, ends, NOW),
+            publish_state: state.parse().unwrap(),
+            lifecycle_now: Lifecycle::of(state.parse().unwrap(), starts, ends, NOW),
             entries,
             end_notice: None,
             locks: Locks::default(),
@@ -280,14 +286,19 @@ mod tests {
         ];
         for (state, ends, status, expected) in table {
             assert_eq!(
-                end_notice_step(state, ends, status, NOW),
+                end_notice_step(
+                    state.parse().ok(),
+                    ends,
+                    status.map(|s: &str| s.parse().unwrap()),
+                    NOW
+                ),
                 expected,
                 "{state} {ends} {status:?}"
             );
         }
         let mut ended = campaign("published", NOW - 2 * HOUR, past, 1);
         assert_eq!(locks(&ended, NOW).ends_at, None);
-        ended.end_notice = Some("sending".into());
+        ended.end_notice = Some(NoticeStatus::Sending);
         assert_eq!(
             locks(&ended, NOW).ends_at.as_deref(),
             Some(END_AFTER_NOTICE)

@@ -18,6 +18,42 @@ use leptos::prelude::*;
 use rules::{CampaignForm, FieldErrors};
 use serde::{Deserialize, Serialize};
 
+crate::word_enum! {
+    /// What the admin made of a campaign (`campaigns.publish_state`); scheduled, live and ended
+    /// derive from this and the dates (`Lifecycle`).
+    pub enum PublishState("campaign publish state") {
+        Draft = "draft",
+        Published = "published",
+        Archived = "archived",
+    }
+}
+
+crate::word_enum! {
+    /// How a campaign's notices reach people outside the 24-hour window (`campaigns.notice_path`;
+    /// the form keeps the word as typed, `rules::check` refuses any other).
+    pub enum NoticePath("campaign notice path") {
+        /// The window, else the Page's utility template.
+        Automatic = "automatic",
+        /// The `CONFIRMED_EVENT_UPDATE` tag.
+        Tag = "tag",
+    }
+}
+
+crate::word_enum! {
+    /// What an admin can do to a saved campaign besides editing it (`campaign_action`).
+    pub enum LifecycleAction("campaign action") {
+        Publish = "publish",
+        Unpublish = "unpublish",
+        Archive = "archive",
+        /// Ends a live campaign now.
+        EndNow = "end_now",
+        /// Copies it into a new draft.
+        Duplicate = "duplicate",
+        /// Drafts nobody entered only.
+        Delete = "delete",
+    }
+}
+
 /// Where a campaign is in its life, derived from its publish state and dates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Lifecycle {
@@ -42,13 +78,13 @@ impl Lifecycle {
 }
 
 impl Lifecycle {
-    pub fn of(publish_state: &str, starts_at: i64, ends_at: i64, now: i64) -> Lifecycle {
+    pub fn of(publish_state: PublishState, starts_at: i64, ends_at: i64, now: i64) -> Lifecycle {
         match publish_state {
-            "archived" => Lifecycle::Archived,
-            "published" if now >= ends_at => Lifecycle::Ended,
-            "published" if now >= starts_at => Lifecycle::Live,
-            "published" => Lifecycle::Scheduled,
-            _ => Lifecycle::Draft,
+            PublishState::Archived => Lifecycle::Archived,
+            PublishState::Published if now >= ends_at => Lifecycle::Ended,
+            PublishState::Published if now >= starts_at => Lifecycle::Live,
+            PublishState::Published => Lifecycle::Scheduled,
+            PublishState::Draft => Lifecycle::Draft,
         }
     }
 }
@@ -59,49 +95,30 @@ pub struct Campaign {
     pub form: CampaignForm,
     pub starts_at_ms: i64,
     pub ends_at_ms: i64,
-    pub publish_state: String,
+    pub publish_state: PublishState,
     /// Where it stood when the server read it, by the server's clock: the one that decides what
     /// the lifecycle buttons may do.
     pub lifecycle_now: Lifecycle,
     /// Entry rows of any status (pending links included): what the lifecycle rules count.
     pub entries: i64,
-    /// The status of its end notice (`scheduled`, `sending` once it went, `cancelled`), if any.
-    pub end_notice: Option<String>,
+    /// The status of its end notice (`Sending` once it went), if any.
+    pub end_notice: Option<crate::notices::NoticeStatus>,
     /// What the editor shows as fixed and why, by the server's clock (`lifecycle::locks`).
     pub locks: lifecycle::Locks,
 }
 
 impl Campaign {
+    /// Fills in what the server's clock decides (`lifecycle_now`, `locks`) for a campaign read
+    /// from the store.
     #[cfg(feature = "ssr")]
-    fn from_parts(
-        (id, form, starts_at_ms, ends_at_ms, publish_state, entries, end_notice): (
-            String,
-            CampaignForm,
-            i64,
-            i64,
-            String,
-            i64,
-            Option<String>,
-        ),
-    ) -> Self {
-        let now = crate::db::now_ms();
-        let mut campaign = Campaign {
-            lifecycle_now: Lifecycle::of(&publish_state, starts_at_ms, ends_at_ms, now),
-            id,
-            form,
-            starts_at_ms,
-            ends_at_ms,
-            publish_state,
-            entries,
-            end_notice,
-            locks: lifecycle::Locks::default(),
-        };
-        campaign.locks = lifecycle::locks(&campaign, now);
-        campaign
+    pub(crate) fn judged(mut self, now: i64) -> Self {
+        self.lifecycle_now = self.lifecycle(now);
+        self.locks = lifecycle::locks(&self, now);
+        self
     }
 
     pub fn lifecycle(&self, now: i64) -> Lifecycle {
-        Lifecycle::of(&self.publish_state, self.starts_at_ms, self.ends_at_ms, now)
+        Lifecycle::of(self.publish_state, self.starts_at_ms, self.ends_at_ms, now)
     }
 }
 
@@ -190,18 +207,32 @@ pub async fn campaign_action(id: String, action: String) -> Result<Option<String
     use crate::admins::guard::require_admin;
     use store::{Changed, Transition};
     let (state, admin) = require_admin().await?;
-    if matches!(action.as_str(), "publish" | "end_now") {
+    // The word stays a string on the wire so that an unknown one gets this answer, not a
+    // decoding failure.
+    let Ok(action) = action.parse::<LifecycleAction>() else {
+        return Err(AppError::refused(
+            http::StatusCode::BAD_REQUEST,
+            "Unknown action.",
+        ));
+    };
+    if matches!(action, LifecycleAction::Publish | LifecycleAction::EndNow) {
         // Rights are asked of Facebook now (issue #14): a removed moderator cannot publish or end.
         crate::admins::rights::confirm_campaign(&state, &admin, &id).await?;
     }
     let db = &state.db;
-    let changed = match action.as_str() {
-        "publish" => store::transition(db, &admin.id, &id, Transition::Publish).await,
-        "unpublish" => store::transition(db, &admin.id, &id, Transition::Unpublish).await,
-        "archive" => store::transition(db, &admin.id, &id, Transition::Archive).await,
-        "end_now" => store::transition(db, &admin.id, &id, Transition::EndNow).await,
-        "delete" => store::delete_draft(db, &admin.id, &id).await,
-        "duplicate" => {
+    let changed = match action {
+        LifecycleAction::Publish => {
+            store::transition(db, &admin.id, &id, Transition::Publish).await
+        }
+        LifecycleAction::Unpublish => {
+            store::transition(db, &admin.id, &id, Transition::Unpublish).await
+        }
+        LifecycleAction::Archive => {
+            store::transition(db, &admin.id, &id, Transition::Archive).await
+        }
+        LifecycleAction::EndNow => store::transition(db, &admin.id, &id, Transition::EndNow).await,
+        LifecycleAction::Delete => store::delete_draft(db, &admin.id, &id).await,
+        LifecycleAction::Duplicate => {
             return match store::duplicate(db, &admin.id, &id).await? {
                 Some(copy) => Ok(Some(copy)),
                 None => Err(AppError::refused(
@@ -209,12 +240,6 @@ pub async fn campaign_action(id: String, action: String) -> Result<Option<String
                     "You do not manage this campaign.",
                 )),
             }
-        }
-        _ => {
-            return Err(AppError::refused(
-                http::StatusCode::BAD_REQUEST,
-                "Unknown action.",
-            ))
         }
     };
     match changed? {

@@ -34,7 +34,7 @@ pub struct CampaignForm {
     pub confirmation_text: String,
     pub automation_keyword: String,
     pub notice_text: String,
-    /// `automatic` or `tag`.
+    /// `automatic` or `tag` (`super::NoticePath`), kept as sent so a bad word is a field error.
     pub notice_path: String,
     #[serde(default)]
     pub tag_fallback: bool,
@@ -138,7 +138,7 @@ pub fn check(form: &CampaignForm) -> FieldErrors {
     if let Err(e) = check_placeholders(&form.notice_text) {
         fail("notice_text", e);
     }
-    if !matches!(form.notice_path.as_str(), "automatic" | "tag") {
+    if form.notice_path.parse::<super::NoticePath>().is_err() {
         fail("notice_path", "Choose how the notice is sent.".into());
     }
     errors

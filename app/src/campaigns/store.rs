@@ -2,7 +2,11 @@
 //! admin may manage: the rights check lives in the query, where it cannot be forgotten.
 
 use super::rules::{CampaignForm, FieldErrors};
+use super::PublishState;
 use crate::db::{new_id, now_ms, Db};
+use crate::notices::NoticeStatus;
+use crate::pages::{FacebookPageId, PageRowId};
+use crate::stored::Flag;
 
 /// Converts `YYYY-MM-DDTHH:MM` in `zone` to Unix milliseconds.
 pub fn to_utc_ms(local: &str, zone: &str) -> Result<i64, String> {
@@ -34,10 +38,6 @@ pub enum Saved {
     Invalid(FieldErrors),
     /// The admin may not manage this Page or campaign.
     Forbidden,
-}
-
-fn flag(b: bool) -> i64 {
-    i64::from(b)
 }
 
 /// Creates (`id` None) or updates a campaign. Server-only checks (time zone, slug uniqueness)
@@ -135,13 +135,13 @@ pub async fn save(
     .bind(ends)
     .bind(form.time_zone.trim())
     .bind(&form.rules)
-    .bind(flag(form.require_login))
-    .bind(flag(form.confirmation_enabled))
+    .bind(Flag::stored(form.require_login))
+    .bind(Flag::stored(form.confirmation_enabled))
     .bind(&form.confirmation_text)
     .bind(keyword)
     .bind(&form.notice_text)
     .bind(&form.notice_path)
-    .bind(flag(form.tag_fallback))
+    .bind(Flag::stored(form.tag_fallback))
     .bind(admin_id)
     .bind(now_ms())
     .execute(&mut *tx)
@@ -183,57 +183,75 @@ struct Row {
     ends_at: i64,
     time_zone: String,
     rules: String,
-    require_login: i64,
-    confirmation_enabled: i64,
+    #[sqlx(try_from = "Flag")]
+    require_login: bool,
+    #[sqlx(try_from = "Flag")]
+    confirmation_enabled: bool,
     confirmation_text: String,
     automation_keyword: Option<String>,
     notice_text: String,
-    notice_path: String,
-    tag_fallback: i64,
-    publish_state: String,
+    notice_path: super::NoticePath,
+    #[sqlx(try_from = "Flag")]
+    tag_fallback: bool,
+    publish_state: PublishState,
     entries: i64,
-    end_notice: Option<String>,
+    end_notice: Option<NoticeStatus>,
 }
 
-const SELECT: &str = "SELECT c.id, p.facebook_page_id, c.title, c.slug, c.description, c.prize, c.image_url,
-    c.starts_at, c.ends_at, c.time_zone, c.rules, c.require_login, c.confirmation_enabled, c.confirmation_text,
-    c.automation_keyword, c.notice_text, c.notice_path, c.tag_fallback, c.publish_state,
+/// The campaign's own columns (alias `c`) that both reads take; `save` names them once more to
+/// write them. The other modules that join campaigns read a column or two in their own queries.
+macro_rules! campaign_columns {
+    () => {
+        "c.id, c.slug, c.title, c.description, c.prize, c.image_url, c.starts_at, c.ends_at,
+         c.time_zone, c.rules, c.require_login, c.confirmation_enabled, c.confirmation_text,
+         c.automation_keyword, c.notice_text, c.notice_path, c.tag_fallback, c.publish_state"
+    };
+}
+
+const SELECT: &str = concat!(
+    "SELECT ",
+    campaign_columns!(),
+    ", p.facebook_page_id,
     (SELECT COUNT(*) FROM entries e WHERE e.campaign_id = c.id) AS entries,
     (SELECT n.status FROM notices n WHERE n.campaign_id = c.id AND n.kind = 'end_notice') AS end_notice
     FROM campaigns c JOIN pages p ON p.id = c.page_id JOIN page_admins pa ON pa.page_id = p.id
-    WHERE pa.admin_id = $1";
+    WHERE pa.admin_id = $1"
+);
 
-type Parts = (String, CampaignForm, i64, i64, String, i64, Option<String>);
-
-fn to_form(row: Row) -> Parts {
-    let form = CampaignForm {
-        page_id: row.facebook_page_id,
-        title: row.title,
-        slug: row.slug,
-        description: row.description,
-        prize: row.prize,
-        image_url: row.image_url.unwrap_or_default(),
-        starts_at: to_local(row.starts_at, &row.time_zone),
-        ends_at: to_local(row.ends_at, &row.time_zone),
-        time_zone: row.time_zone,
-        rules: row.rules,
-        require_login: row.require_login != 0,
-        confirmation_enabled: row.confirmation_enabled != 0,
-        confirmation_text: row.confirmation_text,
-        automation_keyword: row.automation_keyword.unwrap_or_default(),
-        notice_text: row.notice_text,
-        notice_path: row.notice_path,
-        tag_fallback: row.tag_fallback != 0,
-    };
-    (
-        row.id,
-        form,
-        row.starts_at,
-        row.ends_at,
-        row.publish_state,
-        row.entries,
-        row.end_notice,
-    )
+impl Row {
+    fn into_campaign(self, now: i64) -> super::Campaign {
+        let form = CampaignForm {
+            page_id: self.facebook_page_id,
+            title: self.title,
+            slug: self.slug,
+            description: self.description,
+            prize: self.prize,
+            image_url: self.image_url.unwrap_or_default(),
+            starts_at: to_local(self.starts_at, &self.time_zone),
+            ends_at: to_local(self.ends_at, &self.time_zone),
+            time_zone: self.time_zone,
+            rules: self.rules,
+            require_login: self.require_login,
+            confirmation_enabled: self.confirmation_enabled,
+            confirmation_text: self.confirmation_text,
+            automation_keyword: self.automation_keyword.unwrap_or_default(),
+            notice_text: self.notice_text,
+            notice_path: self.notice_path.as_str().to_string(),
+            tag_fallback: self.tag_fallback,
+        };
+        super::Campaign {
+            id: self.id,
+            form,
+            starts_at_ms: self.starts_at,
+            ends_at_ms: self.ends_at,
+            publish_state: self.publish_state,
+            lifecycle_now: super::Lifecycle::Draft,
+            entries: self.entries,
+            end_notice: self.end_notice,
+            locks: super::lifecycle::Locks::default(),
+        }
+        .judged(now)
+    }
 }
 
 /// The campaign as its editor shows it, if the admin may manage it.
@@ -247,7 +265,7 @@ pub async fn find_for_admin(
         .bind(id)
         .fetch_optional(db)
         .await?;
-    Ok(row.map(to_form).map(super::Campaign::from_parts))
+    Ok(row.map(|row| row.into_campaign(now_ms())))
 }
 
 pub async fn list_for_admin(db: &Db, admin_id: &str) -> Result<Vec<super::Campaign>, sqlx::Error> {
@@ -255,11 +273,8 @@ pub async fn list_for_admin(db: &Db, admin_id: &str) -> Result<Vec<super::Campai
         .bind(admin_id)
         .fetch_all(db)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(to_form)
-        .map(super::Campaign::from_parts)
-        .collect())
+    let now = now_ms();
+    Ok(rows.into_iter().map(|row| row.into_campaign(now)).collect())
 }
 
 /// What an admin can do to a campaign besides editing it.
@@ -296,17 +311,17 @@ pub async fn transition(
         (_, super::Lifecycle::Archived) => {
             return Ok(Changed::Refused("This campaign is archived."))
         }
-        (Transition::Publish, _) => "published",
+        (Transition::Publish, _) => PublishState::Published,
         (Transition::Unpublish, super::Lifecycle::Live | super::Lifecycle::Ended) => {
             return Ok(Changed::Refused(
                 "A campaign that has started cannot go back to draft; archive it instead.",
             ))
         }
-        (Transition::Unpublish, _) => "draft",
-        (Transition::Archive, _) => "archived",
+        (Transition::Unpublish, _) => PublishState::Draft,
+        (Transition::Archive, _) => PublishState::Archived,
         (Transition::EndNow, super::Lifecycle::Live) => {
             ends_at = now;
-            "published"
+            PublishState::Published
         }
         (Transition::EndNow, _) => {
             return Ok(Changed::Refused("Only a live campaign can be ended now."))
@@ -317,7 +332,7 @@ pub async fn transition(
     sqlx::query(
         "UPDATE campaigns SET publish_state = $1, ends_at = $2, updated_at = $3 WHERE id = $4",
     )
-    .bind(state)
+    .bind(state.as_str())
     .bind(ends_at)
     .bind(now)
     .bind(id)
@@ -374,7 +389,7 @@ pub async fn duplicate(db: &Db, admin_id: &str, id: &str) -> Result<Option<Strin
 }
 
 /// The title of a live or scheduled campaign of this Page, if any: such a Page must stay on.
-pub async fn active_on_page(db: &Db, page_id: &str) -> Result<Option<String>, sqlx::Error> {
+pub async fn active_on_page(db: &Db, page_id: &PageRowId) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT title FROM campaigns WHERE page_id = $1 AND publish_state = 'published' AND ends_at > $2
          ORDER BY starts_at LIMIT 1",
@@ -391,8 +406,8 @@ pub async fn active_on_page(db: &Db, page_id: &str) -> Result<Option<String>, sq
 pub struct Published {
     pub id: String,
     /// The Page's row id, and its Facebook id and names for links and text.
-    pub page_row_id: String,
-    pub facebook_page_id: String,
+    pub page_row_id: PageRowId,
+    pub facebook_page_id: FacebookPageId,
     pub page_name: String,
     pub page_username: Option<String>,
     pub slug: String,
@@ -404,25 +419,28 @@ pub struct Published {
     pub ends_at: i64,
     pub time_zone: String,
     pub rules: String,
-    pub require_login: i64,
-    pub confirmation_enabled: i64,
+    #[sqlx(try_from = "Flag")]
+    pub require_login: bool,
+    #[sqlx(try_from = "Flag")]
+    pub confirmation_enabled: bool,
     pub confirmation_text: String,
     pub automation_keyword: Option<String>,
-    pub publish_state: String,
+    pub publish_state: PublishState,
 }
 
 impl Published {
     pub fn lifecycle(&self, now: i64) -> super::Lifecycle {
-        super::Lifecycle::of(&self.publish_state, self.starts_at, self.ends_at, now)
+        super::Lifecycle::of(self.publish_state, self.starts_at, self.ends_at, now)
     }
 }
 
-const PUBLISHED: &str = "SELECT c.id, p.id AS page_row_id, p.facebook_page_id, p.name AS page_name,
-    p.username AS page_username, c.slug, c.title, c.description, c.prize, c.image_url, c.starts_at,
-    c.ends_at, c.time_zone, c.rules, c.require_login, c.confirmation_enabled, c.confirmation_text,
-    c.automation_keyword, c.publish_state
+const PUBLISHED: &str = concat!(
+    "SELECT ",
+    campaign_columns!(),
+    ", p.id AS page_row_id, p.facebook_page_id, p.name AS page_name, p.username AS page_username
     FROM campaigns c JOIN pages p ON p.id = c.page_id
-    WHERE c.publish_state IN ('published', 'archived')";
+    WHERE c.publish_state IN ('published', 'archived')"
+);
 
 pub async fn find_published(db: &Db, slug: &str) -> Result<Option<Published>, sqlx::Error> {
     sqlx::query_as(&format!("{PUBLISHED} AND c.slug = $1"))

@@ -131,6 +131,7 @@ mod server_side {
         policy::{self, Decision, NoticePath, Path, Purpose, Situation},
         webhook::{EventKind, MessagingEvent},
     };
+    use crate::pages::{FacebookPageId, PageRowId};
     use crate::state::AppState;
 
     /// When an event happened, by its own clock (Meta's), or now when it has none.
@@ -148,7 +149,11 @@ mod server_side {
     pub fn interaction_at(event: &MessagingEvent) -> Option<i64> {
         let kind = event.kind();
         match kind {
-            EventKind::Echo | EventKind::Unknown | EventKind::Delivery | EventKind::Read => None,
+            EventKind::Echo
+            | EventKind::Unknown
+            | EventKind::Delivery
+            | EventKind::Read
+            | EventKind::Change => None,
             _ if kind.opens_window() => Some(event_time(event)),
             _ => Some(0),
         }
@@ -159,8 +164,8 @@ mod server_side {
     /// write for its whole batch, see `interaction_at`).
     pub async fn on_interaction(
         state: &AppState,
-        page_row_id: &str,
-        facebook_page_id: &str,
+        page_row_id: &PageRowId,
+        facebook_page_id: &FacebookPageId,
         subscriber: &mut store::Subscriber,
         event: &MessagingEvent,
     ) -> Result<(), sqlx::Error> {
@@ -241,8 +246,8 @@ mod server_side {
     /// The person an event came from, on its Page, and the key that sends the Page's answer to
     /// this event once.
     struct Asker<'a> {
-        page_row_id: &'a str,
-        facebook_page_id: &'a str,
+        page_row_id: &'a PageRowId,
+        facebook_page_id: &'a FacebookPageId,
         subscriber: store::Subscriber,
         key: String,
     }
@@ -309,7 +314,7 @@ mod server_side {
             return Ok(());
         };
         // A ref or code of one Page's campaign sent to another Page proves nothing.
-        if campaign.page_row_id != asker.page_row_id {
+        if &campaign.page_row_id != asker.page_row_id {
             tracing::warn!(entry = %entry.id, "entry answered on another Page: ignored");
             return Ok(());
         }
@@ -320,7 +325,7 @@ mod server_side {
         }
         let proof = match via {
             Via::Ref => store::Proof::Ref {
-                forward_enters: campaign.require_login == 0,
+                forward_enters: !campaign.require_login,
             },
             Via::Code => store::Proof::Code,
         };
@@ -399,7 +404,7 @@ mod server_side {
         entry: &store::Entry,
         subscriber: &store::Subscriber,
     ) -> Result<(), sqlx::Error> {
-        if campaign.confirmation_enabled == 0 {
+        if !campaign.confirmation_enabled {
             return Ok(());
         }
         let text = crate::campaigns::rules::fill(
@@ -430,8 +435,8 @@ mod server_side {
 
     /// Whom a reply goes to, from which Page, about which campaign.
     struct Recipient<'a> {
-        page_row_id: &'a str,
-        facebook_page_id: &'a str,
+        page_row_id: &'a PageRowId,
+        facebook_page_id: &'a FacebookPageId,
         campaign_id: Option<&'a str>,
         subscriber: &'a store::Subscriber,
     }

@@ -195,7 +195,7 @@ async fn start_entry(
     if let Err(response) = open_for_entries(&campaign) {
         return response;
     }
-    if campaign.require_login != 0 {
+    if campaign.require_login {
         // Facebook's dialog cannot be framed: the widget sends people to the full page for it.
         return Redirect::to(&format!("/c/{slug}/login")).into_response();
     }
@@ -356,7 +356,7 @@ pub fn messenger_link(state: &AppState, campaign: &Published, entry: &store::Ent
         .page_username
         .clone()
         .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| campaign.facebook_page_id.clone());
+        .unwrap_or_else(|| campaign.facebook_page_id.to_string());
     format!(
         "{}/{}?ref={reference}",
         state
@@ -396,10 +396,10 @@ async fn render(
     let lifecycle = campaign.lifecycle(now_ms());
     let base = frame.base(&campaign.slug);
     let embed = frame == Frame::Embed;
-    let login_first = campaign.require_login != 0;
+    let login_first = campaign.require_login;
 
     let action = match (&entry, lifecycle) {
-        (Some(e), _) if e.status == "confirmed" => Action::Entered,
+        (Some(e), _) if e.status == store::EntryStatus::Confirmed => Action::Entered,
         (Some(e), Lifecycle::Live) => {
             let link = messenger_link(state, campaign, e);
             Action::Pending {

@@ -6,12 +6,22 @@ use super::refs::new_nonce;
 use crate::db::{is_unique_violation, new_id, now_ms, Db};
 use rand::Rng;
 
+crate::word_enum! {
+    /// `entries.status`.
+    pub enum EntryStatus("entry status") {
+        /// The link (and code) was handed out; Messenger has not told us who answered it.
+        Pending = "pending",
+        Confirmed = "confirmed",
+        /// The person had entered already: `duplicate_of` names that entry.
+        Duplicate = "duplicate",
+    }
+}
+
 #[derive(sqlx::FromRow, Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     pub id: String,
     pub campaign_id: String,
-    /// pending | confirmed | duplicate
-    pub status: String,
+    pub status: EntryStatus,
     pub ref_nonce: String,
     pub fallback_code: String,
     pub subscriber_id: Option<String>,
@@ -239,7 +249,7 @@ pub async fn confirm(
             .await?;
             return Ok(Confirmation::Duplicate { existing });
         }
-        let target = if entry.status == "pending" {
+        let target = if entry.status == EntryStatus::Pending {
             entry.id.clone()
         } else if proof == Proof::Code {
             return Ok(Confirmation::NotYours);
@@ -289,11 +299,12 @@ pub async fn confirm(
             Err(e) => return Err(e),
         }
         if let Some(fresh) = find(db, &entry.id).await? {
-            if fresh.status == "confirmed" && fresh.subscriber_id.as_deref() == Some(subscriber_id)
+            if fresh.status == EntryStatus::Confirmed
+                && fresh.subscriber_id.as_deref() == Some(subscriber_id)
             {
                 return Ok(Confirmation::Already(fresh));
             }
-            if fresh.status != "pending" && proof == Proof::Code {
+            if fresh.status != EntryStatus::Pending && proof == Proof::Code {
                 return Ok(Confirmation::NotYours);
             }
         }
@@ -306,7 +317,8 @@ pub async fn confirm(
 #[derive(sqlx::FromRow, Clone, Debug)]
 pub struct Subscriber {
     pub id: String,
-    pub page_id: String,
+    /// The Page the PSID belongs to.
+    pub page_id: crate::pages::PageRowId,
     pub psid: String,
     pub first_name: Option<String>,
     pub last_interaction_at: i64,
@@ -319,7 +331,7 @@ pub struct Subscriber {
 /// back. Each (Page, PSID) must appear once.
 pub async fn upsert_subscribers(
     db: &Db,
-    people: &[(String, String, i64)],
+    people: &[(crate::pages::PageRowId, String, i64)],
 ) -> Result<Vec<Subscriber>, sqlx::Error> {
     let mut found = Vec::with_capacity(people.len());
     let now = now_ms();

@@ -1,242 +1,14 @@
-//! `/webhooks/messenger`: Meta's verification handshake, and the POST that brings every
-//! Messenger event.
-//!
-//! A POST is trusted only after its signature checks out over the exact bytes received. Its
-//! events are stored (each once, by a dedupe key) before Meta gets its 200, so nothing is lost if
-//! this process dies right after; they are processed afterwards by this instance's worker, in
-//! event-time order. Processing is idempotent and an event is marked done only once it took
-//! effect, so a crash, a duplicate delivery or a second instance changes nothing.
+//! The inbox worker: webhook events stored by `receive` (through `intake`) are processed
+//! afterwards by this instance's worker, in event-time order. Processing is idempotent and an
+//! event is marked done only once it took effect, so a crash, a duplicate delivery or a second
+//! instance changes nothing.
 
-use super::webhook::{read_entry, verify_signature, EventKind, Ignored, MessagingEvent};
+use super::webhook::{EventKind, MessagingEvent};
 use crate::entries::store::Subscriber;
-use crate::{db::new_id, db::now_ms, state::AppState};
-use axum::{
-    body::Bytes,
-    extract::{Query, State},
-    http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
-    routing::get,
-    Router,
-};
-use serde::Deserialize;
+use crate::pages::{FacebookPageId, PageRowId};
+use crate::{db::now_ms, state::AppState};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::{collections::HashMap, time::Duration};
-use subtle::ConstantTimeEq;
-
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/webhooks/messenger", get(verify).post(receive))
-}
-
-#[derive(Deserialize)]
-struct Handshake {
-    #[serde(rename = "hub.mode")]
-    mode: Option<String>,
-    #[serde(rename = "hub.verify_token")]
-    verify_token: Option<String>,
-    #[serde(rename = "hub.challenge")]
-    challenge: Option<String>,
-}
-
-async fn verify(State(state): State<AppState>, Query(query): Query<Handshake>) -> Response {
-    let expected = state.settings.facebook.verify_token.expose().as_bytes();
-    let token_ok = query
-        .verify_token
-        .as_deref()
-        .is_some_and(|t| bool::from(t.as_bytes().ct_eq(expected)));
-    match (query.mode.as_deref(), token_ok, query.challenge) {
-        (Some("subscribe"), true, Some(challenge)) => (StatusCode::OK, challenge).into_response(),
-        _ => (StatusCode::FORBIDDEN, "verification refused").into_response(),
-    }
-}
-
-/// One event as stored.
-pub struct Stored {
-    dedupe_key: String,
-    page_id: String,
-    sender_id: Option<String>,
-    kind: &'static str,
-    timestamp: i64,
-    payload: String,
-}
-
-async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let signature = headers
-        .get("x-hub-signature-256")
-        .and_then(|v| v.to_str().ok());
-    if let Err(e) = verify_signature(&state.settings.facebook.app_secret, signature, &body) {
-        tracing::warn!(error = %e, "webhook refused: bad signature");
-        return (StatusCode::FORBIDDEN, format!("webhook refused: {e}")).into_response();
-    }
-    let envelope: Value = match serde_json::from_slice(&body) {
-        Ok(v @ Value::Object(_)) => v,
-        _ => return (StatusCode::BAD_REQUEST, "body is not a JSON object").into_response(),
-    };
-    if envelope.get("object").and_then(Value::as_str) != Some("page") {
-        tracing::info!(object = ?envelope.get("object"), "webhook for another object ignored");
-        return (StatusCode::OK, "EVENT_RECEIVED").into_response();
-    }
-    let rows = events_of(&envelope);
-    match store(&state, rows).await {
-        Ok(()) => {
-            state.inbox.notify_one();
-            (StatusCode::OK, "EVENT_RECEIVED").into_response()
-        }
-        Err(e) => {
-            // Not stored, so not acknowledged: Meta delivers it again.
-            tracing::error!(error = %e, "webhook events could not be stored");
-            (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response()
-        }
-    }
-}
-
-fn events_of(envelope: &Value) -> Vec<Stored> {
-    let mut rows = Vec::new();
-    let entries = envelope.get("entry").and_then(Value::as_array);
-    for entry in entries.into_iter().flatten() {
-        let Some(read) = read_entry(entry) else {
-            tracing::warn!("webhook entry without a Page id ignored");
-            continue;
-        };
-        let page_id = read.page_id;
-        // What the product does not know is left out, one line each, and the rest goes on.
-        for ignored in &read.ignored {
-            match ignored {
-                Ignored::Malformed { .. } => {
-                    tracing::warn!(page = %page_id, "webhook: {ignored} ignored")
-                }
-                _ => tracing::info!(page = %page_id, "webhook: {ignored} ignored"),
-            }
-        }
-        for (event, raw) in read.events {
-            rows.push(Stored {
-                dedupe_key: event.dedupe_key(&page_id),
-                sender_id: event.sender.id.clone(),
-                kind: event.kind().as_str(),
-                timestamp: event.timestamp,
-                payload: raw.to_string(),
-                page_id: page_id.clone(),
-            });
-        }
-        // Page-level changes (utility template status updates).
-        for change in read.changes {
-            let payload = change.to_string();
-            let digest = hex::encode(Sha256::digest(payload.as_bytes()));
-            rows.push(Stored {
-                dedupe_key: format!("change:{page_id}:{digest}"),
-                sender_id: None,
-                kind: "change",
-                timestamp: read.time,
-                payload,
-                page_id: page_id.clone(),
-            });
-        }
-    }
-    rows
-}
-
-/// Stores a POST's events; answers once they are committed. Concurrent POSTs share commits
-/// (group commit): each adds its rows to a queue, and whoever takes the write turn writes every
-/// queued row in one transaction and answers their owners. Under a flood this turns one commit per
-/// webhook into one per turn, and a lone webhook still commits at once.
-async fn store(state: &AppState, rows: Vec<Stored>) -> Result<(), String> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let (done, mut outcome) = tokio::sync::oneshot::channel();
-    let intake = &state.webhook_intake;
-    take(&intake.queue).push((rows, done));
-    // Either someone else's turn writes our rows, or we get the turn and write every queued row.
-    // Waiting for the turn alone would make a request whose rows are already committed sit
-    // through the next group's commit too.
-    let turn = tokio::select! {
-        biased;
-        written = &mut outcome => return written.unwrap_or_else(|_| Err(INTERRUPTED.into())),
-        turn = intake.turn.lock() => turn,
-    };
-    let waiting = std::mem::take(&mut *take(&intake.queue));
-    if !waiting.is_empty() {
-        let rows = waiting.iter().flat_map(|(rows, _)| rows).collect();
-        let result = write_events(state, rows).await;
-        for (_, done) in waiting {
-            let _ = done.send(result.as_ref().map(|_| ()).map_err(ToString::to_string));
-        }
-    }
-    drop(turn);
-    outcome.await.unwrap_or_else(|_| Err(INTERRUPTED.into()))
-}
-
-const INTERRUPTED: &str = "webhook store interrupted";
-
-/// The std lock is only held to push or drain, never across an await.
-fn take<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Rows waiting for a commit, and the turn to write them.
-#[derive(Default)]
-pub struct WebhookIntake {
-    queue: std::sync::Mutex<Vec<Waiting>>,
-    turn: tokio::sync::Mutex<()>,
-}
-
-type Waiting = (
-    Vec<Stored>,
-    tokio::sync::oneshot::Sender<Result<(), String>>,
-);
-
-/// Rows per statement: under SQLite's limit of bound values, at 8 a row.
-const ROWS_PER_INSERT: usize = 500;
-
-/// One multi-row statement per chunk. On SQLite a single statement holds the write lock for the
-/// shortest time (a transaction would hold it across round trips while the inbox processor's
-/// writes wait), and a statement is atomic on its own; only a group larger than one chunk needs a
-/// transaction.
-async fn write_events(state: &AppState, rows: Vec<&Stored>) -> Result<(), sqlx::Error> {
-    let now = now_ms();
-    let chunks: Vec<&[&Stored]> = rows.chunks(ROWS_PER_INSERT).collect();
-    if let [chunk] = chunks.as_slice() {
-        let sql = insert_sql(chunk.len());
-        return bind_events(sqlx::query(&sql), chunk, now)
-            .execute(&state.db)
-            .await
-            .map(drop);
-    }
-    let mut tx = state.db.begin().await?;
-    for chunk in chunks {
-        let sql = insert_sql(chunk.len());
-        bind_events(sqlx::query(&sql), chunk, now)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await
-}
-
-fn insert_sql(rows: usize) -> String {
-    format!(
-        "INSERT INTO webhook_events (id, dedupe_key, page_id, sender_id, kind, event_timestamp,
-                                     payload, received_at)
-         VALUES {} ON CONFLICT (dedupe_key) DO NOTHING",
-        crate::db::value_rows(rows, 8)
-    )
-}
-
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
-
-fn bind_events<'q>(mut query: AnyQuery<'q>, rows: &[&'q Stored], now: i64) -> AnyQuery<'q> {
-    for row in rows {
-        query = query
-            .bind(new_id())
-            .bind(&row.dedupe_key)
-            .bind(&row.page_id)
-            .bind(&row.sender_id)
-            .bind(row.kind)
-            .bind(row.timestamp)
-            .bind(&row.payload)
-            .bind(now);
-    }
-    query
-}
 
 /// Processes stored events until none is left, then waits to be woken (or sweeps every 30 s, for
 /// events another instance stored or a failure left behind). Runs until the server stops.
@@ -255,9 +27,9 @@ pub async fn worker(state: AppState) {
 #[derive(sqlx::FromRow)]
 struct Pending {
     id: String,
-    page_id: String,
+    page_id: FacebookPageId,
     sender_id: Option<String>,
-    kind: String,
+    kind: EventKind,
     payload: String,
     /// The payload read once, for messaging events.
     #[sqlx(skip)]
@@ -288,7 +60,7 @@ pub async fn process_pending(state: &AppState) -> Result<usize, sqlx::Error> {
         }
         let mut batch = batch;
         for pending in &mut batch {
-            if pending.kind != "change" {
+            if pending.kind != EventKind::Change {
                 pending.event = serde_json::from_str(&pending.payload).ok();
             }
         }
@@ -310,7 +82,7 @@ pub async fn process_pending(state: &AppState) -> Result<usize, sqlx::Error> {
         let queues = by_person(batch);
         let people = people_of(&queues, &pages);
         let found = crate::entries::store::upsert_subscribers(&state.db, &people).await?;
-        let mut subscribers: HashMap<(String, String), Subscriber> = found
+        let mut subscribers: HashMap<(PageRowId, String), Subscriber> = found
             .into_iter()
             .map(|s| ((s.page_id.clone(), s.psid.clone()), s))
             .collect();
@@ -351,10 +123,10 @@ pub async fn process_pending(state: &AppState) -> Result<usize, sqlx::Error> {
 /// (Page row, PSID, event) of a delivery receipt from someone on a connected Page.
 fn receipt_of<'a>(
     stored: &'a Pending,
-    pages: &'a HashMap<String, Option<String>>,
+    pages: &'a HashMap<FacebookPageId, Option<PageRowId>>,
 ) -> Option<(&'a str, &'a str, &'a MessagingEvent)> {
     let event = stored.event.as_ref()?;
-    if stored.kind == "change" || event.kind() != EventKind::Delivery {
+    if stored.kind == EventKind::Change || event.kind() != EventKind::Delivery {
         return None;
     }
     let page_row_id = pages.get(&stored.page_id)?.as_deref()?;
@@ -364,7 +136,7 @@ fn receipt_of<'a>(
 /// Applies a batch's receipts in one transaction; returns their ids, all processed.
 async fn apply_receipts(
     state: &AppState,
-    pages: &HashMap<String, Option<String>>,
+    pages: &HashMap<FacebookPageId, Option<PageRowId>>,
     receipts: &[Pending],
 ) -> Result<Vec<String>, sqlx::Error> {
     if receipts.is_empty() {
@@ -439,8 +211,8 @@ type Outcome = (Vec<String>, Option<(String, sqlx::Error)>);
 /// they renewed their window (0 if none did): found or created together before processing.
 fn people_of(
     queues: &[Vec<Pending>],
-    pages: &HashMap<String, Option<String>>,
-) -> Vec<(String, String, i64)> {
+    pages: &HashMap<FacebookPageId, Option<PageRowId>>,
+) -> Vec<(PageRowId, String, i64)> {
     let mut people = Vec::new();
     for queue in queues {
         let (Some(Some(page_row_id)), Some(psid)) =
@@ -462,13 +234,13 @@ fn people_of(
 /// One person's events, in order, stopping at the first failure so that none overtakes it.
 async fn process_in_order(
     state: &AppState,
-    page_row_id: Option<String>,
+    page_row_id: Option<PageRowId>,
     mut subscriber: Option<Subscriber>,
     events: Vec<Pending>,
 ) -> Outcome {
     let mut ids = Vec::with_capacity(events.len());
     for event in events {
-        match process(state, page_row_id.as_deref(), subscriber.as_mut(), &event).await {
+        match process(state, page_row_id.as_ref(), subscriber.as_mut(), &event).await {
             Ok(()) => ids.push(event.id),
             Err(e) => return (ids, Some((event.id, e))),
         }
@@ -496,7 +268,7 @@ async fn mark_processed(state: &AppState, ids: &[String]) -> Result<(), sqlx::Er
 
 async fn process(
     state: &AppState,
-    page_row_id: Option<&str>,
+    page_row_id: Option<&PageRowId>,
     subscriber: Option<&mut Subscriber>,
     stored: &Pending,
 ) -> Result<(), sqlx::Error> {
@@ -504,7 +276,7 @@ async fn process(
         tracing::debug!(page = %stored.page_id, "event for a Page that is not connected");
         return Ok(());
     };
-    if stored.kind == "change" {
+    if stored.kind == EventKind::Change {
         // Page-level: the review of the Page's utility template.
         let change: Value = serde_json::from_str(&stored.payload).unwrap_or_default();
         return crate::notices::templates::on_change(state, page_row_id, &change).await;
@@ -517,7 +289,7 @@ async fn process(
     };
     let kind = event.kind();
     match kind {
-        EventKind::Echo | EventKind::Unknown => Ok(()),
+        EventKind::Echo | EventKind::Unknown | EventKind::Change => Ok(()),
         EventKind::Delivery | EventKind::Read => {
             let mut conn = state.db.acquire().await?;
             note_receipt(&mut conn, page_row_id, &psid, event).await?;
@@ -540,7 +312,10 @@ async fn process(
     }
 }
 
-async fn page_row(state: &AppState, facebook_page_id: &str) -> Result<Option<String>, sqlx::Error> {
+async fn page_row(
+    state: &AppState,
+    facebook_page_id: &FacebookPageId,
+) -> Result<Option<PageRowId>, sqlx::Error> {
     sqlx::query_scalar("SELECT id FROM pages WHERE facebook_page_id = $1")
         .bind(facebook_page_id)
         .fetch_optional(&state.db)

@@ -4,13 +4,32 @@
 
 pub mod limits;
 
+crate::word_enum! {
+    /// Where a message we send stands (`outgoing_messages.status`, written by `outbox`).
+    pub enum MessageStatus("message status") {
+        Queued = "queued",
+        /// Claimed by a sender, the call to Meta under way.
+        Sending = "sending",
+        Sent = "sent",
+        Delivered = "delivered",
+        Read = "read",
+        Failed = "failed",
+        /// Held back by the send policy, with its reason.
+        NotSent = "not_sent",
+    }
+}
+
 #[cfg(feature = "ssr")]
 pub mod graph;
 #[cfg(feature = "ssr")]
 pub mod inbox;
 #[cfg(feature = "ssr")]
+pub mod intake;
+#[cfg(feature = "ssr")]
 pub mod outbox;
 #[cfg(feature = "ssr")]
 pub mod policy;
+#[cfg(feature = "ssr")]
+pub mod receive;
 #[cfg(feature = "ssr")]
 pub mod webhook;

@@ -333,35 +333,25 @@ pub struct Read {
     pub watermark: i64,
 }
 
-/// The kind of a messaging event, named as the product stores it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EventKind {
-    Message,
-    Echo,
-    QuickReply,
-    Postback,
-    Referral,
-    Optin,
-    Delivery,
-    Read,
-    Unknown,
+crate::word_enum! {
+    /// The kind of a messaging event, named as the product stores it (`webhook_events.kind`).
+    pub enum EventKind("webhook event kind") {
+        Message = "message",
+        Echo = "echo",
+        QuickReply = "quick_reply",
+        Postback = "postback",
+        Referral = "referral",
+        Optin = "optin",
+        Delivery = "delivery",
+        Read = "read",
+        Unknown = "unknown",
+        /// Not a messaging event: a Page-level change (`entry[].changes[]`, the review of the
+        /// Page's utility template), stored beside them. `MessagingEvent::kind` never says it.
+        Change = "change",
+    }
 }
 
 impl EventKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Message => "message",
-            EventKind::Echo => "echo",
-            EventKind::QuickReply => "quick_reply",
-            EventKind::Postback => "postback",
-            EventKind::Referral => "referral",
-            EventKind::Optin => "optin",
-            EventKind::Delivery => "delivery",
-            EventKind::Read => "read",
-            EventKind::Unknown => "unknown",
-        }
-    }
-
     /// Whether this interaction opens or renews the 24-hour standard messaging window.
     pub fn opens_window(self) -> bool {
         matches!(

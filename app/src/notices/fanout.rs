@@ -5,10 +5,23 @@
 //! its campaign was extended (`schedule::sync_end_notice`) without telling anyone twice, and an
 //! entry confirmed after the fan-out join it (`late_entrant`).
 
-use super::schedule::{end_notice_id, END};
+use super::schedule::end_notice_id;
+use super::{NoticeKind, NoticeStatus};
 use crate::db::now_ms;
 use crate::state::AppState;
 use sqlx::{Any, Transaction};
+
+/// A notice whose time may have come, with what its campaign says now.
+#[derive(sqlx::FromRow)]
+struct Due {
+    campaign_id: String,
+    kind: NoticeKind,
+    status: NoticeStatus,
+    text: String,
+    campaign_text: String,
+    page_row_id: String,
+    send_at: i64,
+}
 
 /// Fans the notice out. `Some(at)`: it is not due yet (its campaign was extended while its job
 /// was already claimed), and its job should come back at `at`.
@@ -20,27 +33,40 @@ pub async fn start(state: &AppState, notice_id: &str) -> Result<Option<i64>, sql
         .bind(notice_id)
         .execute(&mut *tx)
         .await?;
-    let notice: Option<(String, String, String, String, String, String, i64)> = sqlx::query_as(
-        "SELECT n.campaign_id, n.kind, n.status, n.text, c.notice_text, c.page_id, n.send_at
+    let notice: Option<Due> = sqlx::query_as(
+        "SELECT n.campaign_id, n.kind, n.status, n.text, c.notice_text AS campaign_text,
+                c.page_id AS page_row_id, n.send_at
          FROM notices n JOIN campaigns c ON c.id = n.campaign_id WHERE n.id = $1",
     )
     .bind(notice_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((campaign_id, kind, status, text, campaign_text, page_row_id, send_at)) = notice
-    else {
+    let Some(notice) = notice else {
         return Ok(None);
     };
-    if status == "cancelled" {
+    if notice.status == NoticeStatus::Cancelled {
         return Ok(None);
     }
     let now = now_ms();
-    if status == "scheduled" && send_at > now {
-        return Ok(Some(send_at));
+    if notice.status == NoticeStatus::Scheduled && notice.send_at > now {
+        return Ok(Some(notice.send_at));
     }
     // The end notice says what the campaign says when it ends, edits until then included.
-    let text = if kind == END { campaign_text } else { text };
-    queue(&mut tx, notice_id, &kind, &page_row_id, &campaign_id, None).await?;
+    let text = if notice.kind == NoticeKind::End {
+        notice.campaign_text
+    } else {
+        notice.text
+    };
+    let page_row_id = notice.page_row_id;
+    queue(
+        &mut tx,
+        notice_id,
+        notice.kind,
+        &page_row_id,
+        &notice.campaign_id,
+        None,
+    )
+    .await?;
     let recipients = count(&mut tx, notice_id).await?;
     sqlx::query(
         "UPDATE notices SET status = 'sending', text = $1, recipients = $2,
@@ -94,7 +120,7 @@ pub async fn late_entrant(
     let queued = queue(
         &mut tx,
         &notice_id,
-        END,
+        NoticeKind::End,
         &page_row_id,
         campaign_id,
         Some(subscriber_id),
@@ -122,7 +148,7 @@ pub async fn late_entrant(
 async fn queue(
     tx: &mut Transaction<'_, Any>,
     notice_id: &str,
-    kind: &str,
+    kind: NoticeKind,
     page_row_id: &str,
     campaign_id: &str,
     subscriber_id: Option<&str>,
@@ -144,7 +170,7 @@ async fn queue(
     let mut query = sqlx::query(&sql)
         .bind(format!("{kind}:{notice_id}:"))
         .bind(page_row_id)
-        .bind(kind)
+        .bind(kind.as_str())
         .bind(now_ms())
         .bind(notice_id)
         .bind(campaign_id);

@@ -15,9 +15,21 @@ use sqlx::{Any, Executor};
 /// How long a claim lasts without renewal. A crashed instance's work resumes after this.
 pub const LEASE_MS: i64 = 10_000;
 
+crate::word_enum! {
+    /// What a job does (`jobs.kind`).
+    pub enum JobKind("job kind") {
+        /// Fans a notice out when it is due (payload: its `notice_id`).
+        Notice = "notice",
+        /// Sends a Page's queue of notice messages.
+        Send = "send",
+    }
+}
+
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Job {
     pub id: String,
+    /// A `JobKind`, read as text: a kind this build does not know fails that job (with the
+    /// word in its `last_error`) instead of every claim.
     pub kind: String,
     pub unique_key: String,
     pub payload: String,
@@ -33,14 +45,14 @@ const INSERT: &str =
 async fn upsert<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     on_conflict: &str,
-    kind: &str,
+    kind: JobKind,
     unique_key: &str,
     payload: &str,
     run_at: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(&format!("{INSERT}{on_conflict}"))
         .bind(new_id())
-        .bind(kind)
+        .bind(kind.as_str())
         .bind(unique_key)
         .bind(payload)
         .bind(run_at)
@@ -55,7 +67,7 @@ async fn upsert<'e, E: Executor<'e, Database = Any>>(
 /// out must not send it twice.
 pub async fn schedule<'e, E: Executor<'e, Database = Any>>(
     ex: E,
-    kind: &str,
+    kind: JobKind,
     unique_key: &str,
     payload: &str,
     run_at: i64,
@@ -78,7 +90,7 @@ pub async fn schedule<'e, E: Executor<'e, Database = Any>>(
 /// finishing is never stranded.
 pub async fn arm<'e, E: Executor<'e, Database = Any>>(
     ex: E,
-    kind: &str,
+    kind: JobKind,
     unique_key: &str,
     payload: &str,
     run_at: i64,

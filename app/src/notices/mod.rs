@@ -24,6 +24,28 @@ use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+crate::word_enum! {
+    /// `notices.kind`: also the kind of the messages it queues (`outgoing_messages.kind`).
+    pub enum NoticeKind("notice kind") {
+        /// When the campaign ends.
+        End = "end_notice",
+        /// An admin's "notify subscribers of this change".
+        Update = "update_notice",
+    }
+}
+
+crate::word_enum! {
+    /// `notices.status`.
+    pub enum NoticeStatus("notice status") {
+        /// Due at `send_at`.
+        Scheduled = "scheduled",
+        /// Fanned out: its messages are queued (it "went").
+        Sending = "sending",
+        /// Its campaign stopped being published before it went.
+        Cancelled = "cancelled",
+    }
+}
+
 /// Where messages stand. `sent` counts everything Meta accepted (delivered and read included).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
@@ -54,10 +76,8 @@ impl Counts {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoticeReport {
     pub id: String,
-    /// `end_notice` or `update_notice`.
-    pub kind: String,
-    /// `scheduled`, `sending` or `cancelled`.
-    pub status: String,
+    pub kind: NoticeKind,
+    pub status: NoticeStatus,
     pub text: String,
     pub send_at: i64,
     pub started_at: Option<i64>,
@@ -73,18 +93,20 @@ pub struct DayCounts {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct ReasonCount {
-    pub status: String,
+    pub status: crate::messenger::MessageStatus,
     pub reason: String,
     pub count: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct Recipient {
     pub first_name: Option<String>,
     pub psid: String,
     pub kind: String,
-    pub status: String,
+    pub status: crate::messenger::MessageStatus,
     pub path: Option<String>,
     pub reason: Option<String>,
     pub updated_at: i64,
@@ -132,7 +154,7 @@ async fn authorize(scope: Scope) -> Result<(crate::state::AppState, Scope), AppE
         Scope::Page(facebook_page_id) => {
             crate::pages::store::find_for_admin(&state.db, &admin.id, facebook_page_id)
                 .await?
-                .map(|p| Scope::Page(p.id))
+                .map(|p| Scope::Page(p.id.0))
         }
     };
     match allowed {
@@ -285,8 +307,8 @@ pub async fn worker(state: crate::state::AppState) {
 #[cfg(feature = "ssr")]
 async fn run_job(state: &crate::state::AppState, job: jobs::Job) {
     let owner = &state.instance_id;
-    let done = match job.kind.as_str() {
-        "notice" => {
+    let done = match job.kind.parse::<jobs::JobKind>() {
+        Ok(jobs::JobKind::Notice) => {
             let payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or_default();
             match payload["notice_id"].as_str() {
                 Some(id) => match fanout::start(state, id).await {
@@ -298,9 +320,9 @@ async fn run_job(state: &crate::state::AppState, job: jobs::Job) {
                 None => jobs::fail(&state.db, &job, owner, "no notice_id in the payload").await,
             }
         }
-        "send" => sender::run(state, &job, owner).await,
-        other => {
-            let why = format!("unknown job kind `{other}`");
+        Ok(jobs::JobKind::Send) => sender::run(state, &job, owner).await,
+        Err(unknown) => {
+            let why = unknown.to_string();
             jobs::fail(&state.db, &job, owner, &why).await
         }
     };

@@ -2,7 +2,11 @@
 //! the last 7 days per day, why messages did not go, and the people behind any figure. Live
 //! campaigns also get "Notify subscribers of this change" and "End now".
 
-use super::{notice_recipients, notice_statistics, Counts, Filter, NoticeReport, Scope};
+use super::{
+    notice_recipients, notice_statistics, Counts, Filter, NoticeKind, NoticeReport, NoticeStatus,
+    Scope,
+};
+use crate::messenger::MessageStatus;
 use leptos::prelude::*;
 
 /// Days since 1970-01-01 to `YYYY-MM-DD` (proleptic Gregorian, UTC).
@@ -30,22 +34,24 @@ fn time_of(ms: i64) -> String {
     )
 }
 
-const FIGURES: [(&str, &str); 5] = [
-    ("sent", "sent"),
-    ("delivered", "delivered"),
-    ("read", "read"),
-    ("failed", "failed"),
-    ("not_sent", "not sent"),
+/// The figures of the day table, each named like the status it starts from (the filter's word,
+/// `stats::statuses`), with its label.
+const FIGURES: [(MessageStatus, &str); 5] = [
+    (MessageStatus::Sent, "sent"),
+    (MessageStatus::Delivered, "delivered"),
+    (MessageStatus::Read, "read"),
+    (MessageStatus::Failed, "failed"),
+    (MessageStatus::NotSent, "not sent"),
 ];
 
-fn figure(c: &Counts, name: &str) -> i64 {
+fn figure(c: &Counts, name: MessageStatus) -> i64 {
     match name {
-        "queued" => c.queued,
-        "sent" => c.sent,
-        "delivered" => c.delivered,
-        "read" => c.read,
-        "failed" => c.failed,
-        _ => c.not_sent,
+        MessageStatus::Queued | MessageStatus::Sending => c.queued,
+        MessageStatus::Sent => c.sent,
+        MessageStatus::Delivered => c.delivered,
+        MessageStatus::Read => c.read,
+        MessageStatus::Failed => c.failed,
+        MessageStatus::NotSent => c.not_sent,
     }
 }
 
@@ -67,21 +73,21 @@ fn ticker(every_ms: u64) -> RwSignal<u64> {
 fn NoticeProgress(notice: NoticeReport) -> impl IntoView {
     let c = notice.counts.clone();
     let percent = c.percent_done();
-    let label = if notice.kind == "end_notice" {
+    let label = if notice.kind == NoticeKind::End {
         "End-of-campaign notice"
     } else {
         "Update notice"
     };
-    let state = match notice.status.as_str() {
-        "scheduled" => format!("scheduled for {}", time_of(notice.send_at)),
-        "cancelled" => "cancelled".to_string(),
+    let state = match notice.status {
+        NoticeStatus::Scheduled => format!("scheduled for {}", time_of(notice.send_at)),
+        NoticeStatus::Cancelled => "cancelled".to_string(),
         _ if c.queued == 0 => format!("finished: {} recipients", notice.recipients),
         _ => format!("sending to {} recipients", notice.recipients),
     };
     let total = c.total().max(1);
     let width = |n: i64| format!("width: {}%", n * 100 / total);
     view! {
-        <div class="notice" data-testid="notice" data-kind=notice.kind.clone() data-status=notice.status.clone()>
+        <div class="notice" data-testid="notice" data-kind=notice.kind.as_str() data-status=notice.status.as_str()>
             <p><strong>{label}</strong>" · "<span data-testid="notice-state">{state}</span></p>
             <div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100"
                 aria-valuenow=percent.to_string() data-testid="notice-progress">
@@ -181,7 +187,7 @@ pub fn NoticeStatistics(scope: Scope, #[prop(optional)] live: bool) -> impl Into
                                         <tr data-day=d.day.to_string()>
                                             <td>{date}</td>
                                             {FIGURES.iter().map(|(name, _)| {
-                                                let n = figure(&d.counts, name);
+                                                let n = figure(&d.counts, *name);
                                                 let pick = Filter { status: Some(name.to_string()), day: Some(d.day), ..filter.get_untracked() };
                                                 view! { <td><button type="button" class="link" data-testid=format!("figure-{name}")
                                                     on:click=move |_| shown.set(Some(pick.clone()))>{n}</button></td> }
@@ -195,7 +201,7 @@ pub fn NoticeStatistics(scope: Scope, #[prop(optional)] live: bool) -> impl Into
                             {s.reasons.into_iter().map(|r| {
                                 let pick = Filter { reason: Some(r.reason.clone()), ..filter.get_untracked() };
                                 view! { <li><button type="button" class="link" on:click=move |_| shown.set(Some(pick.clone()))>
-                                    {format!("{} × {} ({})", r.count, r.reason, r.status.replace('_', " "))}</button></li> }
+                                    {format!("{} × {} ({})", r.count, r.reason, r.status.as_str().replace('_', " "))}</button></li> }
                             }).collect_view()}
                         </ul>
                     }.into_any(),
@@ -206,7 +212,7 @@ pub fn NoticeStatistics(scope: Scope, #[prop(optional)] live: bool) -> impl Into
                 <label>"Status "<select data-testid="filter-status" on:change=status_choice>
                     <option value="">"all"</option>
                     <option value="queued">"queued"</option>
-                    {FIGURES.iter().map(|(name, label)| view! { <option value=*name>{*label}</option> }).collect_view()}
+                    {FIGURES.iter().map(|(name, label)| view! { <option value=name.as_str()>{*label}</option> }).collect_view()}
                 </select></label>
                 " "
                 <label>"Day "<select data-testid="filter-day" on:change=day_choice>
@@ -224,7 +230,7 @@ pub fn NoticeStatistics(scope: Scope, #[prop(optional)] live: bool) -> impl Into
                         {list.into_iter().map(|r| view! {
                             <li data-testid="recipient">
                                 {r.first_name.unwrap_or_else(|| format!("PSID …{}", r.psid.chars().rev().take(4).collect::<String>().chars().rev().collect::<String>()))}
-                                {format!(" · {} · {}{}", r.kind.replace('_', " "), r.status.replace('_', " "),
+                                {format!(" · {} · {}{}", r.kind.replace('_', " "), r.status.as_str().replace('_', " "),
                                     r.reason.map(|x| format!(" ({x})")).unwrap_or_default())}
                             </li>
                         }).collect_view()}
@@ -237,7 +243,7 @@ pub fn NoticeStatistics(scope: Scope, #[prop(optional)] live: bool) -> impl Into
                 <button type="button" data-testid="end-now" disabled=move || end_now.pending().get()
                     on:click={
                         let id = id.clone();
-                        move |_| { end_now.dispatch(crate::campaigns::CampaignAction { id: id.clone(), action: "end_now".into() }); }
+                        move |_| { end_now.dispatch(crate::campaigns::CampaignAction { id: id.clone(), action: crate::campaigns::LifecycleAction::EndNow.as_str().into() }); }
                     }>"End the campaign now"</button>
                 {move || end_now.value().get().map(|r| match r {
                     Ok(_) => view! { <p class="ok" data-testid="ended">"Ended: the notice is on its way."</p> }.into_any(),

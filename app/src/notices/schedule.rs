@@ -3,12 +3,11 @@
 //! it went: due again at the new end, for those not yet told), always in the same transaction as
 //! the change to the campaign. An update notice is due at once.
 
-use super::jobs;
+use super::jobs::{self, JobKind};
+use super::{NoticeKind, NoticeStatus};
+use crate::campaigns::PublishState;
 use crate::db::{new_id, now_ms};
 use sqlx::{Any, Transaction};
-
-pub const END: &str = "end_notice";
-pub const UPDATE: &str = "update_notice";
 
 /// The end notice of a campaign has a fixed id, so scheduling it twice is scheduling it once.
 pub fn end_notice_id(campaign_id: &str) -> String {
@@ -21,6 +20,13 @@ pub fn job_key(notice_id: &str) -> String {
 
 fn payload(notice_id: &str) -> String {
     serde_json::json!({ "notice_id": notice_id }).to_string()
+}
+
+/// What the end notice follows of its campaign.
+#[derive(sqlx::FromRow)]
+struct CampaignEnd {
+    publish_state: PublishState,
+    ends_at: i64,
 }
 
 /// Brings the end notice in line with the campaign as it now stands in `tx`, by the lifecycle
@@ -44,19 +50,21 @@ pub async fn sync_end_notice(
         .bind(&notice_id)
         .execute(&mut **tx)
         .await?;
-    let campaign: Option<(String, i64)> =
+    let campaign: Option<CampaignEnd> =
         sqlx::query_as("SELECT publish_state, ends_at FROM campaigns WHERE id = $1")
             .bind(campaign_id)
             .fetch_optional(&mut **tx)
             .await?;
-    let status: Option<String> = sqlx::query_scalar("SELECT status FROM notices WHERE id = $1")
-        .bind(&notice_id)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let status: Option<NoticeStatus> =
+        sqlx::query_scalar("SELECT status FROM notices WHERE id = $1")
+            .bind(&notice_id)
+            .fetch_optional(&mut **tx)
+            .await?;
     let key = job_key(&notice_id);
     let now = now_ms();
-    let (state, ends_at) = campaign.unwrap_or_else(|| ("deleted".into(), 0));
-    match end_notice_step(&state, ends_at, status.as_deref(), now) {
+    // A deleted campaign has no state: its notice is cancelled.
+    let (state, ends_at) = campaign.map_or((None, 0), |c| (Some(c.publish_state), c.ends_at));
+    match end_notice_step(state, ends_at, status, now) {
         EndNoticeStep::Schedule { at } => {
             sqlx::query(
                 "INSERT INTO notices (id, campaign_id, kind, send_at, status, created_at, updated_at)
@@ -68,12 +76,12 @@ pub async fn sync_end_notice(
             )
             .bind(&notice_id)
             .bind(campaign_id)
-            .bind(END)
+            .bind(NoticeKind::End.as_str())
             .bind(at)
             .bind(now)
             .execute(&mut **tx)
             .await?;
-            jobs::schedule(&mut **tx, "notice", &key, &payload(&notice_id), at).await
+            jobs::schedule(&mut **tx, JobKind::Notice, &key, &payload(&notice_id), at).await
         }
         EndNoticeStep::Reopen { at } => {
             // Those told (or being told: a send under way) stay told; the others are listed
@@ -98,7 +106,7 @@ pub async fn sync_end_notice(
             .await?;
             // Its job ran (done), or is running now: either way it comes back for the new end
             // (a running one goes round once more and finds the notice not yet due).
-            jobs::arm(&mut **tx, "notice", &key, &payload(&notice_id), at).await
+            jobs::arm(&mut **tx, JobKind::Notice, &key, &payload(&notice_id), at).await
         }
         EndNoticeStep::Keep => Ok(()),
         EndNoticeStep::Cancel => {
@@ -129,12 +137,19 @@ pub async fn update_notice(
     )
     .bind(&id)
     .bind(campaign_id)
-    .bind(UPDATE)
+    .bind(NoticeKind::Update.as_str())
     .bind(text)
     .bind(now)
     .execute(&mut **tx)
     .await?;
-    jobs::schedule(&mut **tx, "notice", &job_key(&id), &payload(&id), now).await?;
+    jobs::schedule(
+        &mut **tx,
+        JobKind::Notice,
+        &job_key(&id),
+        &payload(&id),
+        now,
+    )
+    .await?;
     Ok(id)
 }
 

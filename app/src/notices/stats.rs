@@ -1,41 +1,47 @@
 //! The figures the admin sees, straight from `outgoing_messages`: per notice, per day (UTC) for
 //! the last 7 days, by failure reason, and the people behind any figure.
 
-use super::{Counts, DayCounts, Filter, NoticeReport, ReasonCount, Recipient, Scope};
+use super::{
+    Counts, DayCounts, Filter, NoticeKind, NoticeReport, NoticeStatus, ReasonCount, Recipient,
+    Scope,
+};
 use crate::db::{now_ms, Db};
+use crate::messenger::MessageStatus;
 
 const DAY_MS: i64 = 86_400_000;
 
 /// Adds one (status, count) row to the figures.
-fn add(counts: &mut Counts, status: &str, n: i64) {
+fn add(counts: &mut Counts, status: MessageStatus, n: i64) {
+    use MessageStatus::*;
     match status {
-        "queued" | "sending" => counts.queued += n,
-        "sent" => counts.sent += n,
-        "delivered" => {
+        Queued | Sending => counts.queued += n,
+        Sent => counts.sent += n,
+        Delivered => {
             counts.sent += n;
             counts.delivered += n
         }
-        "read" => {
+        Read => {
             counts.sent += n;
             counts.delivered += n;
             counts.read += n
         }
-        "failed" => counts.failed += n,
-        "not_sent" => counts.not_sent += n,
-        _ => {}
+        Failed => counts.failed += n,
+        NotSent => counts.not_sent += n,
     }
 }
 
-/// The statuses behind a figure's name.
-fn statuses(figure: &str) -> &'static [&'static str] {
-    match figure {
-        "queued" => &["queued", "sending"],
-        "sent" => &["sent", "delivered", "read"],
-        "delivered" => &["delivered", "read"],
-        "read" => &["read"],
-        "failed" => &["failed"],
-        "not_sent" => &["not_sent"],
-        _ => &[],
+/// The statuses behind a figure's name (the panel's filter: a figure is named like the status
+/// it starts from; any other word filters nothing out).
+fn statuses(figure: &str) -> &'static [MessageStatus] {
+    use MessageStatus::*;
+    match figure.parse::<MessageStatus>() {
+        Ok(Queued) => &[Queued, Sending],
+        Ok(Sent) => &[Sent, Delivered, Read],
+        Ok(Delivered) => &[Delivered, Read],
+        Ok(Read) => &[Read],
+        Ok(Failed) => &[Failed],
+        Ok(NotSent) => &[NotSent],
+        Ok(Sending) | Err(_) => &[],
     }
 }
 
@@ -60,7 +66,7 @@ fn conditions(scope: &Scope, filter: &Filter) -> (String, Vec<String>, Vec<i64>)
     if let Some(figure) = &filter.status {
         let list = statuses(figure);
         if !list.is_empty() {
-            let quoted: Vec<String> = list.iter().map(|s| format!("'{s}'")).collect();
+            let quoted: Vec<String> = list.iter().map(|s| format!("'{}'", s.as_str())).collect();
             text.push(format!("o.status IN ({})", quoted.join(", ")));
         }
     }
@@ -106,17 +112,21 @@ fn bind_all<'q, O>(
     query
 }
 
+/// Messages of one status on one day.
+#[derive(sqlx::FromRow)]
+struct DayRow {
+    day: i64,
+    status: MessageStatus,
+    n: i64,
+}
+
 pub async fn days(db: &Db, scope: &Scope, filter: &Filter) -> Result<Vec<DayCounts>, sqlx::Error> {
     let (conditions, texts, numbers) = conditions(scope, filter);
     let sql = format!(
         "SELECT COALESCE(o.sent_at, o.updated_at) / {DAY_MS} AS day, o.status, COUNT(*) AS n
          FROM outgoing_messages o WHERE {conditions} GROUP BY 1, 2"
     );
-    let query = bind_all(
-        sqlx::query_as::<_, (i64, String, i64)>(&sql),
-        &texts,
-        &numbers,
-    );
+    let query = bind_all(sqlx::query_as::<_, DayRow>(&sql), &texts, &numbers);
     let rows = query.fetch_all(db).await?;
     let today = now_ms() / DAY_MS;
     let mut days: Vec<DayCounts> = (0..7)
@@ -127,9 +137,9 @@ pub async fn days(db: &Db, scope: &Scope, filter: &Filter) -> Result<Vec<DayCoun
         })
         .filter(|d| filter.day.is_none_or(|only| only == d.day))
         .collect();
-    for (day, status, n) in rows {
-        if let Some(d) = days.iter_mut().find(|d| d.day == day) {
-            add(&mut d.counts, &status, n);
+    for row in rows {
+        if let Some(d) = days.iter_mut().find(|d| d.day == row.day) {
+            add(&mut d.counts, row.status, row.n);
         }
     }
     Ok(days)
@@ -142,25 +152,12 @@ pub async fn reasons(
 ) -> Result<Vec<ReasonCount>, sqlx::Error> {
     let (conditions, texts, numbers) = conditions(scope, filter);
     let sql = format!(
-        "SELECT o.status, o.error_reason, COUNT(*) AS n FROM outgoing_messages o
+        "SELECT o.status, o.error_reason AS reason, COUNT(*) AS count FROM outgoing_messages o
          WHERE {conditions} AND o.status IN ('failed', 'not_sent', 'queued') AND o.error_reason IS NOT NULL
-         GROUP BY o.status, o.error_reason ORDER BY n DESC LIMIT 20"
+         GROUP BY o.status, o.error_reason ORDER BY count DESC LIMIT 20"
     );
-    let query = bind_all(
-        sqlx::query_as::<_, (String, String, i64)>(&sql),
-        &texts,
-        &numbers,
-    );
-    Ok(query
-        .fetch_all(db)
-        .await?
-        .into_iter()
-        .map(|(status, reason, count)| ReasonCount {
-            status,
-            reason,
-            count,
-        })
-        .collect())
+    let query = bind_all(sqlx::query_as::<_, ReasonCount>(&sql), &texts, &numbers);
+    query.fetch_all(db).await
 }
 
 pub async fn recipients(
@@ -170,54 +167,31 @@ pub async fn recipients(
 ) -> Result<Vec<Recipient>, sqlx::Error> {
     let (conditions, texts, numbers) = conditions(scope, filter);
     let sql = format!(
-        "SELECT s.first_name, s.psid, o.kind, o.status, o.path, o.error_reason, o.updated_at
+        "SELECT s.first_name, s.psid, o.kind, o.status, o.path, o.error_reason AS reason, o.updated_at
          FROM outgoing_messages o JOIN subscribers s ON s.id = o.subscriber_id
          WHERE {conditions} ORDER BY o.updated_at DESC LIMIT 200"
     );
-    let query = bind_all(
-        sqlx::query_as::<
-            _,
-            (
-                Option<String>,
-                String,
-                String,
-                String,
-                Option<String>,
-                Option<String>,
-                i64,
-            ),
-        >(&sql),
-        &texts,
-        &numbers,
-    );
-    Ok(query
-        .fetch_all(db)
-        .await?
-        .into_iter()
-        .map(
-            |(first_name, psid, kind, status, path, reason, updated_at)| Recipient {
-                first_name,
-                psid,
-                kind,
-                status,
-                path,
-                reason,
-                updated_at,
-            },
-        )
-        .collect())
+    let query = bind_all(sqlx::query_as::<_, Recipient>(&sql), &texts, &numbers);
+    query.fetch_all(db).await
 }
 
-/// id, kind, status, text, send_at, started_at, recipients.
-type NoticeRow = (
-    String,
-    String,
-    String,
-    String,
-    i64,
-    Option<i64>,
-    Option<i64>,
-);
+#[derive(sqlx::FromRow)]
+struct NoticeRow {
+    id: String,
+    kind: NoticeKind,
+    status: NoticeStatus,
+    text: String,
+    send_at: i64,
+    started_at: Option<i64>,
+    recipients: Option<i64>,
+}
+
+/// Messages of a notice in one status.
+#[derive(sqlx::FromRow)]
+struct StatusCount {
+    status: MessageStatus,
+    n: i64,
+}
 
 /// A campaign's notices, each with its progress.
 pub async fn notices(db: &Db, campaign_id: &str) -> Result<Vec<NoticeReport>, sqlx::Error> {
@@ -229,25 +203,25 @@ pub async fn notices(db: &Db, campaign_id: &str) -> Result<Vec<NoticeReport>, sq
     .fetch_all(db)
     .await?;
     let mut out = Vec::new();
-    for (id, kind, status, text, send_at, started_at, recipients) in rows {
+    for row in rows {
         let mut counts = Counts::default();
-        let by_status: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT status, COUNT(*) FROM outgoing_messages WHERE notice_id = $1 GROUP BY status",
+        let by_status: Vec<StatusCount> = sqlx::query_as(
+            "SELECT status, COUNT(*) AS n FROM outgoing_messages WHERE notice_id = $1 GROUP BY status",
         )
-        .bind(&id)
+        .bind(&row.id)
         .fetch_all(db)
         .await?;
-        for (s, n) in by_status {
-            add(&mut counts, &s, n);
+        for s in by_status {
+            add(&mut counts, s.status, s.n);
         }
         out.push(NoticeReport {
-            id,
-            kind,
-            status,
-            text,
-            send_at,
-            started_at,
-            recipients: recipients.unwrap_or(0),
+            id: row.id,
+            kind: row.kind,
+            status: row.status,
+            text: row.text,
+            send_at: row.send_at,
+            started_at: row.started_at,
+            recipients: row.recipients.unwrap_or(0),
             counts,
         });
     }

@@ -14,6 +14,7 @@ use crate::messenger::graph::{GraphError, SendRequest};
 use crate::messenger::policy::TemplateState;
 use crate::secrets::Secret;
 use crate::state::AppState;
+use crate::stored::Flag;
 
 /// A new name for the 3a-compliant text: approved templates cannot be edited, and a deployment
 /// may still hold the old `giveaway_update` that Meta refused.
@@ -115,12 +116,12 @@ async fn row(db: &Db, page_row_id: &str) -> Result<Option<Row>, sqlx::Error> {
 }
 
 async fn has_permission(db: &Db, page_row_id: &str) -> Result<bool, sqlx::Error> {
-    let flag: Option<i64> =
+    let flag: Option<Flag> =
         sqlx::query_scalar("SELECT utility_permission FROM pages WHERE id = $1")
             .bind(page_row_id)
             .fetch_optional(db)
             .await?;
-    Ok(flag == Some(1))
+    Ok(flag.is_some_and(bool::from))
 }
 
 pub async fn standing(db: &Db, page_row_id: &str) -> Result<Standing, sqlx::Error> {
@@ -474,7 +475,7 @@ pub async fn set_permission(db: &Db, page_row_id: &str, granted: bool) -> Result
     let changed = sqlx::query(
         "UPDATE pages SET utility_permission = $1 WHERE id = $2 AND utility_permission <> $1",
     )
-    .bind(i64::from(granted))
+    .bind(Flag::stored(granted))
     .bind(page_row_id)
     .execute(db)
     .await?;

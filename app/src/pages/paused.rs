@@ -13,13 +13,17 @@ use leptos::prelude::*;
 
 /// `pages.paused_kind` of a Page-level pause.
 #[cfg(feature = "ssr")]
-pub const PAGE_LEVEL: &str = "page";
+const PAGE_LEVEL: &str = super::PausedKind::Page.as_str();
 
 /// Pauses the Page's sends for a Page-level problem. A Page already paused keeps its first
 /// reason: the sends that were under way fail the same way and would only repeat it, and a token
 /// pause must stay one (only reconnecting ends it).
 #[cfg(feature = "ssr")]
-pub async fn pause(db: &crate::db::Db, page_row_id: &str, reason: &str) -> Result<(), sqlx::Error> {
+pub async fn pause(
+    db: &crate::db::Db,
+    page_row_id: &super::PageRowId,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
     let done = sqlx::query(
         "UPDATE pages SET paused_reason = $1, paused_kind = $2, updated_at = $3
          WHERE id = $4 AND paused_reason IS NULL",
@@ -39,7 +43,10 @@ pub async fn pause(db: &crate::db::Db, page_row_id: &str, reason: &str) -> Resul
 /// Why the Page is paused for a Page-level problem; `None` when it is not (a token pause shows
 /// as "reconnect" in the Page's health instead).
 #[cfg(feature = "ssr")]
-pub async fn reason(db: &crate::db::Db, page_row_id: &str) -> Result<Option<String>, sqlx::Error> {
+pub async fn reason(
+    db: &crate::db::Db,
+    page_row_id: &super::PageRowId,
+) -> Result<Option<String>, sqlx::Error> {
     let reason: Option<Option<String>> =
         sqlx::query_scalar("SELECT paused_reason FROM pages WHERE id = $1 AND paused_kind = $2")
             .bind(page_row_id)
@@ -52,7 +59,10 @@ pub async fn reason(db: &crate::db::Db, page_row_id: &str) -> Result<Option<Stri
 /// Ends a Page-level pause; a token pause stays (only reconnecting ends it). Whether there was
 /// one to end.
 #[cfg(feature = "ssr")]
-pub async fn clear(db: &crate::db::Db, page_row_id: &str) -> Result<bool, sqlx::Error> {
+pub async fn clear(
+    db: &crate::db::Db,
+    page_row_id: &super::PageRowId,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE pages SET paused_reason = NULL, paused_kind = NULL, updated_at = $1
          WHERE id = $2 AND paused_kind = $3",

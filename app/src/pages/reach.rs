@@ -159,14 +159,18 @@ pub async fn utility_granted(
     state: &crate::state::AppState,
     admin_id: &str,
 ) -> Result<(), sqlx::Error> {
-    let pages: Vec<(String, String)> = sqlx::query_as(
+    let pages: Vec<PageIds> = sqlx::query_as(
         "SELECT id, facebook_page_id FROM pages
          WHERE connected_by = $1 AND utility_permission = 0 AND access_token_enc IS NOT NULL",
     )
     .bind(admin_id)
     .fetch_all(&state.db)
     .await?;
-    for (row_id, facebook_page_id) in pages {
+    for PageIds {
+        id: row_id,
+        facebook_page_id,
+    } in pages
+    {
         let token =
             super::store::page_token(&state.db, &state.token_cipher, &facebook_page_id).await?;
         let Some(token) = token else { continue };
@@ -232,11 +236,11 @@ pub async fn notice_reach(campaign_id: String) -> Result<EndNoticeReach, AppErro
         ));
     };
     let since = crate::db::now_ms() - crate::messenger::policy::WINDOW_MS;
-    let (inside, outside, unreachable): (i64, i64, i64) = sqlx::query_as(
+    let entrants: Entrants = sqlx::query_as(
         "SELECT
-           COALESCE(SUM(CASE WHEN s.unreachable_at IS NULL AND s.last_interaction_at > $2 THEN 1 ELSE 0 END), 0),
-           COALESCE(SUM(CASE WHEN s.unreachable_at IS NULL AND s.last_interaction_at <= $2 THEN 1 ELSE 0 END), 0),
-           COALESCE(SUM(CASE WHEN s.unreachable_at IS NOT NULL THEN 1 ELSE 0 END), 0)
+           COALESCE(SUM(CASE WHEN s.unreachable_at IS NULL AND s.last_interaction_at > $2 THEN 1 ELSE 0 END), 0) AS inside,
+           COALESCE(SUM(CASE WHEN s.unreachable_at IS NULL AND s.last_interaction_at <= $2 THEN 1 ELSE 0 END), 0) AS outside,
+           COALESCE(SUM(CASE WHEN s.unreachable_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS unreachable
          FROM entries e JOIN subscribers s ON s.id = e.subscriber_id
          WHERE e.campaign_id = $1 AND e.status = 'confirmed'",
     )
@@ -246,17 +250,16 @@ pub async fn notice_reach(campaign_id: String) -> Result<EndNoticeReach, AppErro
     .await
     ?;
     // The form names the Page by its Facebook id.
-    let (page_row_id, page_name): (String, String) =
-        sqlx::query_as("SELECT id, name FROM pages WHERE facebook_page_id = $1")
-            .bind(&campaign.form.page_id)
-            .fetch_one(&state.db)
-            .await?;
+    let page: PageName = sqlx::query_as("SELECT id, name FROM pages WHERE facebook_page_id = $1")
+        .bind(&campaign.form.page_id)
+        .fetch_one(&state.db)
+        .await?;
     Ok(EndNoticeReach {
-        page_name,
-        inside_window: inside,
-        outside_window: outside,
-        unreachable,
-        page: outside_window(&state.db, &page_row_id).await?,
+        page_name: page.name,
+        inside_window: entrants.inside,
+        outside_window: entrants.outside,
+        unreachable: entrants.unreachable,
+        page: outside_window(&state.db, &page.id).await?,
     })
 }
 
@@ -332,4 +335,29 @@ pub fn NoticeReachPanel(campaign_id: String) -> impl IntoView {
             </Suspense>
         </section>
     }
+}
+
+/// A Page's row id and its Facebook id.
+#[cfg(feature = "ssr")]
+#[derive(sqlx::FromRow)]
+struct PageIds {
+    id: String,
+    facebook_page_id: String,
+}
+
+/// A Page's row id and name.
+#[cfg(feature = "ssr")]
+#[derive(sqlx::FromRow)]
+struct PageName {
+    id: String,
+    name: String,
+}
+
+/// A campaign's confirmed entrants by where the 24-hour window leaves them.
+#[cfg(feature = "ssr")]
+#[derive(sqlx::FromRow)]
+struct Entrants {
+    inside: i64,
+    outside: i64,
+    unreachable: i64,
 }

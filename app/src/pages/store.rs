@@ -1,9 +1,11 @@
 //! Connected Pages and who may manage them. Page tokens are stored encrypted, bound to the Page.
 
+use super::{FacebookPageId, PageRowId};
 use crate::{
     db::{new_id, now_ms, Db},
     messenger::graph::PageAccount,
     secrets::{Secret, TokenCipher},
+    stored::Flag,
 };
 
 /// Associated data for a Page token: a ciphertext copied onto another Page does not decrypt.
@@ -11,12 +13,14 @@ fn aad(facebook_page_id: &str) -> String {
     format!("page:{facebook_page_id}")
 }
 
+#[derive(sqlx::FromRow)]
 pub struct Connected {
-    pub id: String,
-    pub facebook_page_id: String,
+    pub id: PageRowId,
+    pub facebook_page_id: FacebookPageId,
     /// The name Facebook gave at the last connection.
     pub name: String,
-    pub token_status: String,
+    pub token_status: super::TokenStatus,
+    #[sqlx(try_from = "Flag")]
     pub enabled: bool,
     pub data_access_expires_at: Option<i64>,
     pub get_started_warning: Option<String>,
@@ -32,7 +36,7 @@ pub async fn connect(
 ) -> Result<String, sqlx::Error> {
     let now = now_ms();
     let mut tx = db.begin().await?;
-    let id: String = sqlx::query_scalar(
+    let id: PageRowId = sqlx::query_scalar(
         "INSERT INTO pages (id, facebook_page_id, name, username, category, access_token_enc, token_status,
                             connected_by, connected_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, 'valid', $7, $8, $8)
@@ -57,12 +61,13 @@ pub async fn connect(
     .await?;
     upsert_right(&mut tx, &id, admin_id, &account.tasks, now).await?;
     tx.commit().await?;
-    Ok(id)
+    // Callers hold the row id as text (`sender::page_resumed`, the demo, the tests' crowds).
+    Ok(id.0)
 }
 
 async fn upsert_right(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    page_id: &str,
+    page_id: &PageRowId,
     admin_id: &str,
     tasks: &[String],
     now: i64,
@@ -94,7 +99,7 @@ pub async fn refresh_rights(
         .execute(&mut *tx)
         .await?;
     for account in accounts.iter().filter(|a| super::moderates(&a.tasks)) {
-        let id: Option<String> =
+        let id: Option<PageRowId> =
             sqlx::query_scalar("SELECT id FROM pages WHERE facebook_page_id = $1")
                 .bind(&account.id)
                 .fetch_optional(&mut *tx)
@@ -104,31 +109,6 @@ pub async fn refresh_rights(
         }
     }
     tx.commit().await
-}
-
-#[derive(sqlx::FromRow)]
-struct ConnectedRow {
-    id: String,
-    facebook_page_id: String,
-    name: String,
-    token_status: String,
-    enabled: i64,
-    data_access_expires_at: Option<i64>,
-    get_started_warning: Option<String>,
-}
-
-impl From<ConnectedRow> for Connected {
-    fn from(row: ConnectedRow) -> Self {
-        Connected {
-            id: row.id,
-            facebook_page_id: row.facebook_page_id,
-            name: row.name,
-            token_status: row.token_status,
-            enabled: row.enabled != 0,
-            data_access_expires_at: row.data_access_expires_at,
-            get_started_warning: row.get_started_warning,
-        }
-    }
 }
 
 /// Connected Pages joined to the admin's rights: the only way Pages are read for an admin.
@@ -143,19 +123,16 @@ pub async fn find_for_admin(
     admin_id: &str,
     facebook_page_id: &str,
 ) -> Result<Option<Connected>, sqlx::Error> {
-    let row: Option<ConnectedRow> =
-        sqlx::query_as(&format!("{MANAGED} AND p.facebook_page_id = $2"))
-            .bind(admin_id)
-            .bind(facebook_page_id)
-            .fetch_optional(db)
-            .await?;
-    Ok(row.map(Connected::from))
+    sqlx::query_as(&format!("{MANAGED} AND p.facebook_page_id = $2"))
+        .bind(admin_id)
+        .bind(facebook_page_id)
+        .fetch_optional(db)
+        .await
 }
 
 /// Every connected Page this admin may manage.
 pub async fn connected_for_admin(db: &Db, admin_id: &str) -> Result<Vec<Connected>, sqlx::Error> {
-    let rows: Vec<ConnectedRow> = sqlx::query_as(MANAGED).bind(admin_id).fetch_all(db).await?;
-    Ok(rows.into_iter().map(Connected::from).collect())
+    sqlx::query_as(MANAGED).bind(admin_id).fetch_all(db).await
 }
 
 pub async fn page_token(
@@ -192,7 +169,7 @@ pub async fn record_get_started(
 pub async fn record_health(
     db: &Db,
     facebook_page_id: &str,
-    token_status: &str,
+    token_status: super::TokenStatus,
     data_access_expires_at: Option<i64>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -203,7 +180,7 @@ pub async fn record_health(
                                    WHEN paused_kind = 'page' THEN 'page' END
          WHERE facebook_page_id = $4",
     )
-    .bind(token_status)
+    .bind(token_status.as_str())
     .bind(data_access_expires_at)
     .bind(now_ms())
     .bind(facebook_page_id)
@@ -212,36 +189,20 @@ pub async fn record_health(
     Ok(())
 }
 
-/// Turns sending for a Page on or off, or forgets its connection (`disconnect`). Both are refused
-/// while a live or scheduled campaign uses the Page; the answer names it.
-pub async fn set_enabled(
-    db: &Db,
-    page_id: &str,
-    enabled: bool,
-) -> Result<Result<(), String>, sqlx::Error> {
-    if !enabled {
-        if let Some(title) = crate::campaigns::store::active_on_page(db, page_id).await? {
-            return Ok(Err(format!(
-                "The campaign “{title}” uses this Page; end or archive it first."
-            )));
-        }
-    }
+/// Turns sending for a Page on or off. (Whether a campaign still needs it is the caller's
+/// question: `campaigns::store::active_on_page`.)
+pub async fn set_enabled(db: &Db, page_id: &PageRowId, enabled: bool) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE pages SET enabled = $1, updated_at = $2 WHERE id = $3")
-        .bind(i64::from(enabled))
+        .bind(Flag::stored(enabled))
         .bind(now_ms())
         .bind(page_id)
         .execute(db)
         .await?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// Forgets the Page token and every admin's right to the Page; campaigns and their history stay.
-pub async fn disconnect(db: &Db, page_id: &str) -> Result<Result<(), String>, sqlx::Error> {
-    if let Some(title) = crate::campaigns::store::active_on_page(db, page_id).await? {
-        return Ok(Err(format!(
-            "The campaign “{title}” uses this Page; end or archive it first."
-        )));
-    }
+pub async fn disconnect(db: &Db, page_id: &PageRowId) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
     sqlx::query("UPDATE pages SET access_token_enc = NULL, token_status = 'revoked', enabled = 0, updated_at = $1 WHERE id = $2")
         .bind(now_ms())
@@ -252,6 +213,5 @@ pub async fn disconnect(db: &Db, page_id: &str) -> Result<Result<(), String>, sq
         .bind(page_id)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
-    Ok(Ok(()))
+    tx.commit().await
 }

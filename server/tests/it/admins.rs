@@ -596,7 +596,7 @@ both_databases!(
             .await;
         let copied: app::campaigns::Campaign = serde_json::from_str(&body).unwrap();
         assert_eq!(copied.form.slug, "win-a-cake-copy");
-        assert_eq!(copied.publish_state, "draft");
+        assert_eq!(copied.publish_state.as_str(), "draft");
 
         // Published: scheduled (it starts in December), and the Page must stay on.
         assert_eq!(act("publish").await.0, 200);

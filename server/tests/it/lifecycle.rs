@@ -364,7 +364,7 @@ both_databases!(
         let (status, body) = http.save(Some(&ctx.campaign), &form).await;
         assert_eq!(status, 200, "{body}");
         let reopened = campaign(&http, &ctx.campaign).await;
-        assert_eq!(reopened.end_notice.as_deref(), Some("scheduled"));
+        assert_eq!(reopened.end_notice.map(|s| s.as_str()), Some("scheduled"));
         ctx.settle().await;
         assert!(ctx.received("alice", "giveaway has ended").await.is_empty());
         // A run of its job that was already under way finds it not due until the new end.

@@ -29,6 +29,7 @@ mod sandbox_webhooks;
 mod server;
 mod sessions_rights;
 mod sql_statements;
+mod stored_words;
 mod uploads;
 mod utility;
 mod web_edge;
