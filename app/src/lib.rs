@@ -13,8 +13,8 @@ pub mod html;
 pub mod messenger;
 pub mod notices;
 pub mod pages;
-pub mod winners;
 pub mod stored;
+pub mod winners;
 
 #[cfg(feature = "ssr")]
 pub mod client;

@@ -347,6 +347,11 @@ impl Index {
             Expr::Paren(p) => self.resolve(&p.expr, scope, depth),
             Expr::Group(g) => self.resolve(&g.expr, scope, depth),
             Expr::Macro(m) if is_format(&m.mac) => self.expand(&m.mac, scope, depth),
+            // A `macro_rules!` standing for one text (`campaign_columns!()`), indexed as `name!`.
+            Expr::Macro(m) if m.mac.tokens.is_empty() && !is_format(&m.mac) => {
+                let name = format!("{}!", last_segment(&m.mac.path));
+                self.resolve_const(&name, scope, depth)
+            }
             Expr::Macro(m) if is_concat(&m.mac) => match macro_args(&m.mac) {
                 Some(args) => combine(
                     args.into_iter()
@@ -700,6 +705,30 @@ impl Visit<'static> for Indexer<'_> {
             .or_default()
             .push((self.file, &c.expr));
         syn::visit::visit_item_const(self, c);
+    }
+    /// `macro_rules! name { () => { "text" } }`: a macro that stands for one text (a column
+    /// list written once for several `concat!`s), indexed like a constant under `name!`.
+    fn visit_item_macro(&mut self, m: &'static syn::ItemMacro) {
+        use proc_macro2::TokenTree;
+        if let (true, Some(ident)) = (m.mac.path.is_ident("macro_rules"), &m.ident) {
+            let tokens: Vec<TokenTree> = m.mac.tokens.clone().into_iter().collect();
+            if let [TokenTree::Group(args), TokenTree::Punct(eq), TokenTree::Punct(gt), TokenTree::Group(body), ..] =
+                tokens.as_slice()
+            {
+                let arrow = eq.as_char() == '=' && gt.as_char() == '>';
+                if arrow && args.stream().is_empty() {
+                    if let Ok(expr) = syn::parse2::<Expr>(body.stream()) {
+                        let expr: &'static Expr = Box::leak(Box::new(expr));
+                        self.index
+                            .consts
+                            .entry(format!("{ident}!"))
+                            .or_default()
+                            .push((self.file, expr));
+                    }
+                }
+            }
+        }
+        syn::visit::visit_item_macro(self, m);
     }
     fn visit_item_static(&mut self, s: &'static syn::ItemStatic) {
         self.index
