@@ -109,7 +109,9 @@ pub async fn seed(state: &AppState, sandbox: &Shared) -> Result<(), Box<dyn std:
             return Err("the demo admin does not manage the demo Page".into())
         }
     };
-    // Published: its end notice is scheduled like any other campaign's.
+    // Published as an admin publishes: the draw's commitment first, then the end notice is
+    // scheduled like any other campaign's.
+    app::winners::store::commit(&state.db, &state.token_cipher, &id).await?;
     match store::transition(&state.db, &admin.id, &id, store::Transition::Publish).await? {
         store::Changed::Ok => {}
         store::Changed::Refused(why) => return Err(why.into()),

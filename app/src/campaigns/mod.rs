@@ -222,6 +222,9 @@ pub async fn campaign_action(id: String, action: String) -> Result<Option<String
     let db = &state.db;
     let changed = match action {
         LifecycleAction::Publish => {
+            // The draw's commitment exists before anyone can enter (made once; a publish that
+            // fails after it leaves it in place, unchanged for the next try).
+            crate::winners::store::commit(db, &state.token_cipher, &id).await?;
             store::transition(db, &admin.id, &id, Transition::Publish).await
         }
         LifecycleAction::Unpublish => {

@@ -426,6 +426,8 @@ pub struct Published {
     pub confirmation_text: String,
     pub automation_keyword: Option<String>,
     pub publish_state: PublishState,
+    /// The draw commitment made at publish (`winners`), shown on the public pages.
+    pub draw_commitment: Option<String>,
 }
 
 impl Published {
@@ -437,7 +439,8 @@ impl Published {
 const PUBLISHED: &str = concat!(
     "SELECT ",
     campaign_columns!(),
-    ", p.id AS page_row_id, p.facebook_page_id, p.name AS page_name, p.username AS page_username
+    ", p.id AS page_row_id, p.facebook_page_id, p.name AS page_name, p.username AS page_username,
+    (SELECT ds.commitment FROM draw_seeds ds WHERE ds.campaign_id = c.id) AS draw_commitment
     FROM campaigns c JOIN pages p ON p.id = c.page_id
     WHERE c.publish_state IN ('published', 'archived')"
 );

@@ -333,6 +333,15 @@ mod server_side {
         match store::confirm(&state.db, entry, &subscriber.id, proof, at).await? {
             store::Confirmation::Confirmed(confirmed) => {
                 tracing::info!(entry = %confirmed.id, campaign = %campaign.id, "entry confirmed");
+                // The public ticket, now, so that the confirmation and the entry page show it
+                // (the freeze at the end gives one to any confirmed entry still without).
+                match crate::winners::store::issue_ticket(&state.db, &campaign.id, &confirmed.id)
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(crate::winners::store::WinnersError::Db(e)) => return Err(e),
+                    Err(e) => tracing::warn!(entry = %confirmed.id, error = %e, "no ticket yet"),
+                }
                 crate::notices::fanout::late_entrant(state, &campaign.id, &subscriber.id).await?;
                 send_confirmation(state, &campaign, &confirmed, subscriber).await
             }
@@ -407,12 +416,20 @@ mod server_side {
         if !campaign.confirmation_enabled {
             return Ok(());
         }
-        let text = crate::campaigns::rules::fill(
+        let mut text = crate::campaigns::rules::fill(
             &campaign.confirmation_text,
             subscriber.first_name.as_deref().unwrap_or(""),
             &campaign.title,
             &campaign.prize,
         );
+        // The person's ticket in the draw, when it fits in one message (the organiser's text
+        // may already use all of Meta's 2,000 characters; the entry page shows it anyway).
+        if let Some(ticket) = crate::winners::store::ticket_of(&state.db, &entry.id).await? {
+            let line = format!("\n\nYour ticket in the draw: {ticket}");
+            if text.chars().count() + line.chars().count() <= crate::messenger::limits::TEXT_MAX {
+                text.push_str(&line);
+            }
+        }
         let mut request = SendRequest::text(&subscriber.psid, &text);
         if let Some(keyword) = campaign
             .automation_keyword

@@ -399,7 +399,14 @@ async fn render(
     let login_first = campaign.require_login;
 
     let action = match (&entry, lifecycle) {
-        (Some(e), _) if e.status == store::EntryStatus::Confirmed => Action::Entered,
+        (Some(e), _) if e.status == store::EntryStatus::Confirmed => Action::Entered {
+            ticket: crate::winners::store::ticket_of(&state.db, &e.id)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "could not read an entry's ticket");
+                    None
+                }),
+        },
         (Some(e), Lifecycle::Live) => {
             let link = messenger_link(state, campaign, e);
             Action::Pending {
@@ -441,6 +448,8 @@ async fn render(
             )
         }),
         rules: campaign.rules.clone(),
+        draw_commitment: campaign.draw_commitment.clone(),
+        results_url: format!("/c/{}/results", campaign.slug),
         embed,
     };
     // Without an entry the page is everyone's: rendered once per copy of the campaign.

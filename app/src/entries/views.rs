@@ -50,14 +50,20 @@ pub(crate) struct Campaign {
     pub ends: Option<(String, i64)>,
     /// Empty when there are no rules.
     pub rules: String,
+    /// SHA-256 of the draw's secret seed, fixed at publish (`winners`).
+    pub draw_commitment: Option<String>,
+    /// The public results page.
+    pub results_url: String,
     /// Inside the widget's iframe.
     pub embed: bool,
 }
 
 /// What a visitor can do (or has done), under the campaign.
 pub(crate) enum Action {
-    /// Messenger confirmed the entry.
-    Entered,
+    /// Messenger confirmed the entry; its public ticket in the draw.
+    Entered {
+        ticket: Option<String>,
+    },
     /// An entry waits for its Get Started in Messenger.
     Pending {
         /// The entry's `.../status`, polled by the script.
@@ -102,6 +108,8 @@ fn EntryPage(campaign: Campaign, action: Action) -> impl IntoView {
         description,
         ends,
         rules,
+        draw_commitment,
+        results_url,
         embed,
     } = campaign;
     let body_class = if embed { "entry embed" } else { "entry" };
@@ -119,6 +127,17 @@ fn EntryPage(campaign: Campaign, action: Action) -> impl IntoView {
             </details>
         }
     });
+    // Shown from publication on, so that anyone can check later that the draw used the seed
+    // fixed before the first entry.
+    let draw = draw_commitment.map(|commitment| {
+        view! {
+            <p class="muted draw-commitment">
+                "Draw commitment (SHA-256 of the draw's secret seed, fixed when this giveaway was published): "
+                <code data-testid="draw-commitment">{commitment}</code>" · "
+                <a href=results_url target=embed.then_some("_blank") data-testid="results-link">"Results"</a>
+            </p>
+        }
+    });
     view! {
         <Document title=title.clone() body_class=body_class>
             <main>
@@ -131,6 +150,7 @@ fn EntryPage(campaign: Campaign, action: Action) -> impl IntoView {
                     {countdown}
                     <EntryAction action=action page_name=page_name embed=embed/>
                     {rules}
+                    {draw}
                 </article>
             </main>
             <script>{SCRIPT.as_str()}</script>
@@ -141,7 +161,7 @@ fn EntryPage(campaign: Campaign, action: Action) -> impl IntoView {
 #[component]
 fn EntryAction(action: Action, page_name: String, embed: bool) -> impl IntoView {
     match action {
-        Action::Entered => view! {
+        Action::Entered { ticket } => view! {
             <section class="entry-state entered" data-testid="entry-state" data-state="entered">
                 <h2>"You're entered! ✓"</h2>
                 <p>
@@ -149,6 +169,9 @@ fn EntryAction(action: Action, page_name: String, embed: bool) -> impl IntoView 
                         "{page_name} will message you on Messenger when the giveaway ends. Good luck!",
                     )}
                 </p>
+                {ticket.map(|ticket| view! {
+                    <p>"Your ticket in the draw: "<code class="code" data-testid="ticket">{ticket}</code></p>
+                })}
             </section>
         }
         .into_any(),

@@ -59,12 +59,21 @@ async fn entrants(db: &Db, n: usize) -> (String, Vec<String>) {
     (campaign, entries)
 }
 
+/// As for a campaign published before draws existed (the demo commits when it is published).
+async fn forget_commitments(db: &Db) {
+    sqlx::query("DELETE FROM draw_seeds")
+        .execute(db)
+        .await
+        .unwrap();
+}
+
 both_databases!(
     the_commitment_is_made_once_and_is_the_hash_of_the_seed,
     |url: String| async move {
         let server = TestServer::start_with(&url, &[("DEMO_CAMPAIGN", "on")]).await;
         let (db, cipher) = (&server.state.db, &server.state.token_cipher);
         let (campaign, _) = entrants(db, 0).await;
+        forget_commitments(db).await;
         let first = store::commit(db, cipher, &campaign).await.unwrap();
         assert_eq!(first.len(), 64);
         assert_eq!(store::commit(db, cipher, &campaign).await.unwrap(), first);
@@ -137,7 +146,9 @@ both_databases!(
             alternates: 2,
             claim_hours: 48,
         };
-        // Never without a commitment made before (at publish).
+        // Never without a commitment made before (at publish): as for a campaign published
+        // before draws existed.
+        forget_commitments(db).await;
         assert!(matches!(
             app::winners::draw(&server.state, &campaign, plan).await,
             Err(store::WinnersError::NoCommitment)
@@ -297,6 +308,7 @@ both_databases!(
             .execute(db)
             .await
             .unwrap();
+        forget_commitments(db).await;
         assert_eq!(get("/c/demo/results").await.0, 404, "no commitment yet");
         let commitment = store::commit(db, cipher, &campaign).await.unwrap();
         let (status, html) = get("/c/demo/results").await;
@@ -353,5 +365,93 @@ both_databases!(
             "{html}"
         );
         server.stop().await;
+    }
+);
+
+both_databases!(
+    publishing_commits_once_and_editing_keeps_the_commitment,
+    |url: String| async move {
+        let app = crate::support::App::start(&url, &[]).await;
+        let admin = app.login_as("admin").await;
+        admin.connect_page(crate::support::BAKERY).await;
+        let id = admin.save_campaign(&crate::support::cake()).await;
+        let committed = || async { store::commitment(app.db(), &id).await.unwrap() };
+        assert_eq!(committed().await, None, "a draft commits to nothing yet");
+        let (status, body) = admin.act(&id, "publish").await;
+        assert_eq!(status, 200, "{body}");
+        let first = committed().await.expect("publishing made the commitment");
+        // Editing the published campaign, or publishing it again, keeps it.
+        let mut edited = crate::support::cake();
+        edited.prize = "Two cakes".into();
+        let (status, body) = admin.save(Some(&id), &edited).await;
+        assert_eq!(status, 200, "{body}");
+        admin.act(&id, "unpublish").await;
+        admin.act(&id, "publish").await;
+        assert_eq!(committed().await.as_deref(), Some(first.as_str()));
+        app.stop().await;
+    }
+);
+
+both_databases!(
+    an_entrant_gets_a_ticket_in_the_confirmation_and_on_the_entry_page,
+    |url: String| async move {
+        let demo = crate::support::Demo::start(&url, &[]).await;
+        // The demo is published as any campaign: its commitment is on the entry page.
+        let commitment = store::commitment(demo.db(), &demo.campaign)
+            .await
+            .unwrap()
+            .expect("the demo committed at publish");
+        let http = crate::support::client();
+        let page = http.get(demo.url("/c/demo")).send().await.unwrap();
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains(&format!("data-testid=\"draw-commitment\">{commitment}<")),
+            "{html}"
+        );
+
+        let r = http
+            .post(demo.url("/c/demo/enter"))
+            .form(&[("website", "")])
+            .send()
+            .await
+            .unwrap();
+        let entry_page = r.headers()["location"].to_str().unwrap().to_string();
+        let html = http
+            .get(demo.url(&entry_page))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let reference = crate::support::m_me_ref(&html);
+        demo.control(
+            reqwest::Method::POST,
+            "interactions",
+            serde_json::json!({ "user": "alice", "page": "sunnybakery", "kind": "get_started", "ref": reference }),
+        )
+        .await;
+        demo.settle().await;
+        let entry = entry_page.rsplit('/').next().unwrap();
+        let ticket = store::ticket_of(demo.db(), entry)
+            .await
+            .unwrap()
+            .expect("a confirmed entry has its ticket");
+        assert!(app::draws::is_valid_ticket(&ticket), "{ticket}");
+        let said = demo
+            .received("alice", &format!("Your ticket in the draw: {ticket}"))
+            .await;
+        assert_eq!(said.len(), 1, "{:?}", demo.thread("alice").await);
+        let html = http
+            .get(demo.url(&entry_page))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("data-testid=\"ticket\""), "{html}");
+        assert!(html.contains(&format!(">{ticket}</code>")), "{html}");
+        demo.stop().await;
     }
 );
