@@ -1,6 +1,14 @@
 -- Issue #16: a draw anyone can verify. Owned by `app/src/winners/`, the only code that names these
 -- columns.
 
+-- The campaign's draw settings (the editor's "Winners" part): how many win, how many alternates
+-- wait behind them, the hours a winner has to claim, and whether the draw is made at the end
+-- (auto) or when the admin says (manual).
+ALTER TABLE campaigns ADD COLUMN winners_count BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE campaigns ADD COLUMN alternates_count BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE campaigns ADD COLUMN claim_hours BIGINT NOT NULL DEFAULT 72;
+ALTER TABLE campaigns ADD COLUMN draw_mode TEXT NOT NULL DEFAULT 'auto';
+
 -- The secret seed a campaign commits to when it is published. Sealed like Page tokens (the
 -- campaign id is its associated data); its SHA-256, the commitment, is public from then on and
 -- never changes. The seed is revealed (on the results) only once the draw is made.

@@ -99,6 +99,10 @@ pub async fn seed(state: &AppState, sandbox: &Shared) -> Result<(), Box<dyn std:
         notice_text: "The {campaign_title} giveaway has ended. Thanks for taking part!".into(),
         notice_path: NoticePath::Automatic.as_str().into(),
         tag_fallback: true,
+        winners: "1".into(),
+        alternates: "0".into(),
+        claim_hours: "72".into(),
+        draw_mode: "auto".into(),
     };
     let id = match store::save(&state.db, &admin.id, None, &form).await? {
         store::Saved::Ok(id) => id,

@@ -117,6 +117,7 @@ impl Server {
                 app::messenger::inbox::worker(state.clone()),
             ));
             tasks.spawn(run_until(stop.clone(), app::notices::worker(state.clone())));
+            tasks.spawn(run_until(stop.clone(), app::winners::worker(state.clone())));
         }
 
         let stop_serving = stop.clone();

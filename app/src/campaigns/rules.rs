@@ -38,6 +38,101 @@ pub struct CampaignForm {
     pub notice_path: String,
     #[serde(default)]
     pub tag_fallback: bool,
+    /// The draw (as typed; empty means the default): how many win (1 to 1,000), how many
+    /// alternates wait behind them (0 to 1,000), the hours a winner has to claim (1 to 720),
+    /// and `auto` (drawn at the end) or `manual` (when the admin says).
+    #[serde(default)]
+    pub winners: String,
+    #[serde(default)]
+    pub alternates: String,
+    #[serde(default)]
+    pub claim_hours: String,
+    #[serde(default)]
+    pub draw_mode: String,
+}
+
+/// A campaign's draw settings, read from its form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DrawSettings {
+    pub winners: i64,
+    pub alternates: i64,
+    pub claim_hours: i64,
+    /// Drawn by itself at the end; otherwise when the admin says.
+    pub automatic: bool,
+}
+
+impl Default for DrawSettings {
+    fn default() -> Self {
+        DrawSettings {
+            winners: 1,
+            alternates: 0,
+            claim_hours: 72,
+            automatic: true,
+        }
+    }
+}
+
+/// The words of `draw_mode`.
+pub const DRAW_AUTO: &str = "auto";
+pub const DRAW_MANUAL: &str = "manual";
+
+/// A whole number in `range`, or the default when left empty.
+fn count(text: &str, default: i64, range: std::ops::RangeInclusive<i64>) -> Option<i64> {
+    let text = text.trim().replace(',', "");
+    if text.is_empty() {
+        return Some(default);
+    }
+    text.parse::<i64>().ok().filter(|n| range.contains(n))
+}
+
+impl CampaignForm {
+    /// The draw settings, each field checked; errors by field name.
+    pub fn draw_settings(&self) -> Result<DrawSettings, FieldErrors> {
+        let defaults = DrawSettings::default();
+        let mut errors = FieldErrors::new();
+        let mut field = |name: &str, value: Option<i64>, message: &str| {
+            if value.is_none() {
+                errors.insert(name.to_string(), message.to_string());
+            }
+            value.unwrap_or_default()
+        };
+        let winners = field(
+            "winners",
+            count(&self.winners, defaults.winners, 1..=1000),
+            "Between 1 and 1,000 winners.",
+        );
+        let alternates = field(
+            "alternates",
+            count(&self.alternates, defaults.alternates, 0..=1000),
+            "Between 0 and 1,000 alternates.",
+        );
+        let claim_hours = field(
+            "claim_hours",
+            count(&self.claim_hours, defaults.claim_hours, 1..=720),
+            "Between 1 and 720 hours (30 days) to claim.",
+        );
+        let automatic = match self.draw_mode.trim() {
+            "" | DRAW_AUTO => true,
+            DRAW_MANUAL => false,
+            _ => {
+                errors.insert(
+                    "draw_mode".into(),
+                    "Choose when the winners are drawn.".into(),
+                );
+                true
+            }
+        };
+        if errors.is_empty() {
+            Ok(DrawSettings {
+                winners,
+                alternates,
+                claim_hours,
+                automatic,
+            })
+        } else {
+            Err(errors)
+        }
+    }
 }
 
 /// Errors by field name (the form's input names), each in words the admin understands.
@@ -140,6 +235,11 @@ pub fn check(form: &CampaignForm) -> FieldErrors {
     }
     if form.notice_path.parse::<super::NoticePath>().is_err() {
         fail("notice_path", "Choose how the notice is sent.".into());
+    }
+    if let Err(draw) = form.draw_settings() {
+        for (field, message) in draw {
+            fail(&field, message);
+        }
     }
     errors
 }
@@ -397,6 +497,37 @@ mod tests {
     #[test]
     fn a_complete_form_is_valid() {
         assert_eq!(check(&valid()), FieldErrors::new());
+    }
+
+    #[test]
+    fn draw_settings_default_when_empty_and_name_the_field_when_out_of_range() {
+        assert_eq!(valid().draw_settings(), Ok(DrawSettings::default()));
+        let mut form = valid();
+        form.winners = "1,000".into();
+        form.alternates = "3".into();
+        form.claim_hours = "48".into();
+        form.draw_mode = DRAW_MANUAL.into();
+        assert_eq!(
+            form.draw_settings(),
+            Ok(DrawSettings {
+                winners: 1000,
+                alternates: 3,
+                claim_hours: 48,
+                automatic: false
+            })
+        );
+        form.winners = "0".into();
+        form.alternates = "-1".into();
+        form.claim_hours = "a day".into();
+        form.draw_mode = "later".into();
+        let errors = check(&form);
+        assert_eq!(
+            errors.keys().collect::<Vec<_>>(),
+            ["alternates", "claim_hours", "draw_mode", "winners"]
+        );
+        assert_eq!(errors["winners"], "Between 1 and 1,000 winners.");
+        form.winners = "1001".into();
+        assert!(check(&form).contains_key("winners"));
     }
 
     #[test]

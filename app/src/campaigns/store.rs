@@ -104,6 +104,8 @@ pub async fn save(
         return Ok(Saved::Invalid(errors));
     }
     let (starts, ends) = (starts.unwrap_or_default(), ends.unwrap_or_default());
+    // Checked with the rest of the form above.
+    let draw = form.draw_settings().unwrap_or_default();
     let keyword = Some(form.automation_keyword.trim()).filter(|k| !k.is_empty());
     let image = Some(form.image_url.trim()).filter(|k| !k.is_empty());
     // One statement for create and edit: the same values, and an edit keeps its creator.
@@ -112,8 +114,10 @@ pub async fn save(
     let written = sqlx::query(
         "INSERT INTO campaigns (id, page_id, slug, title, description, prize, image_url, starts_at, ends_at,
            time_zone, rules, require_login, confirmation_enabled, confirmation_text, automation_keyword,
-           notice_text, notice_path, tag_fallback, created_by, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20)
+           notice_text, notice_path, tag_fallback, winners_count, alternates_count, claim_hours,
+           draw_mode, created_by, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+                 $21, $22, $23, $24, $19, $20, $20)
          ON CONFLICT (id) DO UPDATE SET
            page_id = excluded.page_id, slug = excluded.slug, title = excluded.title,
            description = excluded.description, prize = excluded.prize, image_url = excluded.image_url,
@@ -122,6 +126,8 @@ pub async fn save(
            confirmation_enabled = excluded.confirmation_enabled, confirmation_text = excluded.confirmation_text,
            automation_keyword = excluded.automation_keyword, notice_text = excluded.notice_text,
            notice_path = excluded.notice_path, tag_fallback = excluded.tag_fallback,
+           winners_count = excluded.winners_count, alternates_count = excluded.alternates_count,
+           claim_hours = excluded.claim_hours, draw_mode = excluded.draw_mode,
            updated_at = excluded.updated_at",
     )
     .bind(&id)
@@ -144,6 +150,14 @@ pub async fn save(
     .bind(Flag::stored(form.tag_fallback))
     .bind(admin_id)
     .bind(now_ms())
+    .bind(draw.winners)
+    .bind(draw.alternates)
+    .bind(draw.claim_hours)
+    .bind(if draw.automatic {
+        super::rules::DRAW_AUTO
+    } else {
+        super::rules::DRAW_MANUAL
+    })
     .execute(&mut *tx)
     .await;
     match written {
@@ -194,6 +208,10 @@ struct Row {
     #[sqlx(try_from = "Flag")]
     tag_fallback: bool,
     publish_state: PublishState,
+    winners_count: i64,
+    alternates_count: i64,
+    claim_hours: i64,
+    draw_mode: String,
     entries: i64,
     end_notice: Option<NoticeStatus>,
 }
@@ -204,7 +222,8 @@ macro_rules! campaign_columns {
     () => {
         "c.id, c.slug, c.title, c.description, c.prize, c.image_url, c.starts_at, c.ends_at,
          c.time_zone, c.rules, c.require_login, c.confirmation_enabled, c.confirmation_text,
-         c.automation_keyword, c.notice_text, c.notice_path, c.tag_fallback, c.publish_state"
+         c.automation_keyword, c.notice_text, c.notice_path, c.tag_fallback, c.publish_state,
+         c.winners_count, c.alternates_count, c.claim_hours, c.draw_mode"
     };
 }
 
@@ -238,6 +257,10 @@ impl Row {
             notice_text: self.notice_text,
             notice_path: self.notice_path.as_str().to_string(),
             tag_fallback: self.tag_fallback,
+            winners: self.winners_count.to_string(),
+            alternates: self.alternates_count.to_string(),
+            claim_hours: self.claim_hours.to_string(),
+            draw_mode: self.draw_mode,
         };
         super::Campaign {
             id: self.id,
@@ -457,4 +480,28 @@ pub async fn find_published_by_id(db: &Db, id: &str) -> Result<Option<Published>
         .bind(id)
         .fetch_optional(db)
         .await
+}
+
+/// A campaign whose automatic draw is due, with its draw settings.
+#[derive(sqlx::FromRow, Clone, Debug, PartialEq, Eq)]
+pub struct DueDraw {
+    pub id: String,
+    pub winners_count: i64,
+    pub alternates_count: i64,
+    pub claim_hours: i64,
+}
+
+/// Published campaigns that have ended, draw automatically, committed at publish and are not
+/// drawn yet.
+pub async fn due_for_draw(db: &Db, now: i64) -> Result<Vec<DueDraw>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT c.id, c.winners_count, c.alternates_count, c.claim_hours FROM campaigns c
+         WHERE c.publish_state IN ('published', 'archived') AND c.ends_at <= $1
+           AND c.draw_mode = 'auto'
+           AND EXISTS (SELECT 1 FROM draw_seeds ds WHERE ds.campaign_id = c.id)
+           AND NOT EXISTS (SELECT 1 FROM draws d WHERE d.campaign_id = c.id AND d.state = 'drawn')",
+    )
+    .bind(now)
+    .fetch_all(db)
+    .await
 }

@@ -18,6 +18,46 @@ mod server {
     use crate::draws::{beacon::BeaconClient, run_draw, DrawInputs, DrawResults};
     use crate::state::AppState;
 
+    /// One round of the winners' background work: every automatic draw that is due is made
+    /// (a failing one, say an unreachable beacon, is logged and tried again next round), then
+    /// every prize left unclaimed past its deadline passes to its alternate. Answers how many
+    /// draws were made.
+    pub async fn run_once(state: &AppState) -> Result<usize, WinnersError> {
+        let due = crate::campaigns::store::due_for_draw(&state.db, now_ms()).await?;
+        let mut made = 0;
+        for campaign in due {
+            let plan = Plan {
+                winners: campaign.winners_count,
+                alternates: campaign.alternates_count,
+                claim_hours: campaign.claim_hours,
+            };
+            match draw(state, &campaign.id, plan).await {
+                Ok(_) => made += 1,
+                Err(WinnersError::Db(e)) => return Err(e.into()),
+                Err(e) => {
+                    tracing::warn!(campaign = %campaign.id, error = %e, "the draw could not be made yet")
+                }
+            }
+        }
+        for passed in store::pass_unclaimed(&state.db, now_ms()).await? {
+            tracing::info!(campaign = %passed.campaign_id, rank = passed.prize_rank,
+                to = ?passed.to.as_ref().map(|w| &w.ticket), "an unclaimed prize passed on");
+        }
+        Ok(made)
+    }
+
+    /// `run_once` every few seconds: a campaign is drawn within seconds of its end.
+    pub async fn worker(state: AppState) {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if let Err(e) = run_once(&state).await {
+                tracing::warn!(error = %e, "the winners' round failed");
+            }
+        }
+    }
+
     /// Makes the campaign's draw, step by step, each step kept before the next: the list is
     /// frozen (with `plan`, fixed by the first freeze), the beacon round published after the
     /// freeze is fetched when `DRAW_BEACON_URL` is set, the draw is run and its results

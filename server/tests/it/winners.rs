@@ -455,3 +455,77 @@ both_databases!(
         demo.stop().await;
     }
 );
+
+both_databases!(
+    an_ended_campaign_is_drawn_by_itself_unless_its_admin_draws,
+    |url: String| async move {
+        let demo = crate::support::Demo::start(&url, &[]).await;
+        for user in ["alice", "bob", "carol"] {
+            demo.subscribe(user, 0).await;
+        }
+        let set_mode = |mode: &'static str| {
+            let db = demo.db().clone();
+            let campaign = demo.campaign.clone();
+            async move {
+                sqlx::query("UPDATE campaigns SET draw_mode = $1, winners_count = 2 WHERE id = $2")
+                    .bind(mode)
+                    .bind(campaign)
+                    .execute(&db)
+                    .await
+                    .unwrap();
+            }
+        };
+        set_mode("manual").await;
+        assert_eq!(
+            app::winners::run_once(demo.state()).await.unwrap(),
+            0,
+            "still live"
+        );
+        demo.end_now().await;
+        assert_eq!(
+            app::winners::run_once(demo.state()).await.unwrap(),
+            0,
+            "the admin draws this one"
+        );
+        set_mode("auto").await;
+        assert_eq!(app::winners::run_once(demo.state()).await.unwrap(), 1);
+        assert_eq!(
+            app::winners::run_once(demo.state()).await.unwrap(),
+            0,
+            "once"
+        );
+        let results = store::results(demo.db(), &demo.campaign)
+            .await
+            .unwrap()
+            .expect("drawn at the end");
+        assert_eq!(results.tickets.len(), 3);
+        assert_eq!(results.winners.iter().flatten().count(), 2);
+        app::draws::verify(&results).unwrap();
+        demo.stop().await;
+    }
+);
+
+both_databases!(
+    the_draw_settings_are_saved_with_the_campaign_and_checked,
+    |url: String| async move {
+        let app = crate::support::App::start(&url, &[]).await;
+        let admin = app.login_as("admin").await;
+        admin.connect_page(crate::support::BAKERY).await;
+        let mut form = crate::support::cake();
+        form.winners = "0".into();
+        form.claim_hours = "1000".into();
+        let (status, body) = admin.save(None, &form).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("Between 1 and 1,000 winners."), "{body}");
+        assert!(body.contains("Between 1 and 720 hours"), "{body}");
+        form.winners = "3".into();
+        form.claim_hours = "24".into();
+        form.alternates = "2".into();
+        form.draw_mode = "manual".into();
+        let id = admin.save_campaign(&form).await;
+        let (_, body) = admin.call("get_campaign", &[("id", &id)]).await;
+        let campaign: app::campaigns::Campaign = serde_json::from_str(&body).unwrap();
+        assert_eq!(campaign.form, form);
+        app.stop().await;
+    }
+);

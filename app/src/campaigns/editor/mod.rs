@@ -23,7 +23,7 @@ use image::ImageUpload;
 use leptos::{ev, prelude::*};
 use leptos_router::hooks::{use_navigate, use_params_map};
 use links::CampaignLinks;
-use notice::{MessagePreview, NoticePathChoice};
+use notice::{DrawModeChoice, MessagePreview, NoticePathChoice};
 use page::PageChoice;
 use slug::SlugCheck;
 use std::time::Duration;
@@ -39,6 +39,10 @@ pub fn CampaignEditor() -> impl IntoView {
         time_zone: "UTC".into(),
         notice_path: NoticePath::Automatic.as_str().into(),
         tag_fallback: true,
+        winners: "1".into(),
+        alternates: "0".into(),
+        claim_hours: "72".into(),
+        draw_mode: rules::DRAW_AUTO.into(),
         ..Default::default()
     });
     // Errors show once a field was touched, or for every field after a save attempt.
@@ -212,6 +216,13 @@ pub fn CampaignEditor() -> impl IntoView {
                 {text("End-of-campaign notice", "notice_text", |f| f.notice_text.clone(), |f, v| f.notice_text = v, true)}
                 <NoticePathChoice form/>
                 <MessagePreview form/>
+                <fieldset class="field winners">
+                    <legend>"Winners"</legend>
+                    {text("Number of winners (1 to 1,000)", "winners", |f| f.winners.clone(), |f, v| f.winners = v, false)}
+                    {text("Alternates, in order, if a winner does not claim (0 to 1,000)", "alternates", |f| f.alternates.clone(), |f, v| f.alternates = v, false)}
+                    {text("Hours a winner has to claim (1 to 720)", "claim_hours", |f| f.claim_hours.clone(), |f, v| f.claim_hours = v, false)}
+                    <DrawModeChoice form/>
+                </fieldset>
                 <button type="submit" data-testid="save-campaign" disabled=move || save.pending().get()>"Save"</button>
                 {move || save.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
                 <Show when=move || offer_notify.get()>

@@ -53,3 +53,26 @@ pub(super) fn MessagePreview(form: RwSignal<CampaignForm>) -> impl IntoView {
     }
     .into_any()
 }
+
+/// When the winners are drawn: by themselves at the end, or when the admin says.
+#[component]
+pub(super) fn DrawModeChoice(form: RwSignal<CampaignForm>) -> impl IntoView {
+    let is = |mode: &'static str| move || form.with(|f| f.draw_mode == mode);
+    view! {
+        <div class="field" data-field="draw_mode">
+            <label class="check">
+                <input type="radio" name="draw_mode" value="auto" data-testid="draw-mode-auto"
+                    prop:checked=is(rules::DRAW_AUTO)
+                    on:change=move |_| form.update(|f| f.draw_mode = rules::DRAW_AUTO.into())/>
+                "Draw the winners when the campaign ends"
+            </label>
+            <label class="check">
+                <input type="radio" name="draw_mode" value="manual" data-testid="draw-mode-manual"
+                    prop:checked=is(rules::DRAW_MANUAL)
+                    on:change=move |_| form.update(|f| f.draw_mode = rules::DRAW_MANUAL.into())/>
+                "I will draw them myself"
+            </label>
+        </div>
+    }
+    .into_any()
+}

@@ -228,6 +228,10 @@ pub fn cake() -> app::campaigns::rules::CampaignForm {
         notice_text: "The {campaign_title} giveaway has ended.".into(),
         notice_path: "automatic".into(),
         tag_fallback: true,
+        winners: "1".into(),
+        alternates: "0".into(),
+        claim_hours: "72".into(),
+        draw_mode: "auto".into(),
         ..Default::default()
     }
 }
