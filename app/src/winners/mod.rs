@@ -3,6 +3,7 @@
 //! to alternates, and the public results page. The draw itself (a pure function of seed, list
 //! and beacon) lives in `crate::draws`; this module keeps what it needs and what it decided.
 
+pub mod panel;
 #[cfg(feature = "ssr")]
 pub mod results;
 #[cfg(feature = "ssr")]

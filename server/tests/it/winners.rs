@@ -529,3 +529,86 @@ both_databases!(
         app.stop().await;
     }
 );
+
+both_databases!(
+    the_admin_draws_by_hand_sees_the_winners_and_disqualifies_one,
+    |url: String| async move {
+        let demo = crate::support::Demo::start(&url, &[]).await;
+        for user in ["alice", "bob", "carol"] {
+            demo.subscribe(user, 0).await;
+        }
+        sqlx::query(
+            "UPDATE campaigns SET draw_mode = 'manual', winners_count = 2, alternates_count = 1
+             WHERE id = $1",
+        )
+        .bind(&demo.campaign)
+        .execute(demo.db())
+        .await
+        .unwrap();
+        let admin = demo.login_as("admin").await;
+        let id = demo.campaign.as_str();
+        let report = |body: String| -> app::winners::panel::WinnersReport {
+            serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
+        };
+
+        let (status, body) = admin.call("draw_winners", &[("id", id)]).await;
+        assert_eq!(status, 409, "{body}");
+        assert!(body.contains("once the campaign has ended"), "{body}");
+        demo.end_now().await;
+        let (status, body) = admin.call("campaign_winners", &[("id", id)]).await;
+        assert_eq!(status, 200, "{body}");
+        let before = report(body);
+        assert!(before.ended && !before.drawn, "{before:?}");
+
+        let (status, body) = admin.call("draw_winners", &[("id", id)]).await;
+        assert_eq!(status, 200, "{body}");
+        let (_, body) = admin.call("campaign_winners", &[("id", id)]).await;
+        let drawn = report(body);
+        assert!(drawn.drawn);
+        assert_eq!(drawn.tickets, 3);
+        assert_eq!(drawn.rows.len(), 2);
+        assert_eq!(drawn.waiting.len(), 1);
+        // (No first names: the sandbox, as Meta without profile access, gives none.)
+        assert!(drawn.rows.iter().all(|w| w.name.is_none()), "{drawn:?}");
+
+        let first = drawn.rows[0].place.to_string();
+        let (status, body) = admin
+            .call(
+                "disqualify_winner",
+                &[("id", id), ("place", &first), ("reason", " ")],
+            )
+            .await;
+        assert_eq!(status, 400, "{body}");
+        let (status, body) = admin
+            .call(
+                "disqualify_winner",
+                &[("id", id), ("place", &first), ("reason", "entered twice")],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let (_, body) = admin.call("campaign_winners", &[("id", id)]).await;
+        let after = report(body);
+        let states: Vec<(&str, i64)> = after
+            .rows
+            .iter()
+            .map(|w| (w.status.as_str(), w.prize_rank))
+            .collect();
+        assert_eq!(states, vec![("disqualified", 1), ("won", 2), ("won", 1)]);
+        assert!(after.waiting.is_empty());
+        let html = crate::support::client()
+            .get(demo.url("/c/demo/results"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("disqualified: entered twice"), "{html}");
+
+        // Someone who does not manage the campaign sees nothing of it.
+        let stranger = demo.login_as("bob").await;
+        let (status, body) = stranger.call("campaign_winners", &[("id", id)]).await;
+        assert!(status == 403 || status == 404, "{status} {body}");
+        demo.stop().await;
+    }
+);

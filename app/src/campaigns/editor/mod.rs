@@ -245,7 +245,8 @@ pub fn CampaignEditor() -> impl IntoView {
                 <crate::notices::panel::NoticeStatistics
                     live=live
                     scope=crate::notices::Scope::Campaign(c.id.clone())/>
-                <crate::entries::EntriesPanel campaign_id=c.id/>
+                <crate::entries::EntriesPanel campaign_id=c.id.clone()/>
+                <crate::winners::panel::WinnersPanel campaign_id=c.id/>
             }})}
         </Suspense>
     }
