@@ -59,6 +59,15 @@ async fn entrants(db: &Db, n: usize) -> (String, Vec<String>) {
     (campaign, entries)
 }
 
+/// Two prizes, `alternates` behind them, 48 hours to claim.
+fn two_winners(alternates: i64) -> Plan {
+    Plan {
+        winners: 2,
+        alternates,
+        claim_hours: 48,
+    }
+}
+
 /// As for a campaign published before draws existed (the demo commits when it is published).
 async fn forget_commitments(db: &Db) {
     sqlx::query("DELETE FROM draw_seeds")
@@ -106,11 +115,7 @@ both_databases!(
             early
         );
         assert_eq!(early.len(), app::draws::TICKET_LEN);
-        let plan = Plan {
-            winners: 2,
-            alternates: 2,
-            claim_hours: 48,
-        };
+        let plan = two_winners(2);
         let draw = store::freeze(db, &campaign, plan, now_ms()).await.unwrap();
         assert_eq!(
             draw.ticket_count, 5,
@@ -141,11 +146,7 @@ both_databases!(
         let server = TestServer::start_with(&url, &[("DEMO_CAMPAIGN", "on")]).await;
         let db = &server.state.db;
         let (campaign, _) = entrants(db, 6).await;
-        let plan = Plan {
-            winners: 2,
-            alternates: 2,
-            claim_hours: 48,
-        };
+        let plan = two_winners(2);
         // Never without a commitment made before (at publish): as for a campaign published
         // before draws existed.
         forget_commitments(db).await;
@@ -322,11 +323,7 @@ both_databases!(
         assert_eq!(get("/c/demo/results/tickets.txt").await.0, 404);
         assert_eq!(get("/c/demo/results.json").await.0, 404);
 
-        let plan = Plan {
-            winners: 2,
-            alternates: 1,
-            claim_hours: 48,
-        };
+        let plan = two_winners(1);
         let results = app::winners::draw(&server.state, &campaign, plan)
             .await
             .unwrap();
@@ -409,22 +406,7 @@ both_databases!(
             "{html}"
         );
 
-        let r = http
-            .post(demo.url("/c/demo/enter"))
-            .form(&[("website", "")])
-            .send()
-            .await
-            .unwrap();
-        let entry_page = r.headers()["location"].to_str().unwrap().to_string();
-        let html = http
-            .get(demo.url(&entry_page))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let reference = crate::support::m_me_ref(&html);
+        let (entry_page, reference) = demo.open_entry("demo").await;
         demo.control(
             reqwest::Method::POST,
             "interactions",

@@ -353,6 +353,11 @@ impl Demo {
     /// Opens the campaign `slug` as a new visitor (its own browser) and taps "Subscribe on
     /// Messenger": the `ref` of the m.me link of the pending entry.
     pub async fn entry_ref(&self, slug: &str) -> String {
+        self.open_entry(slug).await.1
+    }
+
+    /// As [`Demo::entry_ref`]: the pending entry's own page (its address), and its `ref`.
+    pub async fn open_entry(&self, slug: &str) -> (String, String) {
         let visitor = client();
         let r = visitor
             .post(self.url(&format!("/c/{slug}/enter")))
@@ -370,7 +375,8 @@ impl Demo {
             .text()
             .await
             .unwrap();
-        m_me_ref(&html)
+        let reference = m_me_ref(&html);
+        (entry, reference)
     }
 
     /// Enters the demo campaign as `user` through Messenger, `ago_ms` in the past: the entry
