@@ -335,15 +335,22 @@ mod server_side {
                 tracing::info!(entry = %confirmed.id, campaign = %campaign.id, "entry confirmed");
                 // The public ticket, now, so that the confirmation and the entry page show it
                 // (the freeze at the end gives one to any confirmed entry still without).
-                match crate::winners::store::issue_ticket(&state.db, &campaign.id, &confirmed.id)
-                    .await
+                let ticket = match crate::winners::store::issue_ticket(
+                    &state.db,
+                    &campaign.id,
+                    &confirmed.id,
+                )
+                .await
                 {
-                    Ok(_) => {}
+                    Ok(ticket) => Some(ticket),
                     Err(crate::winners::store::WinnersError::Db(e)) => return Err(e),
-                    Err(e) => tracing::warn!(entry = %confirmed.id, error = %e, "no ticket yet"),
-                }
+                    Err(e) => {
+                        tracing::warn!(entry = %confirmed.id, error = %e, "no ticket yet");
+                        None
+                    }
+                };
                 crate::notices::fanout::late_entrant(state, &campaign.id, &subscriber.id).await?;
-                send_confirmation(state, &campaign, &confirmed, subscriber).await
+                send_confirmation(state, &campaign, &confirmed, subscriber, ticket.as_deref()).await
             }
             store::Confirmation::Already(_) | store::Confirmation::Duplicate { .. } => Ok(()),
             store::Confirmation::NotYours => {
@@ -412,6 +419,7 @@ mod server_side {
         campaign: &Published,
         entry: &store::Entry,
         subscriber: &store::Subscriber,
+        ticket: Option<&str>,
     ) -> Result<(), sqlx::Error> {
         if !campaign.confirmation_enabled {
             return Ok(());
@@ -424,7 +432,7 @@ mod server_side {
         );
         // The person's ticket in the draw, when it fits in one message (the organiser's text
         // may already use all of Meta's 2,000 characters; the entry page shows it anyway).
-        if let Some(ticket) = crate::winners::store::ticket_of(&state.db, &entry.id).await? {
+        if let Some(ticket) = ticket {
             let line = format!("\n\nYour ticket in the draw: {ticket}");
             if text.chars().count() + line.chars().count() <= crate::messenger::limits::TEXT_MAX {
                 text.push_str(&line);

@@ -84,7 +84,7 @@ mod server {
                 BeaconClient::new(url)
                     .first_round_after(frozen.frozen_at)
                     .await
-                    .map_err(|e| WinnersError::Results(format!("the beacon: {e}")))?,
+                    .map_err(|e| WinnersError::Beacon(e.to_string()))?,
             ),
             None => None,
         };
@@ -97,7 +97,8 @@ mod server {
             winners: count(frozen.winners_wanted),
             alternates: count(frozen.alternates_wanted),
         })
-        .map_err(|e| WinnersError::Results(e.to_string()))?;
+        // It refuses only a beacon round whose randomness is not its signature's hash.
+        .map_err(|e| WinnersError::Beacon(e.to_string()))?;
         store::record_draw(db, campaign_id, &results, now_ms()).await?;
         Ok(store::results(db, campaign_id)
             .await?

@@ -19,6 +19,27 @@ pub struct WinnerRow {
     pub claim_deadline: Option<i64>,
 }
 
+/// How a prize holder is named: their first name (as Messenger gave it) and their ticket, or
+/// the ticket alone. The public results and the admin's panel say it alike.
+pub fn holder(ticket: &str, first_name: Option<&str>) -> String {
+    match first_name.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(name) => format!("{name} (ticket {ticket})"),
+        None => format!("Ticket {ticket}"),
+    }
+}
+
+/// What became of a prize row (`won`, `claimed`, `passed`, `disqualified`), in words.
+pub fn fate(status: &str, reason: Option<&str>) -> String {
+    match (status, reason) {
+        ("claimed", _) => "claimed".to_string(),
+        ("won", _) => "not claimed yet".to_string(),
+        ("passed", Some(why)) => format!("passed to alternate ({why})"),
+        ("passed", None) => "passed to alternate".to_string(),
+        ("disqualified", Some(why)) => format!("disqualified: {why}"),
+        (other, _) => other.to_string(),
+    }
+}
+
 /// A campaign's draw, for its admins.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WinnersReport {
@@ -58,6 +79,10 @@ fn refused(e: super::store::WinnersError) -> AppError {
         WinnersError::NoCommitment => AppError::refused(
             http::StatusCode::CONFLICT,
             "This campaign was published before draws existed: it has no commitment to draw from.",
+        ),
+        WinnersError::Beacon(why) => AppError::refused(
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            format!("The draw waits for the randomness beacon ({why}); it is tried again by itself, or draw again in a minute."),
         ),
         other => AppError::internal(other),
     }
@@ -211,16 +236,8 @@ pub fn WinnersPanel(campaign_id: String) -> impl IntoView {
                                 {r.rows.into_iter().map(|w| {
                                     let id = id.clone();
                                     let holds = w.status == "won" || w.status == "claimed";
-                                    let who = match &w.name {
-                                        Some(name) => format!("{name} (ticket {})", w.ticket),
-                                        None => format!("Ticket {}", w.ticket),
-                                    };
-                                    let fate = match (w.status.as_str(), &w.reason) {
-                                        ("won", _) => "not claimed yet".to_string(),
-                                        ("claimed", _) => "claimed".to_string(),
-                                        (s, Some(why)) => format!("{s}: {why}"),
-                                        (s, None) => s.to_string(),
-                                    };
+                                    let who = holder(&w.ticket, w.name.as_deref());
+                                    let fate = fate(&w.status, w.reason.as_deref());
                                     view! {
                                         <li data-testid="admin-winner" data-status=w.status.clone()>
                                             {format!("Prize {} · {who} · {fate}", w.prize_rank)}

@@ -6,6 +6,7 @@
 // Early answers of the handlers are full Responses; boxing them buys nothing on these paths.
 #![allow(clippy::result_large_err)]
 
+use super::panel::{fate, holder};
 use super::store::{self, Draw, Winner};
 use crate::entries::page::{internal, load, problem};
 use crate::html::{render_page, Document};
@@ -153,31 +154,6 @@ async fn results_json(
     }
 }
 
-/// How a prize holder is named in public: their first name (as Messenger gave it) and their
-/// ticket, or the ticket alone.
-fn holder(winner: &Winner, first_name: &Option<String>) -> String {
-    match first_name
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-    {
-        Some(name) => format!("{name} (ticket {})", winner.ticket),
-        None => format!("Ticket {}", winner.ticket),
-    }
-}
-
-/// What became of a row, in words.
-fn fate(winner: &Winner) -> String {
-    match (winner.status.as_str(), winner.reason.as_deref()) {
-        ("claimed", _) => "claimed".to_string(),
-        ("won", _) => "not claimed yet".to_string(),
-        ("passed", Some(why)) => format!("passed to alternate ({why})"),
-        ("passed", None) => "passed to alternate".to_string(),
-        ("disqualified", Some(why)) => format!("disqualified: {why}"),
-        (other, _) => other.to_string(),
-    }
-}
-
 #[component]
 fn ResultsPage(standing: Standing) -> impl IntoView {
     let Standing {
@@ -206,7 +182,7 @@ fn ResultsPage(standing: Standing) -> impl IntoView {
                         .map(|(w, name)| {
                             view! {
                                 <li data-testid="winner" data-status=w.status.clone()>
-                                    {holder(w, name)}" · "<span class="muted">{fate(w)}</span>
+                                    {holder(&w.ticket, name.as_deref())}" · "<span class="muted">{fate(&w.status, w.reason.as_deref())}</span>
                                 </li>
                             }
                         })

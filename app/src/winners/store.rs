@@ -64,6 +64,10 @@ pub enum WinnersError {
     List(#[from] crate::draws::ListError),
     #[error("the stored results could not be read: {0}")]
     Results(String),
+    /// `DRAW_BEACON_URL` did not give the round (unreachable, late, or a bad signature): the
+    /// draw waits and is tried again.
+    #[error("the randomness beacon did not give its round: {0}")]
+    Beacon(String),
 }
 
 /// The secret seed, for the draw (and for the results, once drawn). Checked against the

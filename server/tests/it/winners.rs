@@ -398,9 +398,7 @@ both_databases!(
             .await
             .unwrap()
             .expect("the demo committed at publish");
-        let http = crate::support::client();
-        let page = http.get(demo.url("/c/demo")).send().await.unwrap();
-        let html = page.text().await.unwrap();
+        let html = demo.page_text("/c/demo").await;
         assert!(
             html.contains(&format!("data-testid=\"draw-commitment\">{commitment}<")),
             "{html}"
@@ -424,14 +422,7 @@ both_databases!(
             .received("alice", &format!("Your ticket in the draw: {ticket}"))
             .await;
         assert_eq!(said.len(), 1, "{:?}", demo.thread("alice").await);
-        let html = http
-            .get(demo.url(&entry_page))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = demo.page_text(&entry_page).await;
         assert!(html.contains("data-testid=\"ticket\""), "{html}");
         assert!(html.contains(&format!(">{ticket}</code>")), "{html}");
         demo.stop().await;
@@ -577,14 +568,7 @@ both_databases!(
             .collect();
         assert_eq!(states, vec![("disqualified", 1), ("won", 2), ("won", 1)]);
         assert!(after.waiting.is_empty());
-        let html = crate::support::client()
-            .get(demo.url("/c/demo/results"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = demo.page_text("/c/demo/results").await;
         assert!(html.contains("disqualified: entered twice"), "{html}");
 
         // Someone who does not manage the campaign sees nothing of it.

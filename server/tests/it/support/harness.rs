@@ -87,6 +87,13 @@ impl App {
         self.server.url(path)
     }
 
+    /// A page's HTML as a new visitor gets it (asserting a 200).
+    pub async fn page_text(&self, path: &str) -> String {
+        let r = client().get(self.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        r.text().await.unwrap()
+    }
+
     pub fn db(&self) -> &Db {
         &self.server.state.db
     }
