@@ -4,7 +4,9 @@
 //!
 //! It travels as JSON (`FromServerFnError`), so its `Display` is the sentence itself: the pages
 //! show `error.to_string()` as it is, without the "error running server function:" that Leptos's
-//! own `ServerFnError` puts in front.
+//! own `ServerFnError` puts in front. The routes that are not server functions (the public pages,
+//! the results, the entrant's login) answer with the same type: as a response it is the public
+//! problem page, a heading and the sentence.
 
 use leptos::server_fn::{codec::JsonEncoding, error::FromServerFnError, error::ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
@@ -16,9 +18,13 @@ pub enum AppError {
     #[error("You are not logged in.")]
     NotLoggedIn,
     /// A refusal the person can act on (403 not theirs, 404, 409, 502 Facebook refused, …),
-    /// with its status and a sentence safe to show.
+    /// with its status and a sentence safe to show; a public page also gives it a heading.
     #[error("{message}")]
-    Refused { status: u16, message: String },
+    Refused {
+        status: u16,
+        message: String,
+        title: Option<String>,
+    },
     /// 500: something broke on the server; the detail is in the server's log.
     #[error("The server could not complete this request.")]
     Internal,
@@ -34,6 +40,8 @@ struct Wire {
     kind: String,
     status: u16,
     message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    title: Option<String>,
 }
 
 impl From<AppError> for Wire {
@@ -42,16 +50,17 @@ impl From<AppError> for Wire {
             AppError::Transport(inner) => inner.clone(),
             other => other.to_string(),
         };
-        let (kind, status) = match &e {
-            AppError::NotLoggedIn => ("not_logged_in", 401),
-            AppError::Refused { status, .. } => ("refused", *status),
-            AppError::Internal => ("internal", 500),
-            AppError::Transport(_) => ("transport", 0),
+        let (kind, status, title) = match &e {
+            AppError::NotLoggedIn => ("not_logged_in", 401, None),
+            AppError::Refused { status, title, .. } => ("refused", *status, title.clone()),
+            AppError::Internal => ("internal", 500, None),
+            AppError::Transport(_) => ("transport", 0, None),
         };
         Wire {
             kind: kind.into(),
             status,
             message,
+            title,
         }
     }
 }
@@ -65,6 +74,7 @@ impl From<Wire> for AppError {
             _ => AppError::Refused {
                 status: w.status,
                 message: w.message,
+                title: w.title,
             },
         }
     }
@@ -80,6 +90,7 @@ impl FromServerFnError for AppError {
                 AppError::Refused {
                     status: 400,
                     message,
+                    title: None,
                 }
             }
             other => AppError::Transport(other.to_string()),
@@ -95,6 +106,16 @@ impl AppError {
         AppError::Refused {
             status: status.as_u16(),
             message: message.into(),
+            title: None,
+        }
+    }
+
+    /// A public page's refusal: the heading of the problem page and the sentence under it.
+    pub fn page(status: http::StatusCode, title: &str, detail: &str) -> AppError {
+        AppError::Refused {
+            status: status.as_u16(),
+            message: detail.into(),
+            title: Some(title.into()),
         }
     }
 
@@ -105,7 +126,7 @@ impl AppError {
 
     /// Logs the detail once, here; the browser is told only that something failed.
     pub fn internal(detail: impl std::fmt::Display) -> AppError {
-        tracing::error!(error = %detail, "server function failed");
+        tracing::error!(error = %detail, "request failed");
         set_status(http::StatusCode::INTERNAL_SERVER_ERROR);
         AppError::Internal
     }
@@ -115,6 +136,36 @@ impl AppError {
 fn set_status(status: http::StatusCode) {
     if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(status);
+    }
+}
+
+/// As the answer of a route that is not a server function: the public problem page.
+#[cfg(feature = "ssr")]
+impl axum::response::IntoResponse for AppError {
+    fn into_response(self) -> axum::response::Response {
+        use http::StatusCode;
+        let (status, title, detail) = match self {
+            AppError::NotLoggedIn => (
+                StatusCode::UNAUTHORIZED,
+                "Log in first".to_string(),
+                "This page is for the giveaway's admins.".to_string(),
+            ),
+            AppError::Refused {
+                status,
+                message,
+                title,
+            } => {
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+                let title = title.unwrap_or_else(|| "This did not work".into());
+                (status, title, message)
+            }
+            AppError::Internal | AppError::Transport(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong".to_string(),
+                "Please try again in a moment.".to_string(),
+            ),
+        };
+        crate::html::problem_page(status, &title, &detail, None)
     }
 }
 
@@ -145,6 +196,12 @@ mod tests {
             AppError::Refused {
                 status: 403,
                 message: "You no longer manage Sunny Bakery on Facebook.".into(),
+                title: None,
+            },
+            AppError::Refused {
+                status: 404,
+                message: "The link may be mistyped, or the giveaway is not published.".into(),
+                title: Some("No such giveaway".into()),
             },
             AppError::Internal,
             AppError::Transport("connection reset".into()),

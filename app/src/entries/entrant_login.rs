@@ -4,11 +4,12 @@
 //! visitor who never comes back leaves nothing on the server.
 
 use super::{
-    page::{entry_redirect, internal, load_now, open_for_entries, problem, Frame},
+    page::{entry_redirect, load_now, open_for_entries, Frame},
     store,
 };
 use crate::{
     admins::auth::{login_client, LoginState, ENTRANT_LOGIN},
+    error::AppError,
     state::AppState,
 };
 use axum::{
@@ -32,14 +33,12 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 /// Starts an entrant's Facebook login.
-async fn login_start(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
-    let campaign = match load_now(&state, &slug).await {
-        Ok(c) => c,
-        Err(response) => return response,
-    };
-    if let Err(response) = open_for_entries(&campaign) {
-        return response;
-    }
+async fn login_start(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let campaign = load_now(&state, &slug).await?;
+    open_for_entries(&campaign)?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, csrf) = login_client(&state, ENTRANT_CALLBACK)
         .authorize_url(CsrfToken::new_random)
@@ -55,7 +54,7 @@ async fn login_start(State(state): State<AppState>, Path(slug): Path<String>) ->
         campaign: Some(slug),
     };
     ENTRANT_LOGIN.start(&state, &mut response, &login);
-    response
+    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -71,47 +70,46 @@ async fn login_callback(
     Query(query): Query<Callback>,
 ) -> Response {
     let login = ENTRANT_LOGIN.returned(&state, &headers, query.state.as_deref());
-    let mut response = login_outcome(&state, login, query).await;
+    let mut response = login_outcome(&state, login, query)
+        .await
+        .unwrap_or_else(IntoResponse::into_response);
     ENTRANT_LOGIN.finish(&state, &mut response);
     response
 }
 
-async fn login_outcome(state: &AppState, login: Option<LoginState>, query: Callback) -> Response {
+async fn login_outcome(
+    state: &AppState,
+    login: Option<LoginState>,
+    query: Callback,
+) -> Result<Response, AppError> {
     let Some(LoginState {
         verifier,
         campaign: Some(slug),
         ..
     }) = login
     else {
-        return problem(
+        return Err(AppError::page(
             StatusCode::BAD_REQUEST,
             "This login attempt is not valid",
             "It was already used, has expired, or did not start here. Please open the giveaway again.",
-        );
+        ));
     };
     if query.error.is_some() {
-        return Redirect::to(&format!("/c/{slug}?login=cancelled")).into_response();
+        return Ok(Redirect::to(&format!("/c/{slug}?login=cancelled")).into_response());
     }
     let Some(code) = query.code else {
-        return problem(
+        return Err(AppError::page(
             StatusCode::BAD_REQUEST,
             "Facebook sent no login code",
             "Please open the giveaway again.",
-        );
+        ));
     };
-    let campaign = match load_now(state, &slug).await {
-        Ok(c) => c,
-        Err(response) => return response,
-    };
-    if let Err(response) = open_for_entries(&campaign) {
-        return response;
-    }
-    let Ok(http) = reqwest::Client::builder()
+    let campaign = load_now(state, &slug).await?;
+    open_for_entries(&campaign)?;
+    let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
-    else {
-        return internal("no HTTP client");
-    };
+        .map_err(AppError::internal)?;
     let token = match login_client(state, ENTRANT_CALLBACK)
         .exchange_code(AuthorizationCode::new(code))
         .set_pkce_verifier(PkceCodeVerifier::new(verifier))
@@ -121,11 +119,11 @@ async fn login_outcome(state: &AppState, login: Option<LoginState>, query: Callb
         Ok(token) => crate::secrets::Secret::new(token.access_token().secret().clone()),
         Err(e) => {
             tracing::info!(error = %e, "entrant login code refused");
-            return problem(
+            return Err(AppError::page(
                 StatusCode::BAD_REQUEST,
                 "Facebook did not accept this login",
                 "Please open the giveaway again.",
-            );
+            ));
         }
     };
     // The app-scoped id is all we keep: one entry per person per campaign.
@@ -133,15 +131,13 @@ async fn login_outcome(state: &AppState, login: Option<LoginState>, query: Callb
         Ok(me) => me.id,
         Err(e) => {
             tracing::warn!(error = %e.reason(), "entrant identity not available");
-            return problem(
+            return Err(AppError::page(
                 StatusCode::BAD_GATEWAY,
                 "Facebook could not be reached",
                 "Please try again in a moment.",
-            );
+            ));
         }
     };
-    match store::create_pending(&state.db, &campaign.id, Some(&asid)).await {
-        Ok(entry) => entry_redirect(state, &campaign, &entry, Frame::Page),
-        Err(e) => internal(e),
-    }
+    let entry = store::create_pending(&state.db, &campaign.id, Some(&asid)).await?;
+    Ok(entry_redirect(state, &campaign, &entry, Frame::Page))
 }

@@ -12,9 +12,6 @@
 //! so it works inside a third-party iframe where cookies do not; on the full page a first-party
 //! cookie also remembers it, so coming back to `/c/{slug}` shows the existing entry.
 
-// Early answers of the handlers are full Responses; boxing them buys nothing on these paths.
-#![allow(clippy::result_large_err)]
-
 use super::{
     refs, store,
     views::{self, Action},
@@ -23,6 +20,7 @@ use crate::{
     campaigns::{store::Published, Lifecycle},
     client::ClientAddr,
     db::now_ms,
+    error::AppError,
     state::AppState,
 };
 use axum::{
@@ -74,11 +72,8 @@ async fn campaign_page(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    let campaign = match load(&state, &slug).await {
-        Ok(c) => c,
-        Err(response) => return response,
-    };
+) -> Result<Response, AppError> {
+    let campaign = load(&state, &slug).await?;
     // Coming back: show the entry this browser already has.
     let remembered = crate::client::cookie(&headers, &cookie_name(&campaign.id));
     let entry = match remembered {
@@ -86,59 +81,53 @@ async fn campaign_page(
         None => None,
     };
     let entry = entry.filter(|e| e.campaign_id == campaign.id);
-    render(&state, &campaign, entry.as_ref(), Frame::Page).await
+    Ok(render(&state, &campaign, entry.as_ref(), Frame::Page).await)
 }
 
-async fn embed_page(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
-    match load(&state, &slug).await {
-        Ok(campaign) => render(&state, &campaign, None, Frame::Embed).await,
-        Err(response) => response,
-    }
+async fn embed_page(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let campaign = load(&state, &slug).await?;
+    Ok(render(&state, &campaign, None, Frame::Embed).await)
 }
 
 async fn entry_page(
     State(state): State<AppState>,
     Path((slug, entry)): Path<(String, String)>,
-) -> Response {
+) -> Result<Response, AppError> {
     show_entry(&state, &slug, &entry, Frame::Page).await
 }
 
 async fn embed_entry_page(
     State(state): State<AppState>,
     Path((slug, entry)): Path<(String, String)>,
-) -> Response {
+) -> Result<Response, AppError> {
     show_entry(&state, &slug, &entry, Frame::Embed).await
 }
 
-async fn show_entry(state: &AppState, slug: &str, entry_id: &str, frame: Frame) -> Response {
-    let campaign = match load(state, slug).await {
-        Ok(c) => c,
-        Err(response) => return response,
-    };
-    match find_entry(state, &campaign, entry_id).await {
-        Ok(entry) => render(state, &campaign, Some(&entry), frame).await,
-        Err(response) => response,
-    }
+async fn show_entry(
+    state: &AppState,
+    slug: &str,
+    entry_id: &str,
+    frame: Frame,
+) -> Result<Response, AppError> {
+    let campaign = load(state, slug).await?;
+    let entry = find_entry(state, &campaign, entry_id).await?;
+    Ok(render(state, &campaign, Some(&entry), frame).await)
 }
 
 async fn entry_status(
     State(state): State<AppState>,
     Path((slug, entry_id)): Path<(String, String)>,
-) -> Response {
-    let campaign = match load(&state, &slug).await {
-        Ok(c) => c,
-        Err(response) => return response,
-    };
-    match find_entry(&state, &campaign, &entry_id).await {
-        Ok(entry) => {
-            let mut response = Json(serde_json::json!({ "status": entry.status })).into_response();
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
-        }
-        Err(response) => response,
-    }
+) -> Result<Response, AppError> {
+    let campaign = load(&state, &slug).await?;
+    let entry = find_entry(&state, &campaign, &entry_id).await?;
+    let mut response = Json(serde_json::json!({ "status": entry.status })).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -153,7 +142,7 @@ async fn enter(
     client: ClientAddr,
     Path(slug): Path<String>,
     Form(form): Form<EnterForm>,
-) -> Response {
+) -> Result<Response, AppError> {
     start_entry(&state, client, &slug, &form, Frame::Page).await
 }
 
@@ -162,7 +151,7 @@ async fn embed_enter(
     client: ClientAddr,
     Path(slug): Path<String>,
     Form(form): Form<EnterForm>,
-) -> Response {
+) -> Result<Response, AppError> {
     start_entry(&state, client, &slug, &form, Frame::Embed).await
 }
 
@@ -172,37 +161,33 @@ async fn start_entry(
     slug: &str,
     form: &EnterForm,
     frame: Frame,
-) -> Response {
+) -> Result<Response, AppError> {
     if !form.website.is_empty() {
-        return problem(
+        return Err(AppError::page(
             StatusCode::BAD_REQUEST,
             "This entry was not accepted",
             "The form came back with a field people never fill in. If you are a person, reload the page and try again.",
-        );
+        ));
     }
     // Before the database is read: a flood must cost as little as possible.
     if !state.entry_limiter.check(client) {
-        return crate::client::refused_for_now(problem(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many entries from your network",
-            "Please wait a minute and try again.",
+        return Ok(crate::client::refused_for_now(
+            AppError::page(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many entries from your network",
+                "Please wait a minute and try again.",
+            )
+            .into_response(),
         ));
     }
-    let campaign = match load_now(state, slug).await {
-        Ok(c) => c,
-        Err(response) => return response,
-    };
-    if let Err(response) = open_for_entries(&campaign) {
-        return response;
-    }
+    let campaign = load_now(state, slug).await?;
+    open_for_entries(&campaign)?;
     if campaign.require_login {
         // Facebook's dialog cannot be framed: the widget sends people to the full page for it.
-        return Redirect::to(&format!("/c/{slug}/login")).into_response();
+        return Ok(Redirect::to(&format!("/c/{slug}/login")).into_response());
     }
-    match store::create_pending(&state.db, &campaign.id, None).await {
-        Ok(entry) => entry_redirect(state, &campaign, &entry, frame),
-        Err(e) => internal(e),
-    }
+    let entry = store::create_pending(&state.db, &campaign.id, None).await?;
+    Ok(entry_redirect(state, &campaign, &entry, frame))
 }
 
 /// After creating an entry: to its page, remembered by this browser on the full page.
@@ -237,12 +222,12 @@ pub(super) fn entry_redirect(
 // --- Loading and checks ---------------------------------------------------------------------
 
 /// The campaign at `slug` for showing: a copy up to a second old will do (`campaigns::showcase`).
-pub(crate) async fn load(state: &AppState, slug: &str) -> Result<Arc<Published>, Response> {
+pub(crate) async fn load(state: &AppState, slug: &str) -> Result<Arc<Published>, AppError> {
     lookup(state, slug, true).await
 }
 
 /// The campaign at `slug` as the database has it now: entering is judged on nothing older.
-pub(super) async fn load_now(state: &AppState, slug: &str) -> Result<Arc<Published>, Response> {
+pub(super) async fn load_now(state: &AppState, slug: &str) -> Result<Arc<Published>, AppError> {
     lookup(state, slug, false).await
 }
 
@@ -250,7 +235,7 @@ async fn lookup(
     state: &AppState,
     slug: &str,
     copy_will_do: bool,
-) -> Result<Arc<Published>, Response> {
+) -> Result<Arc<Published>, AppError> {
     let valid = !slug.is_empty()
         && slug.len() <= 64
         && slug
@@ -258,18 +243,13 @@ async fn lookup(
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     let found = match (valid, copy_will_do) {
         (false, _) => None,
-        (true, true) => state
-            .showcase
-            .find(&state.db, slug)
-            .await
-            .map_err(internal)?,
+        (true, true) => state.showcase.find(&state.db, slug).await?,
         (true, false) => crate::campaigns::store::find_published(&state.db, slug)
-            .await
-            .map_err(internal)?
+            .await?
             .map(Arc::new),
     };
     found.ok_or_else(|| {
-        problem(
+        AppError::page(
             StatusCode::NOT_FOUND,
             "No such giveaway",
             "The link may be mistyped, or the giveaway is not published.",
@@ -281,17 +261,17 @@ async fn find_entry(
     state: &AppState,
     campaign: &Published,
     entry_id: &str,
-) -> Result<store::Entry, Response> {
+) -> Result<store::Entry, AppError> {
     let well_formed = entry_id.len() == 32 && entry_id.bytes().all(|b| b.is_ascii_hexdigit());
     let entry = if well_formed {
-        store::find(&state.db, entry_id).await.map_err(internal)?
+        store::find(&state.db, entry_id).await?
     } else {
         None
     };
     entry
         .filter(|e| e.campaign_id == campaign.id)
         .ok_or_else(|| {
-            problem(
+            AppError::page(
                 StatusCode::NOT_FOUND,
                 "No such entry",
                 "This entry link is not valid for this giveaway. Open the giveaway and enter again.",
@@ -299,11 +279,11 @@ async fn find_entry(
         })
 }
 
-pub(super) fn open_for_entries(campaign: &Published) -> Result<(), Response> {
+pub(super) fn open_for_entries(campaign: &Published) -> Result<(), AppError> {
     let now = now_ms();
     match campaign.lifecycle(now) {
         Lifecycle::Live => Ok(()),
-        Lifecycle::Scheduled | Lifecycle::Draft => Err(problem(
+        Lifecycle::Scheduled | Lifecycle::Draft => Err(AppError::page(
             StatusCode::CONFLICT,
             "This giveaway has not started yet",
             &format!(
@@ -311,26 +291,12 @@ pub(super) fn open_for_entries(campaign: &Published) -> Result<(), Response> {
                 when(campaign.starts_at, &campaign.time_zone)
             ),
         )),
-        Lifecycle::Ended | Lifecycle::Archived => Err(problem(
+        Lifecycle::Ended | Lifecycle::Archived => Err(AppError::page(
             StatusCode::CONFLICT,
             "This giveaway has ended",
             "Entries are closed.",
         )),
     }
-}
-
-pub(crate) fn internal(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "entry page failed");
-    problem(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        "Please try again in a moment.",
-    )
-}
-
-/// The public pages' error page.
-pub(crate) fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
-    crate::html::problem_page(status, title, detail, None)
 }
 
 // --- What the page shows --------------------------------------------------------------------

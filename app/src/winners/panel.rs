@@ -71,10 +71,12 @@ async fn managed(
     }
 }
 
+/// What the admin (or a visitor of the results) is told when the draw's store refuses.
 #[cfg(feature = "ssr")]
-fn refused(e: super::store::WinnersError) -> AppError {
-    use super::store::WinnersError;
-    match e {
+impl From<super::store::WinnersError> for AppError {
+    fn from(e: super::store::WinnersError) -> AppError {
+        use super::store::WinnersError;
+        match e {
         WinnersError::Db(e) => e.into(),
         WinnersError::NoCommitment => AppError::refused(
             http::StatusCode::CONFLICT,
@@ -85,6 +87,7 @@ fn refused(e: super::store::WinnersError) -> AppError {
             format!("The draw waits for the randomness beacon ({why}); it is tried again by itself, or draw again in a minute."),
         ),
         other => AppError::internal(other),
+    }
     }
 }
 
@@ -98,7 +101,7 @@ pub async fn campaign_winners(id: String) -> Result<WinnersReport, AppError> {
         campaign.lifecycle(now),
         crate::campaigns::Lifecycle::Ended | crate::campaigns::Lifecycle::Archived
     );
-    let results = store::results(db, &id).await.map_err(refused)?;
+    let results = store::results(db, &id).await?;
     let rows: Vec<WinnerRow> = store::winners_with_names(db, &id)
         .await?
         .into_iter()
@@ -158,7 +161,7 @@ pub async fn draw_winners(id: String) -> Result<(), AppError> {
         alternates: settings.alternates,
         claim_hours: settings.claim_hours,
     };
-    super::draw(&state, &id, plan).await.map_err(refused)?;
+    super::draw(&state, &id, plan).await?;
     state.showcase.forget_all();
     Ok(())
 }
@@ -175,10 +178,7 @@ pub async fn disqualify_winner(id: String, place: i64, reason: String) -> Result
         ));
     }
     let now = crate::db::now_ms();
-    match super::store::disqualify(&state.db, &id, place, reason, now)
-        .await
-        .map_err(refused)?
-    {
+    match super::store::disqualify(&state.db, &id, place, reason, now).await? {
         Some(_) => Ok(()),
         None => Err(AppError::refused(
             http::StatusCode::CONFLICT,

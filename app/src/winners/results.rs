@@ -3,12 +3,10 @@
 //! JavaScript. Before the draw it shows the commitment; after, who holds each prize, what
 //! happened to those before them, the revealed seed and the list's hash, so anyone can recompute.
 
-// Early answers of the handlers are full Responses; boxing them buys nothing on these paths.
-#![allow(clippy::result_large_err)]
-
 use super::panel::{fate, holder};
 use super::store::{self, Draw, Winner};
-use crate::entries::page::{internal, load, problem};
+use crate::entries::page::load;
+use crate::error::AppError;
 use crate::html::{render_page, Document};
 use crate::state::AppState;
 use axum::{
@@ -28,12 +26,15 @@ pub fn routes() -> Router<AppState> {
         .route("/c/{slug}/results.json", get(results_json))
 }
 
-async fn results_page(state: State<AppState>, slug: Path<String>) -> Response {
-    results(state, slug, false).await.unwrap_or_else(|r| r)
+async fn results_page(state: State<AppState>, slug: Path<String>) -> Result<Response, AppError> {
+    results(state, slug, false).await
 }
 
-async fn embed_results_page(state: State<AppState>, slug: Path<String>) -> Response {
-    results(state, slug, true).await.unwrap_or_else(|r| r)
+async fn embed_results_page(
+    state: State<AppState>,
+    slug: Path<String>,
+) -> Result<Response, AppError> {
+    results(state, slug, true).await
 }
 
 /// The browser's verifier (`public/verify-draw.js`); the public pages' policy allows this one
@@ -58,36 +59,28 @@ async fn results(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     embed: bool,
-) -> Result<Response, Response> {
+) -> Result<Response, AppError> {
     let campaign = load(&state, &slug).await?;
-    let Some(commitment) = store::commitment(&state.db, &campaign.id)
-        .await
-        .map_err(internal)?
-    else {
-        return Err(problem(
+    let Some(commitment) = store::commitment(&state.db, &campaign.id).await? else {
+        return Err(AppError::page(
             StatusCode::NOT_FOUND,
             "No results yet",
             "This giveaway has no draw commitment: it was published before draws existed.",
         ));
     };
-    let draw = store::draw_of(&state.db, &campaign.id)
-        .await
-        .map_err(internal)?;
+    let draw = store::draw_of(&state.db, &campaign.id).await?;
     let drawn = draw.as_ref().is_some_and(|d| d.state == "drawn");
     let seed = if drawn {
         Some(
             store::seed(&state.db, &state.token_cipher, &campaign.id)
-                .await
-                .map_err(internal)?
+                .await?
                 .reveal(),
         )
     } else {
         None
     };
     let winners = if drawn {
-        store::winners_with_names(&state.db, &campaign.id)
-            .await
-            .map_err(internal)?
+        store::winners_with_names(&state.db, &campaign.id).await?
     } else {
         Vec::new()
     };
@@ -111,22 +104,17 @@ async fn results(
 async fn ticket_list(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-) -> Result<Response, Response> {
+) -> Result<Response, AppError> {
     let campaign = load(&state, &slug).await?;
-    let frozen = store::draw_of(&state.db, &campaign.id)
-        .await
-        .map_err(internal)?
-        .is_some();
+    let frozen = store::draw_of(&state.db, &campaign.id).await?.is_some();
     if !frozen {
-        return Err(problem(
+        return Err(AppError::page(
             StatusCode::NOT_FOUND,
             "No list yet",
             "The list of tickets is fixed when the giveaway ends.",
         ));
     }
-    let list = store::frozen_list(&state.db, &campaign.id)
-        .await
-        .map_err(internal)?;
+    let list = store::frozen_list(&state.db, &campaign.id).await?;
     Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         list.text(),
@@ -139,14 +127,11 @@ async fn ticket_list(
 async fn results_json(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-) -> Result<Response, Response> {
+) -> Result<Response, AppError> {
     let campaign = load(&state, &slug).await?;
-    match store::results(&state.db, &campaign.id)
-        .await
-        .map_err(internal)?
-    {
+    match store::results(&state.db, &campaign.id).await? {
         Some(results) => Ok(axum::Json(results).into_response()),
-        None => Err(problem(
+        None => Err(AppError::page(
             StatusCode::NOT_FOUND,
             "No results yet",
             "The winners have not been drawn yet.",
