@@ -49,6 +49,10 @@ pub struct CampaignForm {
     pub claim_hours: String,
     #[serde(default)]
     pub draw_mode: String,
+    /// The prize of each rank, one per line (line 1 for the first winner); a rank without its
+    /// own line gets `prize`.
+    #[serde(default)]
+    pub prizes_by_rank: String,
 }
 
 /// A campaign's draw settings, read from its form.
@@ -71,6 +75,9 @@ impl Default for DrawSettings {
         }
     }
 }
+
+/// A prize by rank, as long as the campaign's prize may be.
+pub const PRIZE_LINE_MAX: usize = 200;
 
 /// The words of `draw_mode`.
 pub const DRAW_AUTO: &str = "auto";
@@ -111,6 +118,25 @@ impl CampaignForm {
             count(&self.claim_hours, defaults.claim_hours, 1..=720),
             "Between 1 and 720 hours (30 days) to claim.",
         );
+        let ranked: Vec<&str> = self.prizes_by_rank.trim_end().lines().collect();
+        if ranked.len() as i64 > winners.max(1) {
+            errors.insert(
+                "prizes_by_rank".into(),
+                format!(
+                    "One prize per line, at most one line per winner: {} lines for {} winners.",
+                    ranked.len(),
+                    winners.max(1)
+                ),
+            );
+        } else if ranked
+            .iter()
+            .any(|p| p.trim().chars().count() > PRIZE_LINE_MAX)
+        {
+            errors.insert(
+                "prizes_by_rank".into(),
+                format!("Each prize at most {PRIZE_LINE_MAX} characters."),
+            );
+        }
         let automatic = match self.draw_mode.trim() {
             "" | DRAW_AUTO => true,
             DRAW_MANUAL => false,

@@ -7,6 +7,7 @@ use super::*;
 pub(super) struct Row {
     pub(super) id: String,
     pub(super) kind: NoticeKind,
+    pub(super) campaign_id: String,
     pub(super) attempts: i64,
     pub(super) created_at: i64,
     pub(super) subscriber_id: String,
@@ -41,8 +42,9 @@ pub(super) async fn claim_batch(db: &Db, page_row_id: &str) -> Result<Vec<String
 
 pub(super) async fn load(db: &Db, ids: &[String]) -> Result<Vec<Row>, sqlx::Error> {
     let sql = format!(
-        "SELECT o.id, o.kind, o.attempts, o.created_at, s.id AS subscriber_id, s.psid, s.first_name,
-                s.last_interaction_at, s.unreachable_at, n.text, c.title, c.prize, c.notice_path,
+        "SELECT o.id, o.kind, n.campaign_id, o.attempts, o.created_at, s.id AS subscriber_id,
+                s.psid, s.first_name, s.last_interaction_at, s.unreachable_at,
+                COALESCE(o.body, n.text) AS text, c.title, c.prize, c.notice_path,
                 c.tag_fallback
          FROM outgoing_messages o
          JOIN subscribers s ON s.id = o.subscriber_id
