@@ -557,6 +557,23 @@ mod tests {
     }
 
     #[test]
+    fn prizes_by_rank_are_a_line_per_winner_at_most() {
+        let mut form = valid();
+        form.winners = "2".into();
+        form.prizes_by_rank = "A cake a week for a year\nA cake a week for a month\n".into();
+        assert!(form.draw_settings().is_ok());
+        form.prizes_by_rank.push_str("A third cake\n");
+        let errors = check(&form);
+        assert_eq!(
+            errors["prizes_by_rank"],
+            "One prize per line, at most one line per winner: 3 lines for 2 winners."
+        );
+        form.winners = "3".into();
+        form.prizes_by_rank = "x".repeat(PRIZE_LINE_MAX + 1);
+        assert!(check(&form)["prizes_by_rank"].contains("at most 200 characters"));
+    }
+
+    #[test]
     fn each_error_names_its_field() {
         type Change = Box<dyn Fn(&mut CampaignForm)>;
         let cases: Vec<(&str, Change)> = vec![
