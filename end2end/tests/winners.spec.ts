@@ -61,7 +61,7 @@ async function control(request: APIRequestContext, method: string, path: string,
 
 /** What the Page sent `user` that mentions `needle`, as the sandbox holds it. */
 async function told(request: APIRequestContext, user: string, needle: string): Promise<any[]> {
-  const thread = await control(request, "GET", `threads/sunnybakery/${user}`);
+  const thread = await control(request, "GET", `threads/riverbooks/${user}`);
   return thread.messages.filter((m: any) => m.from === "page" && JSON.stringify(m.body).includes(needle));
 }
 
@@ -69,10 +69,11 @@ test("two winners are told in Messenger, one claims with the button, and the res
   test.setTimeout(120_000);
   await request.patch("/sandbox/control/settings", { data: { profile_access: true } });
 
-  // The admin sets two winners, a prize for each, and publishes.
+  // The admin sets two winners, a prize for each, and publishes, on River Books (connected
+  // again by the utility spec, which revoked the Bakery's access).
   await logIn(page, "admin");
   await page.getByTestId("new-campaign").click();
-  await page.locator("#page_id").selectOption("101000000000001");
+  await page.locator("#page_id").selectOption("101000000000002");
   await page.locator("#title").fill("Win a cake a week");
   const slug = `cakes-${Date.now()}`;
   await page.locator("#slug").fill(slug);
@@ -98,7 +99,7 @@ test("two winners are told in Messenger, one claims with the button, and the res
     await entrant.getByTestId("subscribe").click();
     const href = await entrant.getByTestId("open-messenger").getAttribute("href");
     const ref = new URL(href!, entrant.url()).searchParams.get("ref");
-    await control(request, "POST", "interactions", { user, page: "sunnybakery", kind: "get_started", ref });
+    await control(request, "POST", "interactions", { user, page: "riverbooks", kind: "get_started", ref });
     await expect(entrant.getByTestId("entry-state")).toHaveAttribute("data-state", "entered");
     await context.close();
   }
@@ -130,7 +131,7 @@ test("two winners are told in Messenger, one claims with the button, and the res
 
   // The first winner taps "Claim my prize" in the sandbox's Messenger, and is answered.
   const chat = await browser.newPage();
-  await chat.goto("/sandbox/m.me/sunnybakery");
+  await chat.goto("/sandbox/m.me/riverbooks");
   await chat.locator(`[data-testid="user-choice"][data-user="${winners[0]}"]`).click();
   const message = chat.getByTestId("bubble").filter({ hasText: "Win a cake a week. Claim it before" });
   await expect(message).toContainText("A cake a week for a");
