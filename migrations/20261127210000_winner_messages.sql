@@ -6,3 +6,7 @@ ALTER TABLE outgoing_messages ADD COLUMN body TEXT;
 -- The prize of each rank, one per line (line 1 for rank 1); empty lines and ranks past the
 -- last line get the campaign's prize.
 ALTER TABLE campaigns ADD COLUMN prizes_by_rank TEXT NOT NULL DEFAULT '';
+
+-- The initial of a subscriber's last name, as Messenger's profile gives it: the public results
+-- name a winner "Alice E." (issue #16). Only the initial is kept, never the whole last name.
+ALTER TABLE subscribers ADD COLUMN last_initial TEXT;

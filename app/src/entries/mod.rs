@@ -413,7 +413,8 @@ mod server_side {
         match state.graph.profile(&subscriber.psid, &token).await {
             Ok(profile) => {
                 if let Some(name) = profile.first_name.filter(|n| !n.is_empty()) {
-                    store::set_first_name(&state.db, &subscriber.id, &name).await?;
+                    let last = profile.last_name.as_deref();
+                    store::set_name(&state.db, &subscriber.id, &name, last).await?;
                     subscriber.first_name = Some(name);
                 }
             }

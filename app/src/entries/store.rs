@@ -369,9 +369,20 @@ pub async fn find_subscriber(db: &Db, id: &str) -> Result<Option<Subscriber>, sq
     .await
 }
 
-pub async fn set_first_name(db: &Db, subscriber_id: &str, name: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE subscribers SET first_name = $1 WHERE id = $2")
-        .bind(name)
+/// The person's first name, and of their last name only its initial (what the public results
+/// show of a winner: "Alice E."); the rest of the last name is never kept.
+pub async fn set_name(
+    db: &Db,
+    subscriber_id: &str,
+    first_name: &str,
+    last_name: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let initial = last_name
+        .and_then(|n| n.trim().chars().next())
+        .map(|c| c.to_uppercase().to_string());
+    sqlx::query("UPDATE subscribers SET first_name = $1, last_initial = $2 WHERE id = $3")
+        .bind(first_name)
+        .bind(initial)
         .bind(subscriber_id)
         .execute(db)
         .await?;

@@ -397,6 +397,8 @@ struct Cursors {
 pub struct Profile {
     #[serde(default)]
     pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
@@ -942,7 +944,7 @@ impl GraphClient {
     /// The User Profile API: a subscriber's first name, read with the Page token (PSIDs are
     /// page-scoped). Used to fill `{first_name}`.
     pub async fn profile(&self, psid: &str, page_token: &Secret) -> Result<Profile, GraphError> {
-        self.get(psid, page_token, &[("fields", "first_name")])
+        self.get(psid, page_token, &[("fields", "first_name,last_name")])
             .await
     }
 

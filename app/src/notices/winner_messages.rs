@@ -99,3 +99,28 @@ pub async fn queue(
     state.jobs.notify_one();
     Ok(queued)
 }
+
+/// Where each winner's message of the campaign stands, by subscriber, in the admin's words.
+pub async fn outcomes(
+    db: &crate::db::Db,
+    campaign_id: &str,
+) -> Result<std::collections::HashMap<String, String>, sqlx::Error> {
+    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT subscriber_id, status, error_reason FROM outgoing_messages WHERE notice_id = $1",
+    )
+    .bind(notice_id(campaign_id))
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(subscriber, status, reason)| {
+            let words = match reason {
+                Some(why) if matches!(status.as_str(), "failed" | "not_sent" | "queued") => {
+                    format!("{} ({why})", status.replace('_', " "))
+                }
+                _ => status.replace('_', " "),
+            };
+            (subscriber, words)
+        })
+        .collect())
+}

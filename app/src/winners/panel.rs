@@ -13,6 +13,8 @@ pub struct WinnerRow {
     pub prize_rank: i64,
     pub ticket: String,
     pub name: Option<String>,
+    /// Where the winner's message stands ("sent", "failed: …"); none before it is queued.
+    pub message: Option<String>,
     /// won | claimed | passed | disqualified
     pub status: String,
     pub reason: Option<String>,
@@ -102,18 +104,26 @@ pub async fn campaign_winners(id: String) -> Result<WinnersReport, AppError> {
         crate::campaigns::Lifecycle::Ended | crate::campaigns::Lifecycle::Archived
     );
     let results = store::results(db, &id).await?;
+    let told = crate::notices::winner_messages::outcomes(db, &id).await?;
     let rows: Vec<WinnerRow> = store::winners_with_names(db, &id)
         .await?
         .into_iter()
-        .map(|(w, name)| WinnerRow {
-            place: w.place,
-            prize_rank: w.prize_rank,
-            ticket: w.ticket,
-            name,
-            status: w.status,
-            reason: w.reason,
-            claim_deadline: w.claim_deadline,
-        })
+        .map(
+            |store::Named {
+                 winner: w,
+                 name,
+                 subscriber_id,
+             }| WinnerRow {
+                message: subscriber_id.and_then(|s| told.get(&s).cloned()),
+                place: w.place,
+                prize_rank: w.prize_rank,
+                ticket: w.ticket,
+                name,
+                status: w.status,
+                reason: w.reason,
+                claim_deadline: w.claim_deadline,
+            },
+        )
         .collect();
     let waiting = match &results {
         Some(r) => {
@@ -242,9 +252,11 @@ pub fn WinnersPanel(campaign_id: String) -> impl IntoView {
                                     let holds = w.status == "won" || w.status == "claimed";
                                     let who = holder(&w.ticket, w.name.as_deref());
                                     let fate = fate(&w.status, w.reason.as_deref());
+                                    let message = w.message.clone().unwrap_or_else(|| "not queued yet".into());
                                     view! {
                                         <li data-testid="admin-winner" data-status=w.status.clone()>
                                             {format!("Prize {} · {who} · {fate}", w.prize_rank)}
+                                            " · "<span class="muted" data-testid="winner-message">{format!("message: {message}")}</span>
                                             {holds.then(|| view! {
                                                 <ActionForm action=disqualify>
                                                     <input type="hidden" name="id" value=id/>

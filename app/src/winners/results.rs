@@ -4,7 +4,7 @@
 //! happened to those before them, the revealed seed and the list's hash, so anyone can recompute.
 
 use super::panel::{fate, holder};
-use super::store::{self, Draw, Winner};
+use super::store::{self, Draw};
 use crate::entries::page::load;
 use crate::error::AppError;
 use crate::html::{render_page, Document};
@@ -49,7 +49,7 @@ struct Standing {
     draw: Option<Draw>,
     /// Revealed once the draw is made, never before.
     seed: Option<String>,
-    winners: Vec<(Winner, Option<String>)>,
+    winners: Vec<store::Named>,
     /// What each rank wins, by rank (`claims::prize_of`).
     prizes: std::collections::BTreeMap<i64, String>,
     list_url: String,
@@ -88,8 +88,8 @@ async fn results(
     };
     let prizes = winners
         .iter()
-        .map(|(w, _)| {
-            let rank = w.prize_rank;
+        .map(|n| {
+            let rank = n.winner.prize_rank;
             (rank, super::claims::prize_of(&campaign, rank))
         })
         .collect();
@@ -166,7 +166,7 @@ fn ResultsPage(standing: Standing) -> impl IntoView {
     let body_class = if embed { "entry embed" } else { "entry" };
     let outcome = match (&draw, &seed) {
         (Some(d), Some(_)) if d.state == "drawn" => {
-            let mut ranks: Vec<i64> = winners.iter().map(|(w, _)| w.prize_rank).collect();
+            let mut ranks: Vec<i64> = winners.iter().map(|n| n.winner.prize_rank).collect();
             ranks.sort_unstable();
             ranks.dedup();
             let prizes = ranks
@@ -174,8 +174,8 @@ fn ResultsPage(standing: Standing) -> impl IntoView {
                 .map(|rank| {
                     let rows: Vec<_> = winners
                         .iter()
-                        .filter(|(w, _)| w.prize_rank == rank)
-                        .map(|(w, name)| {
+                        .filter(|n| n.winner.prize_rank == rank)
+                        .map(|store::Named { winner: w, name, .. }| {
                             view! {
                                 <li data-testid="winner" data-status=w.status.clone()>
                                     {holder(&w.ticket, name.as_deref())}" · "<span class="muted">{fate(&w.status, w.reason.as_deref())}</span>

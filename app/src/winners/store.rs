@@ -552,21 +552,31 @@ fn redraw(
         .map_err(|e| WinnersError::Results(e.to_string()))
 }
 
-/// Every row of the campaign's winners, by place, with the first name Messenger gave for the
-/// person (if any): what the public results show.
-pub async fn winners_with_names(
-    db: &Db,
-    campaign_id: &str,
-) -> Result<Vec<(Winner, Option<String>)>, sqlx::Error> {
+/// A prize row with whom it names.
+#[derive(Clone, Debug)]
+pub struct Named {
+    pub winner: Winner,
+    /// "Alice E.", when Messenger gave a name.
+    pub name: Option<String>,
+    /// The person on the campaign's Page, while their data is kept.
+    pub subscriber_id: Option<String>,
+}
+
+/// Every row of the campaign's winners, by place, with the name the public results give the
+/// person: their first name and last initial as Messenger gave them ("Alice E."), if any.
+pub async fn winners_with_names(db: &Db, campaign_id: &str) -> Result<Vec<Named>, sqlx::Error> {
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(flatten)]
         winner: Winner,
         first_name: Option<String>,
+        last_initial: Option<String>,
+        subscriber_id: Option<String>,
     }
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT w.place, w.prize_rank, w.ticket, w.entry_id, w.status, w.reason,
-                w.claim_deadline, w.claimed_at, s.first_name
+                w.claim_deadline, w.claimed_at, s.first_name, s.last_initial,
+                s.id AS subscriber_id
          FROM winners w
          LEFT JOIN entries e ON e.id = w.entry_id
          LEFT JOIN subscribers s ON s.id = e.subscriber_id
@@ -575,7 +585,21 @@ pub async fn winners_with_names(
     .bind(campaign_id)
     .fetch_all(db)
     .await?;
-    Ok(rows.into_iter().map(|r| (r.winner, r.first_name)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let first = r.first_name.filter(|n| !n.trim().is_empty());
+            let name = match (first, r.last_initial.filter(|i| !i.is_empty())) {
+                (Some(first), Some(initial)) => Some(format!("{first} {initial}.")),
+                (first, _) => first,
+            };
+            Named {
+                winner: r.winner,
+                name,
+                subscriber_id: r.subscriber_id,
+            }
+        })
+        .collect())
 }
 
 /// A prize holder the winners' round may have to tell (`claims::tell`).

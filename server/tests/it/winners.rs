@@ -543,6 +543,23 @@ both_databases!(
         assert_eq!(drawn.waiting.len(), 1);
         // (No first names: the sandbox, as Meta without profile access, gives none.)
         assert!(drawn.rows.iter().all(|w| w.name.is_none()), "{drawn:?}");
+        // Each winner's message: queued with the draw, then sent.
+        assert!(
+            drawn
+                .rows
+                .iter()
+                .all(|w| w.message.as_deref() == Some("queued")),
+            "{drawn:?}"
+        );
+        demo.settle().await;
+        let (_, body) = admin.call("campaign_winners", &[("id", id)]).await;
+        let told = report(body);
+        assert!(
+            told.rows
+                .iter()
+                .all(|w| matches!(w.message.as_deref(), Some("sent" | "delivered" | "read"))),
+            "{told:?}"
+        );
 
         let first = drawn.rows[0].place.to_string();
         let (status, body) = admin
@@ -615,6 +632,9 @@ both_databases!(
     the_winners_are_told_with_a_claim_button_and_everyone_else_hears_the_results,
     |url: String| async move {
         let demo = crate::support::Demo::start(&url, &[]).await;
+        // Names as an app with Meta's profile access gets them.
+        demo.sandbox_settings(serde_json::json!({ "profile_access": true }))
+            .await;
         demo.draw_at_end(2).await;
         let people = ["alice", "bob", "carol"];
         for user in people {
@@ -697,7 +717,12 @@ both_databases!(
         let page = demo.page_text("/c/demo/results").await;
         assert!(page.contains("claimed"), "{page}");
         assert!(page.contains("not claimed yet"), "{page}");
-        assert!(!second.is_empty());
+        // Each winner by first name and last initial ("Alice Entrant": "Alice E."), never more.
+        for user in [first, second] {
+            let name = format!("{}{} E. (ticket", user[..1].to_uppercase(), &user[1..]);
+            assert!(page.contains(&name), "{name}: {page}");
+        }
+        assert!(!page.contains("Entrant"), "{page}");
         // Each person was told once, whatever the rounds since.
         app::winners::run_once(demo.state()).await.unwrap();
         demo.settle().await;
@@ -767,6 +792,60 @@ both_databases!(
         assert_eq!(demo.received(&winner, "has passed").await.len(), 1);
         let page = demo.page_text("/c/demo/results").await;
         assert!(page.contains("passed to alternate"), "{page}");
+        demo.stop().await;
+    }
+);
+
+both_databases!(
+    a_crash_between_the_draw_and_the_winners_messages_loses_none_and_tells_nobody_twice,
+    |url: String| async move {
+        let demo = crate::support::Demo::start(&url, &[]).await;
+        for user in ["alice", "bob", "carol"] {
+            demo.subscribe(user, 0).await;
+        }
+        demo.end_now().await;
+        // The draw's steps as `winners::draw` makes them, then the process dies before it
+        // queues the winners' messages.
+        let db = demo.db();
+        let plan = two_winners(0);
+        let seed = store::seed(db, &demo.state().token_cipher, &demo.campaign)
+            .await
+            .unwrap();
+        let frozen = store::freeze(db, &demo.campaign, plan, now_ms())
+            .await
+            .unwrap();
+        let results = app::draws::run_draw(app::draws::DrawInputs {
+            seed: &seed,
+            list: store::frozen_list(db, &demo.campaign).await.unwrap(),
+            frozen_at_ms: Some(frozen.frozen_at),
+            beacon: None,
+            winners: 2,
+            alternates: 0,
+        })
+        .unwrap();
+        store::record_draw(db, &demo.campaign, &results, now_ms())
+            .await
+            .unwrap();
+        let told = "SELECT COUNT(*) FROM outgoing_messages WHERE kind = 'winner_notice'";
+        assert_eq!(
+            demo.scalar(told).await,
+            0,
+            "the crash came before the queue"
+        );
+        // The next winners' round (this instance restarted, or another) tells them; the rounds
+        // after it, and a draw asked again, tell nobody twice.
+        app::winners::run_once(demo.state()).await.unwrap();
+        app::winners::run_once(demo.state()).await.unwrap();
+        app::winners::draw(demo.state(), &demo.campaign, plan)
+            .await
+            .unwrap();
+        demo.settle().await;
+        assert_eq!(demo.scalar(told).await, 2);
+        let mut congratulated = 0;
+        for user in ["alice", "bob", "carol"] {
+            congratulated += demo.received(user, "Congratulations").await.len();
+        }
+        assert_eq!(congratulated, 2);
         demo.stop().await;
     }
 );
