@@ -40,17 +40,67 @@ const RECHECK_AFTER_MS: i64 = 60_000;
 const BACKOFF_FIRST_MS: i64 = 60_000;
 const BACKOFF_MAX_MS: i64 = 6 * 3600 * 1000;
 
-/// The template's components as created: the body with its samples.
+/// A utility template the product keeps on each Page, by (Page, name, language).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Template {
+    pub name: &'static str,
+    pub body: &'static str,
+    pub samples: &'static [(&'static str, &'static str)],
+    /// The title of its one `POSTBACK` button, whose payload each send gives.
+    pub button: Option<&'static str>,
+}
+
+/// What carries a notice outside the window.
+pub const NOTICE: Template = Template {
+    name: NAME,
+    body: BODY,
+    samples: &SAMPLES,
+    button: None,
+};
+
+/// What tells a winner outside the window (issue #16), with the claim button: made the first
+/// time a winner must be told outside the window, not with every Page.
+pub const RESULTS: Template = Template {
+    name: "giveaway_result",
+    body: "The draw of the giveaway {{campaign}} you entered has been made. {{details}} The button below records your claim.",
+    samples: &[
+        ("campaign", "Summer Bake-Off"),
+        (
+            "details",
+            "Your ticket K7Q2MX4P9B won a cake a week for a year. Claim it before June 3 at 18:00 UTC.",
+        ),
+    ],
+    button: Some(crate::winners::claims::CLAIM_BUTTON),
+};
+
+/// The templates, for the webhook of their review.
+const ALL: [Template; 2] = [NOTICE, RESULTS];
+
+/// The notice template's components as created: the body with its samples.
 pub fn components() -> serde_json::Value {
-    let samples: Vec<serde_json::Value> = SAMPLES
+    components_of(&NOTICE)
+}
+
+/// A template's components as created: the body with its samples, and its button.
+pub fn components_of(t: &Template) -> serde_json::Value {
+    let samples: Vec<serde_json::Value> = t
+        .samples
         .iter()
         .map(|(name, example)| serde_json::json!({"param_name": name, "example": example}))
         .collect();
-    serde_json::json!([{
+    let mut list = vec![serde_json::json!({
         "type": "BODY",
-        "text": BODY,
+        "text": t.body,
         "example": {"body_text_named_params": samples},
-    }])
+    })];
+    if let Some(title) = t.button {
+        // A POSTBACK button takes no example (facts file §3a).
+        list.push(serde_json::json!({
+            "type": "BUTTONS",
+            "buttons": [{"type": "POSTBACK", "text": title}],
+        }));
+    }
+    serde_json::Value::Array(list)
 }
 
 /// A parameter is one line of plain text: Meta's template rules refuse new lines, tabs and long
@@ -72,6 +122,31 @@ pub fn request(psid: &str, campaign_title: &str, details: &str) -> SendRequest {
             ("details", &one_line(details, DETAILS_MAX)),
         ],
     )
+}
+
+/// A winner's message as a send of the results template: its button carries `payload`.
+pub fn results_request(
+    psid: &str,
+    campaign_title: &str,
+    details: &str,
+    payload: &str,
+) -> SendRequest {
+    let mut request = SendRequest::utility(
+        psid,
+        RESULTS.name,
+        LANGUAGE,
+        &[
+            ("campaign", &one_line(campaign_title, CAMPAIGN_MAX)),
+            ("details", &one_line(details, DETAILS_MAX)),
+        ],
+    );
+    if let Some(template) = request.message.as_mut().and_then(|m| m.template.as_mut()) {
+        template.components.push(serde_json::json!({
+            "type": "buttons",
+            "parameters": [{"type": "POSTBACK", "payload": payload}],
+        }));
+    }
+    request
 }
 
 /// Where the Page's template stands, with Meta's words when it refused something.
@@ -103,13 +178,13 @@ struct Row {
     next_try_at: Option<i64>,
 }
 
-async fn row(db: &Db, page_row_id: &str) -> Result<Option<Row>, sqlx::Error> {
+async fn row(db: &Db, page_row_id: &str, t: &Template) -> Result<Option<Row>, sqlx::Error> {
     sqlx::query_as(
         "SELECT template_id, status, reason, attempts, next_try_at FROM page_templates
          WHERE page_id = $1 AND name = $2 AND language = $3",
     )
     .bind(page_row_id)
-    .bind(NAME)
+    .bind(t.name)
     .bind(LANGUAGE)
     .fetch_optional(db)
     .await
@@ -124,7 +199,16 @@ async fn has_permission(db: &Db, page_row_id: &str) -> Result<bool, sqlx::Error>
     Ok(flag.is_some_and(bool::from))
 }
 
+/// Where the Page's notice template stands.
 pub async fn standing(db: &Db, page_row_id: &str) -> Result<Standing, sqlx::Error> {
+    standing_of(db, page_row_id, &NOTICE).await
+}
+
+pub async fn standing_of(
+    db: &Db,
+    page_row_id: &str,
+    t: &Template,
+) -> Result<Standing, sqlx::Error> {
     // Sending a utility template needs the permission as much as creating one does.
     if !has_permission(db, page_row_id).await? {
         return Ok(Standing {
@@ -133,7 +217,7 @@ pub async fn standing(db: &Db, page_row_id: &str) -> Result<Standing, sqlx::Erro
             next_try_at: None,
         });
     }
-    Ok(match row(db, page_row_id).await? {
+    Ok(match row(db, page_row_id, t).await? {
         None => Standing {
             state: TemplateState::Missing,
             reason: None,
@@ -165,9 +249,11 @@ enum Tries {
 /// Records Meta's answer and when to look again. `creation`: this is the answer to our creation
 /// call, and the review's webhook may have recorded a newer status for the very same template
 /// meanwhile: that one wins.
+#[allow(clippy::too_many_arguments)]
 async fn store(
     db: &Db,
     page_row_id: &str,
+    t: &Template,
     template_id: Option<&str>,
     status: &str,
     reason: Option<&str>,
@@ -175,7 +261,7 @@ async fn store(
     creation: bool,
 ) -> Result<(), sqlx::Error> {
     let now = now_ms();
-    let previous = row(db, page_row_id).await?;
+    let previous = row(db, page_row_id, t).await?;
     let before = previous.as_ref().map_or(0, |r| r.attempts);
     let was = TemplateState::of(previous.as_ref().map(|r| r.status.as_str()));
     let attempts = match tries {
@@ -200,7 +286,7 @@ async fn store(
             OR page_templates.template_id <> excluded.template_id",
     )
     .bind(page_row_id)
-    .bind(NAME)
+    .bind(t.name)
     .bind(LANGUAGE)
     .bind(template_id)
     .bind(status)
@@ -251,24 +337,34 @@ pub async fn ensure(
     facebook_page_id: &str,
     token: &Secret,
 ) -> Result<Standing, sqlx::Error> {
+    ensure_of(state, page_row_id, facebook_page_id, token, &NOTICE).await
+}
+
+pub async fn ensure_of(
+    state: &AppState,
+    page_row_id: &str,
+    facebook_page_id: &str,
+    token: &Secret,
+    t: &Template,
+) -> Result<Standing, sqlx::Error> {
     let now = now_ms();
-    let current = standing(&state.db, page_row_id).await?;
+    let current = standing_of(&state.db, page_row_id, t).await?;
     let due = current.next_try_at.is_none_or(|at| at <= now);
     match current.state {
         TemplateState::Approved | TemplateState::NoPermission => return Ok(current),
         _ if !due => return Ok(current),
         TemplateState::Missing | TemplateState::CreationFailed => {
-            create(state, page_row_id, facebook_page_id, token).await?
+            create(state, page_row_id, facebook_page_id, token, t).await?
         }
         TemplateState::Pending => {
-            refresh(state, page_row_id, facebook_page_id, token).await?;
+            refresh(state, page_row_id, facebook_page_id, token, t).await?;
         }
         TemplateState::Refused => {
             // Meta may have reinstated it meanwhile; a template still rejected is made again
             // (approved ones cannot be edited, so delete first).
-            let now_status = refresh(state, page_row_id, facebook_page_id, token).await?;
+            let now_status = refresh(state, page_row_id, facebook_page_id, token, t).await?;
             if now_status.as_deref() == Some("REJECTED") {
-                let id = row(&state.db, page_row_id)
+                let id = row(&state.db, page_row_id, t)
                     .await?
                     .and_then(|r| r.template_id);
                 if let Some(id) = id {
@@ -280,11 +376,11 @@ pub async fn ensure(
                         tracing::warn!(error = %e.reason(), page = %facebook_page_id, "rejected template not deleted");
                     }
                 }
-                create(state, page_row_id, facebook_page_id, token).await?;
+                create(state, page_row_id, facebook_page_id, token, t).await?;
             }
         }
     }
-    standing(&state.db, page_row_id).await
+    standing_of(&state.db, page_row_id, t).await
 }
 
 /// Asks Meta to create the template, and records its answer.
@@ -293,10 +389,11 @@ async fn create(
     page_row_id: &str,
     facebook_page_id: &str,
     token: &Secret,
+    t: &Template,
 ) -> Result<(), sqlx::Error> {
     let created = state
         .graph
-        .create_utility_template(facebook_page_id, token, NAME, LANGUAGE, components())
+        .create_utility_template(facebook_page_id, token, t.name, LANGUAGE, components_of(t))
         .await;
     match created {
         Ok(created) => {
@@ -309,6 +406,7 @@ async fn create(
             store(
                 &state.db,
                 page_row_id,
+                t,
                 Some(&created.id),
                 &created.status,
                 None,
@@ -316,11 +414,11 @@ async fn create(
                 true,
             )
             .await?;
-            match state_of(&state.db, page_row_id).await? {
+            match standing_of(&state.db, page_row_id, t).await?.state {
                 TemplateState::Approved => approved(state, page_row_id).await?,
                 // Refused at once: Meta gives its reason on the template, not in this answer.
                 TemplateState::Refused => {
-                    refresh(state, page_row_id, facebook_page_id, token).await?;
+                    refresh(state, page_row_id, facebook_page_id, token, t).await?;
                 }
                 _ => {}
             }
@@ -328,7 +426,7 @@ async fn create(
         }
         // It exists already (created before this database, or by another instance): read it.
         Err(e) if e.api().and_then(|a| a.error_subcode) == Some(2388024) => {
-            refresh(state, page_row_id, facebook_page_id, token).await?;
+            refresh(state, page_row_id, facebook_page_id, token, t).await?;
             Ok(())
         }
         Err(e) => {
@@ -337,6 +435,7 @@ async fn create(
             store(
                 &state.db,
                 page_row_id,
+                t,
                 None,
                 "ERROR",
                 Some(&words),
@@ -354,19 +453,21 @@ async fn refresh(
     page_row_id: &str,
     facebook_page_id: &str,
     token: &Secret,
+    template: &Template,
 ) -> Result<Option<String>, sqlx::Error> {
-    match state.graph.templates(facebook_page_id, token, NAME).await {
+    let name = template.name;
+    match state.graph.templates(facebook_page_id, token, name).await {
         Ok(list) => {
             let found = list
                 .iter()
-                .find(|t| t.name == NAME && t.language.as_deref().is_none_or(|l| l == LANGUAGE));
+                .find(|t| t.name == name && t.language.as_deref().is_none_or(|l| l == LANGUAGE));
             let Some(t) = found else {
                 // Gone at Meta (deleted there): made again at the next try.
                 sqlx::query(
                     "DELETE FROM page_templates WHERE page_id = $1 AND name = $2 AND language = $3",
                 )
                 .bind(page_row_id)
-                .bind(NAME)
+                .bind(name)
                 .bind(LANGUAGE)
                 .execute(&state.db)
                 .await?;
@@ -377,6 +478,7 @@ async fn refresh(
             store(
                 &state.db,
                 page_row_id,
+                template,
                 Some(&t.id),
                 &status,
                 t.rejected_reason
@@ -426,7 +528,11 @@ pub async fn on_change(
         Some(serde_json::Value::Number(n)) => n.to_string(),
         _ => String::new(),
     };
-    if text("message_template_name") != NAME || text("message_template_language") != LANGUAGE {
+    let name = text("message_template_name");
+    let Some(t) = ALL.iter().find(|t| t.name == name) else {
+        return Ok(());
+    };
+    if text("message_template_language") != LANGUAGE {
         return Ok(());
     }
     let status = text("event");
@@ -439,6 +545,7 @@ pub async fn on_change(
     store(
         &state.db,
         page_row_id,
+        t,
         id.as_deref(),
         &status,
         reason.as_deref(),
@@ -507,29 +614,42 @@ mod tests {
     /// Section 3a of the facts file, checked on our own text: a change that breaks a rule fails
     /// here before Meta refuses it.
     #[test]
-    fn the_template_follows_metas_rules() {
-        let params: Vec<&str> = BODY
+    fn the_templates_follow_metas_rules() {
+        for t in ALL {
+            follows_metas_rules(&t);
+        }
+        // The results template's one button is a POSTBACK, without an example.
+        let buttons = &components_of(&RESULTS)[1];
+        assert_eq!(buttons["type"], "BUTTONS");
+        assert_eq!(buttons["buttons"][0]["type"], "POSTBACK");
+        assert!(buttons["buttons"][0].get("example").is_none());
+        assert!(RESULTS.button.unwrap().chars().count() <= 20);
+    }
+
+    fn follows_metas_rules(t: &Template) {
+        let (body, samples) = (t.body, t.samples);
+        let params: Vec<&str> = body
             .match_indices("{{")
             .map(|(i, _)| {
-                let rest = &BODY[i + 2..];
+                let rest = &body[i + 2..];
                 &rest[..rest.find("}}").unwrap()]
             })
             .collect();
         assert_eq!(params, ["campaign", "details"]);
-        assert!(!BODY.trim_start().starts_with("{{"));
-        let tail = BODY.trim_end_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace());
+        assert!(!body.trim_start().starts_with("{{"));
+        let tail = body.trim_end_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace());
         assert!(!tail.ends_with("}}"), "ends with a parameter");
-        let mut fixed = BODY.to_string();
+        let mut fixed = body.to_string();
         for p in &params {
             fixed = fixed.replace(&format!("{{{{{p}}}}}"), " ");
         }
         let words = fixed.split_whitespace().count();
         assert!(words >= 3 * params.len(), "{words} fixed words");
-        assert!(BODY.chars().count() <= 1024);
+        assert!(body.chars().count() <= 1024);
         for p in &params {
-            assert!(SAMPLES.iter().any(|(n, v)| n == p && !v.is_empty()), "{p}");
+            assert!(samples.iter().any(|(n, v)| n == p && !v.is_empty()), "{p}");
         }
-        let c = components();
+        let c = components_of(t);
         assert_eq!(
             c[0]["example"]["body_text_named_params"]
                 .as_array()
@@ -537,7 +657,7 @@ mod tests {
                 .len(),
             2
         );
-        let lower = BODY.to_lowercase();
+        let lower = body.to_lowercase();
         for promo in [
             "discount", "sale", "offer", "coupon", "promo", "free", "buy",
         ] {

@@ -1,9 +1,10 @@
 //! Telling the winners and taking their claims (issue #16). Each prize holder not yet told gets
 //! one message through the notices' queue (`notices::winner_messages`); how it goes is the send
 //! policy's choice like any notice: inside the 24-hour window a button template with a "Claim my
-//! prize" postback (`UPDATE`), outside it the Page's utility template (or the notice tag, as the
-//! campaign says) whose fixed words cannot carry a button, so the message asks for a reply of
-//! CLAIM instead. Either way the claim comes back by webhook and is recorded here.
+//! prize" postback (`UPDATE`); outside it the Page's results template (a utility template with
+//! the same postback button, `notices::templates::RESULTS`), or, on the notice tag path, a text
+//! that asks for a reply of CLAIM (a tagged text carries no button). The claim comes back by
+//! webhook, button or word, and is recorded here.
 
 use super::store::{self, Claim};
 use crate::campaigns::store::Published;
@@ -32,7 +33,12 @@ pub fn message(psid: &str, campaign_id: &str, title: &str, text: &str, path: Pat
             &payload,
         ),
         Path::Tag => SendRequest::tagged(psid, &by_reply, NOTICE_TAG),
-        Path::Utility => crate::notices::templates::request(psid, title, &by_reply),
+        Path::Utility => crate::notices::templates::results_request(
+            psid,
+            title,
+            &format!("{text} Tap {CLAIM_BUTTON}, or reply {CLAIM_WORD} here."),
+            &payload,
+        ),
     }
 }
 

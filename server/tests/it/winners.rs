@@ -751,11 +751,15 @@ both_databases!(
         demo.settle().await;
         let winner = holders(&demo, &people).await.remove(0);
         let alternate = people.iter().find(|u| **u != winner).unwrap().to_string();
-        // Outside the window: the Page's utility template, which asks for a reply instead of
-        // carrying a button.
+        // Outside the window: the Page's results template, with the claim button (a reply of
+        // the word works too).
         let told = demo.received(&winner, "reply CLAIM").await;
         assert_eq!(told.len(), 1, "{:?}", demo.thread(&winner).await);
         assert_eq!(told[0]["messaging_type"], "UTILITY");
+        let body = told[0]["body"].to_string();
+        assert!(body.contains("giveaway_result"), "{body}");
+        assert!(body.contains("Claim my prize"), "{body}");
+        assert!(body.contains(&format!("CLAIM:{}", demo.campaign)), "{body}");
         assert!(demo.received(&alternate, "reply CLAIM").await.is_empty());
         // The deadline passes: the prize goes to the alternate, who is told and claims by word.
         sqlx::query("UPDATE winners SET claim_deadline = $1 WHERE campaign_id = $2")

@@ -35,7 +35,15 @@ impl Run {
             let tag_refused = self.tag_refused.load(Ordering::Relaxed)
                 && matches!(notice_path, NoticePath::Tag { .. });
             let note = tag_refused.then_some(TAG_RETIRED);
-            let standing = self.template.lock().expect("lock").clone();
+            let (which, standing) = if row.kind == NoticeKind::Winner {
+                let standing = self.results_template.lock().expect("lock").clone();
+                (templates::RESULTS, standing)
+            } else {
+                (
+                    templates::NOTICE,
+                    self.template.lock().expect("lock").clone(),
+                )
+            };
             let template = standing.state;
             let decision = policy::decide(&Situation {
                 purpose,
@@ -72,7 +80,7 @@ impl Run {
                     outbox::requeue(db, &row.id, Some(&reason), Some(expires)).await?;
                     // Which state it waited on: a change while it was claimed is caught when
                     // the run ends (see `pump`).
-                    let waited_on = (standing.state, standing.reason);
+                    let waited_on = (which, standing.state, standing.reason);
                     let mut seen = self.waited_on.lock().expect("lock");
                     if !seen.contains(&waited_on) {
                         seen.push(waited_on);

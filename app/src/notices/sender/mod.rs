@@ -85,12 +85,14 @@ struct Run {
     page: Page,
     pacer: Arc<Pacer>,
     template: Mutex<templates::Standing>,
+    /// The results template (winners' messages outside the window), read when a batch holds one.
+    results_template: Mutex<templates::Standing>,
     /// Meta refused the tag once in this run: the others skip it instead of asking again.
     tag_refused: AtomicBool,
     /// The template states notices were told to wait on in this run. A review webhook only frees
     /// queued messages, so one that changed the state while a message was claimed would leave
     /// that message waiting on a stale reason: the run looks again before it ends.
-    waited_on: Mutex<Vec<(TemplateState, Option<String>)>>,
+    waited_on: Mutex<Vec<(templates::Template, TemplateState, Option<String>)>>,
     /// Meta refuses every send of the Page: the run stops and the Page is paused.
     paused: Mutex<Option<Pause>>,
     recorder: Recorder,
@@ -119,6 +121,9 @@ pub async fn run(state: &AppState, job: &jobs::Job, owner: &str) -> Result<(), s
         state: state.clone(),
         pacer: state.pacers.for_page(page_row_id),
         template: Mutex::new(templates::standing(db, page_row_id).await?),
+        results_template: Mutex::new(
+            templates::standing_of(db, page_row_id, &templates::RESULTS).await?,
+        ),
         tag_refused: AtomicBool::new(false),
         waited_on: Mutex::new(Vec::new()),
         paused: Mutex::new(None),
@@ -218,16 +223,15 @@ async fn pump(
                 continue;
             }
             let waited_on = std::mem::take(&mut *run.waited_on.lock().expect("lock"));
-            if !waited_on.is_empty() {
-                let now = templates::standing(db, page_row_id).await?;
-                if waited_on
-                    .iter()
-                    .any(|(s, r)| (*s, r) != (now.state, &now.reason))
-                {
-                    // Decided on a state that changed meanwhile: decide them again.
-                    templates::wake_waiting(db, page_row_id).await?;
-                    continue;
-                }
+            let mut changed = false;
+            for (template, state, reason) in &waited_on {
+                let now = templates::standing_of(db, page_row_id, template).await?;
+                changed |= (*state, reason) != (now.state, &now.reason);
+            }
+            if changed {
+                // Decided on a state that changed meanwhile: decide them again.
+                templates::wake_waiting(db, page_row_id).await?;
+                continue;
             }
             let next: Option<i64> = sqlx::query_scalar(
                 "SELECT MIN(next_attempt_at) FROM outgoing_messages
@@ -237,12 +241,15 @@ async fn pump(
             .fetch_one(db)
             .await?;
             // Notices waiting for the template wake the Page when it is due to be tried again.
-            let template_next = {
-                let t = run.template.lock().expect("lock");
-                (t.state != TemplateState::Approved)
-                    .then_some(t.next_try_at)
-                    .flatten()
-            };
+            let template_next = [&run.template, &run.results_template]
+                .into_iter()
+                .filter_map(|t| {
+                    let t = t.lock().expect("lock");
+                    (t.state != TemplateState::Approved)
+                        .then_some(t.next_try_at)
+                        .flatten()
+                })
+                .min();
             return match (next, template_next) {
                 (Some(at), Some(retry)) => jobs::later(db, job, owner, at.min(retry), None).await,
                 (Some(at), None) => jobs::later(db, job, owner, at, None).await,
@@ -250,6 +257,24 @@ async fn pump(
             };
         }
         let rows = load(db, &ids).await?;
+        if rows.iter().any(|r| r.kind == NoticeKind::Winner) {
+            // The results template, made (or looked at again) only once a winner needs it.
+            let mut results = templates::standing_of(db, page_row_id, &templates::RESULTS).await?;
+            let due = results.state != TemplateState::Approved
+                && results.state != TemplateState::NoPermission
+                && results.next_try_at.is_none_or(|at| at <= now_ms());
+            if due {
+                results = templates::ensure_of(
+                    state,
+                    page_row_id,
+                    &run.page.facebook_page_id,
+                    &run.page.token,
+                    &templates::RESULTS,
+                )
+                .await?;
+            }
+            *run.results_template.lock().expect("lock") = results;
+        }
         if rows.len() < ids.len() {
             // Claimed but without a notice or campaign any more (deleted meanwhile).
             let loaded: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
