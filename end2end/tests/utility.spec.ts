@@ -1,4 +1,5 @@
-import { test, expect, Page, APIRequestContext } from "@playwright/test";
+import { test, expect, Page } from "@playwright/test";
+import { control, localTime } from "./support";
 
 // Notices outside the 24-hour window, as Meta allows them in 2026: an admin logs in declining
 // pages_utility_messaging, connects River Books, sees what the end notice can reach, grants the
@@ -6,17 +7,6 @@ import { test, expect, Page, APIRequestContext } from "@playwright/test";
 // UPDATE message) and one outside it (the Page's utility template).
 
 const BOOKS = "101000000000002";
-
-function localTime(ms: number): string {
-  // `datetime-local` in UTC, minutes precision.
-  return new Date(ms).toISOString().slice(0, 16);
-}
-
-async function control(request: APIRequestContext, method: string, path: string, data?: unknown) {
-  const response = await request.fetch(`/sandbox/control/${path}`, { method, data });
-  expect(response.ok(), `${method} ${path}`).toBeTruthy();
-  return response.json();
-}
 
 /** Starts an entry on the public page; the m.me link it hands out. */
 async function enter(page: Page, slug: string): Promise<string> {

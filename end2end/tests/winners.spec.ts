@@ -1,15 +1,9 @@
-import { test, expect, Page, APIRequestContext } from "@playwright/test";
+import { test, expect, APIRequestContext } from "@playwright/test";
+import { control, localTime, logIn } from "./support";
 
 // The draw, after the notices spec ended the demo campaign: the winners' background round draws
 // it by itself within seconds; its public results verify in the browser (the draw's verifier
 // runs under the public pages' content security policy); its admin sees the winners.
-
-async function logIn(page: Page, user: string) {
-  await page.goto("/auth/facebook");
-  await page.locator(`[data-testid="user-choice"][data-user="${user}"]`).click();
-  await page.getByTestId("continue").click();
-  await expect(page.getByTestId("admin-name")).toBeVisible();
-}
 
 test("an ended campaign is drawn by itself and its results verify in the browser", async ({ page }) => {
   test.setTimeout(60_000);
@@ -47,17 +41,6 @@ test("an ended campaign is drawn by itself and its results verify in the browser
   await expect(panel.getByTestId("draw-state")).toHaveAttribute("data-state", "drawn");
   await expect(panel.getByTestId("admin-winner")).toHaveCount(1);
 });
-
-function localTime(ms: number): string {
-  // `datetime-local` in UTC, minutes precision.
-  return new Date(ms).toISOString().slice(0, 16);
-}
-
-async function control(request: APIRequestContext, method: string, path: string, data?: unknown) {
-  const response = await request.fetch(`/sandbox/control/${path}`, { method, data });
-  expect(response.ok(), `${method} ${path}`).toBeTruthy();
-  return response.json();
-}
 
 /** What the Page sent `user` that mentions `needle`, as the sandbox holds it. */
 async function told(request: APIRequestContext, user: string, needle: string): Promise<any[]> {

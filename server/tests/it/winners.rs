@@ -432,10 +432,7 @@ both_databases!(
 both_databases!(
     an_ended_campaign_is_drawn_by_itself_unless_its_admin_draws,
     |url: String| async move {
-        let demo = crate::support::Demo::start(&url, &[]).await;
-        for user in ["alice", "bob", "carol"] {
-            demo.subscribe(user, 0).await;
-        }
+        let demo = three_entered(&url).await;
         let set_mode = |mode: &'static str| {
             let db = demo.db().clone();
             let campaign = demo.campaign.clone();
@@ -506,10 +503,7 @@ both_databases!(
 both_databases!(
     the_admin_draws_by_hand_sees_the_winners_and_disqualifies_one,
     |url: String| async move {
-        let demo = crate::support::Demo::start(&url, &[]).await;
-        for user in ["alice", "bob", "carol"] {
-            demo.subscribe(user, 0).await;
-        }
+        let demo = three_entered(&url).await;
         sqlx::query(
             "UPDATE campaigns SET draw_mode = 'manual', winners_count = 2, alternates_count = 1
              WHERE id = $1",
@@ -597,6 +591,15 @@ both_databases!(
 );
 
 const HOUR_MS: i64 = 3_600_000;
+
+/// The demo campaign (drawn by hand), entered through Messenger by Alice, Bob and Carol.
+async fn three_entered(url: &str) -> crate::support::Demo {
+    let demo = crate::support::Demo::start(url, &[]).await;
+    for user in ["alice", "bob", "carol"] {
+        demo.subscribe(user, 0).await;
+    }
+    demo
+}
 
 /// The sandbox people holding a prize of the demo campaign now (status `won`), by ticket order.
 async fn holders(demo: &crate::support::Demo, users: &[&str]) -> Vec<String> {
@@ -803,10 +806,7 @@ both_databases!(
 both_databases!(
     a_crash_between_the_draw_and_the_winners_messages_loses_none_and_tells_nobody_twice,
     |url: String| async move {
-        let demo = crate::support::Demo::start(&url, &[]).await;
-        for user in ["alice", "bob", "carol"] {
-            demo.subscribe(user, 0).await;
-        }
+        let demo = three_entered(&url).await;
         demo.end_now().await;
         // The draw's steps as `winners::draw` makes them, then the process dies before it
         // queues the winners' messages.

@@ -198,22 +198,8 @@ async fn pump(
                 continue;
             }
         }
-        // A template that cannot carry notices yet is made, or looked at again, when its time
-        // comes (a backoff after Meta refused it), not at every batch.
         // Read again per batch: a review webhook or the admin may have changed it meanwhile.
-        let mut standing = templates::standing(db, page_row_id).await?;
-        let template_due = standing.state != TemplateState::Approved
-            && standing.state != TemplateState::NoPermission
-            && standing.next_try_at.is_none_or(|at| at <= now_ms());
-        if template_due {
-            standing = templates::ensure(
-                state,
-                page_row_id,
-                &run.page.facebook_page_id,
-                &run.page.token,
-            )
-            .await?;
-        }
+        let standing = run.template_now(&templates::NOTICE).await?;
         *run.template.lock().expect("lock") = standing;
         let ids = claim_batch(db, page_row_id).await?;
         if ids.is_empty() {
@@ -259,20 +245,7 @@ async fn pump(
         let rows = load(db, &ids).await?;
         if rows.iter().any(|r| r.kind == NoticeKind::Winner) {
             // The results template, made (or looked at again) only once a winner needs it.
-            let mut results = templates::standing_of(db, page_row_id, &templates::RESULTS).await?;
-            let due = results.state != TemplateState::Approved
-                && results.state != TemplateState::NoPermission
-                && results.next_try_at.is_none_or(|at| at <= now_ms());
-            if due {
-                results = templates::ensure_of(
-                    state,
-                    page_row_id,
-                    &run.page.facebook_page_id,
-                    &run.page.token,
-                    &templates::RESULTS,
-                )
-                .await?;
-            }
+            let results = run.template_now(&templates::RESULTS).await?;
             *run.results_template.lock().expect("lock") = results;
         }
         if rows.len() < ids.len() {
@@ -300,6 +273,25 @@ async fn pump(
         if !unsent.is_empty() {
             requeue_unsent(db, &unsent).await?;
         }
+    }
+}
+
+impl Run {
+    /// Where template `t` stands now. One that cannot carry messages yet is made, or looked at
+    /// again, when its time comes (a backoff after Meta refused it), not at every batch.
+    async fn template_now(
+        &self,
+        t: &templates::Template,
+    ) -> Result<templates::Standing, sqlx::Error> {
+        let (state, page) = (&self.state, &self.page);
+        let standing = templates::standing_of(&state.db, &page.row_id, t).await?;
+        let due = standing.state != TemplateState::Approved
+            && standing.state != TemplateState::NoPermission
+            && standing.next_try_at.is_none_or(|at| at <= now_ms());
+        if !due {
+            return Ok(standing);
+        }
+        templates::ensure_of(state, &page.row_id, &page.facebook_page_id, &page.token, t).await
     }
 }
 
