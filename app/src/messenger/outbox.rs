@@ -208,29 +208,9 @@ pub async fn note_watermark<'e, E: Executor<'e, Database = Any>>(
     if watermark <= 0 {
         return Ok(());
     }
-    let read = match receipt {
-        Receipt::Delivery => "",
-        Receipt::Read => {
-            ", read_watermark = CASE WHEN read_watermark < $1 THEN $1 ELSE read_watermark END"
-        }
-    };
-    sqlx::query(&format!(
-        "UPDATE subscribers
-            SET delivered_watermark = CASE WHEN delivered_watermark < $1 THEN $1
-                                           ELSE delivered_watermark END{read}
-          WHERE page_id = $2 AND psid = $3"
-    ))
-    .bind(watermark)
-    .bind(page_row_id)
-    .bind(psid)
-    .execute(ex)
-    .await?;
-    Ok(())
+    let read = receipt == Receipt::Read;
+    crate::entries::store::raise_watermarks(ex, page_row_id, psid, read, watermark).await
 }
-
-/// The person's watermarks, as a subquery of `outgoing_messages`.
-const WATERMARK: &str =
-    "(SELECT {} FROM subscribers s WHERE s.id = outgoing_messages.subscriber_id)";
 
 /// Marks the sent messages that `selection` (a condition on `outgoing_messages`, its
 /// placeholders from `$2`) picks as delivered or read up to their person's watermarks.
@@ -239,8 +219,9 @@ async fn mark_by_watermarks(
     selection: &str,
     binds: &[&str],
 ) -> Result<u64, sqlx::Error> {
-    let delivered = WATERMARK.replace("{}", "delivered_watermark");
-    let read = WATERMARK.replace("{}", "read_watermark");
+    // The person's watermarks, as subqueries of `outgoing_messages`.
+    let delivered = crate::entries::store::watermark_of(false, "outgoing_messages.subscriber_id");
+    let read = crate::entries::store::watermark_of(true, "outgoing_messages.subscriber_id");
     let statements = [
         format!(
             "UPDATE outgoing_messages SET status = 'read', read_at = {read},
@@ -271,12 +252,11 @@ pub async fn apply_watermarks(
     page_row_id: &str,
     psid: &str,
 ) -> Result<u64, sqlx::Error> {
-    mark_by_watermarks(
-        conn,
-        "subscriber_id IN (SELECT id FROM subscribers WHERE page_id = $2 AND psid = $3)",
-        &[page_row_id, psid],
-    )
-    .await
+    let selection = format!(
+        "subscriber_id IN ({})",
+        crate::entries::store::subscriber_by_psid("$2", "$3")
+    );
+    mark_by_watermarks(conn, &selection, &[page_row_id, psid]).await
 }
 
 /// After sends are committed as sent: receipts that arrived before them.
@@ -309,5 +289,18 @@ pub async fn problems(db: &Db, campaign_id: &str, limit: i64) -> Result<Vec<Prob
     .bind(campaign_id)
     .bind(limit)
     .fetch_all(db)
+    .await
+}
+
+/// How many confirmations of a campaign went (sent, delivered or read) and how many did not
+/// (failed or not sent).
+pub async fn confirmation_counts(db: &Db, campaign_id: &str) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT COALESCE(SUM(CASE WHEN status IN ('sent', 'delivered', 'read') THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN status IN ('failed', 'not_sent') THEN 1 ELSE 0 END), 0)
+         FROM outgoing_messages WHERE campaign_id = $1 AND kind = 'confirmation'",
+    )
+    .bind(campaign_id)
+    .fetch_one(db)
     .await
 }

@@ -33,11 +33,14 @@ pub async fn start(state: &AppState, notice_id: &str) -> Result<Option<i64>, sql
         .bind(notice_id)
         .execute(&mut *tx)
         .await?;
-    let notice: Option<Due> = sqlx::query_as(
-        "SELECT n.campaign_id, n.kind, n.status, n.text, c.notice_text AS campaign_text,
-                c.page_id AS page_row_id, n.send_at
-         FROM notices n JOIN campaigns c ON c.id = n.campaign_id WHERE n.id = $1",
-    )
+    let notice: Option<Due> = sqlx::query_as(&format!(
+        "SELECT n.campaign_id, n.kind, n.status, n.text, {} AS campaign_text,
+                {} AS page_row_id, n.send_at
+         FROM notices n {} WHERE n.id = $1",
+        crate::campaigns::store::CAMPAIGN_NOTICE_TEXT,
+        crate::campaigns::store::CAMPAIGN_PAGE,
+        crate::campaigns::store::campaign_join("n.campaign_id"),
+    ))
     .bind(notice_id)
     .fetch_optional(&mut *tx)
     .await?;
@@ -107,10 +110,11 @@ pub async fn late_entrant(
     if locked.rows_affected() == 0 {
         return Ok(());
     }
-    let went: Option<String> = sqlx::query_scalar(
-        "SELECT c.page_id FROM notices n JOIN campaigns c ON c.id = n.campaign_id
-         WHERE n.id = $1 AND n.status = 'sending'",
-    )
+    let went: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT {} FROM notices n {} WHERE n.id = $1 AND n.status = 'sending'",
+        crate::campaigns::store::CAMPAIGN_PAGE,
+        crate::campaigns::store::campaign_join("n.campaign_id"),
+    ))
     .bind(&notice_id)
     .fetch_optional(&mut *tx)
     .await?;
@@ -158,14 +162,17 @@ async fn queue(
     } else {
         ""
     };
+    // `WHERE` before `ON CONFLICT` even when it keeps everyone: SQLite reads the upsert of an
+    // `INSERT … SELECT` only after one.
     let sql = format!(
         "INSERT INTO outgoing_messages (id, dedupe_key, page_id, subscriber_id, campaign_id, kind,
                                         status, created_at, updated_at, notice_id)
          SELECT $1 || e.subscriber_id, $1 || e.subscriber_id, $2, e.subscriber_id, e.campaign_id, $3,
                 'queued', $4, $4, $5
-         FROM entries e
-         WHERE e.campaign_id = $6 AND e.status = 'confirmed' AND e.subscriber_id IS NOT NULL{only}
-         ON CONFLICT (dedupe_key) DO NOTHING"
+         FROM ({}) e
+         WHERE 1 = 1{only}
+         ON CONFLICT (dedupe_key) DO NOTHING",
+        crate::entries::store::confirmed_entrants("$6")
     );
     let mut query = sqlx::query(&sql)
         .bind(format!("{kind}:{notice_id}:"))

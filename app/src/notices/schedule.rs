@@ -5,7 +5,6 @@
 
 use super::jobs::{self, JobKind};
 use super::{NoticeKind, NoticeStatus};
-use crate::campaigns::PublishState;
 use crate::db::{new_id, now_ms};
 use sqlx::{Any, Transaction};
 
@@ -20,13 +19,6 @@ pub fn job_key(notice_id: &str) -> String {
 
 fn payload(notice_id: &str) -> String {
     serde_json::json!({ "notice_id": notice_id }).to_string()
-}
-
-/// What the end notice follows of its campaign.
-#[derive(sqlx::FromRow)]
-struct CampaignEnd {
-    publish_state: PublishState,
-    ends_at: i64,
 }
 
 /// Brings the end notice in line with the campaign as it now stands in `tx`, by the lifecycle
@@ -50,11 +42,7 @@ pub async fn sync_end_notice(
         .bind(&notice_id)
         .execute(&mut **tx)
         .await?;
-    let campaign: Option<CampaignEnd> =
-        sqlx::query_as("SELECT publish_state, ends_at FROM campaigns WHERE id = $1")
-            .bind(campaign_id)
-            .fetch_optional(&mut **tx)
-            .await?;
+    let campaign = crate::campaigns::store::ending(tx, campaign_id).await?;
     let status: Option<NoticeStatus> =
         sqlx::query_scalar("SELECT status FROM notices WHERE id = $1")
             .bind(&notice_id)
@@ -158,9 +146,13 @@ pub async fn touch_campaign(
     tx: &mut Transaction<'_, Any>,
     campaign_id: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE campaigns SET updated_at = updated_at WHERE id = $1")
-        .bind(campaign_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    crate::campaigns::store::lock(tx, campaign_id).await
+}
+
+/// A subquery for the status of a campaign's end notice (for the campaign list, in its one
+/// query); `campaign` is the caller's SQL for the campaign's id.
+pub(crate) fn end_notice_status_of(campaign: &str) -> String {
+    format!(
+        "(SELECT n.status FROM notices n WHERE n.campaign_id = {campaign} AND n.kind = 'end_notice')"
+    )
 }

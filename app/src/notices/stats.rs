@@ -167,9 +167,11 @@ pub async fn recipients(
 ) -> Result<Vec<Recipient>, sqlx::Error> {
     let (conditions, texts, numbers) = conditions(scope, filter);
     let sql = format!(
-        "SELECT s.first_name, s.psid, o.kind, o.status, o.path, o.error_reason AS reason, o.updated_at
-         FROM outgoing_messages o JOIN subscribers s ON s.id = o.subscriber_id
-         WHERE {conditions} ORDER BY o.updated_at DESC LIMIT 200"
+        "SELECT {names}, o.kind, o.status, o.path, o.error_reason AS reason, o.updated_at
+         FROM outgoing_messages o {join}
+         WHERE {conditions} ORDER BY o.updated_at DESC LIMIT 200",
+        names = crate::entries::store::SUBSCRIBER_NAME_COLUMNS,
+        join = crate::entries::store::subscriber_join("o.subscriber_id"),
     );
     let query = bind_all(sqlx::query_as::<_, Recipient>(&sql), &texts, &numbers);
     query.fetch_all(db).await

@@ -40,8 +40,17 @@ const OWNERS: &[(&str, &str)] = &[
     ("winners", "winners"),
 ];
 
-/// Files allowed to name a table they do not own, each with its reason. Keep it short.
+/// Files (or folders, ending in `/`) allowed to name a table they do not own, each with its
+/// reason. Keep it short.
 const ALLOWED: &[(&str, &str, &str)] = &[
+    // Left for a next step: the notices' queue (fan-out, claiming, retries, statistics) reads
+    // and writes the outbox's table in a dozen statements of its own; moving them behind
+    // `messenger::outbox` is a change of its own, to be done without a query more per message.
+    (
+        "app/src/notices/",
+        "outgoing_messages",
+        "the notices' queue lives in the outbox's table",
+    ),
     // The winners' draw was being rewritten while the owners were settled (issue #15): its
     // queries, and the campaign store's joins to the draw's tables, are left as they were.
     (
@@ -224,7 +233,9 @@ fn trespasses(
     let words = words(tagged, files, statement_file);
     let may_name = |file: &str, table: &str| {
         owners.get(table).is_some_and(|o| *o == module_of(file))
-            || ALLOWED.iter().any(|(f, t, _)| *f == file && *t == table)
+            || ALLOWED.iter().any(|(f, t, _)| {
+                *t == table && (*f == file || (f.ends_with('/') && file.starts_with(f)))
+            })
     };
     // The tables of the statement and their aliases.
     let mut used: BTreeSet<&str> = BTreeSet::new();
@@ -266,8 +277,10 @@ fn trespasses(
                 .filter(|t| tables[**t].contains(&w.text))
                 .map(|t| (*t, Some(w.text.as_str())))
                 .collect(),
+            // `… AS entries`: a name the statement gives its result, not a table.
+            None if i > 0 && words[i - 1].text == "AS" => Vec::new(),
             None if tables.contains_key(w.text.as_str()) => vec![(w.text.as_str(), None)],
-            None if is_name(&w.text) && !(i > 0 && words[i - 1].text == "AS") => {
+            None if is_name(&w.text) => {
                 // A bare column: named for a table of the statement that has it, unless one
                 // of the piece's own tables has it too.
                 let having: Vec<&str> = used

@@ -32,7 +32,7 @@ use crate::messenger::{
     outbox,
     policy::{self, Decision, NoticePath, Path, Purpose, Situation, TemplateState, NOTICE_TAG},
 };
-use crate::pages::{FacebookPageId, PageRowId, PausedKind, TokenStatus};
+use crate::pages::{FacebookPageId, PageRowId, TokenStatus};
 use crate::secrets::Secret;
 use crate::state::AppState;
 use crate::stored::Flag;

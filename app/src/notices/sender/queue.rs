@@ -40,15 +40,18 @@ pub(super) async fn claim_batch(db: &Db, page_row_id: &str) -> Result<Vec<String
 }
 
 pub(super) async fn load(db: &Db, ids: &[String]) -> Result<Vec<Row>, sqlx::Error> {
+    // One query for the batch: the person's and the campaign's columns come from their owners.
     let sql = format!(
-        "SELECT o.id, o.kind, o.attempts, o.created_at, s.id AS subscriber_id, s.psid, s.first_name,
-                s.last_interaction_at, s.unreachable_at, n.text, c.title, c.prize, c.notice_path,
-                c.tag_fallback
+        "SELECT o.id, o.kind, o.attempts, o.created_at, {}, n.text, {}
          FROM outgoing_messages o
-         JOIN subscribers s ON s.id = o.subscriber_id
+         {}
          JOIN notices n ON n.id = o.notice_id
-         JOIN campaigns c ON c.id = n.campaign_id
+         {}
          WHERE o.id IN ({}) ORDER BY o.id",
+        crate::entries::store::SUBSCRIBER_SEND_COLUMNS,
+        crate::campaigns::store::CAMPAIGN_NOTICE_COLUMNS,
+        crate::entries::store::subscriber_join("o.subscriber_id"),
+        crate::campaigns::store::campaign_join("n.campaign_id"),
         crate::db::placeholders(1, ids.len())
     );
     let mut query = sqlx::query_as(&sql);
