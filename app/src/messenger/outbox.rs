@@ -304,3 +304,189 @@ pub async fn confirmation_counts(db: &Db, campaign_id: &str) -> Result<(i64, i64
     .fetch_one(db)
     .await
 }
+
+// The notices' queue: their messages (`notice_id` set) wait here for the Page's sender
+// (`notices::sender`), which claims them in batches. The notices decide what goes and when;
+// these statements are the only ones that write their rows.
+
+/// Queues a notice for the confirmed entrants of its campaign (or only `subscriber_id`'s entry)
+/// who have no message of it yet, in one set-based statement; each message's key is
+/// `key_prefix` and the subscriber. Answers how many were queued.
+#[allow(clippy::too_many_arguments)]
+pub async fn queue_notice<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    key_prefix: &str,
+    page_row_id: &str,
+    kind: &str,
+    notice_id: &str,
+    campaign_id: &str,
+    subscriber_id: Option<&str>,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let only = if subscriber_id.is_some() {
+        " AND e.subscriber_id = $7"
+    } else {
+        ""
+    };
+    // `WHERE` before `ON CONFLICT` even when it keeps everyone: SQLite reads the upsert of an
+    // `INSERT … SELECT` only after one.
+    let sql = format!(
+        "INSERT INTO outgoing_messages (id, dedupe_key, page_id, subscriber_id, campaign_id, kind,
+                                        status, created_at, updated_at, notice_id)
+         SELECT $1 || e.subscriber_id, $1 || e.subscriber_id, $2, e.subscriber_id, e.campaign_id, $3,
+                'queued', $4, $4, $5
+         FROM ({}) e
+         WHERE 1 = 1{only}
+         ON CONFLICT (dedupe_key) DO NOTHING",
+        crate::entries::store::confirmed_entrants("$6")
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(key_prefix)
+        .bind(page_row_id)
+        .bind(kind)
+        .bind(now)
+        .bind(notice_id)
+        .bind(campaign_id);
+    if let Some(subscriber_id) = subscriber_id {
+        query = query.bind(subscriber_id);
+    }
+    Ok(query.execute(ex).await?.rows_affected())
+}
+
+/// A subquery for how many messages a notice has queued (its recipients); `notice` is the
+/// caller's SQL for the notice's id.
+pub(crate) fn notice_message_count(notice: &str) -> String {
+    format!("(SELECT COUNT(*) FROM outgoing_messages WHERE notice_id = {notice})")
+}
+
+pub async fn count_for_notice<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    notice_id: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM outgoing_messages WHERE notice_id = $1")
+        .bind(notice_id)
+        .fetch_one(ex)
+        .await
+}
+
+/// Takes back a notice's messages not yet sent (queued or held back).
+pub async fn withdraw_unsent<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    notice_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM outgoing_messages
+         WHERE notice_id = $1 AND status IN ('queued', 'not_sent')",
+    )
+    .bind(notice_id)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Puts a campaign's notice messages that ended as not sent back in the queue, with a fresh
+/// wait limit, except to people who blocked the Page. Answers the Page of each.
+pub async fn requeue_not_sent_notices<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    campaign_id: &str,
+    now: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "UPDATE outgoing_messages SET status = 'queued', next_attempt_at = NULL, created_at = $1,
+                updated_at = $1, error_reason = NULL, error_code = NULL, error_subcode = NULL
+         WHERE campaign_id = $2 AND status = 'not_sent' AND notice_id IS NOT NULL
+           AND subscriber_id IN ({})
+         RETURNING page_id",
+        crate::entries::store::REACHABLE_SUBSCRIBERS
+    ))
+    .bind(now)
+    .bind(campaign_id)
+    .fetch_all(ex)
+    .await
+}
+
+/// The Page's notice messages a previous sender had claimed (and died with) go again.
+pub async fn requeue_in_flight_notices(db: &Db, page_row_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE outgoing_messages SET status = 'queued'
+         WHERE page_id = $1 AND status = 'sending' AND notice_id IS NOT NULL",
+    )
+    .bind(page_row_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// When the Page's next waiting notice message is due, if one waits.
+pub async fn next_notice_attempt(db: &Db, page_row_id: &str) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT MIN(next_attempt_at) FROM outgoing_messages
+         WHERE page_id = $1 AND status = 'queued' AND notice_id IS NOT NULL",
+    )
+    .bind(page_row_id)
+    .fetch_one(db)
+    .await
+}
+
+/// Claims up to `limit` of the Page's due notice messages, oldest first, for one sender: a
+/// conditional update, so two senders never claim the same message.
+pub async fn claim_notice_batch(
+    db: &Db,
+    page_row_id: &str,
+    limit: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE outgoing_messages SET status = 'sending', updated_at = $1
+         WHERE id IN (SELECT id FROM outgoing_messages
+                      WHERE page_id = $2 AND status = 'queued' AND notice_id IS NOT NULL
+                        AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
+                      ORDER BY created_at, id LIMIT $3)
+           AND status = 'queued'
+         RETURNING id",
+    )
+    .bind(now_ms())
+    .bind(page_row_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Gives back the claimed messages that did not go.
+pub async fn release_claimed(db: &Db, ids: &[String]) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "UPDATE outgoing_messages SET status = 'queued' WHERE status = 'sending' AND id IN ({})",
+        crate::db::placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.execute(db).await?;
+    Ok(())
+}
+
+/// The Page's notice messages waiting for a later try are due now; how many.
+pub async fn wake_waiting_notices(db: &Db, page_row_id: &str) -> Result<u64, sqlx::Error> {
+    let woken = sqlx::query(
+        "UPDATE outgoing_messages SET next_attempt_at = NULL
+         WHERE page_id = $1 AND status = 'queued' AND notice_id IS NOT NULL
+           AND next_attempt_at IS NOT NULL",
+    )
+    .bind(page_row_id)
+    .execute(db)
+    .await?;
+    Ok(woken.rows_affected())
+}
+
+// For the notice sender's batch, read in one query with the person, the notice and the campaign
+// (`notices::sender::queue::load`): the messages as `o`, their columns, the keys the others join
+// on, and the claimed ids.
+pub(crate) const BATCH_FROM: &str = "outgoing_messages o";
+pub(crate) const BATCH_COLUMNS: &str = "o.id, o.kind, o.attempts, o.created_at";
+pub(crate) const MESSAGE_SUBSCRIBER: &str = "o.subscriber_id";
+pub(crate) const MESSAGE_NOTICE: &str = "o.notice_id";
+
+/// `WHERE` condition and order of a batch of `n` claimed messages, their ids bound from `$1`.
+pub(crate) fn batch_ids(n: usize) -> String {
+    format!("o.id IN ({}) ORDER BY o.id", crate::db::placeholders(1, n))
+}

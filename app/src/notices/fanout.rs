@@ -157,39 +157,19 @@ async fn queue(
     campaign_id: &str,
     subscriber_id: Option<&str>,
 ) -> Result<u64, sqlx::Error> {
-    let only = if subscriber_id.is_some() {
-        " AND e.subscriber_id = $7"
-    } else {
-        ""
-    };
-    // `WHERE` before `ON CONFLICT` even when it keeps everyone: SQLite reads the upsert of an
-    // `INSERT … SELECT` only after one.
-    let sql = format!(
-        "INSERT INTO outgoing_messages (id, dedupe_key, page_id, subscriber_id, campaign_id, kind,
-                                        status, created_at, updated_at, notice_id)
-         SELECT $1 || e.subscriber_id, $1 || e.subscriber_id, $2, e.subscriber_id, e.campaign_id, $3,
-                'queued', $4, $4, $5
-         FROM ({}) e
-         WHERE 1 = 1{only}
-         ON CONFLICT (dedupe_key) DO NOTHING",
-        crate::entries::store::confirmed_entrants("$6")
-    );
-    let mut query = sqlx::query(&sql)
-        .bind(format!("{kind}:{notice_id}:"))
-        .bind(page_row_id)
-        .bind(kind.as_str())
-        .bind(now_ms())
-        .bind(notice_id)
-        .bind(campaign_id);
-    if let Some(subscriber_id) = subscriber_id {
-        query = query.bind(subscriber_id);
-    }
-    Ok(query.execute(&mut **tx).await?.rows_affected())
+    crate::messenger::outbox::queue_notice(
+        &mut **tx,
+        &format!("{kind}:{notice_id}:"),
+        page_row_id,
+        kind.as_str(),
+        notice_id,
+        campaign_id,
+        subscriber_id,
+        now_ms(),
+    )
+    .await
 }
 
 async fn count(tx: &mut Transaction<'_, Any>, notice_id: &str) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM outgoing_messages WHERE notice_id = $1")
-        .bind(notice_id)
-        .fetch_one(&mut **tx)
-        .await
+    crate::messenger::outbox::count_for_notice(&mut **tx, notice_id).await
 }

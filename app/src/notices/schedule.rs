@@ -75,18 +75,13 @@ pub async fn sync_end_notice(
             // Those told (or being told: a send under way) stay told; the others are listed
             // again at the new end. Their messages not yet sent would say "ended" while the
             // campaign is open: taken back, they are queued again then.
-            sqlx::query(
-                "DELETE FROM outgoing_messages
-                 WHERE notice_id = $1 AND status IN ('queued', 'not_sent')",
-            )
-            .bind(&notice_id)
-            .execute(&mut **tx)
-            .await?;
-            sqlx::query(
+            crate::messenger::outbox::withdraw_unsent(&mut **tx, &notice_id).await?;
+            sqlx::query(&format!(
                 "UPDATE notices SET status = 'scheduled', send_at = $1, updated_at = $2,
-                        recipients = (SELECT COUNT(*) FROM outgoing_messages WHERE notice_id = $3)
+                        recipients = {}
                  WHERE id = $3",
-            )
+                crate::messenger::outbox::notice_message_count("$3")
+            ))
             .bind(at)
             .bind(now)
             .bind(&notice_id)

@@ -214,15 +214,7 @@ async fn store(
 }
 
 pub(crate) async fn wake_waiting(db: &Db, page_row_id: &str) -> Result<(), sqlx::Error> {
-    let woken = sqlx::query(
-        "UPDATE outgoing_messages SET next_attempt_at = NULL
-         WHERE page_id = $1 AND status = 'queued' AND notice_id IS NOT NULL
-           AND next_attempt_at IS NOT NULL",
-    )
-    .bind(page_row_id)
-    .execute(db)
-    .await?;
-    if woken.rows_affected() > 0 {
+    if crate::messenger::outbox::wake_waiting_notices(db, page_row_id).await? > 0 {
         super::sender::arm(db, page_row_id).await?;
     }
     Ok(())
