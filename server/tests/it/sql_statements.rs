@@ -40,7 +40,7 @@ const STATS_CONDITIONS: &str = "o.campaign_id = $1 AND o.notice_id = $2 \
 
 /// Keep it short: most SQL can be written so the scan reads it.
 const BUILT_AT_RUN_TIME: &[BuiltAtRunTime] = &[BuiltAtRunTime {
-    file: "app/src/notices/stats.rs",
+    file: "app/src/messenger/figures.rs",
     piece: "WHERE {conditions}",
     reason: "the statistics' WHERE clause is built from the admin's filter (scope, notice, \
              status, reason, day) by `conditions`, with the placeholders numbered as it goes",
