@@ -1,4 +1,4 @@
-import { test, expect, Page } from "@playwright/test";
+import { test, expect, Page, APIRequestContext } from "@playwright/test";
 
 // The draw, after the notices spec ended the demo campaign: the winners' background round draws
 // it by itself within seconds; its public results verify in the browser (the draw's verifier
@@ -46,4 +46,104 @@ test("an ended campaign is drawn by itself and its results verify in the browser
   const panel = page.getByTestId("winners-panel");
   await expect(panel.getByTestId("draw-state")).toHaveAttribute("data-state", "drawn");
   await expect(panel.getByTestId("admin-winner")).toHaveCount(1);
+});
+
+function localTime(ms: number): string {
+  // `datetime-local` in UTC, minutes precision.
+  return new Date(ms).toISOString().slice(0, 16);
+}
+
+async function control(request: APIRequestContext, method: string, path: string, data?: unknown) {
+  const response = await request.fetch(`/sandbox/control/${path}`, { method, data });
+  expect(response.ok(), `${method} ${path}`).toBeTruthy();
+  return response.json();
+}
+
+/** What the Page sent `user` that mentions `needle`, as the sandbox holds it. */
+async function told(request: APIRequestContext, user: string, needle: string): Promise<any[]> {
+  const thread = await control(request, "GET", `threads/riverbooks/${user}`);
+  return thread.messages.filter((m: any) => m.from === "page" && JSON.stringify(m.body).includes(needle));
+}
+
+test("two winners are told in Messenger, one claims with the button, and the results show both and verify", async ({ page, browser, request }) => {
+  test.setTimeout(120_000);
+  await request.patch("/sandbox/control/settings", { data: { profile_access: true } });
+
+  // The admin sets two winners, a prize for each, and publishes, on River Books (connected
+  // again by the utility spec, which revoked the Bakery's access).
+  await logIn(page, "admin");
+  await page.getByTestId("new-campaign").click();
+  await page.locator("#page_id").selectOption("101000000000002");
+  await page.locator("#title").fill("Win a cake a week");
+  const slug = `cakes-${Date.now()}`;
+  await page.locator("#slug").fill(slug);
+  await page.locator("#prize").fill("A cake a week");
+  await page.locator("#starts_at").fill(localTime(Date.now() - 86_400_000));
+  await page.locator("#ends_at").fill(localTime(Date.now() + 7 * 86_400_000));
+  await page.locator("#time_zone").fill("UTC");
+  await page.locator("#notice_text").fill("The {campaign_title} giveaway has ended.");
+  await page.locator("#winners").fill("2");
+  await page.locator("#prizes_by_rank").fill("A cake a week for a year\nA cake a week for a month");
+  await page.getByTestId("save-campaign").click();
+  await expect(page.getByRole("heading", { name: "Edit campaign" })).toBeVisible();
+  const editor = page.url();
+  await page.getByTestId("action-publish").click();
+  await expect(page.getByTestId("lifecycle")).toHaveAttribute("data-stage", "live");
+
+  // Three people enter through Messenger, each from a browser of their own.
+  const people = ["alice", "bob", "carol"];
+  for (const user of people) {
+    const context = await browser.newContext();
+    const entrant = await context.newPage();
+    await entrant.goto(`/c/${slug}`);
+    await entrant.getByTestId("subscribe").click();
+    const href = await entrant.getByTestId("open-messenger").getAttribute("href");
+    const ref = new URL(href!, entrant.url()).searchParams.get("ref");
+    await control(request, "POST", "interactions", { user, page: "riverbooks", kind: "get_started", ref });
+    await expect(entrant.getByTestId("entry-state")).toHaveAttribute("data-state", "entered");
+    await context.close();
+  }
+
+  // The admin ends it: the draw is made at once, before the end notice goes.
+  await page.goto(editor);
+  await page.getByTestId("notices-panel").getByTestId("end-now").click();
+  await expect(page.getByTestId("notices-panel").getByTestId("ended")).toBeVisible();
+  await expect
+    .poll(async () => {
+      await page.reload();
+      return page.getByTestId("winners-panel").getByTestId("admin-winner").count();
+    }, { timeout: 30_000 })
+    .toBe(2);
+
+  // The two winners find their message, with the claim button, in Messenger.
+  let winners: string[] = [];
+  await expect
+    .poll(async () => {
+      winners = [];
+      for (const user of people) {
+        if ((await told(request, user, "Win a cake a week. Claim it before")).length > 0) winners.push(user);
+      }
+      return winners.length;
+    }, { timeout: 30_000 })
+    .toBe(2);
+  const loser = people.find((user) => !winners.includes(user))!;
+  expect(await told(request, loser, "The winners have been drawn")).toHaveLength(1);
+
+  // The first winner taps "Claim my prize" in the sandbox's Messenger, and is answered.
+  const chat = await browser.newPage();
+  await chat.goto("/sandbox/m.me/riverbooks");
+  await chat.locator(`[data-testid="user-choice"][data-user="${winners[0]}"]`).click();
+  const message = chat.getByTestId("bubble").filter({ hasText: "Win a cake a week. Claim it before" });
+  await expect(message).toContainText("A cake a week for a");
+  await message.getByTestId("postback-button").filter({ hasText: "Claim my prize" }).click();
+  await expect(chat.getByTestId("bubble").filter({ hasText: "is claimed" })).toHaveCount(1, { timeout: 30_000 });
+
+  // The public results: both winners, one claimed, and the draw verifies.
+  await page.goto(`/c/${slug}/results`);
+  await expect(page.getByTestId("winner")).toHaveCount(2);
+  await expect(page.locator('[data-testid="winner"][data-status="claimed"]')).toHaveCount(1);
+  await expect(page.locator('[data-testid="winner"][data-status="won"]')).toHaveCount(1);
+  await expect(page.getByTestId("prizes")).toContainText("A cake a week for a year");
+  await page.getByTestId("verify-draw").click();
+  await expect(page.getByTestId("verify-output")).toHaveText(/^verified\./);
 });

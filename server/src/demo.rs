@@ -103,6 +103,7 @@ pub async fn seed(state: &AppState, sandbox: &Shared) -> Result<(), Box<dyn std:
         alternates: "0".into(),
         claim_hours: "72".into(),
         draw_mode: "auto".into(),
+        prizes_by_rank: String::new(),
     };
     let id = match store::save(&state.db, &admin.id, None, &form).await? {
         store::Saved::Ok(id) => id,

@@ -49,6 +49,10 @@ pub struct CampaignForm {
     pub claim_hours: String,
     #[serde(default)]
     pub draw_mode: String,
+    /// The prize of each rank, one per line (line 1 for the first winner); a rank without its
+    /// own line gets `prize`.
+    #[serde(default)]
+    pub prizes_by_rank: String,
 }
 
 /// A campaign's draw settings, read from its form.
@@ -71,6 +75,9 @@ impl Default for DrawSettings {
         }
     }
 }
+
+/// A prize by rank, as long as the campaign's prize may be.
+pub const PRIZE_LINE_MAX: usize = 200;
 
 /// The words of `draw_mode`.
 pub const DRAW_AUTO: &str = "auto";
@@ -111,6 +118,25 @@ impl CampaignForm {
             count(&self.claim_hours, defaults.claim_hours, 1..=720),
             "Between 1 and 720 hours (30 days) to claim.",
         );
+        let ranked: Vec<&str> = self.prizes_by_rank.trim_end().lines().collect();
+        if ranked.len() as i64 > winners.max(1) {
+            errors.insert(
+                "prizes_by_rank".into(),
+                format!(
+                    "One prize per line, at most one line per winner: {} lines for {} winners.",
+                    ranked.len(),
+                    winners.max(1)
+                ),
+            );
+        } else if ranked
+            .iter()
+            .any(|p| p.trim().chars().count() > PRIZE_LINE_MAX)
+        {
+            errors.insert(
+                "prizes_by_rank".into(),
+                format!("Each prize at most {PRIZE_LINE_MAX} characters."),
+            );
+        }
         let automatic = match self.draw_mode.trim() {
             "" | DRAW_AUTO => true,
             DRAW_MANUAL => false,
@@ -528,6 +554,23 @@ mod tests {
         assert_eq!(errors["winners"], "Between 1 and 1,000 winners.");
         form.winners = "1001".into();
         assert!(check(&form).contains_key("winners"));
+    }
+
+    #[test]
+    fn prizes_by_rank_are_a_line_per_winner_at_most() {
+        let mut form = valid();
+        form.winners = "2".into();
+        form.prizes_by_rank = "A cake a week for a year\nA cake a week for a month\n".into();
+        assert!(form.draw_settings().is_ok());
+        form.prizes_by_rank.push_str("A third cake\n");
+        let errors = check(&form);
+        assert_eq!(
+            errors["prizes_by_rank"],
+            "One prize per line, at most one line per winner: 3 lines for 2 winners."
+        );
+        form.winners = "3".into();
+        form.prizes_by_rank = "x".repeat(PRIZE_LINE_MAX + 1);
+        assert!(check(&form)["prizes_by_rank"].contains("at most 200 characters"));
     }
 
     #[test]

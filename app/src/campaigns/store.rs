@@ -115,9 +115,9 @@ pub async fn save(
         "INSERT INTO campaigns (id, page_id, slug, title, description, prize, image_url, starts_at, ends_at,
            time_zone, rules, require_login, confirmation_enabled, confirmation_text, automation_keyword,
            notice_text, notice_path, tag_fallback, winners_count, alternates_count, claim_hours,
-           draw_mode, created_by, created_at, updated_at)
+           draw_mode, prizes_by_rank, created_by, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                 $21, $22, $23, $24, $19, $20, $20)
+                 $21, $22, $23, $24, $25, $19, $20, $20)
          ON CONFLICT (id) DO UPDATE SET
            page_id = excluded.page_id, slug = excluded.slug, title = excluded.title,
            description = excluded.description, prize = excluded.prize, image_url = excluded.image_url,
@@ -128,7 +128,7 @@ pub async fn save(
            notice_path = excluded.notice_path, tag_fallback = excluded.tag_fallback,
            winners_count = excluded.winners_count, alternates_count = excluded.alternates_count,
            claim_hours = excluded.claim_hours, draw_mode = excluded.draw_mode,
-           updated_at = excluded.updated_at",
+           prizes_by_rank = excluded.prizes_by_rank, updated_at = excluded.updated_at",
     )
     .bind(&id)
     .bind(&page)
@@ -158,6 +158,7 @@ pub async fn save(
     } else {
         super::rules::DRAW_MANUAL
     })
+    .bind(form.prizes_by_rank.trim_end())
     .execute(&mut *tx)
     .await;
     match written {
@@ -212,6 +213,7 @@ struct Row {
     alternates_count: i64,
     claim_hours: i64,
     draw_mode: String,
+    prizes_by_rank: String,
     entries: i64,
     end_notice: Option<NoticeStatus>,
 }
@@ -223,7 +225,7 @@ macro_rules! campaign_columns {
         "c.id, c.slug, c.title, c.description, c.prize, c.image_url, c.starts_at, c.ends_at,
          c.time_zone, c.rules, c.require_login, c.confirmation_enabled, c.confirmation_text,
          c.automation_keyword, c.notice_text, c.notice_path, c.tag_fallback, c.publish_state,
-         c.winners_count, c.alternates_count, c.claim_hours, c.draw_mode"
+         c.winners_count, c.alternates_count, c.claim_hours, c.draw_mode, c.prizes_by_rank"
     };
 }
 
@@ -264,6 +266,7 @@ impl Row {
             alternates: self.alternates_count.to_string(),
             claim_hours: self.claim_hours.to_string(),
             draw_mode: self.draw_mode,
+            prizes_by_rank: self.prizes_by_rank,
         };
         super::Campaign {
             id: self.id,
@@ -455,6 +458,8 @@ pub struct Published {
     pub publish_state: PublishState,
     /// The draw commitment made at publish (`winners`), shown on the public pages.
     pub draw_commitment: Option<String>,
+    /// One prize per line by rank (`rules::CampaignForm::prizes_by_rank`).
+    pub prizes_by_rank: String,
 }
 
 impl Published {
@@ -490,6 +495,13 @@ pub async fn find_published_by_id(db: &Db, id: &str) -> Result<Option<Published>
         .await
 }
 
+const DUE_FOR_DRAW: &str =
+    "SELECT c.id, c.winners_count, c.alternates_count, c.claim_hours FROM campaigns c
+     WHERE c.publish_state IN ('published', 'archived') AND c.ends_at <= $1
+       AND c.draw_mode = 'auto'
+       AND EXISTS (SELECT 1 FROM draw_seeds ds WHERE ds.campaign_id = c.id)
+       AND NOT EXISTS (SELECT 1 FROM draws d WHERE d.campaign_id = c.id AND d.state = 'drawn')";
+
 /// A campaign whose automatic draw is due, with its draw settings.
 #[derive(sqlx::FromRow, Clone, Debug, PartialEq, Eq)]
 pub struct DueDraw {
@@ -502,16 +514,20 @@ pub struct DueDraw {
 /// Published campaigns that have ended, draw automatically, committed at publish and are not
 /// drawn yet.
 pub async fn due_for_draw(db: &Db, now: i64) -> Result<Vec<DueDraw>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT c.id, c.winners_count, c.alternates_count, c.claim_hours FROM campaigns c
-         WHERE c.publish_state IN ('published', 'archived') AND c.ends_at <= $1
-           AND c.draw_mode = 'auto'
-           AND EXISTS (SELECT 1 FROM draw_seeds ds WHERE ds.campaign_id = c.id)
-           AND NOT EXISTS (SELECT 1 FROM draws d WHERE d.campaign_id = c.id AND d.state = 'drawn')",
-    )
-    .bind(now)
-    .fetch_all(db)
-    .await
+    sqlx::query_as(DUE_FOR_DRAW).bind(now).fetch_all(db).await
+}
+
+/// The campaign, if its automatic draw is due.
+pub async fn due_draw_of(
+    db: &Db,
+    campaign_id: &str,
+    now: i64,
+) -> Result<Option<DueDraw>, sqlx::Error> {
+    sqlx::query_as(&format!("{DUE_FOR_DRAW} AND c.id = $2"))
+        .bind(now)
+        .bind(campaign_id)
+        .fetch_optional(db)
+        .await
 }
 
 /// The Page (row id) a campaign belongs to.

@@ -209,6 +209,17 @@ mod server_side {
             confirm(state, &asker(subscriber), &entry, via, at).await?;
         }
 
+        // A winner claiming their prize: the button of the winner's message, or the word.
+        let postback = event.postback.as_ref().and_then(|p| p.payload.as_deref());
+        let text = event.message.as_ref().and_then(|m| m.text.as_deref());
+        if let Some(which) = crate::winners::claims::asked(postback, text) {
+            let said =
+                crate::winners::claims::claim(state, &subscriber.id, which.as_deref()).await?;
+            if let Some((campaign_id, words)) = said {
+                answer(state, &asker(subscriber), Some(&campaign_id), &words).await?;
+            }
+        }
+
         if kind == EventKind::QuickReply {
             let payload = event
                 .message

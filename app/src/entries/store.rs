@@ -556,11 +556,11 @@ pub(crate) fn entries_of(campaign: &str) -> String {
     format!("SELECT 1 FROM entries WHERE campaign_id = {campaign}")
 }
 
-/// A subquery for the confirmed entrants of a campaign a notice goes to (`subscriber_id`,
-/// `campaign_id`); `campaign` is the caller's SQL for its id.
+/// A subquery for the confirmed entrants of a campaign a notice goes to (the entry's `id`,
+/// `subscriber_id`, `campaign_id`); `campaign` is the caller's SQL for its id.
 pub(crate) fn confirmed_entrants(campaign: &str) -> String {
     format!(
-        "SELECT subscriber_id, campaign_id FROM entries
+        "SELECT id, subscriber_id, campaign_id FROM entries
          WHERE campaign_id = {campaign} AND status = 'confirmed' AND subscriber_id IS NOT NULL"
     )
 }

@@ -437,6 +437,10 @@ pub struct MessengerProfile {
 // Send API request
 // ---------------------------------------------------------------------------------------------
 
+/// A button template's text, and a button's title (facts file §3).
+pub const BUTTON_TEXT_MAX: usize = 640;
+pub const BUTTON_TITLE_MAX: usize = 20;
+
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct SendRequest {
     pub recipient: Recipient,
@@ -474,6 +478,9 @@ pub struct OutgoingMessage {
     pub metadata: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<UtilityTemplate>,
+    /// A button template (`attachment.payload.template_type: button`): facts file §3.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -552,6 +559,36 @@ impl SendRequest {
                     },
                     components: vec![serde_json::json!({"type": "body", "parameters": parameters})],
                 }),
+                ..Default::default()
+            }),
+            sender_action: None,
+        }
+    }
+
+    /// A message the Page sends of its own accord inside the window (`UPDATE`), as a button
+    /// template: the text (at most 640 characters there, so longer text is cut) and one
+    /// postback button, whose tap comes back as a `messaging_postbacks` event with `payload`.
+    pub fn update_with_postback(
+        psid: &str,
+        text: &str,
+        button_title: &str,
+        payload: &str,
+    ) -> SendRequest {
+        let text: String = text.chars().take(BUTTON_TEXT_MAX).collect();
+        let title: String = button_title.chars().take(BUTTON_TITLE_MAX).collect();
+        SendRequest {
+            recipient: Recipient { id: psid.into() },
+            messaging_type: Some(MessagingType::Update),
+            tag: None,
+            message: Some(OutgoingMessage {
+                attachment: Some(serde_json::json!({
+                    "type": "template",
+                    "payload": {
+                        "template_type": "button",
+                        "text": text,
+                        "buttons": [{"type": "postback", "title": title, "payload": payload}],
+                    },
+                })),
                 ..Default::default()
             }),
             sender_action: None,

@@ -311,7 +311,8 @@ pub async fn confirmation_counts(db: &Db, campaign_id: &str) -> Result<(i64, i64
 
 /// Queues a notice for the confirmed entrants of its campaign (or only `subscriber_id`'s entry)
 /// who have no message of it yet, in one set-based statement; each message's key is
-/// `key_prefix` and the subscriber. Answers how many were queued.
+/// `key_prefix` and the subscriber. `except` is a further condition on the entry `e` (`AND …`,
+/// from the module that owns what it asks, or empty). Answers how many were queued.
 #[allow(clippy::too_many_arguments)]
 pub async fn queue_notice<'e, E: Executor<'e, Database = Any>>(
     ex: E,
@@ -321,6 +322,7 @@ pub async fn queue_notice<'e, E: Executor<'e, Database = Any>>(
     notice_id: &str,
     campaign_id: &str,
     subscriber_id: Option<&str>,
+    except: &str,
     now: i64,
 ) -> Result<u64, sqlx::Error> {
     let only = if subscriber_id.is_some() {
@@ -336,7 +338,7 @@ pub async fn queue_notice<'e, E: Executor<'e, Database = Any>>(
          SELECT $1 || e.subscriber_id, $1 || e.subscriber_id, $2, e.subscriber_id, e.campaign_id, $3,
                 'queued', $4, $4, $5
          FROM ({}) e
-         WHERE 1 = 1{only}
+         WHERE 1 = 1{only}{except}
          ON CONFLICT (dedupe_key) DO NOTHING",
         crate::entries::store::confirmed_entrants("$6")
     );
@@ -367,6 +369,50 @@ pub async fn count_for_notice<'e, E: Executor<'e, Database = Any>>(
         .bind(notice_id)
         .fetch_one(ex)
         .await
+}
+
+/// The people a notice's messages are queued for (or went to).
+pub async fn recipients_of_notice(db: &Db, notice_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT subscriber_id FROM outgoing_messages WHERE notice_id = $1")
+        .bind(notice_id)
+        .fetch_all(db)
+        .await
+}
+
+/// One message of a notice with its own text (a winner's); `key` is its id and dedupe key.
+pub struct NoticeMessage<'a> {
+    pub key: &'a str,
+    pub page_row_id: &'a str,
+    pub subscriber_id: &'a str,
+    pub campaign_id: &'a str,
+    pub kind: &'a str,
+    pub notice_id: &'a str,
+    pub body: &'a str,
+}
+
+/// Queues one notice message unless its key was queued before; 1 if it was new, else 0.
+pub async fn queue_notice_message<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    message: NoticeMessage<'_>,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "INSERT INTO outgoing_messages (id, dedupe_key, page_id, subscriber_id, campaign_id,
+                                        kind, status, created_at, updated_at, notice_id, body)
+         VALUES ($1, $1, $2, $3, $4, $5, 'queued', $6, $6, $7, $8)
+         ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(message.key)
+    .bind(message.page_row_id)
+    .bind(message.subscriber_id)
+    .bind(message.campaign_id)
+    .bind(message.kind)
+    .bind(now)
+    .bind(message.notice_id)
+    .bind(message.body)
+    .execute(ex)
+    .await?
+    .rows_affected())
 }
 
 /// Takes back a notice's messages not yet sent (queued or held back).
@@ -485,6 +531,8 @@ pub(crate) const BATCH_FROM: &str = "outgoing_messages o";
 pub(crate) const BATCH_COLUMNS: &str = "o.id, o.kind, o.attempts, o.created_at";
 pub(crate) const MESSAGE_SUBSCRIBER: &str = "o.subscriber_id";
 pub(crate) const MESSAGE_NOTICE: &str = "o.notice_id";
+/// A message's own text, when it has one (a winner's message); else the notice's.
+pub(crate) const MESSAGE_BODY: &str = "o.body";
 
 /// `WHERE` condition and order of a batch of `n` claimed messages, their ids bound from `$1`.
 pub(crate) fn batch_ids(n: usize) -> String {

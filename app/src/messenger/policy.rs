@@ -19,6 +19,8 @@ pub enum Purpose {
     EndNotice,
     /// An admin's "notify subscribers of this change" on a live campaign.
     UpdateNotice,
+    /// A winner's own message: their prize and how to claim it. It goes the notices' ways.
+    WinnerNotice,
 }
 
 impl Purpose {
@@ -28,6 +30,7 @@ impl Purpose {
             Purpose::Reply => "reply",
             Purpose::EndNotice => "end_notice",
             Purpose::UpdateNotice => "update_notice",
+            Purpose::WinnerNotice => "winner_notice",
         }
     }
 }
@@ -153,7 +156,7 @@ pub fn decide(s: &Situation) -> Decision {
     if inside_window(s.last_interaction_at, s.now) {
         return Decision::Send(match s.purpose {
             Purpose::Confirmation | Purpose::Reply => Path::Response,
-            Purpose::EndNotice | Purpose::UpdateNotice => Path::Update,
+            Purpose::EndNotice | Purpose::UpdateNotice | Purpose::WinnerNotice => Path::Update,
         });
     }
     // Whatever keeps the template from carrying the notice can be fixed by the admin (grant the

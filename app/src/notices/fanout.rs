@@ -26,6 +26,11 @@ struct Due {
 /// Fans the notice out. `Some(at)`: it is not due yet (its campaign was extended while its job
 /// was already claimed), and its job should come back at `at`.
 pub async fn start(state: &AppState, notice_id: &str) -> Result<Option<i64>, sqlx::Error> {
+    // Before the transaction: the draw writes in its own, which on SQLite would wait for ours.
+    let results_url = match wait_for_draw(state, notice_id).await? {
+        Ok(url) => url,
+        Err(again_at) => return Ok(Some(again_at)),
+    };
     let mut tx = state.db.begin().await?;
     // Write first, so SQLite makes this transaction wait for others instead of failing it. On
     // PostgreSQL this row lock is what `sync_end_notice` and `late_entrant` wait on.
@@ -55,12 +60,20 @@ pub async fn start(state: &AppState, notice_id: &str) -> Result<Option<i64>, sql
         return Ok(Some(notice.send_at));
     }
     // The end notice says what the campaign says when it ends, edits until then included.
-    let text = if notice.kind == NoticeKind::End {
+    let mut text = if notice.kind == NoticeKind::End {
         notice.campaign_text
     } else {
         notice.text
     };
+    if let Some(url) = &results_url {
+        let line = format!("\n\nThe winners have been drawn: see the results at {url}");
+        if text.chars().count() + line.chars().count() <= crate::messenger::limits::TEXT_MAX {
+            text.push_str(&line);
+        }
+    }
     let page_row_id = notice.page_row_id;
+    // Once drawn, the prize holders hear their own message instead (`winners::claims`).
+    let except_winners = results_url.is_some();
     queue(
         &mut tx,
         notice_id,
@@ -68,6 +81,7 @@ pub async fn start(state: &AppState, notice_id: &str) -> Result<Option<i64>, sql
         &page_row_id,
         &notice.campaign_id,
         None,
+        except_winners,
     )
     .await?;
     let recipients = count(&mut tx, notice_id).await?;
@@ -128,6 +142,7 @@ pub async fn late_entrant(
         &page_row_id,
         campaign_id,
         Some(subscriber_id),
+        false,
     )
     .await?;
     if queued == 0 {
@@ -156,7 +171,13 @@ async fn queue(
     page_row_id: &str,
     campaign_id: &str,
     subscriber_id: Option<&str>,
+    except_winners: bool,
 ) -> Result<u64, sqlx::Error> {
+    let except = if except_winners {
+        crate::winners::store::AND_NOT_A_WINNER
+    } else {
+        ""
+    };
     crate::messenger::outbox::queue_notice(
         &mut **tx,
         &format!("{kind}:{notice_id}:"),
@@ -165,9 +186,51 @@ async fn queue(
         notice_id,
         campaign_id,
         subscriber_id,
+        except,
         now_ms(),
     )
     .await
+}
+
+/// How long past its time an end notice waits for an automatic draw that cannot be made (the
+/// beacon is down): then it goes without the results, which the admin can still draw later.
+const DRAW_WAIT_MS: i64 = 3_600_000;
+const DRAW_RETRY_MS: i64 = 30_000;
+
+/// When the notice is a due end notice of a campaign drawn at its end: the draw, made now if
+/// not yet. `Ok(Some(url))`: drawn, with the results' address; `Ok(None)`: nothing to wait for;
+/// `Err(at)`: not drawn yet, come back at `at`.
+async fn wait_for_draw(
+    state: &AppState,
+    notice_id: &str,
+) -> Result<Result<Option<String>, i64>, sqlx::Error> {
+    use crate::winners::AtEndNotice;
+    #[derive(sqlx::FromRow)]
+    struct Peek {
+        campaign_id: String,
+        kind: NoticeKind,
+        status: NoticeStatus,
+        send_at: i64,
+    }
+    let peek: Option<Peek> =
+        sqlx::query_as("SELECT campaign_id, kind, status, send_at FROM notices WHERE id = $1")
+            .bind(notice_id)
+            .fetch_optional(&state.db)
+            .await?;
+    let now = now_ms();
+    let Some(notice) = peek.filter(|n| {
+        n.kind == NoticeKind::End && n.status == NoticeStatus::Scheduled && n.send_at <= now
+    }) else {
+        return Ok(Ok(None));
+    };
+    Ok(
+        match crate::winners::before_end_notice(state, &notice.campaign_id).await? {
+            AtEndNotice::Drawn { results_url } => Ok(Some(results_url)),
+            AtEndNotice::NoDraw => Ok(None),
+            AtEndNotice::NotYet if now < notice.send_at + DRAW_WAIT_MS => Err(now + DRAW_RETRY_MS),
+            AtEndNotice::NotYet => Ok(None),
+        },
+    )
 }
 
 async fn count(tx: &mut Transaction<'_, Any>, notice_id: &str) -> Result<i64, sqlx::Error> {

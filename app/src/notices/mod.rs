@@ -19,6 +19,8 @@ pub mod sender;
 pub mod stats;
 #[cfg(feature = "ssr")]
 pub mod templates;
+#[cfg(feature = "ssr")]
+pub mod winner_messages;
 
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -31,6 +33,8 @@ crate::word_enum! {
         End = "end_notice",
         /// An admin's "notify subscribers of this change".
         Update = "update_notice",
+        /// Each winner's own message (`winner_messages`): their prize, with a way to claim it.
+        Winner = "winner_notice",
     }
 }
 

@@ -73,10 +73,10 @@ fn ticker(every_ms: u64) -> RwSignal<u64> {
 fn NoticeProgress(notice: NoticeReport) -> impl IntoView {
     let c = notice.counts.clone();
     let percent = c.percent_done();
-    let label = if notice.kind == NoticeKind::End {
-        "End-of-campaign notice"
-    } else {
-        "Update notice"
+    let label = match notice.kind {
+        NoticeKind::End => "End-of-campaign notice",
+        NoticeKind::Update => "Update notice",
+        NoticeKind::Winner => "Winners' messages",
     };
     let state = match notice.status {
         NoticeStatus::Scheduled => format!("scheduled for {}", time_of(notice.send_at)),

@@ -80,7 +80,7 @@ pub async fn sync_end_notice(
                 "UPDATE notices SET status = 'scheduled', send_at = $1, updated_at = $2,
                         recipients = {}
                  WHERE id = $3",
-                crate::messenger::outbox::notice_message_count("$3")
+                crate::messenger::outbox::notice_message_count("notices.id")
             ))
             .bind(at)
             .bind(now)

@@ -3,6 +3,8 @@
 //! to alternates, and the public results page. The draw itself (a pure function of seed, list
 //! and beacon) lives in `crate::draws`; this module keeps what it needs and what it decided.
 
+#[cfg(feature = "ssr")]
+pub mod claims;
 pub mod panel;
 #[cfg(feature = "ssr")]
 pub mod results;
@@ -44,7 +46,64 @@ mod server {
             tracing::info!(campaign = %passed.campaign_id, rank = passed.prize_rank,
                 to = ?passed.to.as_ref().map(|w| &w.ticket), "an unclaimed prize passed on");
         }
+        // Every holder not told yet: the new alternates, and any winner a crash left between
+        // the draw and its messages.
+        super::claims::tell(state, None).await?;
         Ok(made)
+    }
+
+    /// Where the draw stands when the campaign's end notice is due.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub enum AtEndNotice {
+        /// Drawn (now, if it was due): the notice goes to everyone but the prize holders,
+        /// with the link to the results.
+        Drawn { results_url: String },
+        /// Drawn by hand, or published before draws existed: the notice does not wait.
+        NoDraw,
+        /// Due but not made yet (the beacon has not given its round): the notice waits.
+        NotYet,
+    }
+
+    /// Called by the end notice's fan-out: an automatic draw that is due is made first, so the
+    /// notice can say the winners have been drawn (and the winners get their own message).
+    pub async fn before_end_notice(
+        state: &AppState,
+        campaign_id: &str,
+    ) -> Result<AtEndNotice, sqlx::Error> {
+        let db = &state.db;
+        if let Some(due) = crate::campaigns::store::due_draw_of(db, campaign_id, now_ms()).await? {
+            let plan = Plan {
+                winners: due.winners_count,
+                alternates: due.alternates_count,
+                claim_hours: due.claim_hours,
+            };
+            match draw(state, campaign_id, plan).await {
+                Ok(_) => state.showcase.forget_all(),
+                Err(WinnersError::Db(e)) => return Err(e),
+                Err(e) => {
+                    tracing::warn!(campaign = %campaign_id, error = %e, "the end notice waits for the draw");
+                    return Ok(AtEndNotice::NotYet);
+                }
+            }
+        }
+        let drawn = store::draw_of(db, campaign_id)
+            .await?
+            .is_some_and(|d| d.state == "drawn");
+        let campaign = crate::campaigns::store::find_published_by_id(db, campaign_id).await?;
+        Ok(match campaign {
+            Some(campaign) if drawn => AtEndNotice::Drawn {
+                results_url: format!(
+                    "{}/c/{}/results",
+                    state
+                        .settings
+                        .public_base_url
+                        .as_str()
+                        .trim_end_matches('/'),
+                    campaign.slug
+                ),
+            },
+            _ => AtEndNotice::NoDraw,
+        })
     }
 
     /// `run_once` every few seconds: a campaign is drawn within seconds of its end.
@@ -100,6 +159,7 @@ mod server {
         // It refuses only a beacon round whose randomness is not its signature's hash.
         .map_err(|e| WinnersError::Beacon(e.to_string()))?;
         store::record_draw(db, campaign_id, &results, now_ms()).await?;
+        super::claims::tell(state, Some(campaign_id)).await?;
         Ok(store::results(db, campaign_id)
             .await?
             .expect("the results were just recorded"))

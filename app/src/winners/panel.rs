@@ -179,7 +179,11 @@ pub async fn disqualify_winner(id: String, place: i64, reason: String) -> Result
     }
     let now = crate::db::now_ms();
     match super::store::disqualify(&state.db, &id, place, reason, now).await? {
-        Some(_) => Ok(()),
+        Some(_) => {
+            // The alternate who moved up hears of it now, not at the next round.
+            super::claims::tell(&state, Some(&id)).await?;
+            Ok(())
+        }
         None => Err(AppError::refused(
             http::StatusCode::CONFLICT,
             "That ticket holds no prize now.",

@@ -50,6 +50,8 @@ struct Standing {
     /// Revealed once the draw is made, never before.
     seed: Option<String>,
     winners: Vec<(Winner, Option<String>)>,
+    /// What each rank wins, by rank (`claims::prize_of`).
+    prizes: std::collections::BTreeMap<i64, String>,
     list_url: String,
     json_url: String,
     embed: bool,
@@ -84,7 +86,15 @@ async fn results(
     } else {
         Vec::new()
     };
+    let prizes = winners
+        .iter()
+        .map(|(w, _)| {
+            let rank = w.prize_rank;
+            (rank, super::claims::prize_of(&campaign, rank))
+        })
+        .collect();
     let standing = Standing {
+        prizes,
         title: campaign.title.clone(),
         page_name: campaign.page_name.clone(),
         commitment,
@@ -148,6 +158,7 @@ fn ResultsPage(standing: Standing) -> impl IntoView {
         draw,
         seed,
         winners,
+        prizes,
         list_url,
         json_url,
         embed,
@@ -175,6 +186,7 @@ fn ResultsPage(standing: Standing) -> impl IntoView {
                     view! {
                         <li data-testid="prize" data-rank=rank.to_string()>
                             <strong>{format!("Prize {rank}")}</strong>
+                            {prizes.get(&rank).map(|p| view! { ": "<span data-testid="prize-name">{p.clone()}</span> })}
                             <ul>{rows}</ul>
                         </li>
                     }

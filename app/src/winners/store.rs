@@ -577,3 +577,73 @@ pub async fn winners_with_names(
     .await?;
     Ok(rows.into_iter().map(|r| (r.winner, r.first_name)).collect())
 }
+
+/// A prize holder the winners' round may have to tell (`claims::tell`).
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Holder {
+    pub campaign_id: String,
+    pub prize_rank: i64,
+    pub ticket: String,
+    pub claim_deadline: Option<i64>,
+    pub subscriber_id: String,
+}
+
+/// Every holder of a prize still to be claimed (in `campaign_id`, or everywhere), by campaign.
+pub async fn holders_to_tell(
+    db: &Db,
+    campaign_id: Option<&str>,
+) -> Result<Vec<Holder>, sqlx::Error> {
+    let sql = format!(
+        "SELECT w.campaign_id, w.prize_rank, w.ticket, w.claim_deadline, e.subscriber_id
+         FROM winners w JOIN entries e ON e.id = w.entry_id
+         WHERE w.status = 'won' AND e.subscriber_id IS NOT NULL{}
+         ORDER BY w.campaign_id, w.place",
+        if campaign_id.is_some() {
+            " AND w.campaign_id = $1"
+        } else {
+            ""
+        }
+    );
+    let mut query = sqlx::query_as(&sql);
+    if let Some(campaign_id) = campaign_id {
+        query = query.bind(campaign_id);
+    }
+    query.fetch_all(db).await
+}
+
+/// A prize a person holds, or held, in a campaign.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct HeldPrize {
+    pub campaign_id: String,
+    pub entry_id: String,
+    pub prize_rank: i64,
+}
+
+/// The prizes `subscriber_id` was drawn for (in `campaign_id`, or in any campaign).
+pub async fn prizes_of(
+    db: &Db,
+    subscriber_id: &str,
+    campaign_id: Option<&str>,
+) -> Result<Vec<HeldPrize>, sqlx::Error> {
+    let sql = format!(
+        "SELECT w.campaign_id, w.entry_id, w.prize_rank
+         FROM winners w JOIN entries e ON e.id = w.entry_id
+         WHERE e.subscriber_id = $1{}
+         ORDER BY w.campaign_id",
+        if campaign_id.is_some() {
+            " AND w.campaign_id = $2"
+        } else {
+            ""
+        }
+    );
+    let mut query = sqlx::query_as(&sql).bind(subscriber_id);
+    if let Some(campaign_id) = campaign_id {
+        query = query.bind(campaign_id);
+    }
+    query.fetch_all(db).await
+}
+
+/// For the end notice's fan-out (alias `e` for `entries`): the entry holds or held no prize of
+/// the draw, so it hears the notice rather than a winner's message.
+pub const AND_NOT_A_WINNER: &str =
+    " AND NOT EXISTS (SELECT 1 FROM winners w WHERE w.entry_id = e.id)";

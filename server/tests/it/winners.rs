@@ -578,3 +578,195 @@ both_databases!(
         demo.stop().await;
     }
 );
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// The sandbox people holding a prize of the demo campaign now (status `won`), by ticket order.
+async fn holders(demo: &crate::support::Demo, users: &[&str]) -> Vec<String> {
+    let psids: Vec<String> = sqlx::query_scalar(
+        "SELECT s.psid FROM winners w JOIN entries e ON e.id = w.entry_id
+         JOIN subscribers s ON s.id = e.subscriber_id
+         WHERE w.campaign_id = $1 AND w.status = 'won' ORDER BY w.place",
+    )
+    .bind(&demo.campaign)
+    .fetch_all(demo.db())
+    .await
+    .unwrap();
+    let mut found = Vec::new();
+    for psid in psids {
+        for user in users {
+            if demo.psid(user).await == psid {
+                found.push(user.to_string());
+            }
+        }
+    }
+    found
+}
+
+async fn say(demo: &crate::support::Demo, user: &str, body: serde_json::Value) {
+    let mut body = body;
+    body["user"] = user.into();
+    body["page"] = "sunnybakery".into();
+    demo.control(reqwest::Method::POST, "interactions", body)
+        .await;
+}
+
+both_databases!(
+    the_winners_are_told_with_a_claim_button_and_everyone_else_hears_the_results,
+    |url: String| async move {
+        let demo = crate::support::Demo::start(&url, &[]).await;
+        demo.draw_at_end(2).await;
+        let people = ["alice", "bob", "carol"];
+        for user in people {
+            demo.subscribe(user, 0).await;
+        }
+        demo.end_now().await;
+        demo.settle().await;
+        // The end notice waited for the draw, made when it was due.
+        let results = store::results(demo.db(), &demo.campaign)
+            .await
+            .unwrap()
+            .expect("drawn before the end notice went");
+        app::draws::verify(&results).unwrap();
+        let winners = holders(&demo, &people).await;
+        assert_eq!(winners.len(), 2, "{winners:?}");
+        let payload = format!("CLAIM:{}", demo.campaign);
+        for user in people {
+            let told = demo.received(user, "Claim my prize").await;
+            let heard = demo.received(user, "The winners have been drawn").await;
+            if winners.contains(&user.to_string()) {
+                assert_eq!(told.len(), 1, "{user}: {:?}", demo.thread(user).await);
+                assert_eq!(told[0]["messaging_type"], "UPDATE");
+                let body = told[0]["body"].to_string();
+                assert!(body.contains(&payload), "{body}");
+                assert!(body.contains("Your ticket"), "{body}");
+                assert!(heard.is_empty(), "a winner hears their own message only");
+            } else {
+                assert!(told.is_empty(), "{user} did not win");
+                assert_eq!(heard.len(), 1, "{user}: {:?}", demo.thread(user).await);
+                let body = heard[0]["body"].to_string();
+                assert!(body.contains("/c/demo/results"), "{body}");
+            }
+        }
+        // The first winner taps the button: the claim is recorded and answered.
+        let (first, second) = (&winners[0], &winners[1]);
+        say(
+            &demo,
+            first,
+            serde_json::json!({"kind": "postback", "title": "Claim my prize", "payload": payload}),
+        )
+        .await;
+        demo.settle().await;
+        assert_eq!(demo.received(first, "is claimed").await.len(), 1);
+        let statuses: Vec<String> = store::winners(demo.db(), &demo.campaign)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|w| w.status)
+            .collect();
+        assert_eq!(statuses, ["claimed", "won"]);
+        // Tapping again is answered, and claims nothing more.
+        say(
+            &demo,
+            first,
+            serde_json::json!({"kind": "postback", "title": "Claim my prize", "payload": payload}),
+        )
+        .await;
+        demo.settle().await;
+        assert_eq!(demo.received(first, "already claimed").await.len(), 1);
+        // The word from someone who won nothing is just a word: no answer.
+        let loser = people
+            .iter()
+            .find(|u| !winners.contains(&u.to_string()))
+            .unwrap();
+        let before = demo.thread(loser).await["messages"]
+            .as_array()
+            .unwrap()
+            .len();
+        say(
+            &demo,
+            loser,
+            serde_json::json!({"kind": "message", "text": "claim"}),
+        )
+        .await;
+        demo.settle().await;
+        let thread = demo.thread(loser).await;
+        let after = thread["messages"].as_array().unwrap();
+        assert_eq!(after.len(), before + 1, "only their own message: {after:?}");
+        // The results say who claimed; the second winner has not yet.
+        let page = demo.page_text("/c/demo/results").await;
+        assert!(page.contains("claimed"), "{page}");
+        assert!(page.contains("not claimed yet"), "{page}");
+        assert!(!second.is_empty());
+        // Each person was told once, whatever the rounds since.
+        app::winners::run_once(demo.state()).await.unwrap();
+        demo.settle().await;
+        for user in &winners {
+            assert_eq!(demo.received(user, "Congratulations").await.len(), 1);
+        }
+        demo.stop().await;
+    }
+);
+
+both_databases!(
+    outside_the_window_a_winner_is_told_by_template_and_an_unclaimed_prize_passes_on,
+    |url: String| async move {
+        let demo = crate::support::Demo::start(&url, &[]).await;
+        demo.draw_at_end(1).await;
+        sqlx::query("UPDATE campaigns SET alternates_count = 1 WHERE id = $1")
+            .bind(&demo.campaign)
+            .execute(demo.db())
+            .await
+            .unwrap();
+        let people = ["alice", "bob"];
+        for user in people {
+            demo.subscribe(user, 30 * HOUR_MS).await;
+        }
+        demo.end_now().await;
+        demo.settle().await;
+        let winner = holders(&demo, &people).await.remove(0);
+        let alternate = people.iter().find(|u| **u != winner).unwrap().to_string();
+        // Outside the window: the Page's utility template, which asks for a reply instead of
+        // carrying a button.
+        let told = demo.received(&winner, "reply CLAIM").await;
+        assert_eq!(told.len(), 1, "{:?}", demo.thread(&winner).await);
+        assert_eq!(told[0]["messaging_type"], "UTILITY");
+        assert!(demo.received(&alternate, "reply CLAIM").await.is_empty());
+        // The deadline passes: the prize goes to the alternate, who is told and claims by word.
+        sqlx::query("UPDATE winners SET claim_deadline = $1 WHERE campaign_id = $2")
+            .bind(now_ms() - 1)
+            .bind(&demo.campaign)
+            .execute(demo.db())
+            .await
+            .unwrap();
+        app::winners::run_once(demo.state()).await.unwrap();
+        demo.settle().await;
+        assert_eq!(holders(&demo, &people).await, vec![alternate.clone()]);
+        assert_eq!(
+            demo.received(&alternate, "reply CLAIM").await.len(),
+            1,
+            "{:?}",
+            demo.thread(&alternate).await
+        );
+        say(
+            &demo,
+            &alternate,
+            serde_json::json!({"kind": "message", "text": " Claim "}),
+        )
+        .await;
+        demo.settle().await;
+        assert_eq!(demo.received(&alternate, "is claimed").await.len(), 1);
+        // Too late for the first winner, and said so.
+        say(
+            &demo,
+            &winner,
+            serde_json::json!({"kind": "message", "text": "CLAIM"}),
+        )
+        .await;
+        demo.settle().await;
+        assert_eq!(demo.received(&winner, "has passed").await.len(), 1);
+        let page = demo.page_text("/c/demo/results").await;
+        assert!(page.contains("passed to alternate"), "{page}");
+        demo.stop().await;
+    }
+);

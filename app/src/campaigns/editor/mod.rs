@@ -43,6 +43,7 @@ pub fn CampaignEditor() -> impl IntoView {
         alternates: "0".into(),
         claim_hours: "72".into(),
         draw_mode: rules::DRAW_AUTO.into(),
+        prizes_by_rank: String::new(),
         ..Default::default()
     });
     // Errors show once a field was touched, or for every field after a save attempt.
@@ -221,6 +222,7 @@ pub fn CampaignEditor() -> impl IntoView {
                     {text("Number of winners (1 to 1,000)", "winners", |f| f.winners.clone(), |f, v| f.winners = v, false)}
                     {text("Alternates, in order, if a winner does not claim (0 to 1,000)", "alternates", |f| f.alternates.clone(), |f, v| f.alternates = v, false)}
                     {text("Hours a winner has to claim (1 to 720)", "claim_hours", |f| f.claim_hours.clone(), |f, v| f.claim_hours = v, false)}
+                    {text("Prize of each rank, one per line (optional: empty lines get the prize above)", "prizes_by_rank", |f| f.prizes_by_rank.clone(), |f, v| f.prizes_by_rank = v, true)}
                     <DrawModeChoice form/>
                 </fieldset>
                 <button type="submit" data-testid="save-campaign" disabled=move || save.pending().get()>"Save"</button>

@@ -16,6 +16,7 @@ impl Run {
         let purpose = match row.kind {
             NoticeKind::End => Purpose::EndNotice,
             NoticeKind::Update => Purpose::UpdateNotice,
+            NoticeKind::Winner => Purpose::WinnerNotice,
         };
         let notice_path = match row.notice_path {
             crate::campaigns::NoticePath::Tag => NoticePath::Tag {
@@ -79,11 +80,21 @@ impl Run {
                     return Ok(());
                 }
             };
-            let request = match path {
-                Path::Response => SendRequest::text(&row.psid, &text),
-                Path::Update => SendRequest::update(&row.psid, &text),
-                Path::Tag => SendRequest::tagged(&row.psid, &text, NOTICE_TAG),
-                Path::Utility => templates::request(&row.psid, &row.title, &text),
+            let request = if row.kind == NoticeKind::Winner {
+                crate::winners::claims::message(
+                    &row.psid,
+                    &row.campaign_id,
+                    &row.title,
+                    &text,
+                    path,
+                )
+            } else {
+                match path {
+                    Path::Response => SendRequest::text(&row.psid, &text),
+                    Path::Update => SendRequest::update(&row.psid, &text),
+                    Path::Tag => SendRequest::tagged(&row.psid, &text, NOTICE_TAG),
+                    Path::Utility => templates::request(&row.psid, &row.title, &text),
+                }
             };
             self.pacer.ready().await;
             if self.paused.lock().expect("lock").is_some() {

@@ -7,6 +7,7 @@ use super::*;
 pub(super) struct Row {
     pub(super) id: String,
     pub(super) kind: NoticeKind,
+    pub(super) campaign_id: String,
     pub(super) attempts: i64,
     pub(super) created_at: i64,
     pub(super) subscriber_id: String,
@@ -27,11 +28,11 @@ pub(super) async fn claim_batch(db: &Db, page_row_id: &str) -> Result<Vec<String
 }
 
 pub(super) async fn load(db: &Db, ids: &[String]) -> Result<Vec<Row>, sqlx::Error> {
-    use outbox::{BATCH_COLUMNS, BATCH_FROM, MESSAGE_NOTICE};
+    use outbox::{BATCH_COLUMNS, BATCH_FROM, MESSAGE_BODY, MESSAGE_NOTICE};
     // One query for the batch: the message's, the person's and the campaign's parts come from
     // their owners.
     let sql = format!(
-        "SELECT {BATCH_COLUMNS}, {}, n.text, {}
+        "SELECT {BATCH_COLUMNS}, n.campaign_id, {}, COALESCE({MESSAGE_BODY}, n.text) AS text, {}
          FROM {BATCH_FROM}
          {}
          JOIN notices n ON n.id = {MESSAGE_NOTICE}

@@ -340,7 +340,9 @@ impl Demo {
                 .fetch_one(app.db())
                 .await
                 .unwrap();
-        sqlx::query("UPDATE campaigns SET starts_at = $1 WHERE id = $2")
+        // Drawn by hand: the end notice goes to every subscriber at the end, as the notice
+        // tests expect; the tests of the draw at the end ask for it (`draw_at_end`).
+        sqlx::query("UPDATE campaigns SET starts_at = $1, draw_mode = 'manual' WHERE id = $2")
             .bind(now_ms() - 72 * HOUR_MS)
             .bind(&campaign)
             .execute(app.db())
@@ -355,6 +357,17 @@ impl Demo {
 
     pub async fn stop(self) {
         self.app.stop().await;
+    }
+
+    /// The demo campaign is drawn by itself at its end, for `winners` prizes: the end notice
+    /// waits for the draw and goes to everyone but the winners, who get their own message.
+    pub async fn draw_at_end(&self, winners: i64) {
+        sqlx::query("UPDATE campaigns SET draw_mode = 'auto', winners_count = $1 WHERE id = $2")
+            .bind(winners)
+            .bind(&self.campaign)
+            .execute(self.db())
+            .await
+            .unwrap();
     }
 
     /// Opens the campaign `slug` as a new visitor (its own browser) and taps "Subscribe on
