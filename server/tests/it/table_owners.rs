@@ -1,6 +1,6 @@
 //! One owning module per table, the only one that names the table and its columns (issue #15):
 //! another module that needs the data calls the owner's store, or, in a hot path that must stay
-//! one query, composes a fragment the owner exports (`campaigns::store::NOTICE_COLUMNS`, …).
+//! one query, composes a fragment the owner exports (`campaigns::store::campaign_join`, …).
 //!
 //! The statements are those `sql_statements` finds, each piece of their text traced to the file
 //! that wrote it. A piece may name a table (`FROM t`, `JOIN t`, `t.column`) or a column (`c.title`
