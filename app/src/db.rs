@@ -4,6 +4,13 @@
 //! `$1` placeholders (SQLite accepts them), `TEXT` ids made by the application, `BIGINT` unix
 //! milliseconds for times, `BIGINT` 0/1 for flags, `ON CONFLICT` and `RETURNING` (both support
 //! them). Migrations live in `migrations/` and are applied at startup.
+//!
+//! Each table has one owning module, the only one whose SQL names the table and its columns
+//! (README "Where to change what" lists them; `server/tests/it/table_owners.rs` checks it):
+//! admins → `admins`; campaigns, uploads → `campaigns`; entries, subscribers,
+//! subscriber_keywords, code_misses → `entries`; pages, page_admins → `pages`; notices, jobs,
+//! page_templates → `notices`; outgoing_messages, webhook_events → `messenger`; tickets,
+//! draw_seeds, draws, draw_tickets, winners → `winners`; sessions → `server/src/sessions.rs`.
 
 use sqlx::{
     any::{install_default_drivers, AnyPoolOptions},

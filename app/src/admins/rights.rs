@@ -112,15 +112,12 @@ pub async fn confirm_campaign(
     admin: &Admin,
     campaign_id: &str,
 ) -> Result<(), AppError> {
-    let page: Option<ManagedPage> = sqlx::query_as(
-        "SELECT p.id, p.name FROM campaigns c JOIN pages p ON p.id = c.page_id
-         JOIN page_admins pa ON pa.page_id = p.id AND pa.admin_id = $2
-         WHERE c.id = $1",
-    )
-    .bind(campaign_id)
-    .bind(&admin.id)
-    .fetch_optional(&state.db)
-    .await?;
+    let page = match crate::campaigns::store::page_of(&state.db, campaign_id).await? {
+        Some(page_row_id) => {
+            crate::pages::store::managed(&state.db, &admin.id, &page_row_id).await?
+        }
+        None => None,
+    };
     confirm(state, admin, page).await
 }
 
@@ -130,32 +127,18 @@ pub async fn confirm_page(
     admin: &Admin,
     facebook_page_id: &str,
 ) -> Result<(), AppError> {
-    let page: Option<ManagedPage> = sqlx::query_as(
-        "SELECT p.id, p.name FROM pages p
-         JOIN page_admins pa ON pa.page_id = p.id AND pa.admin_id = $2
-         WHERE p.facebook_page_id = $1",
-    )
-    .bind(facebook_page_id)
-    .bind(&admin.id)
-    .fetch_optional(&state.db)
-    .await?;
+    let page =
+        crate::pages::store::managed_by_facebook_id(&state.db, &admin.id, facebook_page_id).await?;
     confirm(state, admin, page).await
-}
-
-/// The Page a privileged action touches, as the admin's rights found it.
-#[derive(sqlx::FromRow)]
-struct ManagedPage {
-    /// The Page's row id.
-    id: String,
-    name: String,
 }
 
 async fn confirm(
     state: &AppState,
     admin: &Admin,
-    page: Option<ManagedPage>,
+    // The Page the action touches, as the admin's stored rights found it.
+    page: Option<crate::pages::store::Named>,
 ) -> Result<(), AppError> {
-    let Some(ManagedPage { id: page_id, name }) = page else {
+    let Some(crate::pages::store::Named { id: page_id, name }) = page else {
         return Ok(());
     };
     match read_now(state, &admin.id).await? {
@@ -177,13 +160,7 @@ async fn confirm(
             ))
         }
     }
-    let still: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM page_admins WHERE page_id = $1 AND admin_id = $2")
-            .bind(&page_id)
-            .bind(&admin.id)
-            .fetch_one(&state.db)
-            .await?;
-    if still == 0 {
+    if !crate::pages::store::manages(&state.db, &admin.id, &page_id).await? {
         tracing::info!(admin = %admin.id, page = %page_id, "right on the Page lost on Facebook");
         return Err(AppError::refused(
             http::StatusCode::FORBIDDEN,

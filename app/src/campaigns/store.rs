@@ -229,15 +229,18 @@ macro_rules! campaign_columns {
     };
 }
 
-const SELECT: &str = concat!(
-    "SELECT ",
-    campaign_columns!(),
-    ", p.facebook_page_id,
-    (SELECT COUNT(*) FROM entries e WHERE e.campaign_id = c.id) AS entries,
-    (SELECT n.status FROM notices n WHERE n.campaign_id = c.id AND n.kind = 'end_notice') AS end_notice
-    FROM campaigns c JOIN pages p ON p.id = c.page_id JOIN page_admins pa ON pa.page_id = p.id
-    WHERE pa.admin_id = $1"
-);
+/// The campaigns of the Pages the admin `$1` manages, as the editor shows them; the other
+/// tables' parts come from their owners.
+fn select() -> String {
+    format!(
+        "SELECT {}, {}, {} AS entries, {} AS end_notice FROM campaigns c {}",
+        campaign_columns!(),
+        crate::pages::store::PAGE_FACEBOOK_ID,
+        crate::entries::store::entry_count_of("c.id"),
+        crate::notices::schedule::end_notice_status_of("c.id"),
+        crate::pages::store::managed_page_join("c.page_id", "$1"),
+    )
+}
 
 impl Row {
     fn into_campaign(self, now: i64) -> super::Campaign {
@@ -286,7 +289,7 @@ pub async fn find_for_admin(
     admin_id: &str,
     id: &str,
 ) -> Result<Option<super::Campaign>, sqlx::Error> {
-    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} AND c.id = $2"))
+    let row: Option<Row> = sqlx::query_as(&format!("{} WHERE c.id = $2", select()))
         .bind(admin_id)
         .bind(id)
         .fetch_optional(db)
@@ -295,7 +298,7 @@ pub async fn find_for_admin(
 }
 
 pub async fn list_for_admin(db: &Db, admin_id: &str) -> Result<Vec<super::Campaign>, sqlx::Error> {
-    let rows: Vec<Row> = sqlx::query_as(&format!("{SELECT} ORDER BY c.starts_at DESC"))
+    let rows: Vec<Row> = sqlx::query_as(&format!("{} ORDER BY c.starts_at DESC", select()))
         .bind(admin_id)
         .fetch_all(db)
         .await?;
@@ -379,10 +382,11 @@ pub async fn delete_draft(db: &Db, admin_id: &str, id: &str) -> Result<Changed, 
     if let Err(why) = super::lifecycle::check_delete(&campaign) {
         return Ok(Changed::Refused(why));
     }
-    let deleted = sqlx::query(
+    let deleted = sqlx::query(&format!(
         "DELETE FROM campaigns WHERE id = $1 AND publish_state = 'draft'
-           AND NOT EXISTS (SELECT 1 FROM entries WHERE campaign_id = $1)",
-    )
+           AND NOT EXISTS ({})",
+        crate::entries::store::entries_of("$1")
+    ))
     .bind(id)
     .execute(db)
     .await?;
@@ -464,24 +468,28 @@ impl Published {
     }
 }
 
-const PUBLISHED: &str = concat!(
-    "SELECT ",
-    campaign_columns!(),
-    ", p.id AS page_row_id, p.facebook_page_id, p.name AS page_name, p.username AS page_username,
-    (SELECT ds.commitment FROM draw_seeds ds WHERE ds.campaign_id = c.id) AS draw_commitment
-    FROM campaigns c JOIN pages p ON p.id = c.page_id
-    WHERE c.publish_state IN ('published', 'archived')"
-);
+/// Published and archived campaigns, with their Page as the public pages show it.
+fn published() -> String {
+    format!(
+        "SELECT {}, {},
+        (SELECT ds.commitment FROM draw_seeds ds WHERE ds.campaign_id = c.id) AS draw_commitment
+        FROM campaigns c {}
+        WHERE c.publish_state IN ('published', 'archived')",
+        campaign_columns!(),
+        crate::pages::store::PAGE_PUBLIC_COLUMNS,
+        crate::pages::store::page_join("c.page_id"),
+    )
+}
 
 pub async fn find_published(db: &Db, slug: &str) -> Result<Option<Published>, sqlx::Error> {
-    sqlx::query_as(&format!("{PUBLISHED} AND c.slug = $1"))
+    sqlx::query_as(&format!("{} AND c.slug = $1", published()))
         .bind(slug)
         .fetch_optional(db)
         .await
 }
 
 pub async fn find_published_by_id(db: &Db, id: &str) -> Result<Option<Published>, sqlx::Error> {
-    sqlx::query_as(&format!("{PUBLISHED} AND c.id = $1"))
+    sqlx::query_as(&format!("{} AND c.id = $1", published()))
         .bind(id)
         .fetch_optional(db)
         .await
@@ -521,3 +529,69 @@ pub async fn due_draw_of(
         .fetch_optional(db)
         .await
 }
+
+/// The Page (row id) a campaign belongs to.
+pub async fn page_of(db: &Db, campaign_id: &str) -> Result<Option<PageRowId>, sqlx::Error> {
+    sqlx::query_scalar("SELECT page_id FROM campaigns WHERE id = $1")
+        .bind(campaign_id)
+        .fetch_optional(db)
+        .await
+}
+
+/// What the end notice follows: whether the campaign is published, and when it ends.
+#[derive(sqlx::FromRow)]
+pub struct Ending {
+    pub publish_state: PublishState,
+    pub ends_at: i64,
+}
+
+pub async fn ending(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    campaign_id: &str,
+) -> Result<Option<Ending>, sqlx::Error> {
+    sqlx::query_as("SELECT publish_state, ends_at FROM campaigns WHERE id = $1")
+        .bind(campaign_id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// Takes the campaign's row lock in `tx` by writing it unchanged: on SQLite a transaction that
+/// reads, then writes after another connection wrote, fails (SQLITE_BUSY_SNAPSHOT); taking the
+/// write lock at once makes it wait instead.
+pub async fn lock(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    campaign_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE campaigns SET updated_at = updated_at WHERE id = $1")
+        .bind(campaign_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// A subquery for the ids of a Page's campaigns; `page` is the caller's SQL for its row id.
+pub(crate) fn campaigns_of_page(page: &str) -> String {
+    format!("SELECT id FROM campaigns WHERE page_id = {page}")
+}
+
+/// A subquery for the ids of the campaigns that offer an automation keyword; `keyword` is the
+/// caller's SQL for it.
+pub(crate) fn campaigns_with_keyword(keyword: &str) -> String {
+    format!("SELECT id FROM campaigns WHERE automation_keyword = {keyword}")
+}
+
+/// For the notices' statements that read their campaign in the same query (the sender's queue,
+/// the fan-out: one query, not one more per message): joins the campaign as `c`, `campaign`
+/// being the caller's SQL for its id.
+pub(crate) fn campaign_join(campaign: &str) -> String {
+    format!("JOIN campaigns c ON c.id = {campaign}")
+}
+
+/// After [`campaign_join`]: the campaign's Page (row id).
+pub(crate) const CAMPAIGN_PAGE: &str = "c.page_id";
+
+/// After [`campaign_join`]: the end notice's text as the campaign says it now.
+pub(crate) const CAMPAIGN_NOTICE_TEXT: &str = "c.notice_text";
+
+/// After [`campaign_join`]: what a notice message says of its campaign and how it goes.
+pub(crate) const CAMPAIGN_NOTICE_COLUMNS: &str = "c.title, c.prize, c.notice_path, c.tag_fallback";

@@ -90,13 +90,14 @@ pub async fn find_pending_by_code(
     page_row_id: &str,
     code: &str,
 ) -> Result<Option<Entry>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as(&format!(
         "SELECT e.id, e.campaign_id, e.status, e.ref_nonce, e.fallback_code, e.subscriber_id, e.asid,
                 e.duplicate_of, e.created_at, e.confirmed_at
-         FROM entries e JOIN campaigns c ON c.id = e.campaign_id
-         WHERE e.fallback_code = $1 AND e.status = 'pending' AND c.page_id = $2
+         FROM entries e
+         WHERE e.fallback_code = $1 AND e.status = 'pending' AND e.campaign_id IN ({})
          ORDER BY e.created_at DESC LIMIT 1",
-    )
+        crate::campaigns::store::campaigns_of_page("$2")
+    ))
     .bind(code)
     .bind(page_row_id)
     .fetch_optional(db)
@@ -435,10 +436,10 @@ pub async fn record_keyword(
     .bind(at)
     .execute(db)
     .await?;
-    sqlx::query(
-        "UPDATE entries SET keyword = $1 WHERE subscriber_id = $2
-           AND campaign_id IN (SELECT id FROM campaigns WHERE automation_keyword = $1)",
-    )
+    sqlx::query(&format!(
+        "UPDATE entries SET keyword = $1 WHERE subscriber_id = $2 AND campaign_id IN ({})",
+        crate::campaigns::store::campaigns_with_keyword("$1")
+    ))
     .bind(keyword)
     .bind(subscriber_id)
     .execute(db)
@@ -470,22 +471,126 @@ pub async fn counts(db: &Db, campaign_id: &str) -> Result<EntryCounts, sqlx::Err
             .bind(campaign_id.to_string())
             .fetch_one(db)
     };
+    let (confirmations_sent, confirmations_failed) =
+        crate::messenger::outbox::confirmation_counts(db, campaign_id).await?;
     Ok(EntryCounts {
-        pending: count("SELECT COUNT(*) FROM entries WHERE campaign_id = $1 AND status = 'pending'")
-            .await?,
+        pending: count(
+            "SELECT COUNT(*) FROM entries WHERE campaign_id = $1 AND status = 'pending'",
+        )
+        .await?,
         confirmed: count(
             "SELECT COUNT(*) FROM entries WHERE campaign_id = $1 AND status = 'confirmed'",
         )
         .await?,
-        confirmations_sent: count(
-            "SELECT COUNT(*) FROM outgoing_messages WHERE campaign_id = $1 AND kind = 'confirmation'
-               AND status IN ('sent', 'delivered', 'read')",
-        )
-        .await?,
-        confirmations_failed: count(
-            "SELECT COUNT(*) FROM outgoing_messages WHERE campaign_id = $1 AND kind = 'confirmation'
-               AND status IN ('failed', 'not_sent')",
-        )
-        .await?,
+        confirmations_sent,
+        confirmations_failed,
     })
 }
+
+/// A campaign's confirmed entrants by where the 24-hour window leaves them.
+#[derive(sqlx::FromRow)]
+pub struct Reach {
+    /// Reachable, with their last message after `since`.
+    pub inside: i64,
+    pub outside: i64,
+    /// Entrants who blocked the Page or cannot be reached.
+    pub unreachable: i64,
+}
+
+pub async fn reach(db: &Db, campaign_id: &str, since: i64) -> Result<Reach, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT
+           COALESCE(SUM(CASE WHEN s.unreachable_at IS NULL AND s.last_interaction_at > $2 THEN 1 ELSE 0 END), 0) AS inside,
+           COALESCE(SUM(CASE WHEN s.unreachable_at IS NULL AND s.last_interaction_at <= $2 THEN 1 ELSE 0 END), 0) AS outside,
+           COALESCE(SUM(CASE WHEN s.unreachable_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS unreachable
+         FROM entries e JOIN subscribers s ON s.id = e.subscriber_id
+         WHERE e.campaign_id = $1 AND e.status = 'confirmed'",
+    )
+    .bind(campaign_id)
+    .bind(since)
+    .fetch_one(db)
+    .await
+}
+
+/// Raises the person's delivery watermark (and read watermark, if `read`) to `watermark`, never
+/// lowering them (`messenger::outbox::note_watermark` says when).
+pub async fn raise_watermarks<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    ex: E,
+    page_row_id: &str,
+    psid: &str,
+    read: bool,
+    watermark: i64,
+) -> Result<(), sqlx::Error> {
+    let read = if read {
+        ", read_watermark = CASE WHEN read_watermark < $1 THEN $1 ELSE read_watermark END"
+    } else {
+        ""
+    };
+    sqlx::query(&format!(
+        "UPDATE subscribers
+            SET delivered_watermark = CASE WHEN delivered_watermark < $1 THEN $1
+                                           ELSE delivered_watermark END{read}
+          WHERE page_id = $2 AND psid = $3"
+    ))
+    .bind(watermark)
+    .bind(page_row_id)
+    .bind(psid)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// A subquery for a person's read (or delivery) watermark, for marking their messages in one
+/// statement; `subscriber` is the caller's SQL for the subscriber's id.
+pub(crate) fn watermark_of(read: bool, subscriber: &str) -> String {
+    let column = if read {
+        "read_watermark"
+    } else {
+        "delivered_watermark"
+    };
+    format!("(SELECT s.{column} FROM subscribers s WHERE s.id = {subscriber})")
+}
+
+/// A subquery for the subscriber id of a person on a Page, `page` and `psid` being the caller's
+/// SQL (placeholders) for the Page's row id and the person's page-scoped id.
+pub(crate) fn subscriber_by_psid(page: &str, psid: &str) -> String {
+    format!("SELECT id FROM subscribers WHERE page_id = {page} AND psid = {psid}")
+}
+
+/// A subquery for how many entries a campaign has; `campaign` is the caller's SQL for its id.
+pub(crate) fn entry_count_of(campaign: &str) -> String {
+    format!("(SELECT COUNT(*) FROM entries e WHERE e.campaign_id = {campaign})")
+}
+
+/// A subquery for a campaign's entries (for `EXISTS`); `campaign` is the caller's SQL for its id.
+pub(crate) fn entries_of(campaign: &str) -> String {
+    format!("SELECT 1 FROM entries WHERE campaign_id = {campaign}")
+}
+
+/// A subquery for the confirmed entrants of a campaign a notice goes to (the entry's `id`,
+/// `subscriber_id`, `campaign_id`); `campaign` is the caller's SQL for its id.
+pub(crate) fn confirmed_entrants(campaign: &str) -> String {
+    format!(
+        "SELECT id, subscriber_id, campaign_id FROM entries
+         WHERE campaign_id = {campaign} AND status = 'confirmed' AND subscriber_id IS NOT NULL"
+    )
+}
+
+/// A subquery for the people who can still be reached (they did not block the Page).
+pub(crate) const REACHABLE_SUBSCRIBERS: &str =
+    "SELECT id FROM subscribers WHERE unreachable_at IS NULL";
+
+/// For the statements that list messages with their person in one query (the notice sender's
+/// queue, the statistics): joins the subscriber as `s`, `subscriber` being the caller's SQL for
+/// its id.
+pub(crate) fn subscriber_join(subscriber: &str) -> String {
+    format!("JOIN subscribers s ON s.id = {subscriber}")
+}
+
+/// After [`subscriber_join`]: who the person is, for the admin.
+pub(crate) const SUBSCRIBER_NAME_COLUMNS: &str = "s.first_name, s.psid";
+
+/// After [`subscriber_join`]: what a sender needs of the person (to address them, and whether
+/// the window is open).
+pub(crate) const SUBSCRIBER_SEND_COLUMNS: &str = "s.id AS subscriber_id, s.psid, s.first_name,
+     s.last_interaction_at, s.unreachable_at";

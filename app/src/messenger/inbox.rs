@@ -316,8 +316,5 @@ async fn page_row(
     state: &AppState,
     facebook_page_id: &FacebookPageId,
 ) -> Result<Option<PageRowId>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM pages WHERE facebook_page_id = $1")
-        .bind(facebook_page_id)
-        .fetch_optional(&state.db)
-        .await
+    crate::pages::store::row_id(&state.db, facebook_page_id).await
 }

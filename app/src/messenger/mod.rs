@@ -20,6 +20,8 @@ crate::word_enum! {
 }
 
 #[cfg(feature = "ssr")]
+pub mod figures;
+#[cfg(feature = "ssr")]
 pub mod graph;
 #[cfg(feature = "ssr")]
 pub mod inbox;

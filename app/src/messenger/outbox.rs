@@ -208,29 +208,9 @@ pub async fn note_watermark<'e, E: Executor<'e, Database = Any>>(
     if watermark <= 0 {
         return Ok(());
     }
-    let read = match receipt {
-        Receipt::Delivery => "",
-        Receipt::Read => {
-            ", read_watermark = CASE WHEN read_watermark < $1 THEN $1 ELSE read_watermark END"
-        }
-    };
-    sqlx::query(&format!(
-        "UPDATE subscribers
-            SET delivered_watermark = CASE WHEN delivered_watermark < $1 THEN $1
-                                           ELSE delivered_watermark END{read}
-          WHERE page_id = $2 AND psid = $3"
-    ))
-    .bind(watermark)
-    .bind(page_row_id)
-    .bind(psid)
-    .execute(ex)
-    .await?;
-    Ok(())
+    let read = receipt == Receipt::Read;
+    crate::entries::store::raise_watermarks(ex, page_row_id, psid, read, watermark).await
 }
-
-/// The person's watermarks, as a subquery of `outgoing_messages`.
-const WATERMARK: &str =
-    "(SELECT {} FROM subscribers s WHERE s.id = outgoing_messages.subscriber_id)";
 
 /// Marks the sent messages that `selection` (a condition on `outgoing_messages`, its
 /// placeholders from `$2`) picks as delivered or read up to their person's watermarks.
@@ -239,8 +219,9 @@ async fn mark_by_watermarks(
     selection: &str,
     binds: &[&str],
 ) -> Result<u64, sqlx::Error> {
-    let delivered = WATERMARK.replace("{}", "delivered_watermark");
-    let read = WATERMARK.replace("{}", "read_watermark");
+    // The person's watermarks, as subqueries of `outgoing_messages`.
+    let delivered = crate::entries::store::watermark_of(false, "outgoing_messages.subscriber_id");
+    let read = crate::entries::store::watermark_of(true, "outgoing_messages.subscriber_id");
     let statements = [
         format!(
             "UPDATE outgoing_messages SET status = 'read', read_at = {read},
@@ -271,12 +252,11 @@ pub async fn apply_watermarks(
     page_row_id: &str,
     psid: &str,
 ) -> Result<u64, sqlx::Error> {
-    mark_by_watermarks(
-        conn,
-        "subscriber_id IN (SELECT id FROM subscribers WHERE page_id = $2 AND psid = $3)",
-        &[page_row_id, psid],
-    )
-    .await
+    let selection = format!(
+        "subscriber_id IN ({})",
+        crate::entries::store::subscriber_by_psid("$2", "$3")
+    );
+    mark_by_watermarks(conn, &selection, &[page_row_id, psid]).await
 }
 
 /// After sends are committed as sent: receipts that arrived before them.
@@ -310,4 +290,251 @@ pub async fn problems(db: &Db, campaign_id: &str, limit: i64) -> Result<Vec<Prob
     .bind(limit)
     .fetch_all(db)
     .await
+}
+
+/// How many confirmations of a campaign went (sent, delivered or read) and how many did not
+/// (failed or not sent).
+pub async fn confirmation_counts(db: &Db, campaign_id: &str) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT COALESCE(SUM(CASE WHEN status IN ('sent', 'delivered', 'read') THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN status IN ('failed', 'not_sent') THEN 1 ELSE 0 END), 0)
+         FROM outgoing_messages WHERE campaign_id = $1 AND kind = 'confirmation'",
+    )
+    .bind(campaign_id)
+    .fetch_one(db)
+    .await
+}
+
+// The notices' queue: their messages (`notice_id` set) wait here for the Page's sender
+// (`notices::sender`), which claims them in batches. The notices decide what goes and when;
+// these statements are the only ones that write their rows.
+
+/// Queues a notice for the confirmed entrants of its campaign (or only `subscriber_id`'s entry)
+/// who have no message of it yet, in one set-based statement; each message's key is
+/// `key_prefix` and the subscriber. `except` is a further condition on the entry `e` (`AND …`,
+/// from the module that owns what it asks, or empty). Answers how many were queued.
+#[allow(clippy::too_many_arguments)]
+pub async fn queue_notice<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    key_prefix: &str,
+    page_row_id: &str,
+    kind: &str,
+    notice_id: &str,
+    campaign_id: &str,
+    subscriber_id: Option<&str>,
+    except: &str,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let only = if subscriber_id.is_some() {
+        " AND e.subscriber_id = $7"
+    } else {
+        ""
+    };
+    // `WHERE` before `ON CONFLICT` even when it keeps everyone: SQLite reads the upsert of an
+    // `INSERT … SELECT` only after one.
+    let sql = format!(
+        "INSERT INTO outgoing_messages (id, dedupe_key, page_id, subscriber_id, campaign_id, kind,
+                                        status, created_at, updated_at, notice_id)
+         SELECT $1 || e.subscriber_id, $1 || e.subscriber_id, $2, e.subscriber_id, e.campaign_id, $3,
+                'queued', $4, $4, $5
+         FROM ({}) e
+         WHERE 1 = 1{only}{except}
+         ON CONFLICT (dedupe_key) DO NOTHING",
+        crate::entries::store::confirmed_entrants("$6")
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(key_prefix)
+        .bind(page_row_id)
+        .bind(kind)
+        .bind(now)
+        .bind(notice_id)
+        .bind(campaign_id);
+    if let Some(subscriber_id) = subscriber_id {
+        query = query.bind(subscriber_id);
+    }
+    Ok(query.execute(ex).await?.rows_affected())
+}
+
+/// A subquery for how many messages a notice has queued (its recipients); `notice` is the
+/// caller's SQL for the notice's id.
+pub(crate) fn notice_message_count(notice: &str) -> String {
+    format!("(SELECT COUNT(*) FROM outgoing_messages WHERE notice_id = {notice})")
+}
+
+pub async fn count_for_notice<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    notice_id: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM outgoing_messages WHERE notice_id = $1")
+        .bind(notice_id)
+        .fetch_one(ex)
+        .await
+}
+
+/// The people a notice's messages are queued for (or went to).
+pub async fn recipients_of_notice(db: &Db, notice_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT subscriber_id FROM outgoing_messages WHERE notice_id = $1")
+        .bind(notice_id)
+        .fetch_all(db)
+        .await
+}
+
+/// One message of a notice with its own text (a winner's); `key` is its id and dedupe key.
+pub struct NoticeMessage<'a> {
+    pub key: &'a str,
+    pub page_row_id: &'a str,
+    pub subscriber_id: &'a str,
+    pub campaign_id: &'a str,
+    pub kind: &'a str,
+    pub notice_id: &'a str,
+    pub body: &'a str,
+}
+
+/// Queues one notice message unless its key was queued before; 1 if it was new, else 0.
+pub async fn queue_notice_message<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    message: NoticeMessage<'_>,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "INSERT INTO outgoing_messages (id, dedupe_key, page_id, subscriber_id, campaign_id,
+                                        kind, status, created_at, updated_at, notice_id, body)
+         VALUES ($1, $1, $2, $3, $4, $5, 'queued', $6, $6, $7, $8)
+         ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(message.key)
+    .bind(message.page_row_id)
+    .bind(message.subscriber_id)
+    .bind(message.campaign_id)
+    .bind(message.kind)
+    .bind(now)
+    .bind(message.notice_id)
+    .bind(message.body)
+    .execute(ex)
+    .await?
+    .rows_affected())
+}
+
+/// Takes back a notice's messages not yet sent (queued or held back).
+pub async fn withdraw_unsent<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    notice_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM outgoing_messages
+         WHERE notice_id = $1 AND status IN ('queued', 'not_sent')",
+    )
+    .bind(notice_id)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Puts a campaign's notice messages that ended as not sent back in the queue, with a fresh
+/// wait limit, except to people who blocked the Page. Answers the Page of each.
+pub async fn requeue_not_sent_notices<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    campaign_id: &str,
+    now: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "UPDATE outgoing_messages SET status = 'queued', next_attempt_at = NULL, created_at = $1,
+                updated_at = $1, error_reason = NULL, error_code = NULL, error_subcode = NULL
+         WHERE campaign_id = $2 AND status = 'not_sent' AND notice_id IS NOT NULL
+           AND subscriber_id IN ({})
+         RETURNING page_id",
+        crate::entries::store::REACHABLE_SUBSCRIBERS
+    ))
+    .bind(now)
+    .bind(campaign_id)
+    .fetch_all(ex)
+    .await
+}
+
+/// The Page's notice messages a previous sender had claimed (and died with) go again.
+pub async fn requeue_in_flight_notices(db: &Db, page_row_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE outgoing_messages SET status = 'queued'
+         WHERE page_id = $1 AND status = 'sending' AND notice_id IS NOT NULL",
+    )
+    .bind(page_row_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// When the Page's next waiting notice message is due, if one waits.
+pub async fn next_notice_attempt(db: &Db, page_row_id: &str) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT MIN(next_attempt_at) FROM outgoing_messages
+         WHERE page_id = $1 AND status = 'queued' AND notice_id IS NOT NULL",
+    )
+    .bind(page_row_id)
+    .fetch_one(db)
+    .await
+}
+
+/// Claims up to `limit` of the Page's due notice messages, oldest first, for one sender: a
+/// conditional update, so two senders never claim the same message.
+pub async fn claim_notice_batch(
+    db: &Db,
+    page_row_id: &str,
+    limit: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE outgoing_messages SET status = 'sending', updated_at = $1
+         WHERE id IN (SELECT id FROM outgoing_messages
+                      WHERE page_id = $2 AND status = 'queued' AND notice_id IS NOT NULL
+                        AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
+                      ORDER BY created_at, id LIMIT $3)
+           AND status = 'queued'
+         RETURNING id",
+    )
+    .bind(now_ms())
+    .bind(page_row_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Gives back the claimed messages that did not go.
+pub async fn release_claimed(db: &Db, ids: &[String]) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "UPDATE outgoing_messages SET status = 'queued' WHERE status = 'sending' AND id IN ({})",
+        crate::db::placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.execute(db).await?;
+    Ok(())
+}
+
+/// The Page's notice messages waiting for a later try are due now; how many.
+pub async fn wake_waiting_notices(db: &Db, page_row_id: &str) -> Result<u64, sqlx::Error> {
+    let woken = sqlx::query(
+        "UPDATE outgoing_messages SET next_attempt_at = NULL
+         WHERE page_id = $1 AND status = 'queued' AND notice_id IS NOT NULL
+           AND next_attempt_at IS NOT NULL",
+    )
+    .bind(page_row_id)
+    .execute(db)
+    .await?;
+    Ok(woken.rows_affected())
+}
+
+// For the notice sender's batch, read in one query with the person, the notice and the campaign
+// (`notices::sender::queue::load`): the messages as `o`, their columns, the keys the others join
+// on, and the claimed ids.
+pub(crate) const BATCH_FROM: &str = "outgoing_messages o";
+pub(crate) const BATCH_COLUMNS: &str = "o.id, o.kind, o.attempts, o.created_at";
+pub(crate) const MESSAGE_SUBSCRIBER: &str = "o.subscriber_id";
+pub(crate) const MESSAGE_NOTICE: &str = "o.notice_id";
+/// A message's own text, when it has one (a winner's message); else the notice's.
+pub(crate) const MESSAGE_BODY: &str = "o.body";
+
+/// `WHERE` condition and order of a batch of `n` claimed messages, their ids bound from `$1`.
+pub(crate) fn batch_ids(n: usize) -> String {
+    format!("o.id IN ({}) ORDER BY o.id", crate::db::placeholders(1, n))
 }

@@ -38,11 +38,14 @@ pub async fn start(state: &AppState, notice_id: &str) -> Result<Option<i64>, sql
         .bind(notice_id)
         .execute(&mut *tx)
         .await?;
-    let notice: Option<Due> = sqlx::query_as(
-        "SELECT n.campaign_id, n.kind, n.status, n.text, c.notice_text AS campaign_text,
-                c.page_id AS page_row_id, n.send_at
-         FROM notices n JOIN campaigns c ON c.id = n.campaign_id WHERE n.id = $1",
-    )
+    let notice: Option<Due> = sqlx::query_as(&format!(
+        "SELECT n.campaign_id, n.kind, n.status, n.text, {} AS campaign_text,
+                {} AS page_row_id, n.send_at
+         FROM notices n {} WHERE n.id = $1",
+        crate::campaigns::store::CAMPAIGN_NOTICE_TEXT,
+        crate::campaigns::store::CAMPAIGN_PAGE,
+        crate::campaigns::store::campaign_join("n.campaign_id"),
+    ))
     .bind(notice_id)
     .fetch_optional(&mut *tx)
     .await?;
@@ -121,10 +124,11 @@ pub async fn late_entrant(
     if locked.rows_affected() == 0 {
         return Ok(());
     }
-    let went: Option<String> = sqlx::query_scalar(
-        "SELECT c.page_id FROM notices n JOIN campaigns c ON c.id = n.campaign_id
-         WHERE n.id = $1 AND n.status = 'sending'",
-    )
+    let went: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT {} FROM notices n {} WHERE n.id = $1 AND n.status = 'sending'",
+        crate::campaigns::store::CAMPAIGN_PAGE,
+        crate::campaigns::store::campaign_join("n.campaign_id"),
+    ))
     .bind(&notice_id)
     .fetch_optional(&mut *tx)
     .await?;
@@ -169,36 +173,23 @@ async fn queue(
     subscriber_id: Option<&str>,
     except_winners: bool,
 ) -> Result<u64, sqlx::Error> {
-    let only = if subscriber_id.is_some() {
-        " AND e.subscriber_id = $7"
-    } else {
-        ""
-    };
     let except = if except_winners {
         crate::winners::store::AND_NOT_A_WINNER
     } else {
         ""
     };
-    let sql = format!(
-        "INSERT INTO outgoing_messages (id, dedupe_key, page_id, subscriber_id, campaign_id, kind,
-                                        status, created_at, updated_at, notice_id)
-         SELECT $1 || e.subscriber_id, $1 || e.subscriber_id, $2, e.subscriber_id, e.campaign_id, $3,
-                'queued', $4, $4, $5
-         FROM entries e
-         WHERE e.campaign_id = $6 AND e.status = 'confirmed' AND e.subscriber_id IS NOT NULL{only}{except}
-         ON CONFLICT (dedupe_key) DO NOTHING"
-    );
-    let mut query = sqlx::query(&sql)
-        .bind(format!("{kind}:{notice_id}:"))
-        .bind(page_row_id)
-        .bind(kind.as_str())
-        .bind(now_ms())
-        .bind(notice_id)
-        .bind(campaign_id);
-    if let Some(subscriber_id) = subscriber_id {
-        query = query.bind(subscriber_id);
-    }
-    Ok(query.execute(&mut **tx).await?.rows_affected())
+    crate::messenger::outbox::queue_notice(
+        &mut **tx,
+        &format!("{kind}:{notice_id}:"),
+        page_row_id,
+        kind.as_str(),
+        notice_id,
+        campaign_id,
+        subscriber_id,
+        except,
+        now_ms(),
+    )
+    .await
 }
 
 /// How long past its time an end notice waits for an automatic draw that cannot be made (the
@@ -243,8 +234,5 @@ async fn wait_for_draw(
 }
 
 async fn count(tx: &mut Transaction<'_, Any>, notice_id: &str) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM outgoing_messages WHERE notice_id = $1")
-        .bind(notice_id)
-        .fetch_one(&mut **tx)
-        .await
+    crate::messenger::outbox::count_for_notice(&mut **tx, notice_id).await
 }

@@ -232,17 +232,8 @@ pub async fn resend_not_sent(campaign_id: String) -> Result<i64, AppError> {
     let (state, _) = authorize(Scope::Campaign(campaign_id.clone())).await?;
     let now = crate::db::now_ms();
     let mut tx = state.db.begin().await?;
-    let pages: Vec<String> = sqlx::query_scalar(
-        "UPDATE outgoing_messages SET status = 'queued', next_attempt_at = NULL, created_at = $1,
-                updated_at = $1, error_reason = NULL, error_code = NULL, error_subcode = NULL
-         WHERE campaign_id = $2 AND status = 'not_sent' AND notice_id IS NOT NULL
-           AND subscriber_id IN (SELECT id FROM subscribers WHERE unreachable_at IS NULL)
-         RETURNING page_id",
-    )
-    .bind(now)
-    .bind(&campaign_id)
-    .fetch_all(&mut *tx)
-    .await?;
+    let pages =
+        crate::messenger::outbox::requeue_not_sent_notices(&mut *tx, &campaign_id, now).await?;
     let mut distinct = pages.clone();
     distinct.sort();
     distinct.dedup();

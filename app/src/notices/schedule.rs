@@ -5,7 +5,6 @@
 
 use super::jobs::{self, JobKind};
 use super::{NoticeKind, NoticeStatus};
-use crate::campaigns::PublishState;
 use crate::db::{new_id, now_ms};
 use sqlx::{Any, Transaction};
 
@@ -20,13 +19,6 @@ pub fn job_key(notice_id: &str) -> String {
 
 fn payload(notice_id: &str) -> String {
     serde_json::json!({ "notice_id": notice_id }).to_string()
-}
-
-/// What the end notice follows of its campaign.
-#[derive(sqlx::FromRow)]
-struct CampaignEnd {
-    publish_state: PublishState,
-    ends_at: i64,
 }
 
 /// Brings the end notice in line with the campaign as it now stands in `tx`, by the lifecycle
@@ -50,11 +42,7 @@ pub async fn sync_end_notice(
         .bind(&notice_id)
         .execute(&mut **tx)
         .await?;
-    let campaign: Option<CampaignEnd> =
-        sqlx::query_as("SELECT publish_state, ends_at FROM campaigns WHERE id = $1")
-            .bind(campaign_id)
-            .fetch_optional(&mut **tx)
-            .await?;
+    let campaign = crate::campaigns::store::ending(tx, campaign_id).await?;
     let status: Option<NoticeStatus> =
         sqlx::query_scalar("SELECT status FROM notices WHERE id = $1")
             .bind(&notice_id)
@@ -87,18 +75,13 @@ pub async fn sync_end_notice(
             // Those told (or being told: a send under way) stay told; the others are listed
             // again at the new end. Their messages not yet sent would say "ended" while the
             // campaign is open: taken back, they are queued again then.
-            sqlx::query(
-                "DELETE FROM outgoing_messages
-                 WHERE notice_id = $1 AND status IN ('queued', 'not_sent')",
-            )
-            .bind(&notice_id)
-            .execute(&mut **tx)
-            .await?;
-            sqlx::query(
+            crate::messenger::outbox::withdraw_unsent(&mut **tx, &notice_id).await?;
+            sqlx::query(&format!(
                 "UPDATE notices SET status = 'scheduled', send_at = $1, updated_at = $2,
-                        recipients = (SELECT COUNT(*) FROM outgoing_messages WHERE notice_id = $3)
+                        recipients = {}
                  WHERE id = $3",
-            )
+                crate::messenger::outbox::notice_message_count("notices.id")
+            ))
             .bind(at)
             .bind(now)
             .bind(&notice_id)
@@ -158,9 +141,13 @@ pub async fn touch_campaign(
     tx: &mut Transaction<'_, Any>,
     campaign_id: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE campaigns SET updated_at = updated_at WHERE id = $1")
-        .bind(campaign_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    crate::campaigns::store::lock(tx, campaign_id).await
+}
+
+/// A subquery for the status of a campaign's end notice (for the campaign list, in its one
+/// query); `campaign` is the caller's SQL for the campaign's id.
+pub(crate) fn end_notice_status_of(campaign: &str) -> String {
+    format!(
+        "(SELECT n.status FROM notices n WHERE n.campaign_id = {campaign} AND n.kind = 'end_notice')"
+    )
 }

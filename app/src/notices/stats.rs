@@ -1,14 +1,13 @@
-//! The figures the admin sees, straight from `outgoing_messages`: per notice, per day (UTC) for
-//! the last 7 days, by failure reason, and the people behind any figure.
+//! The figures the admin sees of the messages (`messenger::figures` counts them): per notice, per
+//! day (UTC) for the last 7 days, by failure reason, and the people behind any figure.
 
 use super::{
     Counts, DayCounts, Filter, NoticeKind, NoticeReport, NoticeStatus, ReasonCount, Recipient,
     Scope,
 };
 use crate::db::{now_ms, Db};
+use crate::messenger::figures::{self, Selection, DAY_MS};
 use crate::messenger::MessageStatus;
-
-const DAY_MS: i64 = 86_400_000;
 
 /// Adds one (status, count) row to the figures.
 fn add(counts: &mut Counts, status: MessageStatus, n: i64) {
@@ -45,89 +44,32 @@ fn statuses(figure: &str) -> &'static [MessageStatus] {
     }
 }
 
-/// `WHERE` conditions and their values for a scope and filter, numbered from `$1`.
-fn conditions(scope: &Scope, filter: &Filter) -> (String, Vec<String>, Vec<i64>) {
-    let mut text = Vec::new();
-    let mut texts = Vec::new();
-    match scope {
-        Scope::Campaign(id) => {
-            texts.push(id.clone());
-            text.push(format!("o.campaign_id = ${}", texts.len()));
-        }
-        Scope::Page(id) => {
-            texts.push(id.clone());
-            text.push(format!("o.page_id = ${}", texts.len()));
-        }
+/// The messages a scope and filter select, for `messenger::figures` to count.
+fn selection<'a>(scope: &'a Scope, filter: &'a Filter) -> Selection<'a> {
+    let (from, until) = match filter.day {
+        Some(day) => (day * DAY_MS, Some((day + 1) * DAY_MS)),
+        // The last 7 days.
+        None => ((now_ms() / DAY_MS - 6) * DAY_MS, None),
+    };
+    Selection {
+        campaign_id: match scope {
+            Scope::Campaign(id) => Some(id),
+            Scope::Page(_) => None,
+        },
+        page_row_id: match scope {
+            Scope::Page(id) => Some(id),
+            Scope::Campaign(_) => None,
+        },
+        notice_id: filter.notice_id.as_deref(),
+        statuses: filter.status.as_deref().map_or(&[], statuses),
+        reason: filter.reason.as_deref(),
+        from,
+        until,
     }
-    if let Some(notice) = &filter.notice_id {
-        texts.push(notice.clone());
-        text.push(format!("o.notice_id = ${}", texts.len()));
-    }
-    if let Some(figure) = &filter.status {
-        let list = statuses(figure);
-        if !list.is_empty() {
-            let quoted: Vec<String> = list.iter().map(|s| format!("'{}'", s.as_str())).collect();
-            text.push(format!("o.status IN ({})", quoted.join(", ")));
-        }
-    }
-    if let Some(reason) = &filter.reason {
-        texts.push(reason.clone());
-        text.push(format!("o.error_reason = ${}", texts.len()));
-    }
-    let mut numbers = Vec::new();
-    let base = texts.len();
-    match filter.day {
-        Some(day) => {
-            numbers.push(day * DAY_MS);
-            numbers.push((day + 1) * DAY_MS);
-            text.push(format!(
-                "COALESCE(o.sent_at, o.updated_at) >= ${} AND COALESCE(o.sent_at, o.updated_at) < ${}",
-                base + 1,
-                base + 2
-            ));
-        }
-        None => {
-            numbers.push((now_ms() / DAY_MS - 6) * DAY_MS);
-            text.push(format!(
-                "COALESCE(o.sent_at, o.updated_at) >= ${}",
-                base + 1
-            ));
-        }
-    }
-    (text.join(" AND "), texts, numbers)
-}
-
-/// Binds the values `conditions` numbered: its texts first, then its numbers.
-fn bind_all<'q, O>(
-    mut query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
-    texts: &'q [String],
-    numbers: &'q [i64],
-) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
-    for t in texts {
-        query = query.bind(t);
-    }
-    for n in numbers {
-        query = query.bind(n);
-    }
-    query
-}
-
-/// Messages of one status on one day.
-#[derive(sqlx::FromRow)]
-struct DayRow {
-    day: i64,
-    status: MessageStatus,
-    n: i64,
 }
 
 pub async fn days(db: &Db, scope: &Scope, filter: &Filter) -> Result<Vec<DayCounts>, sqlx::Error> {
-    let (conditions, texts, numbers) = conditions(scope, filter);
-    let sql = format!(
-        "SELECT COALESCE(o.sent_at, o.updated_at) / {DAY_MS} AS day, o.status, COUNT(*) AS n
-         FROM outgoing_messages o WHERE {conditions} GROUP BY 1, 2"
-    );
-    let query = bind_all(sqlx::query_as::<_, DayRow>(&sql), &texts, &numbers);
-    let rows = query.fetch_all(db).await?;
+    let rows = figures::days(db, &selection(scope, filter)).await?;
     let today = now_ms() / DAY_MS;
     let mut days: Vec<DayCounts> = (0..7)
         .rev()
@@ -150,14 +92,7 @@ pub async fn reasons(
     scope: &Scope,
     filter: &Filter,
 ) -> Result<Vec<ReasonCount>, sqlx::Error> {
-    let (conditions, texts, numbers) = conditions(scope, filter);
-    let sql = format!(
-        "SELECT o.status, o.error_reason AS reason, COUNT(*) AS count FROM outgoing_messages o
-         WHERE {conditions} AND o.status IN ('failed', 'not_sent', 'queued') AND o.error_reason IS NOT NULL
-         GROUP BY o.status, o.error_reason ORDER BY count DESC LIMIT 20"
-    );
-    let query = bind_all(sqlx::query_as::<_, ReasonCount>(&sql), &texts, &numbers);
-    query.fetch_all(db).await
+    figures::reasons(db, &selection(scope, filter)).await
 }
 
 pub async fn recipients(
@@ -165,14 +100,7 @@ pub async fn recipients(
     scope: &Scope,
     filter: &Filter,
 ) -> Result<Vec<Recipient>, sqlx::Error> {
-    let (conditions, texts, numbers) = conditions(scope, filter);
-    let sql = format!(
-        "SELECT s.first_name, s.psid, o.kind, o.status, o.path, o.error_reason AS reason, o.updated_at
-         FROM outgoing_messages o JOIN subscribers s ON s.id = o.subscriber_id
-         WHERE {conditions} ORDER BY o.updated_at DESC LIMIT 200"
-    );
-    let query = bind_all(sqlx::query_as::<_, Recipient>(&sql), &texts, &numbers);
-    query.fetch_all(db).await
+    figures::recipients(db, &selection(scope, filter)).await
 }
 
 #[derive(sqlx::FromRow)]
@@ -184,13 +112,6 @@ struct NoticeRow {
     send_at: i64,
     started_at: Option<i64>,
     recipients: Option<i64>,
-}
-
-/// Messages of a notice in one status.
-#[derive(sqlx::FromRow)]
-struct StatusCount {
-    status: MessageStatus,
-    n: i64,
 }
 
 /// A campaign's notices, each with its progress.
@@ -205,12 +126,7 @@ pub async fn notices(db: &Db, campaign_id: &str) -> Result<Vec<NoticeReport>, sq
     let mut out = Vec::new();
     for row in rows {
         let mut counts = Counts::default();
-        let by_status: Vec<StatusCount> = sqlx::query_as(
-            "SELECT status, COUNT(*) AS n FROM outgoing_messages WHERE notice_id = $1 GROUP BY status",
-        )
-        .bind(&row.id)
-        .fetch_all(db)
-        .await?;
+        let by_status = figures::of_notice(db, &row.id).await?;
         for s in by_status {
             add(&mut counts, s.status, s.n);
         }

@@ -14,7 +14,6 @@ use crate::messenger::graph::{GraphError, SendRequest};
 use crate::messenger::policy::TemplateState;
 use crate::secrets::Secret;
 use crate::state::AppState;
-use crate::stored::Flag;
 
 /// A new name for the 3a-compliant text: approved templates cannot be edited, and a deployment
 /// may still hold the old `giveaway_update` that Meta refused.
@@ -191,12 +190,7 @@ async fn row(db: &Db, page_row_id: &str, t: &Template) -> Result<Option<Row>, sq
 }
 
 async fn has_permission(db: &Db, page_row_id: &str) -> Result<bool, sqlx::Error> {
-    let flag: Option<Flag> =
-        sqlx::query_scalar("SELECT utility_permission FROM pages WHERE id = $1")
-            .bind(page_row_id)
-            .fetch_optional(db)
-            .await?;
-    Ok(flag.is_some_and(bool::from))
+    crate::pages::store::utility_permission(db, page_row_id).await
 }
 
 /// Where the Page's notice template stands.
@@ -306,15 +300,7 @@ async fn store(
 }
 
 pub(crate) async fn wake_waiting(db: &Db, page_row_id: &str) -> Result<(), sqlx::Error> {
-    let woken = sqlx::query(
-        "UPDATE outgoing_messages SET next_attempt_at = NULL
-         WHERE page_id = $1 AND status = 'queued' AND notice_id IS NOT NULL
-           AND next_attempt_at IS NOT NULL",
-    )
-    .bind(page_row_id)
-    .execute(db)
-    .await?;
-    if woken.rows_affected() > 0 {
+    if crate::messenger::outbox::wake_waiting_notices(db, page_row_id).await? > 0 {
         super::sender::arm(db, page_row_id).await?;
     }
     Ok(())
@@ -579,14 +565,7 @@ pub async fn permission_granted(
 }
 
 pub async fn set_permission(db: &Db, page_row_id: &str, granted: bool) -> Result<(), sqlx::Error> {
-    let changed = sqlx::query(
-        "UPDATE pages SET utility_permission = $1 WHERE id = $2 AND utility_permission <> $1",
-    )
-    .bind(Flag::stored(granted))
-    .bind(page_row_id)
-    .execute(db)
-    .await?;
-    if changed.rows_affected() > 0 {
+    if crate::pages::store::set_utility_permission(db, page_row_id, granted).await? {
         wake_waiting(db, page_row_id).await?;
     }
     Ok(())

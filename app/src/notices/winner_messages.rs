@@ -33,11 +33,7 @@ pub async fn queue(
     let id = notice_id(campaign_id);
     // Read first: the winners' round asks every few seconds, and most rounds have nobody new,
     // which must not cost a write.
-    let told: Vec<String> =
-        sqlx::query_scalar("SELECT subscriber_id FROM outgoing_messages WHERE notice_id = $1")
-            .bind(&id)
-            .fetch_all(&state.db)
-            .await?;
+    let told = crate::messenger::outbox::recipients_of_notice(&state.db, &id).await?;
     let messages: Vec<&WinnerMessage> = messages
         .iter()
         .filter(|m| !told.contains(&m.subscriber_id))
@@ -63,32 +59,28 @@ pub async fn queue(
     let mut queued = 0;
     for message in messages {
         let key = format!("{kind}:{id}:{}", message.subscriber_id);
-        queued += sqlx::query(
-            "INSERT INTO outgoing_messages (id, dedupe_key, page_id, subscriber_id, campaign_id,
-                                            kind, status, created_at, updated_at, notice_id, body)
-             VALUES ($1, $1, $2, $3, $4, $5, 'queued', $6, $6, $7, $8)
-             ON CONFLICT (dedupe_key) DO NOTHING",
+        queued += crate::messenger::outbox::queue_notice_message(
+            &mut *tx,
+            crate::messenger::outbox::NoticeMessage {
+                key: &key,
+                page_row_id,
+                subscriber_id: &message.subscriber_id,
+                campaign_id,
+                kind: kind.as_str(),
+                notice_id: &id,
+                body: &message.body,
+            },
+            now,
         )
-        .bind(&key)
-        .bind(page_row_id)
-        .bind(&message.subscriber_id)
-        .bind(campaign_id)
-        .bind(kind.as_str())
-        .bind(now)
-        .bind(&id)
-        .bind(&message.body)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .await?;
     }
     if queued == 0 {
         return Ok(0);
     }
-    sqlx::query(
-        "UPDATE notices SET recipients = (SELECT COUNT(*) FROM outgoing_messages
-                                          WHERE notice_id = $1), updated_at = $2
-         WHERE id = $1",
-    )
+    sqlx::query(&format!(
+        "UPDATE notices SET recipients = {}, updated_at = $2 WHERE id = $1",
+        crate::messenger::outbox::notice_message_count("notices.id")
+    ))
     .bind(&id)
     .bind(now)
     .execute(&mut *tx)

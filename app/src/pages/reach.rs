@@ -236,24 +236,11 @@ pub async fn notice_reach(campaign_id: String) -> Result<EndNoticeReach, AppErro
         ));
     };
     let since = crate::db::now_ms() - crate::messenger::policy::WINDOW_MS;
-    let entrants: Entrants = sqlx::query_as(
-        "SELECT
-           COALESCE(SUM(CASE WHEN s.unreachable_at IS NULL AND s.last_interaction_at > $2 THEN 1 ELSE 0 END), 0) AS inside,
-           COALESCE(SUM(CASE WHEN s.unreachable_at IS NULL AND s.last_interaction_at <= $2 THEN 1 ELSE 0 END), 0) AS outside,
-           COALESCE(SUM(CASE WHEN s.unreachable_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS unreachable
-         FROM entries e JOIN subscribers s ON s.id = e.subscriber_id
-         WHERE e.campaign_id = $1 AND e.status = 'confirmed'",
-    )
-    .bind(&campaign_id)
-    .bind(since)
-    .fetch_one(&state.db)
-    .await
-    ?;
+    let entrants = crate::entries::store::reach(&state.db, &campaign_id, since).await?;
     // The form names the Page by its Facebook id.
-    let page: PageName = sqlx::query_as("SELECT id, name FROM pages WHERE facebook_page_id = $1")
-        .bind(&campaign.form.page_id)
-        .fetch_one(&state.db)
-        .await?;
+    let page = super::store::named(&state.db, &campaign.form.page_id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
     Ok(EndNoticeReach {
         page_name: page.name,
         inside_window: entrants.inside,
@@ -343,21 +330,4 @@ pub fn NoticeReachPanel(campaign_id: String) -> impl IntoView {
 struct PageIds {
     id: String,
     facebook_page_id: String,
-}
-
-/// A Page's row id and name.
-#[cfg(feature = "ssr")]
-#[derive(sqlx::FromRow)]
-struct PageName {
-    id: String,
-    name: String,
-}
-
-/// A campaign's confirmed entrants by where the 24-hour window leaves them.
-#[cfg(feature = "ssr")]
-#[derive(sqlx::FromRow)]
-struct Entrants {
-    inside: i64,
-    outside: i64,
-    unreachable: i64,
 }

@@ -215,3 +215,156 @@ pub async fn disconnect(db: &Db, page_id: &PageRowId) -> Result<(), sqlx::Error>
         .await?;
     tx.commit().await
 }
+
+/// The row id of the connected Page with this Facebook id.
+pub async fn row_id(db: &Db, facebook_page_id: &str) -> Result<Option<PageRowId>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM pages WHERE facebook_page_id = $1")
+        .bind(facebook_page_id)
+        .fetch_optional(db)
+        .await
+}
+
+/// A Page's row id and the name Facebook gave it, by its Facebook id.
+#[derive(sqlx::FromRow)]
+pub struct Named {
+    pub id: PageRowId,
+    pub name: String,
+}
+
+pub async fn named(db: &Db, facebook_page_id: &str) -> Result<Option<Named>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name FROM pages WHERE facebook_page_id = $1")
+        .bind(facebook_page_id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Whether a Page may send at all.
+#[derive(sqlx::FromRow)]
+pub struct Switches {
+    pub facebook_page_id: FacebookPageId,
+    #[sqlx(try_from = "Flag")]
+    pub enabled: bool,
+    pub paused_reason: Option<String>,
+}
+
+pub async fn switches(db: &Db, page_row_id: &str) -> Result<Option<Switches>, sqlx::Error> {
+    sqlx::query_as("SELECT facebook_page_id, enabled, paused_reason FROM pages WHERE id = $1")
+        .bind(page_row_id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Pauses the Page's sends because its token stopped working (190): reconnecting resumes it.
+pub async fn pause_for_token(
+    db: &Db,
+    page_row_id: &PageRowId,
+    reason: &str,
+    status: super::TokenStatus,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE pages SET paused_reason = $1, paused_kind = $5, token_status = $2,
+                token_checked_at = $3, updated_at = $3
+         WHERE id = $4",
+    )
+    .bind(reason)
+    .bind(status.as_str())
+    .bind(now_ms())
+    .bind(page_row_id)
+    .bind(super::PausedKind::Token.as_str())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Whether Meta granted the Page `pages_utility_messaging` (as last seen).
+pub async fn utility_permission(db: &Db, page_row_id: &str) -> Result<bool, sqlx::Error> {
+    let flag: Option<Flag> =
+        sqlx::query_scalar("SELECT utility_permission FROM pages WHERE id = $1")
+            .bind(page_row_id)
+            .fetch_optional(db)
+            .await?;
+    Ok(flag.is_some_and(bool::from))
+}
+
+/// Records whether the Page has `pages_utility_messaging`; whether that changed.
+pub async fn set_utility_permission(
+    db: &Db,
+    page_row_id: &str,
+    granted: bool,
+) -> Result<bool, sqlx::Error> {
+    let changed = sqlx::query(
+        "UPDATE pages SET utility_permission = $1 WHERE id = $2 AND utility_permission <> $1",
+    )
+    .bind(Flag::stored(granted))
+    .bind(page_row_id)
+    .execute(db)
+    .await?;
+    Ok(changed.rows_affected() > 0)
+}
+
+/// For another module's statement that reads the Page its rows belong to in the same query:
+/// joins the Page as `p`, `page` being the caller's SQL for the Page's row id.
+pub(crate) fn page_join(page: &str) -> String {
+    format!("JOIN pages p ON p.id = {page}")
+}
+
+/// As [`page_join`], keeping only the Pages the admin manages (`admin`: the caller's SQL for the
+/// admin's id): rights checked inside the caller's query.
+pub(crate) fn managed_page_join(page: &str, admin: &str) -> String {
+    format!(
+        "JOIN pages p ON p.id = {page}
+         JOIN page_admins pa ON pa.page_id = p.id AND pa.admin_id = {admin}"
+    )
+}
+
+/// After [`page_join`]: the Page's Facebook id.
+pub(crate) const PAGE_FACEBOOK_ID: &str = "p.facebook_page_id";
+
+/// After [`page_join`]: the Page as the public pages show it.
+pub(crate) const PAGE_PUBLIC_COLUMNS: &str = "p.id AS page_row_id, p.facebook_page_id,
+     p.name AS page_name, p.username AS page_username";
+
+/// The Page (row id) and its name, if the admin manages it (their stored right).
+pub async fn managed(
+    db: &Db,
+    admin_id: &str,
+    page_row_id: &str,
+) -> Result<Option<Named>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT p.id, p.name FROM pages p
+         JOIN page_admins pa ON pa.page_id = p.id AND pa.admin_id = $2
+         WHERE p.id = $1",
+    )
+    .bind(page_row_id)
+    .bind(admin_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// As [`managed`], for a Page named by its Facebook id.
+pub async fn managed_by_facebook_id(
+    db: &Db,
+    admin_id: &str,
+    facebook_page_id: &str,
+) -> Result<Option<Named>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT p.id, p.name FROM pages p
+         JOIN page_admins pa ON pa.page_id = p.id AND pa.admin_id = $2
+         WHERE p.facebook_page_id = $1",
+    )
+    .bind(facebook_page_id)
+    .bind(admin_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Whether the admin has a stored right on the Page.
+pub async fn manages(db: &Db, admin_id: &str, page_row_id: &str) -> Result<bool, sqlx::Error> {
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM page_admins WHERE page_id = $1 AND admin_id = $2")
+            .bind(page_row_id)
+            .bind(admin_id)
+            .fetch_one(db)
+            .await?;
+    Ok(n > 0)
+}

@@ -7,6 +7,19 @@ use crate::support::{
 };
 use serde_json::json;
 
+/// A page's HTML as this browser (its session) gets it, whatever the status: the admin's pages
+/// answer a visitor who is not logged in with a page too. A new visitor's view is
+/// `App::page_text`.
+async fn text_in(http: &reqwest::Client, server: &TestServer, path: &str) -> String {
+    http.get(server.url(path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 both_databases!(an_admin_logs_in_and_out, |url: String| async move {
     let server = TestServer::start(&url).await;
     let http = client();
@@ -19,14 +32,7 @@ both_databases!(an_admin_logs_in_and_out, |url: String| async move {
         "a new session id is issued at login"
     );
 
-    let page = http
-        .get(server.url("/admin"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_in(&http, &server, "/admin").await;
     assert!(page.contains("Hello, Ada Admin"), "{page}");
 
     // Token encryption at rest: what is stored is not a token, and it decrypts only for its row.
@@ -61,14 +67,7 @@ both_databases!(an_admin_logs_in_and_out, |url: String| async move {
 
     let out = http.post(server.url("/auth/logout")).send().await.unwrap();
     assert_eq!(location(out).await, (303, "/".into()));
-    let page = http
-        .get(server.url("/admin"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_in(&http, &server, "/admin").await;
     assert!(page.contains("You are not logged in"), "{page}");
     server.stop().await;
 });
@@ -97,14 +96,7 @@ both_databases!(
             .await
             .unwrap();
         assert_eq!(n, 0, "nobody is logged in without the permissions");
-        let page = http
-            .get(server.url(&to))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = text_in(&http, &server, &to).await;
         assert!(
             page.contains("pages_messaging") && page.contains("Ask again"),
             "{page}"
@@ -141,14 +133,7 @@ both_databases!(
             location(http.get(&callback).send().await.unwrap()).await,
             (303, "/login?cancelled=1".into())
         );
-        let page = http
-            .get(server.url("/login?cancelled=1"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = text_in(&http, &server, "/login?cancelled=1").await;
         assert!(page.contains("You cancelled the Facebook login"));
         server.stop().await;
     }

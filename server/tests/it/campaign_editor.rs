@@ -125,14 +125,7 @@ both_databases!(
         )
         .await;
         assert_eq!(status, 200, "{body}");
-        let page = client()
-            .get(server.url("/c/win-a-cake"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = app.page_text("/c/win-a-cake").await;
         assert!(page.contains(&format!(r#"src="{png_url}""#)), "{page}");
 
         // A typed address must be http(s): refused beside the field, by the same rule.
@@ -317,29 +310,21 @@ both_databases!(
                 assert_eq!(status, 200, "{action}: {body}");
             }
         };
-        let public = |path: &'static str| {
-            let server = &server;
-            async move {
-                let r = client().get(server.url(path)).send().await.unwrap();
-                (r.status().as_u16(), r.text().await.unwrap())
-            }
-        };
         act("publish").await;
-        let (status, page) = public("/c/win-a-cake").await;
-        assert_eq!(status, 200);
+        let page = app.page_text("/c/win-a-cake").await;
         assert!(page.contains("Win a cake"), "{page}");
 
         // The page is asked again within the second the server keeps its copy: the edit shows.
         form.title = "Win two cakes".into();
         let (status, body) = save(&http, server, Some(&id), &form).await;
         assert_eq!(status, 200, "{body}");
-        let (_, page) = public("/c/win-a-cake").await;
+        let page = app.page_text("/c/win-a-cake").await;
         assert!(page.contains("Win two cakes"), "{page}");
-        let (_, widget) = public("/embed/win-a-cake").await;
+        let widget = app.page_text("/embed/win-a-cake").await;
         assert!(widget.contains("Win two cakes"), "{widget}");
 
         act("end_now").await;
-        let (_, page) = public("/c/win-a-cake").await;
+        let page = app.page_text("/c/win-a-cake").await;
         assert!(page.contains(r#"data-state="ended""#), "{page}");
 
         app.stop().await;

@@ -30,6 +30,7 @@ mod server;
 mod sessions_rights;
 mod sql_statements;
 mod stored_words;
+mod table_owners;
 mod uploads;
 mod utility;
 mod web_edge;

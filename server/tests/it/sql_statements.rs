@@ -40,7 +40,7 @@ const STATS_CONDITIONS: &str = "o.campaign_id = $1 AND o.notice_id = $2 \
 
 /// Keep it short: most SQL can be written so the scan reads it.
 const BUILT_AT_RUN_TIME: &[BuiltAtRunTime] = &[BuiltAtRunTime {
-    file: "app/src/notices/stats.rs",
+    file: "app/src/messenger/figures.rs",
     piece: "WHERE {conditions}",
     reason: "the statistics' WHERE clause is built from the admin's filter (scope, notice, \
              status, reason, day) by `conditions`, with the placeholders numbered as it goes",
@@ -80,6 +80,9 @@ struct Call {
 
 #[derive(Default)]
 struct Index {
+    /// Wrap each piece of text taken from the source in a mark naming its file (see `tag`), so
+    /// that a statement's every part can be traced to the file that wrote it.
+    tagged: bool,
     files: Vec<String>,
     parsed: Vec<&'static syn::File>,
     fns: Vec<FnInfo>,
@@ -100,12 +103,34 @@ struct Scope {
 }
 
 #[derive(Debug)]
-struct Found {
-    file: String,
-    line: usize,
+pub(crate) struct Found {
+    pub(crate) file: String,
+    pub(crate) line: usize,
     /// The expression, as written (to match `BUILT_AT_RUN_TIME` and to report).
     source: String,
-    variants: Vec<String>,
+    pub(crate) variants: Vec<String>,
+}
+
+/// Marks around a piece of text in a tagged scan: `TAG_OPEN`, the file's index, `TAG_TEXT`, the
+/// text, `TAG_CLOSE`. Pieces never nest: only literals and `format!` texts are tagged.
+pub(crate) const TAG_OPEN: char = '\u{2}';
+pub(crate) const TAG_TEXT: char = '\u{3}';
+pub(crate) const TAG_CLOSE: char = '\u{4}';
+
+/// A statement without its tags.
+pub(crate) fn untagged(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            TAG_OPEN => in_tag = true,
+            TAG_TEXT => in_tag = false,
+            TAG_CLOSE => {}
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 fn is_test_only(attrs: &[syn::Attribute]) -> bool {
@@ -257,8 +282,11 @@ fn starts_statement(text: &str) -> bool {
 
 impl Index {
     /// Reads `(path, text)` sources: their functions, constants and calls.
-    fn from_sources(sources: &[(String, String)]) -> Index {
-        let mut index = Index::default();
+    fn from_sources(sources: &[(String, String)], tagged: bool) -> Index {
+        let mut index = Index {
+            tagged,
+            ..Index::default()
+        };
         for (path, text) in sources {
             let file: &'static syn::File = Box::leak(Box::new(
                 syn::parse_file(text).unwrap_or_else(|e| panic!("{path} does not parse: {e}")),
@@ -274,6 +302,15 @@ impl Index {
             indexer.visit_file(file);
         }
         index
+    }
+
+    /// A piece of text from the source, marked with its file when the scan is tagged.
+    fn tag(&self, text: String, scope: Scope) -> String {
+        if self.tagged && !text.is_empty() {
+            format!("{TAG_OPEN}{}{TAG_TEXT}{text}{TAG_CLOSE}", scope.file)
+        } else {
+            text
+        }
     }
 
     fn params_of(&self, function: usize, name: &str) -> Option<usize> {
@@ -338,7 +375,7 @@ impl Index {
             Expr::Lit(syn::ExprLit {
                 lit: syn::Lit::Str(s),
                 ..
-            }) => vec![s.value()],
+            }) => vec![self.tag(s.value(), scope)],
             Expr::Lit(syn::ExprLit {
                 lit: syn::Lit::Int(i),
                 ..
@@ -380,15 +417,18 @@ impl Index {
                         let (Some(from), Some(to)) = (from.first(), to.first()) else {
                             return unresolved("replace");
                         };
+                        let (from, to) = (untagged(from), untagged(to));
                         self.resolve(&m.receiver, scope, depth)
                             .into_iter()
-                            .map(|s| s.replace(from.as_str(), to))
+                            .map(|s| s.replace(from.as_str(), &to))
                             .collect()
                     }
                     "join" if m.args.len() == 1 => {
                         let separator = self.resolve(&m.args[0], scope, depth);
                         match (self.list(&m.receiver, scope, depth), separator.first()) {
-                            (Some(items), Some(separator)) => vec![items.join(separator)],
+                            (Some(items), Some(separator)) => {
+                                vec![items.join(&untagged(separator))]
+                            }
                             _ => unresolved("join"),
                         }
                     }
@@ -596,7 +636,7 @@ impl Index {
         let mut parts = Vec::new();
         for piece in format_pieces(&template) {
             parts.push(match piece {
-                Piece::Text(t) => vec![t],
+                Piece::Text(t) => vec![self.tag(t, scope)],
                 Piece::Positional(i) => {
                     let i = i.unwrap_or_else(|| {
                         next += 1;
@@ -818,7 +858,7 @@ impl Finder<'_> {
             function: self.current,
         };
         let variants = self.index.resolve(expr, scope, 0);
-        if variants.iter().any(|v| starts_statement(v)) {
+        if variants.iter().any(|v| starts_statement(&untagged(v))) {
             self.found.push(Found {
                 file: self.index.files[self.file].clone(),
                 line,
@@ -945,7 +985,7 @@ impl Visit<'static> for Finder<'_> {
 }
 
 /// The product's sources, as `(path from the workspace root, text)`.
-fn product_sources(root: &Path) -> Vec<(String, String)> {
+pub(crate) fn product_sources(root: &Path) -> Vec<(String, String)> {
     let mut sources = Vec::new();
     for dir in SOURCES {
         let mut paths = Vec::new();
@@ -967,7 +1007,21 @@ fn product_sources(root: &Path) -> Vec<(String, String)> {
 /// with the scan's findings: statements it cannot resolve and does not list, SQL it cannot read,
 /// listed statements that are gone.
 fn scan(sources: &[(String, String)]) -> (BTreeMap<String, Vec<String>>, Vec<String>) {
-    let index = Index::from_sources(sources);
+    let (found, opaque) = find(sources, false);
+    classify(&found, &opaque)
+}
+
+/// The statements of `sources` with each piece of their text marked with the file it comes from
+/// (`TAG_OPEN` …), and the files by index. Statements the scan cannot resolve are kept as they
+/// are: `scan` reports them.
+pub(crate) fn scan_tagged(sources: &[(String, String)]) -> (Vec<Found>, Vec<String>) {
+    let (found, _) = find(sources, true);
+    let files = sources.iter().map(|(path, _)| path.clone()).collect();
+    (found, files)
+}
+
+fn find(sources: &[(String, String)], tagged: bool) -> (Vec<Found>, Vec<String>) {
+    let index = Index::from_sources(sources, tagged);
     let mut found = Vec::new();
     let mut opaque = Vec::new();
     let mut next_fn = 0;
@@ -995,7 +1049,7 @@ fn scan(sources: &[(String, String)]) -> (BTreeMap<String, Vec<String>>, Vec<Str
         index.fns.len(),
         "both passes meet the same functions"
     );
-    classify(&found, &opaque)
+    (found, opaque)
 }
 
 /// Sorts the findings: statements (every variant, with its places), and problems.

@@ -32,7 +32,7 @@ use crate::messenger::{
     outbox,
     policy::{self, Decision, NoticePath, Path, Purpose, Situation, TemplateState, NOTICE_TAG},
 };
-use crate::pages::{FacebookPageId, PageRowId, PausedKind, TokenStatus};
+use crate::pages::{FacebookPageId, PageRowId, TokenStatus};
 use crate::secrets::Secret;
 use crate::state::AppState;
 use crate::stored::Flag;
@@ -105,13 +105,7 @@ pub async fn run(state: &AppState, job: &jobs::Job, owner: &str) -> Result<(), s
         return jobs::fail(db, job, owner, "no page_id in the payload").await;
     };
     // Whatever a previous holder had in flight when it died goes again.
-    sqlx::query(
-        "UPDATE outgoing_messages SET status = 'queued'
-         WHERE page_id = $1 AND status = 'sending' AND notice_id IS NOT NULL",
-    )
-    .bind(page_row_id)
-    .execute(db)
-    .await?;
+    outbox::requeue_in_flight_notices(db, page_row_id).await?;
     let Some(page) = sendable_page(state, page_row_id).await? else {
         // Paused, disabled or disconnected: its notices wait, and the sender is woken when the
         // Page is reconnected or enabled.
@@ -219,13 +213,7 @@ async fn pump(
                 templates::wake_waiting(db, page_row_id).await?;
                 continue;
             }
-            let next: Option<i64> = sqlx::query_scalar(
-                "SELECT MIN(next_attempt_at) FROM outgoing_messages
-                 WHERE page_id = $1 AND status = 'queued' AND notice_id IS NOT NULL",
-            )
-            .bind(page_row_id)
-            .fetch_one(db)
-            .await?;
+            let next = outbox::next_notice_attempt(db, page_row_id).await?;
             // Notices waiting for the template wake the Page when it is due to be tried again.
             let template_next = [&run.template, &run.results_template]
                 .into_iter()

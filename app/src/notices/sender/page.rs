@@ -33,25 +33,12 @@ pub(super) fn token_status(error: &GraphError) -> TokenStatus {
     }
 }
 
-/// Whether a Page may send at all.
-#[derive(sqlx::FromRow)]
-pub(super) struct PageSwitches {
-    pub(super) facebook_page_id: FacebookPageId,
-    #[sqlx(try_from = "Flag")]
-    pub(super) enabled: bool,
-    pub(super) paused_reason: Option<String>,
-}
-
 pub(super) async fn sendable_page(
     state: &AppState,
     page_row_id: &str,
 ) -> Result<Option<Page>, sqlx::Error> {
-    let page: Option<PageSwitches> =
-        sqlx::query_as("SELECT facebook_page_id, enabled, paused_reason FROM pages WHERE id = $1")
-            .bind(page_row_id)
-            .fetch_optional(&state.db)
-            .await?;
-    let Some(PageSwitches {
+    let page = crate::pages::store::switches(&state.db, page_row_id).await?;
+    let Some(crate::pages::store::Switches {
         facebook_page_id,
         enabled,
         paused_reason,
@@ -78,19 +65,7 @@ pub(super) async fn pause_page(
 ) -> Result<(), sqlx::Error> {
     match pause {
         Pause::Token { reason, status } => {
-            sqlx::query(
-                "UPDATE pages SET paused_reason = $1, paused_kind = $5, token_status = $2,
-                        token_checked_at = $3, updated_at = $3
-                 WHERE id = $4",
-            )
-            .bind(reason)
-            .bind(status.as_str())
-            .bind(now_ms())
-            .bind(page_row_id)
-            .bind(PausedKind::Token.as_str())
-            .execute(db)
-            .await?;
-            Ok(())
+            crate::pages::store::pause_for_token(db, page_row_id, reason, *status).await
         }
         // The token works: its status stays, and a health check does not end this pause.
         Pause::Page { reason } => crate::pages::paused::pause(db, page_row_id, reason).await,

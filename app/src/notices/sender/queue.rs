@@ -24,34 +24,25 @@ pub(super) struct Row {
 }
 
 pub(super) async fn claim_batch(db: &Db, page_row_id: &str) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "UPDATE outgoing_messages SET status = 'sending', updated_at = $1
-         WHERE id IN (SELECT id FROM outgoing_messages
-                      WHERE page_id = $2 AND status = 'queued' AND notice_id IS NOT NULL
-                        AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
-                      ORDER BY created_at, id LIMIT $3)
-           AND status = 'queued'
-         RETURNING id",
-    )
-    .bind(now_ms())
-    .bind(page_row_id)
-    .bind(BATCH)
-    .fetch_all(db)
-    .await
+    outbox::claim_notice_batch(db, page_row_id, BATCH).await
 }
 
 pub(super) async fn load(db: &Db, ids: &[String]) -> Result<Vec<Row>, sqlx::Error> {
+    use outbox::{BATCH_COLUMNS, BATCH_FROM, MESSAGE_BODY, MESSAGE_NOTICE};
+    // One query for the batch: the message's, the person's and the campaign's parts come from
+    // their owners.
     let sql = format!(
-        "SELECT o.id, o.kind, n.campaign_id, o.attempts, o.created_at, s.id AS subscriber_id,
-                s.psid, s.first_name, s.last_interaction_at, s.unreachable_at,
-                COALESCE(o.body, n.text) AS text, c.title, c.prize, c.notice_path,
-                c.tag_fallback
-         FROM outgoing_messages o
-         JOIN subscribers s ON s.id = o.subscriber_id
-         JOIN notices n ON n.id = o.notice_id
-         JOIN campaigns c ON c.id = n.campaign_id
-         WHERE o.id IN ({}) ORDER BY o.id",
-        crate::db::placeholders(1, ids.len())
+        "SELECT {BATCH_COLUMNS}, n.campaign_id, {}, COALESCE({MESSAGE_BODY}, n.text) AS text, {}
+         FROM {BATCH_FROM}
+         {}
+         JOIN notices n ON n.id = {MESSAGE_NOTICE}
+         {}
+         WHERE {}",
+        crate::entries::store::SUBSCRIBER_SEND_COLUMNS,
+        crate::campaigns::store::CAMPAIGN_NOTICE_COLUMNS,
+        crate::entries::store::subscriber_join(outbox::MESSAGE_SUBSCRIBER),
+        crate::campaigns::store::campaign_join("n.campaign_id"),
+        outbox::batch_ids(ids.len())
     );
     let mut query = sqlx::query_as(&sql);
     for id in ids {
@@ -61,14 +52,5 @@ pub(super) async fn load(db: &Db, ids: &[String]) -> Result<Vec<Row>, sqlx::Erro
 }
 
 pub(super) async fn requeue_unsent(db: &Db, ids: &[String]) -> Result<(), sqlx::Error> {
-    let sql = format!(
-        "UPDATE outgoing_messages SET status = 'queued' WHERE status = 'sending' AND id IN ({})",
-        crate::db::placeholders(1, ids.len())
-    );
-    let mut query = sqlx::query(&sql);
-    for id in ids {
-        query = query.bind(id);
-    }
-    query.execute(db).await?;
-    Ok(())
+    outbox::release_claimed(db, ids).await
 }
