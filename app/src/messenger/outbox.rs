@@ -372,6 +372,19 @@ pub async fn count_for_notice<'e, E: Executor<'e, Database = Any>>(
 }
 
 /// The people a notice's messages are queued for (or went to).
+/// (subscriber, status, Meta's reason) of each message of the notice.
+pub async fn outcomes_of_notice(
+    db: &Db,
+    notice_id: &str,
+) -> Result<Vec<(String, String, Option<String>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT subscriber_id, status, error_reason FROM outgoing_messages WHERE notice_id = $1",
+    )
+    .bind(notice_id)
+    .fetch_all(db)
+    .await
+}
+
 pub async fn recipients_of_notice(db: &Db, notice_id: &str) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT subscriber_id FROM outgoing_messages WHERE notice_id = $1")
         .bind(notice_id)

@@ -97,12 +97,7 @@ pub async fn outcomes(
     db: &crate::db::Db,
     campaign_id: &str,
 ) -> Result<std::collections::HashMap<String, String>, sqlx::Error> {
-    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
-        "SELECT subscriber_id, status, error_reason FROM outgoing_messages WHERE notice_id = $1",
-    )
-    .bind(notice_id(campaign_id))
-    .fetch_all(db)
-    .await?;
+    let rows = crate::messenger::outbox::outcomes_of_notice(db, &notice_id(campaign_id)).await?;
     Ok(rows
         .into_iter()
         .map(|(subscriber, status, reason)| {
