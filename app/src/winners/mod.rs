@@ -6,6 +6,34 @@
 #[cfg(feature = "ssr")]
 pub mod claims;
 pub mod panel;
+
+crate::word_enum! {
+    /// `draws.state`.
+    pub enum DrawState("draw state") {
+        /// The list of tickets is fixed; the draw is not made yet.
+        Frozen = "frozen",
+        Drawn = "drawn",
+    }
+}
+
+crate::word_enum! {
+    /// `winners.status`: what became of a prize row.
+    pub enum PrizeStatus("prize status") {
+        /// Held, told or to be told, not claimed yet.
+        Won = "won",
+        Claimed = "claimed",
+        /// Not claimed by the deadline: it went to the next alternate.
+        Passed = "passed",
+        Disqualified = "disqualified",
+    }
+}
+
+impl PrizeStatus {
+    /// The row still holds its prize.
+    pub fn holds(self) -> bool {
+        matches!(self, PrizeStatus::Won | PrizeStatus::Claimed)
+    }
+}
 #[cfg(feature = "ssr")]
 pub mod results;
 #[cfg(feature = "ssr")]
@@ -88,7 +116,7 @@ mod server {
         }
         let drawn = store::draw_of(db, campaign_id)
             .await?
-            .is_some_and(|d| d.state == "drawn");
+            .is_some_and(|d| d.state == super::DrawState::Drawn);
         let campaign = crate::campaigns::store::find_published_by_id(db, campaign_id).await?;
         Ok(match campaign {
             Some(campaign) if drawn => AtEndNotice::Drawn {

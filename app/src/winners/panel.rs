@@ -15,8 +15,8 @@ pub struct WinnerRow {
     pub name: Option<String>,
     /// Where the winner's message stands ("sent", "failed: …"); none before it is queued.
     pub message: Option<String>,
-    /// won | claimed | passed | disqualified
-    pub status: String,
+    /// What became of the prize row.
+    pub status: super::PrizeStatus,
     pub reason: Option<String>,
     pub claim_deadline: Option<i64>,
 }
@@ -31,14 +31,15 @@ pub fn holder(ticket: &str, first_name: Option<&str>) -> String {
 }
 
 /// What became of a prize row (`won`, `claimed`, `passed`, `disqualified`), in words.
-pub fn fate(status: &str, reason: Option<&str>) -> String {
+pub fn fate(status: super::PrizeStatus, reason: Option<&str>) -> String {
+    use super::PrizeStatus;
     match (status, reason) {
-        ("claimed", _) => "claimed".to_string(),
-        ("won", _) => "not claimed yet".to_string(),
-        ("passed", Some(why)) => format!("passed to alternate ({why})"),
-        ("passed", None) => "passed to alternate".to_string(),
-        ("disqualified", Some(why)) => format!("disqualified: {why}"),
-        (other, _) => other.to_string(),
+        (PrizeStatus::Claimed, _) => "claimed".to_string(),
+        (PrizeStatus::Won, _) => "not claimed yet".to_string(),
+        (PrizeStatus::Passed, Some(why)) => format!("passed to alternate ({why})"),
+        (PrizeStatus::Passed, None) => "passed to alternate".to_string(),
+        (PrizeStatus::Disqualified, Some(why)) => format!("disqualified: {why}"),
+        (PrizeStatus::Disqualified, None) => "disqualified".to_string(),
     }
 }
 
@@ -249,12 +250,12 @@ pub fn WinnersPanel(campaign_id: String) -> impl IntoView {
                             <ol class="winners">
                                 {r.rows.into_iter().map(|w| {
                                     let id = id.clone();
-                                    let holds = w.status == "won" || w.status == "claimed";
+                                    let holds = w.status.holds();
                                     let who = holder(&w.ticket, w.name.as_deref());
-                                    let fate = fate(&w.status, w.reason.as_deref());
+                                    let fate = fate(w.status, w.reason.as_deref());
                                     let message = w.message.clone().unwrap_or_else(|| "not queued yet".into());
                                     view! {
-                                        <li data-testid="admin-winner" data-status=w.status.clone()>
+                                        <li data-testid="admin-winner" data-status=w.status.as_str()>
                                             {format!("Prize {} · {who} · {fate}", w.prize_rank)}
                                             " · "<span class="muted" data-testid="winner-message">{format!("message: {message}")}</span>
                                             {holds.then(|| view! {

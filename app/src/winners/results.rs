@@ -5,6 +5,7 @@
 
 use super::panel::{fate, holder};
 use super::store::{self, Draw};
+use super::DrawState;
 use crate::entries::page::load;
 use crate::error::AppError;
 use crate::html::{render_page, Document};
@@ -71,7 +72,7 @@ async fn results(
         ));
     };
     let draw = store::draw_of(&state.db, &campaign.id).await?;
-    let drawn = draw.as_ref().is_some_and(|d| d.state == "drawn");
+    let drawn = draw.as_ref().is_some_and(|d| d.state == DrawState::Drawn);
     let seed = if drawn {
         Some(
             store::seed(&state.db, &state.token_cipher, &campaign.id)
@@ -165,7 +166,7 @@ fn ResultsPage(standing: Standing) -> impl IntoView {
     } = standing;
     let body_class = if embed { "entry embed" } else { "entry" };
     let outcome = match (&draw, &seed) {
-        (Some(d), Some(_)) if d.state == "drawn" => {
+        (Some(d), Some(_)) if d.state == DrawState::Drawn => {
             let mut ranks: Vec<i64> = winners.iter().map(|n| n.winner.prize_rank).collect();
             ranks.sort_unstable();
             ranks.dedup();
@@ -177,8 +178,8 @@ fn ResultsPage(standing: Standing) -> impl IntoView {
                         .filter(|n| n.winner.prize_rank == rank)
                         .map(|store::Named { winner: w, name, .. }| {
                             view! {
-                                <li data-testid="winner" data-status=w.status.clone()>
-                                    {holder(&w.ticket, name.as_deref())}" · "<span class="muted">{fate(&w.status, w.reason.as_deref())}</span>
+                                <li data-testid="winner" data-status=w.status.as_str()>
+                                    {holder(&w.ticket, name.as_deref())}" · "<span class="muted">{fate(w.status, w.reason.as_deref())}</span>
                                 </li>
                             }
                         })

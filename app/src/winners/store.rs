@@ -136,7 +136,7 @@ pub struct Plan {
 /// A campaign's draw as stored.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct Draw {
-    pub state: String,
+    pub state: super::DrawState,
     pub frozen_at: i64,
     pub list_hash: String,
     pub ticket_count: i64,
@@ -249,7 +249,7 @@ pub struct Winner {
     pub prize_rank: i64,
     pub ticket: String,
     pub entry_id: Option<String>,
-    pub status: String,
+    pub status: super::PrizeStatus,
     pub reason: Option<String>,
     pub claim_deadline: Option<i64>,
     pub claimed_at: Option<i64>,
@@ -387,7 +387,7 @@ pub async fn claim(
     if done == 1 {
         return Ok(Claim::Claimed);
     }
-    let status: Option<String> = sqlx::query_scalar(
+    let status: Option<super::PrizeStatus> = sqlx::query_scalar(
         "SELECT status FROM winners WHERE campaign_id = $1 AND entry_id = $2
          ORDER BY place DESC LIMIT 1",
     )
@@ -395,10 +395,11 @@ pub async fn claim(
     .bind(entry_id)
     .fetch_optional(db)
     .await?;
-    Ok(match status.as_deref() {
-        Some("claimed") => Claim::AlreadyClaimed,
-        Some("won") | Some("passed") => Claim::TooLate,
-        _ => Claim::NotAWinner,
+    use super::PrizeStatus;
+    Ok(match status {
+        Some(PrizeStatus::Claimed) => Claim::AlreadyClaimed,
+        Some(PrizeStatus::Won | PrizeStatus::Passed) => Claim::TooLate,
+        Some(PrizeStatus::Disqualified) | None => Claim::NotAWinner,
     })
 }
 
@@ -460,8 +461,8 @@ async fn end_and_walk(
     now: i64,
 ) -> Result<Option<Passed>, WinnersError> {
     let status = match outcome {
-        RedrawOutcome::PassedToAlternate => "passed",
-        RedrawOutcome::Disqualified => "disqualified",
+        RedrawOutcome::PassedToAlternate => super::PrizeStatus::Passed.as_str(),
+        RedrawOutcome::Disqualified => super::PrizeStatus::Disqualified.as_str(),
     };
     let mut tx = db.begin().await?;
     let ended = sqlx::query(
@@ -519,7 +520,7 @@ async fn end_and_walk(
             prize_rank: rank,
             ticket: placed.ticket,
             entry_id: Some(entry_id),
-            status: "won".into(),
+            status: super::PrizeStatus::Won,
             reason: None,
             claim_deadline: Some(deadline),
             claimed_at: None,

@@ -681,11 +681,11 @@ both_databases!(
         .await;
         demo.settle().await;
         assert_eq!(demo.received(first, "is claimed").await.len(), 1);
-        let statuses: Vec<String> = store::winners(demo.db(), &demo.campaign)
+        let statuses: Vec<&str> = store::winners(demo.db(), &demo.campaign)
             .await
             .unwrap()
             .into_iter()
-            .map(|w| w.status)
+            .map(|w| w.status.as_str())
             .collect();
         assert_eq!(statuses, ["claimed", "won"]);
         // Tapping again is answered, and claims nothing more.
