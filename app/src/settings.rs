@@ -56,6 +56,9 @@ pub struct Settings {
     /// A drand-shaped beacon whose round after the list is frozen enters each draw
     /// (`DRAW_BEACON_URL`; none by default: the draw then rests on the seed alone).
     pub draw_beacon_url: Option<Url>,
+    /// The words (any case, alone in a message) by which a person stops a Page's notices
+    /// (`OPT_OUT_WORDS`, comma-separated; default `STOP`). START, or writing again, resumes them.
+    pub opt_out_words: Vec<String>,
 }
 
 /// Limits against a person or an admin filling the disk or guessing codes.
@@ -470,8 +473,11 @@ impl Settings {
         let draw_beacon_url = get("DRAW_BEACON_URL")
             .map(|raw| parse_base_url("DRAW_BEACON_URL", &raw))
             .transpose()?;
+        let opt_out_words = parse_opt_out_words(get("OPT_OUT_WORDS").as_deref())
+            .map_err(|problem| bad("OPT_OUT_WORDS", problem))?;
 
         Ok(Settings {
+            opt_out_words,
             draw_beacon_url,
             trusted_proxies,
             auth,
@@ -526,6 +532,29 @@ fn is_graph_version(v: &str) -> bool {
                 && minor.chars().all(|c| c.is_ascii_digit())
     )
 }
+
+/// The opt-out words: upper-cased, each one word of letters, never START (which resumes) nor
+/// CLAIM (which claims a prize). Empty or unset: `STOP`.
+pub fn parse_opt_out_words(raw: Option<&str>) -> Result<Vec<String>, String> {
+    let raw = raw.map(str::trim).filter(|r| !r.is_empty()).unwrap_or("STOP");
+    let mut words = Vec::new();
+    for word in raw.split(',') {
+        let word = word.trim().to_uppercase();
+        if word.is_empty() || !word.chars().all(char::is_alphabetic) {
+            return Err(format!(
+                "`{raw}` must be words of letters separated by commas (e.g. STOP,UNSUBSCRIBE)"
+            ));
+        }
+        if word == OPT_IN_WORD || word == "CLAIM" {
+            return Err(format!("{word} cannot stop messages: it has its own meaning"));
+        }
+        words.push(word);
+    }
+    Ok(words)
+}
+
+/// The word that resumes a Page's notices after an opt-out.
+pub const OPT_IN_WORD: &str = "START";
 
 #[cfg(test)]
 mod tests {
@@ -615,6 +644,8 @@ mod tests {
                 "SECRET_KEY",
             ),
             (&[("DRAW_BEACON_URL", "beacon.example")], "DRAW_BEACON_URL"),
+            (&[("OPT_OUT_WORDS", "STOP, ,END")], "OPT_OUT_WORDS"),
+            (&[("OPT_OUT_WORDS", "START")], "OPT_OUT_WORDS"),
             (
                 &[("DRAW_BEACON_URL", "https://api.example/x?y=1")],
                 "DRAW_BEACON_URL",
@@ -693,5 +724,12 @@ mod tests {
             s.draw_beacon_url.map(|u| u.to_string()).as_deref(),
             Some("https://beacon.example/52db9ba7")
         );
+    }
+
+    #[test]
+    fn opt_out_words_default_to_stop_and_are_read_in_capitals() {
+        assert_eq!(load(&[]).unwrap().opt_out_words, ["STOP"]);
+        let s = load(&[("OPT_OUT_WORDS", "stop, Unsubscribe,ARRET")]).unwrap();
+        assert_eq!(s.opt_out_words, ["STOP", "UNSUBSCRIBE", "ARRET"]);
     }
 }

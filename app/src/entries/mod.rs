@@ -185,6 +185,32 @@ mod server_side {
             subscriber: subscriber.clone(),
             key: key.clone(),
         };
+        // An opt-out word stops the Page's notices (answered once); writing again, START
+        // included, resumes them.
+        let said = event
+            .message
+            .as_ref()
+            .and_then(|m| m.text.as_deref())
+            .map(str::trim);
+        let words = &state.settings.opt_out_words;
+        if kind == EventKind::Message
+            && said.is_some_and(|t| words.iter().any(|w| w.eq_ignore_ascii_case(t)))
+        {
+            if store::set_opted_out(&state.db, &subscriber.id, Some(at)).await? {
+                subscriber.opted_out_at = Some(at);
+                answer(state, &asker(subscriber), None, OPTED_OUT_ANSWER).await?;
+            }
+            return Ok(());
+        }
+        if subscriber.opted_out_at.is_some() && kind.opens_window() {
+            store::set_opted_out(&state.db, &subscriber.id, None).await?;
+            subscriber.opted_out_at = None;
+            let start = crate::settings::OPT_IN_WORD;
+            if said.is_some_and(|t| t.eq_ignore_ascii_case(start)) {
+                answer(state, &asker(subscriber), None, OPTED_IN_ANSWER).await?;
+            }
+        }
+
         let found = if let Some(reference) = event.referral_ref() {
             entry_for_ref(state, reference)
                 .await?
@@ -270,6 +296,9 @@ mod server_side {
         Code,
     }
 
+    const OPTED_OUT_ANSWER: &str = "You will get no more giveaway messages from this Page. \
+        Send START to get them again.";
+    const OPTED_IN_ANSWER: &str = "You will get this Page's giveaway messages again.";
     const NOT_YOURS: &str = "This code isn't yours or has expired. To enter, open the campaign's \
         page again and tap Subscribe on Messenger.";
     const TOO_MANY_CODES: &str = "Too many wrong codes in the last hour, so codes are not checked \
@@ -493,6 +522,7 @@ mod server_side {
             now: now_ms(),
             last_interaction_at: subscriber.last_interaction_at,
             unreachable: subscriber.unreachable_at.is_some(),
+            opted_out: subscriber.opted_out_at.is_some(),
             notice_path: NoticePath::Automatic,
             template: policy::TemplateState::Missing,
             tag_refused: false,

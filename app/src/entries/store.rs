@@ -324,6 +324,8 @@ pub struct Subscriber {
     pub first_name: Option<String>,
     pub last_interaction_at: i64,
     pub unreachable_at: Option<i64>,
+    /// Sent STOP (`OPT_OUT_WORDS`) and has not written since: no notices.
+    pub opted_out_at: Option<i64>,
 }
 
 /// Finds or creates the subscribers for (Page row, PSID, interaction time or 0) in one statement
@@ -343,7 +345,8 @@ pub async fn upsert_subscribers(
              ON CONFLICT (page_id, psid) DO UPDATE SET last_interaction_at =
                CASE WHEN excluded.last_interaction_at > subscribers.last_interaction_at
                     THEN excluded.last_interaction_at ELSE subscribers.last_interaction_at END
-             RETURNING id, page_id, psid, first_name, last_interaction_at, unreachable_at",
+             RETURNING id, page_id, psid, first_name, last_interaction_at, unreachable_at,
+                       opted_out_at",
             crate::db::value_rows(chunk.len(), 5)
         );
         let mut query = sqlx::query_as::<_, Subscriber>(&sql);
@@ -362,7 +365,7 @@ pub async fn upsert_subscribers(
 
 pub async fn find_subscriber(db: &Db, id: &str) -> Result<Option<Subscriber>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, page_id, psid, first_name, last_interaction_at, unreachable_at
+        "SELECT id, page_id, psid, first_name, last_interaction_at, unreachable_at, opted_out_at
          FROM subscribers WHERE id = $1",
     )
     .bind(id)
@@ -406,6 +409,22 @@ pub async fn mark_unreachable(
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// The person sent an opt-out word at `at` (or, with `None`, wrote again or sent START): the
+/// Page's notices stop, or resume. Answers whether anything changed.
+pub async fn set_opted_out(
+    db: &Db,
+    subscriber_id: &str,
+    at: Option<i64>,
+) -> Result<bool, sqlx::Error> {
+    let sql = if at.is_some() {
+        "UPDATE subscribers SET opted_out_at = $1 WHERE id = $2 AND opted_out_at IS NULL"
+    } else {
+        "UPDATE subscribers SET opted_out_at = $1 WHERE id = $2 AND opted_out_at IS NOT NULL"
+    };
+    let done = sqlx::query(sql).bind(at).bind(subscriber_id).execute(db).await?;
+    Ok(done.rows_affected() > 0)
 }
 
 /// A person wrote to the Page again after being unreachable: they can be reached again.
@@ -593,4 +612,4 @@ pub(crate) const SUBSCRIBER_NAME_COLUMNS: &str = "s.first_name, s.psid";
 /// After [`subscriber_join`]: what a sender needs of the person (to address them, and whether
 /// the window is open).
 pub(crate) const SUBSCRIBER_SEND_COLUMNS: &str = "s.id AS subscriber_id, s.psid, s.first_name,
-     s.last_interaction_at, s.unreachable_at";
+     s.last_interaction_at, s.unreachable_at, s.opted_out_at";

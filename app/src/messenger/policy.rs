@@ -51,6 +51,8 @@ pub struct Situation {
     pub now: i64,
     pub last_interaction_at: i64,
     pub unreachable: bool,
+    /// The person sent STOP to the Page: no notice until they write again or send START.
+    pub opted_out: bool,
     pub notice_path: NoticePath,
     /// Where the Page's utility template for notices stands with Meta.
     pub template: TemplateState,
@@ -143,6 +145,9 @@ pub enum Decision {
     Wait(String),
 }
 
+/// Why a notice did not go to someone who sent STOP: the admin's figures count it by these words.
+pub const OPTED_OUT: &str = "opted out: the person sent STOP to the Page";
+
 pub fn inside_window(last_interaction_at: i64, now: i64) -> bool {
     last_interaction_at > 0 && now - last_interaction_at < WINDOW_MS
 }
@@ -152,6 +157,11 @@ pub fn inside_window(last_interaction_at: i64, now: i64) -> bool {
 pub fn decide(s: &Situation) -> Decision {
     if s.unreachable {
         return Decision::Hold("the person blocked the Page or cannot be reached".into());
+    }
+    // An answer to what the person just wrote still goes (their STOP is answered once); nothing
+    // the Page sends of its own accord does.
+    if s.opted_out && !matches!(s.purpose, Purpose::Confirmation | Purpose::Reply) {
+        return Decision::Hold(OPTED_OUT.into());
     }
     if inside_window(s.last_interaction_at, s.now) {
         return Decision::Send(match s.purpose {
@@ -204,6 +214,7 @@ mod tests {
             now: NOW,
             last_interaction_at: NOW - hours_ago * 3600 * 1000,
             unreachable: false,
+            opted_out: false,
             notice_path: path,
             template: TemplateState::Approved,
             tag_refused: false,
@@ -316,5 +327,27 @@ mod tests {
             ..situation(Purpose::Confirmation, 0, NoticePath::Automatic)
         };
         assert!(matches!(decide(&s), Decision::Hold(r) if r.contains("blocked")));
+    }
+
+    #[test]
+    fn after_stop_no_notice_goes_but_the_answer_does() {
+        for notice in [
+            Purpose::EndNotice,
+            Purpose::UpdateNotice,
+            Purpose::WinnerNotice,
+        ] {
+            for hours in [0, 48] {
+                let s = Situation {
+                    opted_out: true,
+                    ..situation(notice, hours, NoticePath::Automatic)
+                };
+                assert_eq!(decide(&s), Decision::Hold(OPTED_OUT.into()), "{notice:?}");
+            }
+        }
+        let answer = Situation {
+            opted_out: true,
+            ..situation(Purpose::Reply, 0, NoticePath::Automatic)
+        };
+        assert_eq!(decide(&answer), Decision::Send(Path::Response));
     }
 }

@@ -809,3 +809,55 @@ both_databases!(
         ctx.stop().await;
     }
 );
+
+both_databases!(
+    stop_holds_the_pages_notices_and_start_resumes_them,
+    |url: String| async move {
+        let ctx = Demo::start(&url, &[]).await;
+        ctx.subscribe("alice", 0).await;
+        ctx.subscribe("bob", 0).await;
+        let say = |user: &'static str, text: &'static str| {
+            ctx.control(
+                reqwest::Method::POST,
+                "interactions",
+                json!({ "user": user, "page": "sunnybakery", "kind": "message", "text": text }),
+            )
+        };
+        // Any case; answered once, however often it is said.
+        say("alice", " Stop ").await;
+        ctx.settle().await;
+        say("alice", "STOP").await;
+        ctx.settle().await;
+        let told = ctx.received("alice", "no more giveaway messages").await;
+        assert_eq!(told.len(), 1, "{:?}", ctx.thread("alice").await);
+        assert_eq!(told[0]["messaging_type"], "RESPONSE");
+
+        let notice = ctx.update_notice("The draw moves to Friday").await;
+        ctx.settle().await;
+        let (status, _, reason, _) = ctx.outcome(&notice, "alice").await;
+        assert_eq!(status, "not_sent");
+        assert_eq!(reason.as_deref(), Some(app::messenger::policy::OPTED_OUT));
+        assert!(ctx.received("alice", "moves to Friday").await.is_empty());
+        assert_eq!(ctx.outcome(&notice, "bob").await.0, "sent");
+
+        // START (any case) resumes them, and says so.
+        say("alice", "start").await;
+        ctx.settle().await;
+        assert_eq!(ctx.received("alice", "messages again").await.len(), 1);
+        let notice = ctx.update_notice("The draw moves to Saturday").await;
+        ctx.settle().await;
+        assert_eq!(ctx.outcome(&notice, "alice").await.0, "sent");
+        assert_eq!(ctx.received("alice", "moves to Saturday").await.len(), 1);
+
+        // Writing anything else after STOP resumes them too, without an answer about it.
+        say("bob", "stop").await;
+        ctx.settle().await;
+        say("bob", "hello").await;
+        ctx.settle().await;
+        assert!(ctx.received("bob", "messages again").await.is_empty());
+        let notice = ctx.update_notice("The draw moves to Sunday").await;
+        ctx.settle().await;
+        assert_eq!(ctx.outcome(&notice, "bob").await.0, "sent");
+        ctx.stop().await;
+    }
+);

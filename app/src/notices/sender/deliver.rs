@@ -55,6 +55,7 @@ impl Run {
                     row.last_interaction_at
                 },
                 unreachable: row.unreachable_at.is_some(),
+                opted_out: row.opted_out_at.is_some(),
                 notice_path,
                 template,
                 tag_refused,

@@ -15,6 +15,7 @@ pub(super) struct Row {
     pub(super) first_name: Option<String>,
     pub(super) last_interaction_at: i64,
     pub(super) unreachable_at: Option<i64>,
+    pub(super) opted_out_at: Option<i64>,
     pub(super) text: String,
     pub(super) title: String,
     pub(super) prize: String,
