@@ -514,14 +514,17 @@ pub struct Reach {
     pub outside: i64,
     /// Entrants who blocked the Page or cannot be reached.
     pub unreachable: i64,
+    /// Reachable entrants who sent STOP: they get no notice.
+    pub opted_out: i64,
 }
 
 pub async fn reach(db: &Db, campaign_id: &str, since: i64) -> Result<Reach, sqlx::Error> {
     sqlx::query_as(
         "SELECT
-           COALESCE(SUM(CASE WHEN s.unreachable_at IS NULL AND s.last_interaction_at > $2 THEN 1 ELSE 0 END), 0) AS inside,
-           COALESCE(SUM(CASE WHEN s.unreachable_at IS NULL AND s.last_interaction_at <= $2 THEN 1 ELSE 0 END), 0) AS outside,
-           COALESCE(SUM(CASE WHEN s.unreachable_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS unreachable
+           COALESCE(SUM(CASE WHEN s.unreachable_at IS NULL AND s.opted_out_at IS NULL AND s.last_interaction_at > $2 THEN 1 ELSE 0 END), 0) AS inside,
+           COALESCE(SUM(CASE WHEN s.unreachable_at IS NULL AND s.opted_out_at IS NULL AND s.last_interaction_at <= $2 THEN 1 ELSE 0 END), 0) AS outside,
+           COALESCE(SUM(CASE WHEN s.unreachable_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS unreachable,
+           COALESCE(SUM(CASE WHEN s.unreachable_at IS NULL AND s.opted_out_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS opted_out
          FROM entries e JOIN subscribers s ON s.id = e.subscriber_id
          WHERE e.campaign_id = $1 AND e.status = 'confirmed'",
     )

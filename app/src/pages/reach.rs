@@ -219,6 +219,9 @@ pub struct EndNoticeReach {
     pub outside_window: i64,
     /// Entrants who blocked the Page or cannot be reached.
     pub unreachable: i64,
+    /// Entrants who sent STOP to the Page (`OPT_OUT_WORDS`) and have not written since.
+    #[serde(default)]
+    pub opted_out: i64,
     pub page: OutsideWindow,
 }
 
@@ -246,6 +249,7 @@ pub async fn notice_reach(campaign_id: String) -> Result<EndNoticeReach, AppErro
         inside_window: entrants.inside,
         outside_window: entrants.outside,
         unreachable: entrants.unreachable,
+        opted_out: entrants.opted_out,
         page: outside_window(&state.db, &page.id).await?,
     })
 }
@@ -312,6 +316,9 @@ pub fn NoticeReachPanel(campaign_id: String) -> impl IntoView {
                                 r.inside_window, r.page_name
                             )}</p>
                             <p data-testid="reach-outside" data-state=r.page.key()>{outside}</p>
+                            {(r.opted_out > 0).then(|| view! {
+                                <p class="muted" data-testid="reach-opted-out">{format!("{} opted out (sent STOP) and get nothing until they write again.", r.opted_out)}</p>
+                            })}
                             {(r.unreachable > 0).then(|| view! {
                                 <p class="muted" data-testid="reach-unreachable">{format!("{} blocked the Page and get nothing.", r.unreachable)}</p>
                             })}

@@ -831,6 +831,14 @@ both_databases!(
         let told = ctx.received("alice", "no more giveaway messages").await;
         assert_eq!(told.len(), 1, "{:?}", ctx.thread("alice").await);
         assert_eq!(told[0]["messaging_type"], "RESPONSE");
+        // The admin sees them apart from those who blocked the Page.
+        let admin = ctx.login_as("admin").await;
+        let (status, body) = admin
+            .call("notice_reach", &[("campaign_id", ctx.campaign.as_str())])
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let reach: app::pages::reach::EndNoticeReach = serde_json::from_str(&body).unwrap();
+        assert_eq!((reach.inside_window, reach.opted_out, reach.unreachable), (1, 1, 0));
 
         let notice = ctx.update_notice("The draw moves to Friday").await;
         ctx.settle().await;
