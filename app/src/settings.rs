@@ -59,6 +59,9 @@ pub struct Settings {
     /// The words (any case, alone in a message) by which a person stops a Page's notices
     /// (`OPT_OUT_WORDS`, comma-separated; default `STOP`). START, or writing again, resumes them.
     pub opt_out_words: Vec<String>,
+    /// How long processed webhook payloads and sent messages' texts are kept
+    /// (`RETENTION_DAYS`, default 30; `messenger::retention`).
+    pub retention_ms: i64,
 }
 
 /// Limits against a person or an admin filling the disk or guessing codes.
@@ -476,7 +479,10 @@ impl Settings {
         let opt_out_words = parse_opt_out_words(get("OPT_OUT_WORDS").as_deref())
             .map_err(|problem| bad("OPT_OUT_WORDS", problem))?;
 
+        let retention_ms = number("RETENTION_DAYS", 30, 3650)? as i64 * DAY_MS;
+
         Ok(Settings {
+            retention_ms,
             opt_out_words,
             draw_beacon_url,
             trusted_proxies,
@@ -646,6 +652,8 @@ mod tests {
             (&[("DRAW_BEACON_URL", "beacon.example")], "DRAW_BEACON_URL"),
             (&[("OPT_OUT_WORDS", "STOP, ,END")], "OPT_OUT_WORDS"),
             (&[("OPT_OUT_WORDS", "START")], "OPT_OUT_WORDS"),
+            (&[("RETENTION_DAYS", "0")], "RETENTION_DAYS"),
+            (&[("RETENTION_DAYS", "a month")], "RETENTION_DAYS"),
             (
                 &[("DRAW_BEACON_URL", "https://api.example/x?y=1")],
                 "DRAW_BEACON_URL",

@@ -118,6 +118,10 @@ impl Server {
             ));
             tasks.spawn(run_until(stop.clone(), app::notices::worker(state.clone())));
             tasks.spawn(run_until(stop.clone(), app::winners::worker(state.clone())));
+            tasks.spawn(run_until(
+                stop.clone(),
+                app::messenger::retention::worker(state.clone()),
+            ));
         }
 
         let stop_serving = stop.clone();

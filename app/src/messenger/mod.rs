@@ -34,4 +34,6 @@ pub mod policy;
 #[cfg(feature = "ssr")]
 pub mod receive;
 #[cfg(feature = "ssr")]
+pub mod retention;
+#[cfg(feature = "ssr")]
 pub mod webhook;

@@ -21,6 +21,7 @@ mod notices;
 mod notices_crash;
 mod public_pages;
 mod receipts;
+mod retention;
 mod sandbox_login;
 mod sandbox_messenger;
 mod sandbox_send;

@@ -1,0 +1,54 @@
+//! Retention (issue #17): what people wrote to a Page is kept only as long as it serves. A
+//! processed webhook's payload (the person's message, their name in a referral…) is emptied
+//! `RETENTION_DAYS` after it was processed, and a settled message we sent keeps no text of its
+//! own after the same time. The rows stay, without their content: the dedupe keys still refuse a
+//! late duplicate from Meta, and the admin's counts and outcomes do not change.
+
+use crate::db::{now_ms, Db};
+use crate::state::AppState;
+
+/// What one purge emptied: webhook payloads, message texts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub payloads: u64,
+    pub texts: u64,
+}
+
+/// Empties what is older than `before` (milliseconds since the epoch).
+pub async fn purge(db: &Db, before: i64) -> Result<Purged, sqlx::Error> {
+    let payloads = sqlx::query(
+        "UPDATE webhook_events SET payload = ''
+         WHERE processed_at IS NOT NULL AND processed_at < $1 AND payload <> ''",
+    )
+    .bind(before)
+    .execute(db)
+    .await?
+    .rows_affected();
+    // Only settled messages: one still queued (or under way) needs its text to go.
+    let texts = sqlx::query(
+        "UPDATE outgoing_messages SET body = NULL
+         WHERE body IS NOT NULL AND updated_at < $1 AND status NOT IN ('queued', 'sending')",
+    )
+    .bind(before)
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(Purged { payloads, texts })
+}
+
+/// `purge` every hour (and at start), for what is older than the setting's days.
+pub async fn worker(state: AppState) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let before = now_ms() - state.settings.retention_ms;
+        match purge(&state.db, before).await {
+            Ok(purged) if purged != Purged::default() => {
+                tracing::info!(payloads = purged.payloads, texts = purged.texts, "old content purged")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "the retention purge failed"),
+        }
+    }
+}
