@@ -542,7 +542,10 @@ fn is_graph_version(v: &str) -> bool {
 /// The opt-out words: upper-cased, each one word of letters, never START (which resumes) nor
 /// CLAIM (which claims a prize). Empty or unset: `STOP`.
 pub fn parse_opt_out_words(raw: Option<&str>) -> Result<Vec<String>, String> {
-    let raw = raw.map(str::trim).filter(|r| !r.is_empty()).unwrap_or("STOP");
+    let raw = raw
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .unwrap_or("STOP");
     let mut words = Vec::new();
     for word in raw.split(',') {
         let word = word.trim().to_uppercase();
@@ -552,7 +555,9 @@ pub fn parse_opt_out_words(raw: Option<&str>) -> Result<Vec<String>, String> {
             ));
         }
         if word == OPT_IN_WORD || word == "CLAIM" {
-            return Err(format!("{word} cannot stop messages: it has its own meaning"));
+            return Err(format!(
+                "{word} cannot stop messages: it has its own meaning"
+            ));
         }
         words.push(word);
     }

@@ -423,7 +423,11 @@ pub async fn set_opted_out(
     } else {
         "UPDATE subscribers SET opted_out_at = $1 WHERE id = $2 AND opted_out_at IS NOT NULL"
     };
-    let done = sqlx::query(sql).bind(at).bind(subscriber_id).execute(db).await?;
+    let done = sqlx::query(sql)
+        .bind(at)
+        .bind(subscriber_id)
+        .execute(db)
+        .await?;
     Ok(done.rows_affected() > 0)
 }
 

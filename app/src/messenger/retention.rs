@@ -45,7 +45,11 @@ pub async fn worker(state: AppState) {
         let before = now_ms() - state.settings.retention_ms;
         match purge(&state.db, before).await {
             Ok(purged) if purged != Purged::default() => {
-                tracing::info!(payloads = purged.payloads, texts = purged.texts, "old content purged")
+                tracing::info!(
+                    payloads = purged.payloads,
+                    texts = purged.texts,
+                    "old content purged"
+                )
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "the retention purge failed"),

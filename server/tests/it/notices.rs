@@ -838,7 +838,10 @@ both_databases!(
             .await;
         assert_eq!(status, 200, "{body}");
         let reach: app::pages::reach::EndNoticeReach = serde_json::from_str(&body).unwrap();
-        assert_eq!((reach.inside_window, reach.opted_out, reach.unreachable), (1, 1, 0));
+        assert_eq!(
+            (reach.inside_window, reach.opted_out, reach.unreachable),
+            (1, 1, 0)
+        );
 
         let notice = ctx.update_notice("The draw moves to Friday").await;
         ctx.settle().await;

@@ -57,12 +57,19 @@ both_databases!(
         assert!(payload("new").await.contains("555"));
         assert!(payload("waiting").await.contains("555"));
         assert_eq!(
-            demo.scalar("SELECT COUNT(*) FROM outgoing_messages WHERE body IS NOT NULL").await,
+            demo.scalar("SELECT COUNT(*) FROM outgoing_messages WHERE body IS NOT NULL")
+                .await,
             0
         );
         // The rows stay: counts and Meta's duplicates are judged as before.
-        assert_eq!(demo.scalar("SELECT COUNT(*) FROM webhook_events").await, events_before);
-        assert_eq!(purge(db, now - 30 * DAY_MS).await.unwrap(), Purged::default());
+        assert_eq!(
+            demo.scalar("SELECT COUNT(*) FROM webhook_events").await,
+            events_before
+        );
+        assert_eq!(
+            purge(db, now - 30 * DAY_MS).await.unwrap(),
+            Purged::default()
+        );
         demo.stop().await;
     }
 );
