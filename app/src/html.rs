@@ -31,7 +31,13 @@ mod server {
                     <title>{title}</title>
                     <link rel="stylesheet" href="/pkg/giveaway.css"/>
                 </head>
-                <body class=body_class>{children()}</body>
+                <body class=body_class>
+                    {children()}
+                    // Every public page links the privacy policy (Meta's app review asks for it).
+                    <footer class="legal">
+                        <a href="/privacy" target="_blank" rel="noopener" data-testid="privacy-link">"Privacy"</a>
+                    </footer>
+                </body>
             </html>
         }
     }

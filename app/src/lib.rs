@@ -30,6 +30,8 @@ pub mod state;
 // `public/verify-draw.js`.
 #[cfg(feature = "ssr")]
 pub mod draws;
+#[cfg(feature = "ssr")]
+pub mod privacy;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

@@ -62,6 +62,10 @@ pub struct Settings {
     /// How long processed webhook payloads and sent messages' texts are kept
     /// (`RETENTION_DAYS`, default 30; `messenger::retention`).
     pub retention_ms: i64,
+    /// Who runs this deployment, and how people reach them, for `/privacy`
+    /// (`OPERATOR_NAME`, `OPERATOR_CONTACT`; none: the page names the Page on Messenger).
+    pub operator_name: Option<String>,
+    pub operator_contact: Option<String>,
 }
 
 /// Limits against a person or an admin filling the disk or guessing codes.
@@ -481,7 +485,23 @@ impl Settings {
 
         let retention_ms = number("RETENTION_DAYS", 30, 3650)? as i64 * DAY_MS;
 
+        let text = |name: &'static str| -> Result<Option<String>, SettingError> {
+            match get(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+            {
+                Some(v) if v.chars().count() > 200 => {
+                    Err(bad(name, "must be at most 200 characters"))
+                }
+                v => Ok(v),
+            }
+        };
+        let operator_name = text("OPERATOR_NAME")?;
+        let operator_contact = text("OPERATOR_CONTACT")?;
+
         Ok(Settings {
+            operator_name,
+            operator_contact,
             retention_ms,
             opt_out_words,
             draw_beacon_url,

@@ -225,6 +225,7 @@ pub fn router(state: AppState, sandbox: Option<crate::sandbox_mount::Mounted>) -
         .merge(app::admins::auth::routes())
         .merge(app::entries::page::routes())
         .merge(app::winners::results::routes())
+        .merge(app::privacy::routes())
         .merge(app::campaigns::images::routes())
         .merge(app::messenger::receive::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), {

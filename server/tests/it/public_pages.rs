@@ -112,3 +112,55 @@ both_databases!(
         server.stop().await;
     }
 );
+
+both_databases!(
+    the_privacy_policy_says_what_this_deployment_keeps_and_every_public_page_links_it,
+    |url: String| async move {
+        let server = TestServer::start_with(
+            &url,
+            &[
+                ("DEMO_CAMPAIGN", "on"),
+                ("OPERATOR_NAME", "Sunny Bakery Ltd <b>"),
+                ("OPERATOR_CONTACT", "privacy@sunny.example"),
+                ("RETENTION_DAYS", "14"),
+                ("OPT_OUT_WORDS", "stop,arret"),
+            ],
+        )
+        .await;
+        let http = client();
+        let (status, html) = page(&http, &server, "/privacy").await;
+        assert_eq!(status, 200, "{html}");
+        for said in [
+            "Sunny Bakery Ltd &lt;b&gt;",
+            "runs the giveaways on this site",
+            "privacy@sunny.example",
+            "erased 14 days after",
+            "Send STOP, ARRET to the Page",
+        ] {
+            assert!(html.contains(said), "{said}: {html}");
+        }
+        assert!(!html.contains("<script"), "{html}");
+        for path in [
+            "/c/demo",
+            "/embed/demo",
+            "/c/demo/results",
+            "/c/nothing-here",
+        ] {
+            let (_, html) = page(&http, &server, path).await;
+            assert!(
+                html.contains("href=\"/privacy\""),
+                "{path} links the privacy policy: {html}"
+            );
+        }
+        server.stop().await;
+        // Without the operator's settings, the page still says whom to ask.
+        let server = TestServer::start(&url).await;
+        let (_, html) = page(&http, &server, "/privacy").await;
+        assert!(
+            html.contains("write to the Facebook Page that ran the giveaway"),
+            "{html}"
+        );
+        assert!(html.contains("erased 30 days after"), "{html}");
+        server.stop().await;
+    }
+);
