@@ -347,15 +347,10 @@ pub async fn managed_by_facebook_id(
     admin_id: &str,
     facebook_page_id: &str,
 ) -> Result<Option<Named>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT p.id, p.name FROM pages p
-         JOIN page_admins pa ON pa.page_id = p.id AND pa.admin_id = $2
-         WHERE p.facebook_page_id = $1",
-    )
-    .bind(facebook_page_id)
-    .bind(admin_id)
-    .fetch_optional(db)
-    .await
+    match row_id(db, facebook_page_id).await? {
+        Some(row) => managed(db, admin_id, &row).await,
+        None => Ok(None),
+    }
 }
 
 /// Whether the admin has a stored right on the Page.

@@ -673,12 +673,9 @@ both_databases!(
         }
         // The first winner taps the button: the claim is recorded and answered.
         let (first, second) = (&winners[0], &winners[1]);
-        say(
-            &demo,
-            first,
-            serde_json::json!({"kind": "postback", "title": "Claim my prize", "payload": payload}),
-        )
-        .await;
+        let tap =
+            serde_json::json!({"kind": "postback", "title": "Claim my prize", "payload": payload});
+        say(&demo, first, tap.clone()).await;
         demo.settle().await;
         assert_eq!(demo.received(first, "is claimed").await.len(), 1);
         let statuses: Vec<&str> = store::winners(demo.db(), &demo.campaign)
@@ -689,12 +686,7 @@ both_databases!(
             .collect();
         assert_eq!(statuses, ["claimed", "won"]);
         // Tapping again is answered, and claims nothing more.
-        say(
-            &demo,
-            first,
-            serde_json::json!({"kind": "postback", "title": "Claim my prize", "payload": payload}),
-        )
-        .await;
+        say(&demo, first, tap).await;
         demo.settle().await;
         assert_eq!(demo.received(first, "already claimed").await.len(), 1);
         // The word from someone who won nothing is just a word: no answer.
