@@ -466,6 +466,19 @@ impl Published {
     pub fn lifecycle(&self, now: i64) -> super::Lifecycle {
         super::Lifecycle::of(self.publish_state, self.starts_at, self.ends_at, now)
     }
+
+    /// A time as the campaign's people read it, in the campaign's time zone ("December 24,
+    /// 2026 at 18:00 CET"): on its pages and in its messages.
+    pub fn local_time(&self, ms: i64) -> String {
+        let tz = jiff::tz::TimeZone::get(&self.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+        jiff::Timestamp::from_millisecond(ms)
+            .map(|t| {
+                t.to_zoned(tz)
+                    .strftime("%B %-d, %Y at %H:%M %Z")
+                    .to_string()
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// Published and archived campaigns, with their Page as the public pages show it.

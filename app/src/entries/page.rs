@@ -288,7 +288,7 @@ pub(super) fn open_for_entries(campaign: &Published) -> Result<(), AppError> {
             "This giveaway has not started yet",
             &format!(
                 "It opens on {}. Come back then!",
-                when(campaign.starts_at, &campaign.time_zone)
+                campaign.local_time(campaign.starts_at)
             ),
         )),
         Lifecycle::Ended | Lifecycle::Archived => Err(AppError::page(
@@ -300,18 +300,6 @@ pub(super) fn open_for_entries(campaign: &Published) -> Result<(), AppError> {
 }
 
 // --- What the page shows --------------------------------------------------------------------
-
-/// A time as the campaign's people read it: in the campaign's time zone.
-fn when(ms: i64, zone: &str) -> String {
-    let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| {
-            t.to_zoned(tz)
-                .strftime("%B %-d, %Y at %H:%M %Z")
-                .to_string()
-        })
-        .unwrap_or_default()
-}
 
 /// The m.me link of an entry: the Page, and the entry's signed ref.
 pub fn messenger_link(state: &AppState, campaign: &Published, entry: &store::Entry) -> String {
@@ -395,7 +383,7 @@ async fn render(
             login_first,
         },
         (_, Lifecycle::Scheduled | Lifecycle::Draft) => {
-            Action::NotStarted(when(campaign.starts_at, &campaign.time_zone))
+            Action::NotStarted(campaign.local_time(campaign.starts_at))
         }
         (_, Lifecycle::Ended | Lifecycle::Archived) => Action::Ended,
     };
@@ -407,12 +395,8 @@ async fn render(
         }),
         prize: campaign.prize.clone(),
         description: campaign.description.clone(),
-        ends: (lifecycle == Lifecycle::Live).then(|| {
-            (
-                when(campaign.ends_at, &campaign.time_zone),
-                campaign.ends_at,
-            )
-        }),
+        ends: (lifecycle == Lifecycle::Live)
+            .then(|| (campaign.local_time(campaign.ends_at), campaign.ends_at)),
         rules: campaign.rules.clone(),
         draw_commitment: campaign.draw_commitment.clone(),
         results_url: format!("/c/{}/results", campaign.slug),

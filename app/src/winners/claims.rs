@@ -53,14 +53,6 @@ pub fn prize_of(campaign: &Published, rank: i64) -> String {
         .to_string()
 }
 
-/// A time as the campaign's people read it: in the campaign's time zone.
-fn when(ms: i64, zone: &str) -> String {
-    let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.to_zoned(tz).strftime("%B %-d at %H:%M %Z").to_string())
-        .unwrap_or_default()
-}
-
 /// Queues a message for every prize holder not told yet, in `campaign_id` or everywhere (the
 /// winners' round, which also catches what a crash left between the draw and the queue).
 /// Answers how many messages were queued.
@@ -90,7 +82,7 @@ pub async fn tell(state: &AppState, campaign_id: Option<&str>) -> Result<u64, sq
                     h.ticket,
                     prize_of(&campaign, h.prize_rank),
                     campaign.title,
-                    when(h.claim_deadline.unwrap_or(0), &campaign.time_zone),
+                    campaign.local_time(h.claim_deadline.unwrap_or(0)),
                 ),
             })
             .collect();
