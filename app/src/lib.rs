@@ -8,6 +8,7 @@ pub mod admins;
 pub mod campaigns;
 pub mod entries;
 pub mod error;
+pub mod handoff;
 pub mod home;
 pub mod html;
 pub mod messenger;

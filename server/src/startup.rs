@@ -122,6 +122,8 @@ impl Server {
                 stop.clone(),
                 app::messenger::retention::worker(state.clone()),
             ));
+            // Hand-off webhooks: due deliveries sent, old payloads purged.
+            tasks.spawn(run_until(stop.clone(), app::handoff::worker(state.clone())));
         }
 
         let stop_serving = stop.clone();

@@ -54,6 +54,8 @@ pub fn PagesPanel() -> impl IntoView {
                                 // Mounted on demand: each open panel polls its figures.
                                 let stats_open = RwSignal::new(false);
                                 let stats_id = id.clone();
+                                let handoff_open = RwSignal::new(false);
+                                let handoff_id = id.clone();
                                 view! {
                                     <li class="page-row" data-testid="page" data-page-id=row_id>
                                         <div>
@@ -78,6 +80,11 @@ pub fn PagesPanel() -> impl IntoView {
                                                     on:click=move |_| stats_open.update(|o| *o = !*o)>
                                                     "Messages"
                                                 </button>
+                                                <button type="button" class="secondary" data-testid="handoff-toggle"
+                                                    aria-expanded=move || handoff_open.get().to_string()
+                                                    on:click=move |_| handoff_open.update(|o| *o = !*o)>
+                                                    "Hand-off webhooks"
+                                                </button>
                                             })}
                                         </div>
                                         {paused}
@@ -90,6 +97,9 @@ pub fn PagesPanel() -> impl IntoView {
                                                     scope=crate::notices::Scope::Page(stats_id.clone())/>
                                             </div>
                                         }.into_any())}
+                                        {move || handoff_open.get().then(|| view! {
+                                            <crate::handoff::HandoffPanel facebook_page_id=handoff_id.clone()/>
+                                        })}
                                     </li>
                                 }.into_any()
                             }).collect_view()}

@@ -38,6 +38,8 @@ const OWNERS: &[(&str, &str)] = &[
     ("draws", "winners"),
     ("draw_tickets", "winners"),
     ("winners", "winners"),
+    ("page_hooks", "handoff"),
+    ("hook_deliveries", "handoff"),
 ];
 
 /// Files (or folders, ending in `/`) allowed to name a table they do not own, each with its
