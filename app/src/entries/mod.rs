@@ -199,6 +199,8 @@ mod server_side {
             if store::set_opted_out(&state.db, &subscriber.id, Some(at)).await? {
                 subscriber.opted_out_at = Some(at);
                 answer(state, &asker(subscriber), None, OPTED_OUT_ANSWER).await?;
+                crate::handoff::opted_out(state, page_row_id, facebook_page_id, subscriber, at)
+                    .await;
             }
             return Ok(());
         }
@@ -254,6 +256,8 @@ mod server_side {
                 .map(|q| q.payload.as_str());
             if let Some(keyword) = payload.and_then(|p| p.strip_prefix(KEYWORD_PAYLOAD_PREFIX)) {
                 store::record_keyword(&state.db, &subscriber.id, keyword, at).await?;
+                let (page, fb_page) = (page_row_id, facebook_page_id);
+                crate::handoff::keyword_tapped(state, page, fb_page, subscriber, keyword, at).await;
             }
         }
         Ok(())
@@ -390,6 +394,12 @@ mod server_side {
                     }
                 };
                 crate::notices::fanout::late_entrant(state, &campaign.id, &subscriber.id).await?;
+                let by_code = via == Via::Code;
+                let (entry_id, ticket_ref) = (&confirmed.id, ticket.as_deref());
+                crate::handoff::entry_confirmed(
+                    state, &campaign, entry_id, ticket_ref, by_code, subscriber,
+                )
+                .await;
                 send_confirmation(state, &campaign, &confirmed, subscriber, ticket.as_deref()).await
             }
             store::Confirmation::Already(_) | store::Confirmation::Duplicate { .. } => Ok(()),

@@ -123,6 +123,9 @@ pub async fn claim(
         };
         let outcome = store::claim(&state.db, &prize.campaign_id, &prize.entry_id, now).await?;
         let what = prize_of(&campaign, prize.prize_rank);
+        if matches!(outcome, Claim::Claimed) {
+            crate::handoff::winner_claimed(state, &campaign, prize, &what, subscriber_id).await;
+        }
         lines.push(match outcome {
             Claim::Claimed => format!(
                 "Your prize in {} is claimed: {what}. {} will tell you here how you get it.",
