@@ -34,5 +34,13 @@
     };
     if (window.ResizeObserver) new ResizeObserver(resize).observe(doc.body);
     resize();
+    // Tell the host page that its visitor has entered (the widget turns this into the DOM event
+    // `giveaway:entered`). To any origin: the frame cannot know its host's, and it carries only
+    // what is public anyway (the campaign's address and the ticket the results page lists).
+    if (doc.querySelector('[data-state="entered"]')) {
+      var ticket = doc.querySelector('[data-testid="ticket"]');
+      parent.postMessage({ giveaway: 'entered', campaign: location.pathname.split('/')[2],
+        ticket: ticket ? ticket.textContent : null }, '*');
+    }
   }
 })();

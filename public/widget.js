@@ -1,7 +1,13 @@
 /* Giveaway widget loader. Put <div data-campaign="your-slug"></div> where the giveaway goes and
  * load this script from the giveaway server. Each element becomes an iframe of the campaign,
  * sized to its content. Add data-consent="click" to load nothing until the visitor clicks.
- * Nothing is loaded from third parties. */
+ * Nothing is loaded from third parties.
+ *
+ * When the visitor's entry is confirmed (the frame shows "You're entered"), the element gets a
+ * `giveaway:entered` event (a CustomEvent that bubbles; shown again each time the frame shows the
+ * entered entry), whose `detail` is { campaign: 'your-slug', ticket: 'K7Q2MX' or null }:
+ *   document.addEventListener('giveaway:entered', function (e) { console.log(e.detail.ticket); });
+ * Only messages from this server's own frames are listened to. */
 (function () {
   var script = document.currentScript;
   var origin = new URL(script ? script.src : location.href).origin;
@@ -23,7 +29,7 @@
       frame.style.cssText = 'width:100%;border:0;height:420px;display:block';
       el.textContent = '';
       el.appendChild(frame);
-      frames.push(frame);
+      frames.push({ frame: frame, el: el, slug: slug });
     }
     if (el.getAttribute('data-consent') === 'click') {
       var button = document.createElement('button');
@@ -36,12 +42,19 @@
     }
   }
 
-  // Only our own iframes may resize themselves.
+  // Only our own iframes, from our origin, may resize themselves or say their visitor entered.
   window.addEventListener('message', function (event) {
-    if (event.origin !== origin || !event.data || event.data.giveaway !== 'resize') return;
+    if (event.origin !== origin || !event.data) return;
     for (var i = 0; i < frames.length; i++) {
-      if (frames[i].contentWindow === event.source) {
-        frames[i].style.height = Math.max(120, Math.min(4000, +event.data.height || 0)) + 'px';
+      var f = frames[i];
+      if (f.frame.contentWindow !== event.source) continue;
+      if (event.data.giveaway === 'resize') {
+        f.frame.style.height = Math.max(120, Math.min(4000, +event.data.height || 0)) + 'px';
+      } else if (event.data.giveaway === 'entered') {
+        var ticket = typeof event.data.ticket === 'string' ? event.data.ticket.slice(0, 64) : null;
+        f.el.dispatchEvent(new CustomEvent('giveaway:entered', {
+          bubbles: true, detail: { campaign: f.slug, ticket: ticket }
+        }));
       }
     }
   });
