@@ -16,6 +16,7 @@ mod data_layer;
 mod draw;
 mod entrants;
 mod graph_client;
+mod handoff;
 mod lifecycle;
 mod notices;
 mod notices_crash;
