@@ -67,11 +67,12 @@ fn PrivacyPage(policy: Policy) -> impl IntoView {
                         <li>"The messages the Page sent you about the giveaway, and whether they were delivered and read."</li>
                         <li>"What you write to the Page, only to understand it (an entry code, a keyword, CLAIM, STOP)."</li>
                         <li>"If a giveaway asks you to log in with Facebook: the id Facebook gives this app for you, nothing else."</li>
+                        <li data-testid="privacy-handoff">"If the Page's organiser connects their own tools (their Messenger chatbot, for one), they are told when you enter, tap a keyword, send STOP or claim a prize, with your Messenger id for the Page and your first name, so that their chatbot can answer you in the same conversation."</li>
                     </ul>
-                    <p>"Nothing is sold or shared, and no advertising or tracking cookie is set (a giveaway's page keeps one cookie, to show you your own entry when you come back)."</p>
+                    <p>"Nothing is sold, nor shared beyond the organiser's own tools, and no advertising or tracking cookie is set (a giveaway's page keeps one cookie, to show you your own entry when you come back)."</p>
                     <h2>"For how long"</h2>
                     <p data-testid="privacy-retention">{format!(
-                        "What you write to the Page, and the text of the messages it sent you, are erased {retention_days} days after they were handled. Your entry is kept while the organiser keeps the giveaway, so that the draw can be checked."
+                        "What you write to the Page, the text of the messages it sent you, and the copies kept of what was passed to the organiser's tools are erased {retention_days} days after they were handled. Your entry is kept while the organiser keeps the giveaway, so that the draw can be checked."
                     )}</p>
                     <h2>"Stopping messages"</h2>
                     <p data-testid="privacy-stop">{format!(
