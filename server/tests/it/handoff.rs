@@ -569,3 +569,39 @@ both_databases!(
         ctx.stop().await;
     }
 );
+
+both_databases!(
+    a_winner_claiming_reaches_the_hooks_that_want_it,
+    |url: String| async move {
+        let ctx = Demo::start(&url, &[]).await;
+        let tool = Tool::start().await;
+        let admin = ctx.login_as("admin").await;
+        let hook = add_hook(&admin, &tool.url("/claims"), &["winner_claimed"]).await;
+        ctx.draw_at_end(1).await;
+        ctx.subscribe("alice", 0).await;
+        ctx.end_now().await;
+        ctx.settle().await;
+        // Alice, the only entrant, won: she claims with the word, twice.
+        say(&ctx, "alice", "message", json!({ "text": "CLAIM" })).await;
+        say(&ctx, "alice", "message", json!({ "text": "claim" })).await;
+        app::handoff::run_once(ctx.state()).await.unwrap();
+        let got = tool.received();
+        assert_eq!(got.len(), 1, "only the claim, once: {got:?}");
+        assert!(signature_holds(&got[0], &hook.secret));
+        let body = got[0].json();
+        assert_eq!(body["type"], "winner.claimed");
+        let data = &body["data"];
+        assert_eq!(data["campaign"]["slug"], "demo");
+        assert_eq!(data["prize_rank"], 1);
+        assert_eq!(data["prize"], "A croissant a day for a year");
+        assert_eq!(data["psid"], ctx.psid("alice").await.as_str());
+        let ticket: String =
+            sqlx::query_scalar("SELECT ticket FROM winners WHERE campaign_id = $1")
+                .bind(&ctx.campaign)
+                .fetch_one(ctx.db())
+                .await
+                .unwrap();
+        assert_eq!(data["ticket"], ticket.as_str());
+        ctx.stop().await;
+    }
+);
