@@ -10,7 +10,8 @@
 //! admins → `admins`; campaigns, uploads → `campaigns`; entries, subscribers,
 //! subscriber_keywords, code_misses → `entries`; pages, page_admins → `pages`; notices, jobs,
 //! page_templates → `notices`; outgoing_messages, webhook_events → `messenger`; tickets,
-//! draw_seeds, draws, draw_tickets, winners → `winners`; sessions → `server/src/sessions.rs`.
+//! draw_seeds, draws, draw_tickets, winners → `winners`; deletion_requests → `privacy`;
+//! sessions → `server/src/sessions.rs`.
 
 use sqlx::{
     any::{install_default_drivers, AnyPoolOptions},

@@ -38,6 +38,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("draws", "winners"),
     ("draw_tickets", "winners"),
     ("winners", "winners"),
+    ("deletion_requests", "privacy"),
 ];
 
 /// Files (or folders, ending in `/`) allowed to name a table they do not own, each with its
