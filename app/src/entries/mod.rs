@@ -124,10 +124,12 @@ pub async fn public_base_url() -> Result<String, AppError> {
 #[leptos::component]
 pub fn EntriesPanel(campaign_id: String) -> impl leptos::IntoView {
     use leptos::prelude::*;
+    let entrants = format!("/admin/campaigns/{campaign_id}/entrants");
     let report = Resource::new(move || campaign_id.clone(), campaign_entries);
     view! {
         <section class="card" data-testid="entries-panel">
             <h2>"Entries"</h2>
+            <p><a href=entrants data-testid="entrants-link">"See every entrant (search, disqualify, erase, CSV)"</a></p>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || report.get().map(|r| match r {
                     Ok(r) => view! {

@@ -159,6 +159,24 @@ both_databases!(
 );
 
 both_databases!(
+    the_sandbox_sends_the_deletion_callback_as_meta_does,
+    |url: String| async move {
+        let demo = Demo::start(&url, &[]).await;
+        let _admin = demo.login_as("admin").await;
+        assert_eq!(demo.scalar("SELECT COUNT(*) FROM admins").await, 1);
+        let sent = demo
+            .control(reqwest::Method::POST, "users/admin/deletion", json!({}))
+            .await;
+        assert_eq!(sent["status"], 200, "{sent}");
+        let status_url = sent["answer"]["url"].as_str().unwrap();
+        assert_eq!(demo.scalar("SELECT COUNT(*) FROM admins").await, 0);
+        let path = format!("/deletion/{}", status_url.rsplit('/').next().unwrap());
+        assert!(demo.page_text(&path).await.contains("organiser account"));
+        demo.stop().await;
+    }
+);
+
+both_databases!(
     delete_my_data_in_messenger_erases_the_person_on_that_page,
     |url: String| async move {
         let demo = Demo::start(&url, &[]).await;

@@ -31,6 +31,19 @@ async fn seed_pending(demo: &Demo, n: usize) {
     }
 }
 
+/// Names `user`'s subscriber as Messenger's profile would (the sandbox, like Meta without
+/// profile access, gives none).
+async fn name(demo: &Demo, user: &str, first_name: &str, initial: Option<&str>) {
+    let psid = demo.psid(user).await;
+    sqlx::query("UPDATE subscribers SET first_name = $2, last_initial = $3 WHERE psid = $1")
+        .bind(&psid)
+        .bind(first_name)
+        .bind(initial)
+        .execute(demo.db())
+        .await
+        .unwrap();
+}
+
 /// Every page of the list for this query (`state`, `q`, `order` as the page's address says).
 async fn all_pages(
     admin: &crate::support::Admin<'_>,
@@ -67,16 +80,7 @@ both_databases!(
         seed_pending(&demo, 130).await;
         demo.subscribe("alice", 0).await;
         demo.subscribe("bob", 0).await;
-        // Alice's name as Messenger's profile would give it (the sandbox, like Meta without
-        // profile access, gives none).
-        let alice_psid = demo.psid("alice").await;
-        sqlx::query(
-            "UPDATE subscribers SET first_name = 'Alice', last_initial = 'E' WHERE psid = $1",
-        )
-        .bind(&alice_psid)
-        .execute(demo.db())
-        .await
-        .unwrap();
+        name(&demo, "alice", "Alice", Some("E")).await;
         let admin = demo.login_as("admin").await;
         let id = demo.campaign.as_str();
         let total = demo
@@ -240,14 +244,7 @@ both_databases!(
         let demo = Demo::start(&url, &[]).await;
         seed_pending(&demo, 3000).await;
         demo.subscribe("alice", 0).await;
-        let psid = demo.psid("alice").await;
-        sqlx::query(
-            "UPDATE subscribers SET first_name = '=HYPERLINK(\"http://x\")' WHERE psid = $1",
-        )
-        .bind(&psid)
-        .execute(demo.db())
-        .await
-        .unwrap();
+        name(&demo, "alice", "=HYPERLINK(\"http://x\")", None).await;
         sqlx::query("UPDATE entries SET keyword = '@SUM(A1)' WHERE status = 'confirmed'")
             .execute(demo.db())
             .await
