@@ -11,7 +11,7 @@
 //! subscriber_keywords, code_misses → `entries`; pages, page_admins → `pages`; notices, jobs,
 //! page_templates → `notices`; outgoing_messages, webhook_events → `messenger`; tickets,
 //! draw_seeds, draws, draw_tickets, winners → `winners`; page_hooks, hook_deliveries →
-//! `handoff`; sessions → `server/src/sessions.rs`.
+//! `handoff`; deletion_requests → `privacy`; sessions → `server/src/sessions.rs`.
 
 use sqlx::{
     any::{install_default_drivers, AnyPoolOptions},

@@ -79,6 +79,11 @@ pub fn App() -> impl IntoView {
                         view=campaigns::editor::CampaignEditor
                         ssr=SsrMode::Async
                     />
+                    <Route
+                        path=(StaticSegment("admin"), StaticSegment("campaigns"), ParamSegment("id"), StaticSegment("entrants"))
+                        view=entries::list::EntrantsPage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </main>
         </Router>

@@ -2,13 +2,18 @@
 //! settings so that it says what this deployment actually keeps, for how long, and whom to ask.
 //! Server-rendered like the other public pages, linked from each of them (`html::Document`).
 
+pub mod deletion;
+pub mod erasure;
+
 use crate::html::{render_page, Document};
 use crate::state::AppState;
 use axum::{extract::State, response::Html, routing::get, Router};
 use leptos::prelude::*;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route(PATH, get(privacy_page))
+    Router::new()
+        .route(PATH, get(privacy_page))
+        .merge(deletion::routes())
 }
 
 pub const PATH: &str = "/privacy";
@@ -23,6 +28,7 @@ async fn privacy_page(State(state): State<AppState>) -> Html<String> {
         contact: settings.operator_contact.clone(),
         retention_days: settings.retention_ms / 86_400_000,
         stop_words: settings.opt_out_words.join(", "),
+        deletion_keyword: settings.deletion_keyword.clone(),
     };
     Html(render_page(move || view! { <PrivacyPage policy/> }))
 }
@@ -33,6 +39,7 @@ struct Policy {
     contact: Option<String>,
     retention_days: i64,
     stop_words: String,
+    deletion_keyword: String,
 }
 
 #[component]
@@ -42,6 +49,7 @@ fn PrivacyPage(policy: Policy) -> impl IntoView {
         contact,
         retention_days,
         stop_words,
+        deletion_keyword,
     } = policy;
     let ask = match contact {
         Some(contact) => view! {
@@ -79,6 +87,10 @@ fn PrivacyPage(policy: Policy) -> impl IntoView {
                         "Send {stop_words} to the Page on Messenger: you get one confirmation, then no more giveaway messages from that Page until you write to it again or send START."
                     )}</p>
                     <h2>"Deletion"</h2>
+                    <p data-testid="privacy-deletion-keyword">{format!(
+                        "Send {deletion_keyword} to the Page on Messenger: everything kept about you for that Page is erased at once (your id, name, entries and keywords, what you wrote), and the answer links a page that says what was erased. A ticket already drawn stays on the public results as the ticket alone."
+                    )}</p>
+                    <p data-testid="privacy-deletion-facebook">"If you logged in here with Facebook: remove this app in your Facebook settings (Apps and Websites) and ask for your data to be deleted. Facebook tells us, and we erase your entries and any organiser account; Facebook shows you a link to a page that says what was erased."</p>
                     {ask}
                 </article>
             </main>

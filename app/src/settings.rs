@@ -59,6 +59,9 @@ pub struct Settings {
     /// The words (any case, alone in a message) by which a person stops a Page's notices
     /// (`OPT_OUT_WORDS`, comma-separated; default `STOP`). START, or writing again, resumes them.
     pub opt_out_words: Vec<String>,
+    /// The message (any case, spaces squeezed, alone in a message) by which a person has their
+    /// data on a Page erased (`DELETION_KEYWORD`; default `DELETE MY DATA`).
+    pub deletion_keyword: String,
     /// How long processed webhook payloads and sent messages' texts are kept
     /// (`RETENTION_DAYS`, default 30; `messenger::retention`).
     pub retention_ms: i64,
@@ -483,6 +486,9 @@ impl Settings {
         let opt_out_words = parse_opt_out_words(get("OPT_OUT_WORDS").as_deref())
             .map_err(|problem| bad("OPT_OUT_WORDS", problem))?;
 
+        let deletion_keyword = parse_deletion_keyword(get("DELETION_KEYWORD").as_deref())
+            .map_err(|problem| bad("DELETION_KEYWORD", problem))?;
+
         let retention_ms = number("RETENTION_DAYS", 30, 3650)? as i64 * DAY_MS;
 
         let text = |name: &'static str| -> Result<Option<String>, SettingError> {
@@ -504,6 +510,7 @@ impl Settings {
             operator_contact,
             retention_ms,
             opt_out_words,
+            deletion_keyword,
             draw_beacon_url,
             trusted_proxies,
             auth,
@@ -584,12 +591,57 @@ pub fn parse_opt_out_words(raw: Option<&str>) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
+/// The deletion keyword: upper-cased, words of letters separated by single spaces, and none of
+/// the words that already mean something alone (START, CLAIM, the opt-out words are checked by
+/// the caller's order: a keyword is a phrase of two words or more, so it cannot be one of them).
+pub fn parse_deletion_keyword(raw: Option<&str>) -> Result<String, String> {
+    let raw = raw
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .unwrap_or("DELETE MY DATA");
+    let words: Vec<String> = raw.split_whitespace().map(str::to_uppercase).collect();
+    if words.len() < 2
+        || words.len() > 6
+        || !words.iter().all(|w| w.chars().all(char::is_alphabetic))
+    {
+        return Err(format!(
+            "`{raw}` must be two to six words of letters (e.g. DELETE MY DATA): one word alone \
+             is too easily sent by accident"
+        ));
+    }
+    Ok(words.join(" "))
+}
+
+/// Whether a message is the deletion keyword (any case, any spacing).
+pub fn is_deletion_keyword(keyword: &str, text: &str) -> bool {
+    let said: Vec<&str> = text.split_whitespace().collect();
+    let wanted: Vec<&str> = keyword.split(' ').collect();
+    said.len() == wanted.len()
+        && said
+            .iter()
+            .zip(&wanted)
+            .all(|(a, b)| a.eq_ignore_ascii_case(b))
+}
+
 /// The word that resumes a Page's notices after an opt-out.
 pub const OPT_IN_WORD: &str = "START";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_deletion_keyword_is_a_phrase_matched_in_any_case_and_spacing() {
+        let keyword = parse_deletion_keyword(None).unwrap();
+        assert_eq!(keyword, "DELETE MY DATA");
+        assert!(is_deletion_keyword(&keyword, "  delete  my Data "));
+        assert!(!is_deletion_keyword(&keyword, "delete my data please"));
+        assert!(!is_deletion_keyword(&keyword, "DELETE"));
+        assert_eq!(
+            parse_deletion_keyword(Some("forget me")).unwrap(),
+            "FORGET ME"
+        );
+    }
     use std::collections::HashMap;
 
     fn load(pairs: &[(&str, &str)]) -> Result<Settings, SettingError> {
@@ -677,6 +729,11 @@ mod tests {
             (&[("DRAW_BEACON_URL", "beacon.example")], "DRAW_BEACON_URL"),
             (&[("OPT_OUT_WORDS", "STOP, ,END")], "OPT_OUT_WORDS"),
             (&[("OPT_OUT_WORDS", "START")], "OPT_OUT_WORDS"),
+            (&[("DELETION_KEYWORD", "DELETE")], "DELETION_KEYWORD"),
+            (
+                &[("DELETION_KEYWORD", "DELETE MY DATA!")],
+                "DELETION_KEYWORD",
+            ),
             (&[("RETENTION_DAYS", "0")], "RETENTION_DAYS"),
             (&[("RETENTION_DAYS", "a month")], "RETENTION_DAYS"),
             (

@@ -10,6 +10,7 @@
 //! | call | body / query | what it does |
 //! |---|---|---|
 //! | `POST /reset` | | back to the seeded world: tokens, threads, grants, templates, logs and settings reset, queued webhooks dropped |
+//! | `POST /users/{user}/deletion` | | sends the app Meta's data deletion callback for that person (`signed_request` with their app-scoped id); answers `{status, answer}` (the app's JSON) |
 //! | `GET /world` | | app id, users (key, id, name, tasks, `app_role`, `psids` per Page), Pages |
 //! | `GET /settings` | | the global settings below |
 //! | `PATCH /settings` | any of: `tag_era` (`"2026"`\|`"legacy"`), `rate_limit_per_second` (300), `webhook_url`, `webhook_duplicate` (false), `webhook_reorder` (false), `reorder_window_ms` (100), `delivery_delay_ms` (200), `read_delay_ms` (null: only when the chat is viewed), `template_approval_delay_ms` (0: creation answers the review's outcome at once), `template_outcome` (`"APPROVED"`\|`"REJECTED"`), `template_rejection_reason` (`"INCORRECT_CATEGORY"`), `webhook_retry_initial_ms` (1000), `webhook_retry_for_ms` (3600000), `require_subscription` (true), `require_appsecret_proof` (false), `short_lived_token_seconds` (5400), `permission_access` (`{"<permission>": "advanced"\|"standard"}`, merged over the current levels; default every permission `advanced` except `pages_utility_messaging`: `standard`) | changes them; answers the new settings. Unknown setting, permission or level: 400 naming it |

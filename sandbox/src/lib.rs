@@ -18,6 +18,7 @@
 
 pub mod beacon;
 pub mod control;
+pub mod deletion;
 pub mod errors;
 pub mod graph;
 pub mod login;
@@ -364,6 +365,12 @@ pub fn router_for<S: Clone + Send + Sync + 'static>(sandbox: Shared) -> Router<S
             patch(control::set_template_status),
         )
         .route("/sandbox/control/users/{user}", patch(control::patch_user))
+        .route(
+            "/sandbox/control/users/{user}/deletion",
+            post(deletion::control),
+        )
+        .route("/sandbox/deletion", get(deletion::page))
+        .route("/sandbox/deletion/{user}", post(deletion::request))
         .route("/sandbox/beacon/info", get(beacon::info))
         .route("/sandbox/beacon/public/{round}", get(beacon::round))
         .route(
@@ -450,6 +457,7 @@ async fn index(axum::extract::State(sb): axum::extract::State<Shared>) -> Html<S
 <li><a href="{dialog}">Try the Login dialog</a></li>
 <li>Graph API: <code>{graph}</code></li>
 <li>Control API: <code>{control}</code> (see <a href="/sandbox/control/world">the world</a>)</li>
+<li><a href="/sandbox/deletion">Apps and websites</a>: remove the app and ask for deletion (the data deletion callback)</li>
 </ul>
 <h2>Messenger</h2><ul>{pages}</ul>"#,
             app = esc(&sb.config.app_id),

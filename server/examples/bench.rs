@@ -9,6 +9,9 @@
 //! `cargo run --release -p server --example bench -- <entry-page|ingest> <sqlite|postgres> [seconds|events]`
 //! PostgreSQL comes from `TEST_POSTGRES_URL` (a server database the role may create databases in).
 
+#[path = "shared/mod.rs"]
+mod shared;
+
 use app::{messenger::webhook::sign, secrets::Secret, settings::Settings};
 use serde_json::json;
 use server::startup::Server;
@@ -42,27 +45,7 @@ async fn main() {
 }
 
 async fn database(backend: &str) -> String {
-    let name = format!("giveaway_bench_{}", app::db::new_id());
-    match backend {
-        "sqlite" => format!(
-            "sqlite://{}/bench.db",
-            std::env::temp_dir().join(name).display()
-        ),
-        "postgres" => {
-            let admin = std::env::var("TEST_POSTGRES_URL")
-                .unwrap_or_else(|_| "postgres://giveaway:giveaway@127.0.0.1:5432/postgres".into());
-            let pool = sqlx::PgPool::connect(&admin)
-                .await
-                .expect("PostgreSQL reachable");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&pool)
-                .await
-                .unwrap();
-            let base = admin.rsplit_once('/').unwrap().0;
-            format!("{base}/{name}")
-        }
-        other => panic!("unknown backend {other}"),
-    }
+    shared::database::fresh(backend, "giveaway_bench").await
 }
 
 async fn boot(

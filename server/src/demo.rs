@@ -104,6 +104,9 @@ pub async fn seed(state: &AppState, sandbox: &Shared) -> Result<(), Box<dyn std:
         claim_hours: "72".into(),
         draw_mode: "auto".into(),
         prizes_by_rank: String::new(),
+        min_age: String::new(),
+        countries: String::new(),
+        consent_checkbox: false,
     };
     let id = match store::save(&state.db, &admin.id, None, &form).await? {
         store::Saved::Ok(id) => id,

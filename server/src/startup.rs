@@ -226,6 +226,7 @@ pub fn router(state: AppState, sandbox: Option<crate::sandbox_mount::Mounted>) -
         .route("/readyz", get(health::readyz))
         .merge(app::admins::auth::routes())
         .merge(app::entries::page::routes())
+        .merge(app::entries::entrants::routes())
         .merge(app::winners::results::routes())
         .merge(app::privacy::routes())
         .merge(app::campaigns::images::routes())

@@ -45,6 +45,26 @@ pub async fn upsert_at_login(
     })
 }
 
+/// Erases the admin account of a Facebook user (Meta's data deletion request, issue #17): the
+/// row, with its token, name and rights, goes; the campaigns and Pages they set up stay with
+/// their Page, naming no creator. Their sessions name an admin who no longer exists, so they log
+/// in nobody. False when there is no such admin.
+pub async fn erase(db: &Db, facebook_user_id: &str) -> Result<bool, sqlx::Error> {
+    let id: Option<String> =
+        sqlx::query_scalar("SELECT id FROM admins WHERE facebook_user_id = $1")
+            .bind(facebook_user_id)
+            .fetch_optional(db)
+            .await?;
+    let Some(id) = id else { return Ok(false) };
+    crate::campaigns::store::forget_creator(db, &id).await?;
+    crate::pages::store::forget_connector(db, &id).await?;
+    sqlx::query("DELETE FROM admins WHERE id = $1")
+        .bind(&id)
+        .execute(db)
+        .await?;
+    Ok(true)
+}
+
 /// Whether the admin granted this permission at their last login.
 pub async fn has_scope(db: &Db, id: &str, scope: &str) -> Result<bool, sqlx::Error> {
     let scopes: Option<String> =

@@ -53,6 +53,56 @@ pub struct CampaignForm {
     /// own line gets `prize`.
     #[serde(default)]
     pub prizes_by_rank: String,
+    /// Eligibility: the minimum age in years (empty: none said), and the countries of residence
+    /// allowed, ISO 3166-1 alpha-2 codes separated by commas or spaces (empty: anywhere).
+    #[serde(default)]
+    pub min_age: String,
+    #[serde(default)]
+    pub countries: String,
+    /// The entrant ticks "I accept the rules" before the Subscribe button works.
+    #[serde(default)]
+    pub consent_checkbox: bool,
+}
+
+/// The youngest minimum age a campaign may set: Facebook's own (no account before 13).
+pub const MIN_AGE_FLOOR: i64 = 13;
+pub const MIN_AGE_CEILING: i64 = 120;
+/// The most countries a campaign may list.
+pub const COUNTRIES_MAX: usize = 60;
+
+/// The minimum age as typed: none, or a whole number of years from 13 to 120.
+pub fn min_age(typed: &str) -> Result<Option<i64>, String> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Ok(None);
+    }
+    match typed.parse::<i64>() {
+        Ok(age) if (MIN_AGE_FLOOR..=MIN_AGE_CEILING).contains(&age) => Ok(Some(age)),
+        _ => Err(format!(
+            "Enter the minimum age in years, from {MIN_AGE_FLOOR} (Facebook's own minimum) to {MIN_AGE_CEILING}, or leave it empty."
+        )),
+    }
+}
+
+/// The countries as typed: two-letter codes (ISO 3166-1 alpha-2, e.g. FR, BE), separated by
+/// commas or spaces, upper-cased, each once.
+pub fn countries(typed: &str) -> Result<Vec<String>, String> {
+    let mut codes: Vec<String> = Vec::new();
+    for code in typed.split([',', ' ', ';']).filter(|c| !c.is_empty()) {
+        let code = code.to_ascii_uppercase();
+        if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(format!(
+                "`{code}` is not a country code: use two-letter codes (ISO 3166-1, e.g. FR, BE, CH) separated by commas."
+            ));
+        }
+        if !codes.contains(&code) {
+            codes.push(code);
+        }
+    }
+    if codes.len() > COUNTRIES_MAX {
+        return Err(format!("List at most {COUNTRIES_MAX} countries."));
+    }
+    Ok(codes)
 }
 
 /// A campaign's draw settings, read from its form.
@@ -197,6 +247,12 @@ pub fn check(form: &CampaignForm) -> FieldErrors {
     );
     optional_len(&mut fail, "description", &form.description, DESCRIPTION_MAX);
     optional_len(&mut fail, "rules", &form.rules, RULES_MAX);
+    if let Err(e) = min_age(&form.min_age) {
+        fail("min_age", e);
+    }
+    if let Err(e) = countries(&form.countries) {
+        fail("countries", e);
+    }
     if let Err(e) = check_image_url(&form.image_url) {
         fail("image_url", e);
     }

@@ -115,9 +115,10 @@ pub async fn save(
         "INSERT INTO campaigns (id, page_id, slug, title, description, prize, image_url, starts_at, ends_at,
            time_zone, rules, require_login, confirmation_enabled, confirmation_text, automation_keyword,
            notice_text, notice_path, tag_fallback, winners_count, alternates_count, claim_hours,
-           draw_mode, prizes_by_rank, created_by, created_at, updated_at)
+           draw_mode, prizes_by_rank, min_age, countries, consent_checkbox, created_by, created_at,
+           updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                 $21, $22, $23, $24, $25, $19, $20, $20)
+                 $21, $22, $23, $24, $25, $26, $27, $28, $19, $20, $20)
          ON CONFLICT (id) DO UPDATE SET
            page_id = excluded.page_id, slug = excluded.slug, title = excluded.title,
            description = excluded.description, prize = excluded.prize, image_url = excluded.image_url,
@@ -128,7 +129,9 @@ pub async fn save(
            notice_path = excluded.notice_path, tag_fallback = excluded.tag_fallback,
            winners_count = excluded.winners_count, alternates_count = excluded.alternates_count,
            claim_hours = excluded.claim_hours, draw_mode = excluded.draw_mode,
-           prizes_by_rank = excluded.prizes_by_rank, updated_at = excluded.updated_at",
+           prizes_by_rank = excluded.prizes_by_rank, min_age = excluded.min_age,
+           countries = excluded.countries, consent_checkbox = excluded.consent_checkbox,
+           updated_at = excluded.updated_at",
     )
     .bind(&id)
     .bind(&page)
@@ -159,6 +162,9 @@ pub async fn save(
         super::rules::DRAW_MANUAL
     })
     .bind(form.prizes_by_rank.trim_end())
+    .bind(super::rules::min_age(&form.min_age).ok().flatten())
+    .bind(super::rules::countries(&form.countries).unwrap_or_default().join(","))
+    .bind(Flag::stored(form.consent_checkbox))
     .execute(&mut *tx)
     .await;
     match written {
@@ -214,6 +220,10 @@ struct Row {
     claim_hours: i64,
     draw_mode: String,
     prizes_by_rank: String,
+    min_age: Option<i64>,
+    countries: String,
+    #[sqlx(try_from = "Flag")]
+    consent_checkbox: bool,
     entries: i64,
     end_notice: Option<NoticeStatus>,
 }
@@ -225,7 +235,8 @@ macro_rules! campaign_columns {
         "c.id, c.slug, c.title, c.description, c.prize, c.image_url, c.starts_at, c.ends_at,
          c.time_zone, c.rules, c.require_login, c.confirmation_enabled, c.confirmation_text,
          c.automation_keyword, c.notice_text, c.notice_path, c.tag_fallback, c.publish_state,
-         c.winners_count, c.alternates_count, c.claim_hours, c.draw_mode, c.prizes_by_rank"
+         c.winners_count, c.alternates_count, c.claim_hours, c.draw_mode, c.prizes_by_rank,
+         c.min_age, c.countries, c.consent_checkbox"
     };
 }
 
@@ -267,6 +278,9 @@ impl Row {
             claim_hours: self.claim_hours.to_string(),
             draw_mode: self.draw_mode,
             prizes_by_rank: self.prizes_by_rank,
+            min_age: self.min_age.map(|a| a.to_string()).unwrap_or_default(),
+            countries: self.countries.replace(',', ", "),
+            consent_checkbox: self.consent_checkbox,
         };
         super::Campaign {
             id: self.id,
@@ -339,6 +353,13 @@ pub async fn transition(
     let state = match (to, campaign.lifecycle(now)) {
         (_, super::Lifecycle::Archived) => {
             return Ok(Changed::Refused("This campaign is archived."))
+        }
+        // Entrants accept the rules by entering (Meta's promotion policy makes the organiser
+        // responsible for them): a campaign without rules cannot go public.
+        (Transition::Publish, _) if campaign.form.rules.trim().is_empty() => {
+            return Ok(Changed::Refused(
+                "Write the official rules (the Rules and terms field) before publishing: entrants accept them by entering.",
+            ))
         }
         (Transition::Publish, _) => PublishState::Published,
         (Transition::Unpublish, super::Lifecycle::Live | super::Lifecycle::Ended) => {
@@ -460,6 +481,12 @@ pub struct Published {
     pub draw_commitment: Option<String>,
     /// One prize per line by rank (`rules::CampaignForm::prizes_by_rank`).
     pub prizes_by_rank: String,
+    /// Eligibility: the minimum age, the countries of residence (codes, comma-separated).
+    pub min_age: Option<i64>,
+    pub countries: String,
+    /// The entrant ticks "I accept" before entering.
+    #[sqlx(try_from = "Flag")]
+    pub consent_checkbox: bool,
 }
 
 impl Published {
@@ -470,15 +497,26 @@ impl Published {
     /// A time as the campaign's people read it, in the campaign's time zone ("December 24,
     /// 2026 at 18:00 CET"): on its pages and in its messages.
     pub fn local_time(&self, ms: i64) -> String {
-        let tz = jiff::tz::TimeZone::get(&self.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-        jiff::Timestamp::from_millisecond(ms)
-            .map(|t| {
-                t.to_zoned(tz)
-                    .strftime("%B %-d, %Y at %H:%M %Z")
-                    .to_string()
-            })
-            .unwrap_or_default()
+        time_in(&self.time_zone, ms, "%B %-d, %Y at %H:%M %Z")
     }
+}
+
+/// An admin's account is erased: their campaigns and uploads stay (they belong to the Page) but
+/// name no creator.
+pub async fn forget_creator(db: &Db, admin_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE campaigns SET created_by = NULL WHERE created_by = $1")
+        .bind(admin_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// A time in a campaign's time zone (UTC if the zone is unknown), `format` as `strftime`'s.
+pub fn time_in(time_zone: &str, ms: i64, format: &str) -> String {
+    let tz = jiff::tz::TimeZone::get(time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_zoned(tz).strftime(format).to_string())
+        .unwrap_or_default()
 }
 
 /// Published and archived campaigns, with their Page as the public pages show it.

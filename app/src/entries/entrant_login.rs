@@ -138,6 +138,12 @@ async fn login_outcome(
             ));
         }
     };
-    let entry = store::create_pending(&state.db, &campaign.id, Some(&asid)).await?;
+    let entry = store::create_pending(
+        &state.db,
+        &campaign.id,
+        Some(&asid),
+        store::EntrySource::Page,
+    )
+    .await?;
     Ok(entry_redirect(state, &campaign, &entry, Frame::Page))
 }

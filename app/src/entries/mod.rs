@@ -7,6 +7,9 @@
 #[cfg(feature = "ssr")]
 mod entrant_login;
 #[cfg(feature = "ssr")]
+pub mod entrants;
+pub mod list;
+#[cfg(feature = "ssr")]
 pub mod page;
 #[cfg(feature = "ssr")]
 pub mod refs;
@@ -17,6 +20,36 @@ pub mod views;
 
 use crate::error::AppError;
 use serde::{Deserialize, Serialize};
+
+crate::word_enum! {
+    /// `entries.status`.
+    pub enum EntryStatus("entry status") {
+        /// The link (and code) was handed out; Messenger has not told us who answered it.
+        Pending = "pending",
+        Confirmed = "confirmed",
+        /// The person had entered already: `duplicate_of` names that entry.
+        Duplicate = "duplicate",
+        /// The admin took the entry out of the draw (`disqualified_reason` says why);
+        /// reinstating makes it `confirmed` again.
+        Disqualified = "disqualified",
+        /// The person's data was erased; the row keeps its place in the counts and the draw.
+        Erased = "erased",
+    }
+}
+
+crate::word_enum! {
+    /// How an entry came (`entries.source`).
+    pub enum EntrySource("entry source") {
+        /// The campaign's entry page.
+        Page = "page",
+        /// The widget embedded on the organiser's site.
+        Widget = "widget",
+        /// The QR code of the entry page's link, scanned with a phone.
+        Qr = "qr",
+        /// An m.me link forwarded to someone who never opened the entry page.
+        Direct = "direct",
+    }
+}
 
 /// Quick-reply payloads that carry an automation keyword start with this.
 pub const KEYWORD_PAYLOAD_PREFIX: &str = "KEYWORD:";
@@ -91,10 +124,12 @@ pub async fn public_base_url() -> Result<String, AppError> {
 #[leptos::component]
 pub fn EntriesPanel(campaign_id: String) -> impl leptos::IntoView {
     use leptos::prelude::*;
+    let entrants = format!("/admin/campaigns/{campaign_id}/entrants");
     let report = Resource::new(move || campaign_id.clone(), campaign_entries);
     view! {
         <section class="card" data-testid="entries-panel">
             <h2>"Entries"</h2>
+            <p><a href=entrants data-testid="entrants-link">"See every entrant (search, disqualify, erase, CSV)"</a></p>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || report.get().map(|r| match r {
                     Ok(r) => view! {
@@ -192,6 +227,28 @@ mod server_side {
             .as_ref()
             .and_then(|m| m.text.as_deref())
             .map(str::trim);
+        // The deletion keyword erases the person on this Page; the answer (with the status
+        // page's address) goes to the PSID still in hand.
+        let deletion = &state.settings.deletion_keyword;
+        if kind == EventKind::Message
+            && said.is_some_and(|t| crate::settings::is_deletion_keyword(deletion, t))
+        {
+            let erased = crate::privacy::erasure::erase_subscriber(state, &subscriber.id).await?;
+            let origin = crate::privacy::deletion::Origin::Messenger;
+            let code =
+                crate::privacy::deletion::record(&state.db, origin, &erased.summary()).await?;
+            let base = state
+                .settings
+                .public_base_url
+                .as_str()
+                .trim_end_matches('/');
+            let text = format!(
+                "Your data on this Page was erased: your entries, your name and what you wrote. \
+                 What was erased: {base}/deletion/{code}"
+            );
+            answer(state, &asker(subscriber), None, &text).await?;
+            return Ok(());
+        }
         let words = &state.settings.opt_out_words;
         if kind == EventKind::Message
             && said.is_some_and(|t| words.iter().any(|w| w.eq_ignore_ascii_case(t)))
@@ -214,9 +271,10 @@ mod server_side {
         }
 
         let found = if let Some(reference) = event.referral_ref() {
+            let scanned = super::refs::scanned(reference);
             entry_for_ref(state, reference)
                 .await?
-                .map(|entry| (entry, Via::Ref))
+                .map(|entry| (entry, Via::Ref { scanned }))
         } else if kind == EventKind::Message {
             let text = event.message.as_ref().and_then(|m| m.text.as_deref());
             match text.and_then(store::normalize_code) {
@@ -296,7 +354,10 @@ mod server_side {
     /// How the person named the entry: its link's ref or its fallback code.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     enum Via {
-        Ref,
+        /// `scanned`: the ref of the QR code's link.
+        Ref {
+            scanned: bool,
+        },
         Code,
     }
 
@@ -368,7 +429,7 @@ mod server_side {
             return Ok(());
         }
         let proof = match via {
-            Via::Ref => store::Proof::Ref {
+            Via::Ref { .. } => store::Proof::Ref {
                 forward_enters: !campaign.require_login,
             },
             Via::Code => store::Proof::Code,
@@ -377,6 +438,9 @@ mod server_side {
         match store::confirm(&state.db, entry, &subscriber.id, proof, at).await? {
             store::Confirmation::Confirmed(confirmed) => {
                 tracing::info!(entry = %confirmed.id, campaign = %campaign.id, "entry confirmed");
+                if via == (Via::Ref { scanned: true }) && confirmed.id == entry.id {
+                    store::set_source(&state.db, &confirmed.id, store::EntrySource::Qr).await?;
+                }
                 // The public ticket, now, so that the confirmation and the entry page show it
                 // (the freeze at the end gives one to any confirmed entry still without).
                 let ticket = match crate::winners::store::issue_ticket(

@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/c/{slug}", get(campaign_page))
         .route("/c/{slug}/enter", post(enter))
+        .route("/c/{slug}/rules", get(rules_page))
         .route("/c/{slug}/e/{entry}", get(entry_page))
         .route("/c/{slug}/e/{entry}/status", get(entry_status))
         .route("/embed/{slug}", get(embed_page))
@@ -135,6 +136,33 @@ struct EnterForm {
     /// The honeypot: hidden from people, filled by form-filling robots.
     #[serde(default)]
     website: String,
+    /// "yes" when the entrant ticked "I accept the rules" (campaigns that ask for it).
+    #[serde(default)]
+    accept: String,
+}
+
+async fn rules_page(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let campaign = load(&state, &slug).await?;
+    let runs = format!(
+        "Entries open on {} and close on {}.",
+        campaign.local_time(campaign.starts_at),
+        campaign.local_time(campaign.ends_at)
+    );
+    let html = views::rules_page(views::RulesPage {
+        title: campaign.title.clone(),
+        page_name: campaign.page_name.clone(),
+        prize: campaign.prize.clone(),
+        runs,
+        eligibility: views::eligibility(campaign.min_age, &campaign.countries),
+        rules: campaign.rules.clone(),
+        draw_commitment: campaign.draw_commitment.clone(),
+        entry_url: format!("/c/{}", campaign.slug),
+        results_url: format!("/c/{}/results", campaign.slug),
+    });
+    Ok(Html(html).into_response())
 }
 
 async fn enter(
@@ -182,11 +210,22 @@ async fn start_entry(
     }
     let campaign = load_now(state, slug).await?;
     open_for_entries(&campaign)?;
+    if campaign.consent_checkbox && form.accept != "yes" {
+        return Err(AppError::page(
+            StatusCode::BAD_REQUEST,
+            "Accept the rules to enter",
+            "This giveaway asks you to tick \"I accept the official rules\" before entering. Go back, tick the box and tap Subscribe on Messenger again.",
+        ));
+    }
     if campaign.require_login {
         // Facebook's dialog cannot be framed: the widget sends people to the full page for it.
         return Ok(Redirect::to(&format!("/c/{slug}/login")).into_response());
     }
-    let entry = store::create_pending(&state.db, &campaign.id, None).await?;
+    let source = match frame {
+        Frame::Page => store::EntrySource::Page,
+        Frame::Embed => store::EntrySource::Widget,
+    };
+    let entry = store::create_pending(&state.db, &campaign.id, None, source).await?;
     Ok(entry_redirect(state, &campaign, &entry, frame))
 }
 
@@ -303,9 +342,26 @@ pub(super) fn open_for_entries(campaign: &Published) -> Result<(), AppError> {
 
 /// The m.me link of an entry: the Page, and the entry's signed ref.
 pub fn messenger_link(state: &AppState, campaign: &Published, entry: &store::Entry) -> String {
+    link_with_ref(state, campaign, entry, "")
+}
+
+/// The same link for the QR code: its ref marked as scanned (`refs::SCANNED_PREFIX`).
+fn scanned_link(state: &AppState, campaign: &Published, entry: &store::Entry) -> String {
+    link_with_ref(state, campaign, entry, refs::SCANNED_PREFIX)
+}
+
+fn link_with_ref(
+    state: &AppState,
+    campaign: &Published,
+    entry: &store::Entry,
+    mark: &str,
+) -> String {
     let key = refs::RefKey::new(&state.settings.secret_key);
     let expires = entry.created_at / 1000 + refs::LIFETIME_S;
-    let reference = key.make(&campaign.id, &entry.ref_nonce, expires);
+    let reference = format!(
+        "{mark}{}",
+        key.make(&campaign.id, &entry.ref_nonce, expires)
+    );
     let page = campaign
         .page_username
         .clone()
@@ -365,7 +421,7 @@ async fn render(
             let link = messenger_link(state, campaign, e);
             Action::Pending {
                 status_url: format!("/c/{}/e/{}/status", campaign.slug, e.id),
-                qr_svg: qr_svg(&link),
+                qr_svg: qr_svg(&scanned_link(state, campaign, e)),
                 messenger_link: link,
                 fallback_code: e.fallback_code.clone(),
                 code_ms_left: e.created_at + state.settings.abuse.code_lifetime_ms - now_ms(),
@@ -381,6 +437,7 @@ async fn render(
             },
             new_tab: login_first && embed,
             login_first,
+            consent_checkbox: campaign.consent_checkbox,
         },
         (_, Lifecycle::Scheduled | Lifecycle::Draft) => {
             Action::NotStarted(campaign.local_time(campaign.starts_at))
@@ -398,6 +455,8 @@ async fn render(
         ends: (lifecycle == Lifecycle::Live)
             .then(|| (campaign.local_time(campaign.ends_at), campaign.ends_at)),
         rules: campaign.rules.clone(),
+        eligibility: views::eligibility(campaign.min_age, &campaign.countries),
+        rules_url: format!("/c/{}/rules", campaign.slug),
         draw_commitment: campaign.draw_commitment.clone(),
         results_url: format!("/c/{}/results", campaign.slug),
         embed,

@@ -82,12 +82,23 @@ pub fn new_nonce() -> String {
         .collect()
 }
 
+/// What the QR code's link puts before the ref, so that an entry scanned on a phone can be told
+/// from one tapped on the page (the entrants list shows how each came). Not signed: it claims
+/// nothing but the way the same link travelled.
+pub const SCANNED_PREFIX: &str = "q_";
+
+/// Whether a ref came through the entry page's QR code.
+pub fn scanned(reference: &str) -> bool {
+    reference.starts_with(SCANNED_PREFIX)
+}
+
 /// The nonce of a well-formed ref (to find its entry before verifying it against the campaign).
 pub fn nonce_of(reference: &str) -> Option<&str> {
     split(reference).map(|(nonce, _, _)| nonce)
 }
 
 fn split(reference: &str) -> Option<(&str, &str, &str)> {
+    let reference = reference.strip_prefix(SCANNED_PREFIX).unwrap_or(reference);
     let mut parts = reference.splitn(3, '-');
     let (nonce, expiry, sig) = (parts.next()?, parts.next()?, parts.next()?);
     let well_formed = nonce.len() == NONCE_LEN
@@ -155,6 +166,15 @@ mod tests {
             other_key.verify("campaign-1", &reference, 1_900_000_000),
             Err(RefError::BadSignature)
         );
+    }
+
+    #[test]
+    fn the_qr_codes_mark_leaves_the_ref_good() {
+        let reference = key().make("c", "AAAAAAAAAAAA", 2_000_000_000);
+        let from_qr = format!("{SCANNED_PREFIX}{reference}");
+        assert!(scanned(&from_qr) && !scanned(&reference));
+        assert_eq!(nonce_of(&from_qr), Some("AAAAAAAAAAAA"));
+        assert_eq!(key().verify("c", &from_qr, 0), Ok(()));
     }
 
     #[test]

@@ -6,16 +6,7 @@ use super::refs::new_nonce;
 use crate::db::{is_unique_violation, new_id, now_ms, Db};
 use rand::Rng;
 
-crate::word_enum! {
-    /// `entries.status`.
-    pub enum EntryStatus("entry status") {
-        /// The link (and code) was handed out; Messenger has not told us who answered it.
-        Pending = "pending",
-        Confirmed = "confirmed",
-        /// The person had entered already: `duplicate_of` names that entry.
-        Duplicate = "duplicate",
-    }
-}
+pub use super::{EntrySource, EntryStatus};
 
 #[derive(sqlx::FromRow, Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
@@ -148,6 +139,7 @@ pub async fn create_pending(
     db: &Db,
     campaign_id: &str,
     asid: Option<&str>,
+    source: EntrySource,
 ) -> Result<Entry, sqlx::Error> {
     if let Some(asid) = asid {
         if let Some(existing) = find_by_asid(db, campaign_id, asid).await? {
@@ -160,8 +152,9 @@ pub async fn create_pending(
         attempt += 1;
         let id = new_id();
         let inserted = sqlx::query(
-            "INSERT INTO entries (id, campaign_id, status, ref_nonce, fallback_code, asid, created_at)
-             VALUES ($1, $2, 'pending', $3, $4, $5, $6)",
+            "INSERT INTO entries (id, campaign_id, status, ref_nonce, fallback_code, asid, created_at,
+                                  source)
+             VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7)",
         )
         .bind(&id)
         .bind(campaign_id)
@@ -169,6 +162,7 @@ pub async fn create_pending(
         .bind(new_code())
         .bind(asid)
         .bind(now_ms())
+        .bind(source.as_str())
         .execute(db)
         .await;
         match inserted {
@@ -184,6 +178,88 @@ pub async fn create_pending(
             Err(e) => return Err(e),
         }
     }
+}
+
+/// Erases a person on a Page (issue #17): their entries become `erased` rows (no person, no
+/// app-scoped id, no keyword; counts and drawn tickets keep their place), their keywords and
+/// wrong codes go, and the subscriber row keeps no PSID or name (messages sent to it keep their
+/// counts) and is never sent to again. Answers the entries erased, as (entry, campaign).
+pub async fn erase_subscriber(
+    db: &Db,
+    subscriber_id: &str,
+    now: i64,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let entries: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, campaign_id FROM entries WHERE subscriber_id = $1 ORDER BY created_at",
+    )
+    .bind(subscriber_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE entries SET status = 'erased', subscriber_id = NULL, asid = NULL, keyword = NULL,
+                            disqualified_reason = NULL, erased_at = $2
+         WHERE subscriber_id = $1",
+    )
+    .bind(subscriber_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    for sql in [
+        "DELETE FROM subscriber_keywords WHERE subscriber_id = $1",
+        "DELETE FROM code_misses WHERE subscriber_id = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(subscriber_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query(
+        "UPDATE subscribers
+            SET psid = 'erased:' || id, first_name = NULL, last_initial = NULL,
+                unreachable_at = $2, unreachable_reason = 'erased', opted_out_at = NULL,
+                erased_at = $2
+          WHERE id = $1",
+    )
+    .bind(subscriber_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(entries)
+}
+
+/// Erases one entry that names no subscriber (a link handed out, a duplicate, a login-required
+/// entry not confirmed yet): it keeps no app-scoped id. False if it was erased already.
+pub async fn erase_entry(db: &Db, entry_id: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE entries SET status = 'erased', asid = NULL, keyword = NULL,
+                            disqualified_reason = NULL, erased_at = $2
+         WHERE id = $1 AND subscriber_id IS NULL AND status <> 'erased'",
+    )
+    .bind(entry_id)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The entries a person made through a Facebook login, by their app-scoped id.
+pub async fn entries_of_app_user(db: &Db, asid: &str) -> Result<Vec<Entry>, sqlx::Error> {
+    sqlx::query_as(&format!("{ENTRY} WHERE asid = $1"))
+        .bind(asid)
+        .fetch_all(db)
+        .await
+}
+
+/// Records how an entry came when it is known only at its confirmation (the QR code).
+pub async fn set_source(db: &Db, entry_id: &str, source: EntrySource) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE entries SET source = $2 WHERE id = $1")
+        .bind(entry_id)
+        .bind(source.as_str())
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 /// What confirming an entry came to.
@@ -261,11 +337,13 @@ pub async fn confirm(
         {
             return Ok(Confirmation::Forwarded);
         } else {
-            // Someone else already confirmed this entry: a fresh one for this person.
+            // Someone else already confirmed this entry: a fresh one for this person, who came
+            // by a forwarded link.
             let fresh = new_id();
             let inserted = sqlx::query(
-                "INSERT INTO entries (id, campaign_id, status, ref_nonce, fallback_code, created_at)
-                 VALUES ($1, $2, 'pending', $3, $4, $5)",
+                "INSERT INTO entries (id, campaign_id, status, ref_nonce, fallback_code, created_at,
+                                      source)
+                 VALUES ($1, $2, 'pending', $3, $4, $5, 'direct')",
             )
             .bind(&fresh)
             .bind(&entry.campaign_id)

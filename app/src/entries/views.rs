@@ -50,6 +50,10 @@ pub(crate) struct Campaign {
     pub ends: Option<(String, i64)>,
     /// Empty when there are no rules.
     pub rules: String,
+    /// Who may enter, in a sentence (age, residence), when the campaign says.
+    pub eligibility: Option<String>,
+    /// The campaign's rules page.
+    pub rules_url: String,
     /// SHA-256 of the draw's secret seed, fixed at publish (`winners`).
     pub draw_commitment: Option<String>,
     /// The public results page.
@@ -87,6 +91,8 @@ pub(crate) enum Action {
         new_tab: bool,
         /// The campaign requires a Facebook login first.
         login_first: bool,
+        /// The entrant ticks "I accept the rules" first.
+        consent_checkbox: bool,
     },
     /// Not open yet: when it opens, as people read it.
     NotStarted(String),
@@ -108,6 +114,8 @@ fn EntryPage(campaign: Campaign, action: Action) -> impl IntoView {
         description,
         ends,
         rules,
+        eligibility,
+        rules_url,
         draw_commitment,
         results_url,
         embed,
@@ -127,6 +135,15 @@ fn EntryPage(campaign: Campaign, action: Action) -> impl IntoView {
             </details>
         }
     });
+    let eligibility =
+        eligibility.map(|text| view! { <p class="muted" data-testid="eligibility">{text}</p> });
+    let [runs, release] = facebook_statements(&page_name);
+    let statements = view! {
+        <p class="muted statements" data-testid="facebook-statements">
+            {runs}" "{release}" "
+            <a href=rules_url.clone() target=embed.then_some("_blank") data-testid="rules-link">"Official rules"</a>
+        </p>
+    };
     // Shown from publication on, so that anyone can check later that the draw used the seed
     // fixed before the first entry.
     let draw = draw_commitment.map(|commitment| {
@@ -148,8 +165,10 @@ fn EntryPage(campaign: Campaign, action: Action) -> impl IntoView {
                     {prize}
                     <p class="lead">{lines(&description)}</p>
                     {countdown}
-                    <EntryAction action=action page_name=page_name embed=embed/>
+                    {eligibility}
+                    <EntryAction action=action page_name=page_name embed=embed rules_url=rules_url/>
                     {rules}
+                    {statements}
                     {draw}
                 </article>
             </main>
@@ -159,7 +178,7 @@ fn EntryPage(campaign: Campaign, action: Action) -> impl IntoView {
 }
 
 #[component]
-fn EntryAction(action: Action, page_name: String, embed: bool) -> impl IntoView {
+fn EntryAction(action: Action, page_name: String, embed: bool, rules_url: String) -> impl IntoView {
     match action {
         Action::Entered { ticket } => view! {
             <section class="entry-state entered" data-testid="entry-state" data-state="entered">
@@ -238,7 +257,31 @@ fn EntryAction(action: Action, page_name: String, embed: bool) -> impl IntoView 
             action,
             new_tab,
             login_first,
+            consent_checkbox,
         } => {
+            let rules_target = embed.then_some("_blank");
+            // Entering means accepting the rules: said next to the button, or asked by a box
+            // the form cannot be sent without (the server checks it too).
+            let consent = if consent_checkbox {
+                view! {
+                    <label class="check consent">
+                        <input type="checkbox" name="accept" value="yes" required data-testid="accept-rules"/>
+                        " I accept the "
+                        <a href=rules_url target=rules_target>"official rules"</a>
+                        " and meet their eligibility conditions."
+                    </label>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <p class="muted consent" data-testid="consent-note">
+                        "By tapping Subscribe on Messenger you accept the "
+                        <a href=rules_url target=rules_target>"official rules"</a>
+                        " and confirm you meet their eligibility conditions."
+                    </p>
+                }
+                .into_any()
+            };
             let note = login_first.then(|| {
                 let text = if new_tab {
                     "You'll log in with Facebook first, in a new tab."
@@ -253,6 +296,7 @@ fn EntryAction(action: Action, page_name: String, embed: bool) -> impl IntoView 
                         "Leave this empty "
                         <input name="website" tabindex="-1" autocomplete="off"/>
                     </label>
+                    {consent}
                     <button type="submit" class="messenger" data-testid="subscribe">
                         "Subscribe on Messenger"
                     </button>
@@ -274,6 +318,90 @@ fn EntryAction(action: Action, page_name: String, embed: bool) -> impl IntoView 
         }
         .into_any(),
     }
+}
+
+/// Meta's two statements every promotion on a Page must carry (facts file §10), with the Page's
+/// name: who runs it and that Facebook does not, and the entrant's release of Facebook.
+pub(crate) fn facebook_statements(page_name: &str) -> [String; 2] {
+    [
+        format!(
+            "This giveaway is run by {page_name}. It is in no way sponsored, endorsed or \
+             administered by, or associated with, Facebook."
+        ),
+        format!(
+            "By entering, each entrant completely releases Facebook from any responsibility \
+             for this giveaway; questions go to {page_name}, not to Facebook."
+        ),
+    ]
+}
+
+/// Who may enter, in a sentence, from the campaign's minimum age and countries.
+pub(crate) fn eligibility(min_age: Option<i64>, countries: &str) -> Option<String> {
+    let countries: Vec<&str> = countries.split(',').filter(|c| !c.is_empty()).collect();
+    let age = min_age.map(|age| format!("aged {age} or over"));
+    let place = (!countries.is_empty()).then(|| format!("living in {}", countries.join(", ")));
+    match (age, place) {
+        (None, None) => None,
+        (Some(a), None) => Some(format!("Open to people {a}.")),
+        (None, Some(p)) => Some(format!("Open to people {p}.")),
+        (Some(a), Some(p)) => Some(format!("Open to people {a} {p}.")),
+    }
+}
+
+/// A campaign's official rules page (`/c/{slug}/rules`): everything an entrant accepts, on a
+/// page of its own that can be linked and printed.
+pub(crate) struct RulesPage {
+    pub title: String,
+    pub page_name: String,
+    pub prize: String,
+    pub runs: String,
+    pub eligibility: Option<String>,
+    pub rules: String,
+    pub draw_commitment: Option<String>,
+    pub entry_url: String,
+    pub results_url: String,
+}
+
+pub(crate) fn rules_page(page: RulesPage) -> String {
+    let RulesPage {
+        title,
+        page_name,
+        prize,
+        runs,
+        eligibility,
+        rules,
+        draw_commitment,
+        entry_url,
+        results_url,
+    } = page;
+    let [statement, release] = facebook_statements(&page_name);
+    render_page(move || {
+        view! {
+            <Document title=format!("Official rules: {title}") body_class="entry">
+                <main>
+                    <article class="card rules-page" data-testid="rules-page">
+                        <p class="muted">{page_name.clone()}</p>
+                        <h1>{format!("Official rules: {title}")}</h1>
+                        <p>{format!("Organiser: {page_name}. {runs}")}</p>
+                        {(!prize.trim().is_empty()).then(|| view! { <p>"Prize: "<strong>{prize}</strong></p> })}
+                        <h2>"Who may enter"</h2>
+                        <p data-testid="rules-eligibility">{eligibility.unwrap_or_else(|| "Anyone who can use Messenger may enter, once.".into())}</p>
+                        <h2>"Rules"</h2>
+                        <p data-testid="rules-text">{lines(&rules)}</p>
+                        <h2>"Facebook"</h2>
+                        <p data-testid="rules-statements">{statement}" "{release}</p>
+                        <h2>"The draw"</h2>
+                        <p>
+                            "Winners are drawn at random from the tickets of confirmed entries, in a way anyone can check on the "
+                            <a href=results_url>"results page"</a>"."
+                            {draw_commitment.map(|c| view! { " Commitment: "<code>{c}</code> })}
+                        </p>
+                        <p><a href=entry_url>"Back to the giveaway"</a></p>
+                    </article>
+                </main>
+            </Document>
+        }
+    })
 }
 
 /// The organiser's text with its line breaks kept (as `<br>`, the text itself escaped).

@@ -1,6 +1,6 @@
 //! Retention (issue #17): what people wrote to a Page is kept only as long as it serves. A
 //! processed webhook's payload (the person's message, their name in a referral…) is emptied
-//! `RETENTION_DAYS` after it was processed, and a settled message we sent keeps no text of its
+//! `RETENTION_DAYS` after it was processed (with the sender's id), and a settled message we sent keeps no text of its
 //! own after the same time. The rows stay, without their content: the dedupe keys still refuse a
 //! late duplicate from Meta, and the admin's counts and outcomes do not change.
 
@@ -17,7 +17,7 @@ pub struct Purged {
 /// Empties what is older than `before` (milliseconds since the epoch).
 pub async fn purge(db: &Db, before: i64) -> Result<Purged, sqlx::Error> {
     let payloads = sqlx::query(
-        "UPDATE webhook_events SET payload = ''
+        "UPDATE webhook_events SET payload = '', sender_id = NULL
          WHERE processed_at IS NOT NULL AND processed_at < $1 AND payload <> ''",
     )
     .bind(before)
@@ -34,6 +34,31 @@ pub async fn purge(db: &Db, before: i64) -> Result<Purged, sqlx::Error> {
     .await?
     .rows_affected();
     Ok(Purged { payloads, texts })
+}
+
+/// Empties what a person wrote to a Page (their erasure, issue #17): the payloads of their
+/// webhook events, which then name nobody, and the texts of the messages sent to them. The rows
+/// stay for the same reasons as in `purge`. Answers how many payloads were emptied.
+pub async fn forget_person(
+    db: &Db,
+    facebook_page_id: &str,
+    psid: &str,
+    subscriber_id: &str,
+) -> Result<u64, sqlx::Error> {
+    let payloads = sqlx::query(
+        "UPDATE webhook_events SET payload = '', sender_id = NULL
+         WHERE page_id = $1 AND sender_id = $2",
+    )
+    .bind(facebook_page_id)
+    .bind(psid)
+    .execute(db)
+    .await?
+    .rows_affected();
+    sqlx::query("UPDATE outgoing_messages SET body = NULL WHERE subscriber_id = $1")
+        .bind(subscriber_id)
+        .execute(db)
+        .await?;
+    Ok(payloads)
 }
 
 /// `purge` every hour (and at start), for what is older than the setting's days.

@@ -217,6 +217,27 @@ pub async fn disconnect(db: &Db, page_id: &PageRowId) -> Result<(), sqlx::Error>
 }
 
 /// The row id of the connected Page with this Facebook id.
+/// An admin's account is erased: the Pages they connected stay connected, naming no one.
+pub async fn forget_connector(db: &Db, admin_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE pages SET connected_by = NULL WHERE connected_by = $1")
+        .bind(admin_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Meta's id of a connected Page, by its row id.
+pub async fn facebook_id(
+    db: &Db,
+    page_row_id: &str,
+) -> Result<Option<super::FacebookPageId>, sqlx::Error> {
+    let id: Option<String> = sqlx::query_scalar("SELECT facebook_page_id FROM pages WHERE id = $1")
+        .bind(page_row_id)
+        .fetch_optional(db)
+        .await?;
+    Ok(id.map(super::FacebookPageId))
+}
+
 pub async fn row_id(db: &Db, facebook_page_id: &str) -> Result<Option<PageRowId>, sqlx::Error> {
     sqlx::query_scalar("SELECT id FROM pages WHERE facebook_page_id = $1")
         .bind(facebook_page_id)

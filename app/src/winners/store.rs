@@ -118,6 +118,15 @@ pub async fn issue_ticket(
         .ok_or(WinnersError::NoFreeTicket)
 }
 
+/// After [`ticket_join`]: the entry's ticket.
+pub(crate) const JOINED_TICKET: &str = "t.ticket";
+
+/// For lists of entries with their tickets in one statement (the entrants list): joins the
+/// ticket as `t` ([`JOINED_TICKET`]), `entry` being the caller's SQL for the entry's id.
+pub(crate) fn ticket_join(entry: &str) -> String {
+    format!("LEFT JOIN tickets t ON t.entry_id = {entry}")
+}
+
 pub async fn ticket_of(db: &Db, entry_id: &str) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT ticket FROM tickets WHERE entry_id = $1")
         .bind(entry_id)
@@ -446,8 +455,35 @@ pub async fn disqualify(
     end_and_walk(db, campaign_id, place, outcome, reason, now).await
 }
 
+/// An entry leaves the draw (disqualified or erased by the admin, or erased at the person's
+/// request): if it holds a prize now, the prize goes down the published order, `reason` on the
+/// results. True when a prize moved (its next holder is to be told).
+pub async fn entry_left(
+    db: &Db,
+    campaign_id: &str,
+    entry_id: &str,
+    reason: &str,
+    now: i64,
+) -> Result<bool, WinnersError> {
+    let places: Vec<i64> = sqlx::query_scalar(
+        "SELECT place FROM winners
+         WHERE campaign_id = $1 AND entry_id = $2 AND status IN ('won', 'claimed')",
+    )
+    .bind(campaign_id)
+    .bind(entry_id)
+    .fetch_all(db)
+    .await?;
+    let mut moved = false;
+    for place in places {
+        moved |= disqualify(db, campaign_id, place, reason, now)
+            .await?
+            .is_some();
+    }
+    Ok(moved)
+}
+
 /// Said on the results of an alternate skipped because their entry was erased since the draw.
-const ERASED: &str = "the entrant's data was erased";
+pub(crate) const ERASED: &str = "the entrant's data was erased";
 
 /// Ends the prize holder at `place` (if it still holds its prize) and gives the prize to the
 /// next ticket down the published order (`DrawResults::record_redraw`, recorded in the
@@ -497,22 +533,36 @@ async fn end_and_walk(
     // Redraws never draw again: they only walk further down the published order.
     let to = loop {
         let Some(placed) = next else { break None };
-        let entry: Option<Option<String>> = sqlx::query_scalar(
-            "SELECT entry_id FROM draw_tickets WHERE campaign_id = $1 AND ticket = $2",
+        // The entry behind the next ticket, and whether it may still win: erased or
+        // disqualified since the draw, it is skipped (and the results say why).
+        let entry: Option<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT d.entry_id, e.status, e.disqualified_reason
+             FROM draw_tickets d LEFT JOIN entries e ON e.id = d.entry_id
+             WHERE d.campaign_id = $1 AND d.ticket = $2",
         )
         .bind(campaign_id)
         .bind(&placed.ticket)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(entry_id) = entry.flatten() else {
+        let (entry_id, entry_status, entry_reason) = entry.unwrap_or((None, None, None));
+        let skipped = match (entry_id.as_ref(), entry_status.as_deref()) {
+            (None, _) | (_, Some("erased")) => Some(ERASED.to_string()),
+            (_, Some("disqualified")) => Some(format!(
+                "disqualified: {}",
+                entry_reason.unwrap_or_else(|| "by the organiser".into())
+            )),
+            _ => None,
+        };
+        if let Some(why) = skipped {
             next = redraw(
                 &mut results,
                 &placed.ticket,
                 RedrawOutcome::Disqualified,
-                ERASED,
+                &why,
             )?;
             continue;
-        };
+        }
+        let entry_id = entry_id.expect("checked above");
         let deadline = now + claim_hours * 3_600_000;
         hold(&mut tx, campaign_id, &placed.ticket, rank, deadline).await?;
         break Some(Winner {

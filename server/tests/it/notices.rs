@@ -13,7 +13,7 @@ const HOUR_MS: i64 = 3_600_000;
 
 /// What only the notice tests need of the demo.
 impl Demo {
-    async fn update_notice(&self, text: &str) -> String {
+    pub(crate) async fn update_notice(&self, text: &str) -> String {
         let mut tx = self.server.state.db.begin().await.unwrap();
         let id = schedule::update_notice(&mut tx, &self.campaign, text)
             .await

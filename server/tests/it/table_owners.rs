@@ -40,6 +40,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("winners", "winners"),
     ("page_hooks", "handoff"),
     ("hook_deliveries", "handoff"),
+    ("deletion_requests", "privacy"),
 ];
 
 /// Files (or folders, ending in `/`) allowed to name a table they do not own, each with its

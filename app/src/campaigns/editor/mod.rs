@@ -200,7 +200,19 @@ pub fn CampaignEditor() -> impl IntoView {
                 {text("Ends", "ends_at", |f| f.ends_at.clone(), |f, v| f.ends_at = v, false)}
                 {lock_note("ends_at", |l| l.ends_at.clone())}
                 {text("Time zone (e.g. Europe/Paris)", "time_zone", |f| f.time_zone.clone(), |f, v| f.time_zone = v, false)}
-                {text("Rules and terms", "rules", |f| f.rules.clone(), |f, v| f.rules = v, true)}
+                {text("Rules and terms (required to publish: entrants accept them by entering)", "rules", |f| f.rules.clone(), |f, v| f.rules = v, true)}
+                <fieldset class="field eligibility">
+                    <legend>"Eligibility and consent"</legend>
+                    {text("Minimum age (13 to 120; empty: not limited by the rules)", "min_age", |f| f.min_age.clone(), |f, v| f.min_age = v, false)}
+                    {text("Countries of residence (two-letter codes such as FR, BE; empty: anywhere)", "countries", |f| f.countries.clone(), |f, v| f.countries = v, false)}
+                    <label class="check">
+                        <input type="checkbox" name="consent_checkbox" data-testid="consent-checkbox"
+                            prop:checked=move || form.with(|f| f.consent_checkbox)
+                            on:change=move |ev| form.update(|f| f.consent_checkbox = event_target_checked(&ev))/>
+                        "Entrants tick \"I accept the rules\" before they can enter"
+                    </label>
+                    <p class="muted">"The entry page always says that entering means accepting the rules, and carries Facebook's two required statements with your Page's name."</p>
+                </fieldset>
                 <label class="check">
                     <input type="checkbox" name="require_login" prop:checked=move || form.with(|f| f.require_login)
                         on:change=move |ev| form.update(|f| f.require_login = event_target_checked(&ev))/>

@@ -234,6 +234,7 @@ pub fn cake() -> app::campaigns::rules::CampaignForm {
         // By hand: the notice tests expect the end notice to go to everyone at the end.
         draw_mode: "manual".into(),
         prizes_by_rank: String::new(),
+        rules: "One entry per person. Open to residents of France aged 18 or over.".into(),
         ..Default::default()
     }
 }
