@@ -591,9 +591,8 @@ pub fn parse_opt_out_words(raw: Option<&str>) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
-/// The deletion keyword: upper-cased, words of letters separated by single spaces, and none of
-/// the words that already mean something alone (START, CLAIM, the opt-out words are checked by
-/// the caller's order: a keyword is a phrase of two words or more, so it cannot be one of them).
+/// The deletion keyword: two to six words of letters, upper-cased, single spaces. A phrase of
+/// two words or more can never be START, CLAIM or an opt-out word, which are single words.
 pub fn parse_deletion_keyword(raw: Option<&str>) -> Result<String, String> {
     let raw = raw
         .map(str::trim)

@@ -16,6 +16,16 @@ pub async fn require_admin() -> Result<(AppState, Admin), AppError> {
     }
 }
 
+/// The signed-in admin's campaign `id`, once they are confirmed to manage its Page
+/// (`rights::managed_campaign`).
+pub async fn require_campaign(
+    id: &str,
+) -> Result<(AppState, crate::campaigns::Campaign), AppError> {
+    let (state, admin) = require_admin().await?;
+    let campaign = super::rights::managed_campaign(&state, &admin, id).await?;
+    Ok((state, campaign))
+}
+
 /// The admin a session belongs to, if any, with their rights read from Facebook again first
 /// when the stored reading is older than `RIGHTS_RECHECK_SECONDS` ([`super::rights`]). Plain
 /// axum routes (image uploads) call this themselves; server functions go through

@@ -121,6 +121,24 @@ pub async fn confirm_campaign(
     confirm(state, admin, page).await
 }
 
+/// [`confirm_campaign`], then the campaign as its editor shows it; refused (403) when the admin
+/// does not manage it. What every action on one campaign (its entrants, its draw) starts with.
+pub async fn managed_campaign(
+    state: &AppState,
+    admin: &Admin,
+    campaign_id: &str,
+) -> Result<crate::campaigns::Campaign, AppError> {
+    confirm_campaign(state, admin, campaign_id).await?;
+    crate::campaigns::store::find_for_admin(&state.db, &admin.id, campaign_id)
+        .await?
+        .ok_or_else(|| {
+            AppError::refused(
+                http::StatusCode::FORBIDDEN,
+                "You do not manage this campaign.",
+            )
+        })
+}
+
 /// As [`confirm_campaign`], for a Page named by its Facebook id (its message statistics).
 pub async fn confirm_page(
     state: &AppState,

@@ -40,31 +40,18 @@ impl ListQuery {
 
     /// The address's parameters for this query, `&`-joined and encoded.
     pub fn to_params(&self) -> String {
-        let mut params = Vec::new();
+        let mut params = form_urlencoded::Serializer::new(String::new());
         if let Some(state) = self.state {
-            params.push(format!("state={}", state.as_str()));
+            params.append_pair("state", state.as_str());
         }
         if !self.search.is_empty() {
-            params.push(format!("q={}", encode(&self.search)));
+            params.append_pair("q", &self.search);
         }
         if self.oldest_first {
-            params.push("order=oldest".to_string());
+            params.append_pair("order", "oldest");
         }
-        params.join("&")
+        params.finish()
     }
-}
-
-/// Percent-encodes a query value (everything but unreserved characters).
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Whether a message can reach the person.
@@ -111,8 +98,6 @@ pub struct Entrant {
     /// Messages of this campaign sent (or tried) to them, and how many failed or were not sent.
     pub messages: i64,
     pub failed_messages: i64,
-    /// The latest one, "kind status".
-    pub last_message: Option<String>,
     /// Why the admin disqualified the entry.
     pub reason: Option<String>,
 }
@@ -137,7 +122,7 @@ pub async fn entrants_list(
     #[server(default)] query: ListQuery,
     after: Option<String>,
 ) -> Result<EntrantsView, AppError> {
-    let (state, campaign) = server::managed(&id).await?;
+    let (state, campaign) = crate::admins::guard::require_campaign(&id).await?;
     let cursor = match after.as_deref().filter(|a| !a.is_empty()) {
         Some(text) => Some(super::entrants::Cursor::decode(text).ok_or_else(|| {
             AppError::refused(
@@ -147,8 +132,8 @@ pub async fn entrants_list(
         })?),
         None => None,
     };
-    let since = server::window_since();
-    let (rows, next) = super::entrants::page(&state.db, &id, &query, cursor, since).await?;
+    let now = crate::db::now_ms();
+    let (rows, next) = super::entrants::page(&state.db, &id, &query, cursor, now).await?;
     let counts = super::entrants::state_counts(&state.db, &id).await?;
     let zone = campaign.form.time_zone.clone();
     let entered = rows
@@ -168,7 +153,7 @@ pub async fn entrants_list(
 /// the entry held a prize: then it is the reason on the results).
 #[leptos::server(endpoint = "disqualify_entry")]
 pub async fn disqualify_entry(id: String, entry: String, reason: String) -> Result<(), AppError> {
-    let (state, _) = server::managed(&id).await?;
+    let (state, _) = crate::admins::guard::require_campaign(&id).await?;
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > REASON_MAX {
         return Err(AppError::refused(
@@ -194,7 +179,7 @@ pub async fn disqualify_entry(id: String, entry: String, reason: String) -> Resu
 /// Puts a disqualified entry back in (a draw already made keeps its results).
 #[leptos::server(endpoint = "reinstate_entry")]
 pub async fn reinstate_entry(id: String, entry: String) -> Result<(), AppError> {
-    let (state, _) = server::managed(&id).await?;
+    let (state, _) = crate::admins::guard::require_campaign(&id).await?;
     if !super::entrants::reinstate(&state.db, &id, &entry).await? {
         return Err(AppError::refused(
             http::StatusCode::CONFLICT,
@@ -209,7 +194,7 @@ pub async fn reinstate_entry(id: String, entry: String) -> Result<(), AppError> 
 /// keep their place.
 #[leptos::server(endpoint = "erase_entrant")]
 pub async fn erase_entrant(id: String, entry: String) -> Result<String, AppError> {
-    let (state, _) = server::managed(&id).await?;
+    let (state, _) = crate::admins::guard::require_campaign(&id).await?;
     let done = crate::privacy::erasure::erase_entry(&state, &id, &entry).await?;
     done.ok_or_else(|| {
         AppError::refused(
@@ -218,35 +203,6 @@ pub async fn erase_entrant(id: String, entry: String) -> Result<String, AppError
         )
     })
 }
-
-#[cfg(feature = "ssr")]
-mod server {
-    use crate::error::AppError;
-    use crate::state::AppState;
-
-    /// The caller, checked to be an admin of the campaign's Page, and the campaign.
-    pub async fn managed(id: &str) -> Result<(AppState, crate::campaigns::Campaign), AppError> {
-        let (state, admin) = crate::admins::guard::require_admin().await?;
-        crate::admins::rights::confirm_campaign(&state, &admin, id).await?;
-        let campaign = crate::campaigns::store::find_for_admin(&state.db, &admin.id, id)
-            .await?
-            .ok_or_else(|| {
-                AppError::refused(
-                    http::StatusCode::FORBIDDEN,
-                    "You do not manage this campaign.",
-                )
-            })?;
-        Ok((state, campaign))
-    }
-
-    /// Messages after this time opened a window that is still open.
-    pub fn window_since() -> i64 {
-        crate::db::now_ms() - crate::messenger::policy::WINDOW_MS
-    }
-}
-
-#[cfg(feature = "ssr")]
-pub use server::window_since;
 
 fn state_label(state: EntryStatus) -> &'static str {
     match state {
@@ -408,14 +364,10 @@ fn EntrantRow(
             _ => format!("{} · {window}", row.reach),
         }
     };
-    let messages = match (row.messages, row.last_message.clone()) {
+    let messages = match (row.messages, row.failed_messages) {
         (0, _) => "none".to_string(),
-        (n, last) => format!(
-            "{n} ({} failed){}",
-            row.failed_messages,
-            last.map(|l| format!(", last: {}", l.replace('_', " ")))
-                .unwrap_or_default()
-        ),
+        (n, 0) => format!("{n}, none failed"),
+        (n, failed) => format!("{n}, {failed} failed"),
     };
     let state = match &row.reason {
         Some(reason) => format!("{}: {reason}", state_label(row.state)),

@@ -68,18 +68,7 @@ pub struct EntryReport {
 /// A campaign's entries and the fate of their confirmation messages, for its admins.
 #[leptos::server(endpoint = "campaign_entries")]
 pub async fn campaign_entries(id: String) -> Result<EntryReport, AppError> {
-    use crate::admins::guard::require_admin;
-    let (state, admin) = require_admin().await?;
-    crate::admins::rights::confirm_campaign(&state, &admin, &id).await?;
-    if crate::campaigns::store::find_for_admin(&state.db, &admin.id, &id)
-        .await?
-        .is_none()
-    {
-        return Err(AppError::refused(
-            http::StatusCode::FORBIDDEN,
-            "You do not manage this campaign.",
-        ));
-    }
+    let (state, _) = crate::admins::guard::require_campaign(&id).await?;
     let counts = store::counts(&state.db, &id).await?;
     let problems = crate::messenger::outbox::problems(&state.db, &id, 20).await?;
     Ok(EntryReport {
@@ -237,14 +226,10 @@ mod server_side {
             let origin = crate::privacy::deletion::Origin::Messenger;
             let code =
                 crate::privacy::deletion::record(&state.db, origin, &erased.summary()).await?;
-            let base = state
-                .settings
-                .public_base_url
-                .as_str()
-                .trim_end_matches('/');
             let text = format!(
                 "Your data on this Page was erased: your entries, your name and what you wrote. \
-                 What was erased: {base}/deletion/{code}"
+                 What was erased: {}",
+                crate::privacy::deletion::status_url(&state.settings, &code)
             );
             answer(state, &asker(subscriber), None, &text).await?;
             return Ok(());
@@ -436,10 +421,11 @@ mod server_side {
         };
         let subscriber = &asker.subscriber;
         match store::confirm(&state.db, entry, &subscriber.id, proof, at).await? {
-            store::Confirmation::Confirmed(confirmed) => {
+            store::Confirmation::Confirmed(mut confirmed) => {
                 tracing::info!(entry = %confirmed.id, campaign = %campaign.id, "entry confirmed");
                 if via == (Via::Ref { scanned: true }) && confirmed.id == entry.id {
                     store::set_source(&state.db, &confirmed.id, store::EntrySource::Qr).await?;
+                    confirmed.source = store::EntrySource::Qr;
                 }
                 // The public ticket, now, so that the confirmation and the entry page show it
                 // (the freeze at the end gives one to any confirmed entry still without).
@@ -459,9 +445,9 @@ mod server_side {
                 };
                 crate::notices::fanout::late_entrant(state, &campaign.id, &subscriber.id).await?;
                 let by_code = via == Via::Code;
-                let (entry_id, ticket_ref) = (&confirmed.id, ticket.as_deref());
+                let ticket_ref = ticket.as_deref();
                 crate::handoff::entry_confirmed(
-                    state, &campaign, entry_id, ticket_ref, by_code, subscriber,
+                    state, &campaign, &confirmed, ticket_ref, by_code, subscriber,
                 )
                 .await;
                 send_confirmation(state, &campaign, &confirmed, subscriber, ticket.as_deref()).await

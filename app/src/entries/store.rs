@@ -20,10 +20,12 @@ pub struct Entry {
     pub duplicate_of: Option<String>,
     pub created_at: i64,
     pub confirmed_at: Option<i64>,
+    /// How it came (a QR scan is known only once it is confirmed: `set_source`).
+    pub source: EntrySource,
 }
 
 const ENTRY: &str = "SELECT id, campaign_id, status, ref_nonce, fallback_code, subscriber_id, asid,
-    duplicate_of, created_at, confirmed_at FROM entries";
+    duplicate_of, created_at, confirmed_at, source FROM entries";
 
 /// Letters and digits nobody misreads (no 0/O, 1/I/L): the code is read on one screen and typed
 /// on another.
@@ -83,7 +85,7 @@ pub async fn find_pending_by_code(
 ) -> Result<Option<Entry>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT e.id, e.campaign_id, e.status, e.ref_nonce, e.fallback_code, e.subscriber_id, e.asid,
-                e.duplicate_of, e.created_at, e.confirmed_at
+                e.duplicate_of, e.created_at, e.confirmed_at, e.source
          FROM entries e
          WHERE e.fallback_code = $1 AND e.status = 'pending' AND e.campaign_id IN ({})
          ORDER BY e.created_at DESC LIMIT 1",

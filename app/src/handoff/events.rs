@@ -105,12 +105,12 @@ fn campaign_json(campaign: &Published) -> Value {
     json!({ "id": campaign.id, "slug": campaign.slug, "title": campaign.title })
 }
 
-/// `entry.confirmed`: Messenger confirmed `entry_id` of `campaign` for `subscriber`, through
-/// the entry's m.me link or (`by_code`) its fallback code; `ticket` is its ticket in the draw.
+/// `entry.confirmed`: Messenger confirmed `entry` of `campaign` for `subscriber`, through the
+/// entry's m.me link or (`by_code`) its fallback code; `ticket` is its ticket in the draw.
 pub async fn entry_confirmed(
     state: &AppState,
     campaign: &Published,
-    entry_id: &str,
+    entry: &crate::entries::store::Entry,
     ticket: Option<&str>,
     by_code: bool,
     subscriber: &Subscriber,
@@ -121,12 +121,13 @@ pub async fn entry_confirmed(
             page_row_id: &campaign.page_row_id,
             facebook_page_id: &campaign.facebook_page_id,
             event_type: EventType::EntryConfirmed,
-            dedupe_key: format!("entry.confirmed:{entry_id}"),
+            dedupe_key: format!("entry.confirmed:{}", entry.id),
             psid: Some(&subscriber.psid),
             data: json!({
                 "campaign": campaign_json(campaign),
-                "entry_id": entry_id,
+                "entry_id": entry.id,
                 "ticket": ticket,
+                "source": entry.source.as_str(),
                 "confirmed_by": if by_code { "code" } else { "link" },
                 "psid": subscriber.psid,
                 "first_name": subscriber.first_name,

@@ -281,19 +281,16 @@ pub struct Problem {
 }
 
 /// For lists of people with what was sent to them (the entrants list): the columns `messages`
-/// (how many messages of the campaign went to the person), `failed_messages` (failed or not
-/// sent) and `last_message` ("kind status" of the latest), `subscriber` and `campaign` being the
-/// caller's SQL for their ids.
+/// (how many messages of the campaign went to the person) and `failed_messages` (failed or not
+/// sent), `subscriber` and `campaign` being the caller's SQL for their ids. Both come from the
+/// index `outgoing_messages_person` alone.
 pub(crate) fn person_messages(subscriber: &str, campaign: &str) -> String {
     format!(
         "(SELECT COUNT(*) FROM outgoing_messages m
            WHERE m.subscriber_id = {subscriber} AND m.campaign_id = {campaign}) AS messages,
          (SELECT COUNT(*) FROM outgoing_messages m
            WHERE m.subscriber_id = {subscriber} AND m.campaign_id = {campaign}
-             AND m.status IN ('failed', 'not_sent')) AS failed_messages,
-         (SELECT m.kind || ' ' || m.status FROM outgoing_messages m
-           WHERE m.subscriber_id = {subscriber} AND m.campaign_id = {campaign}
-           ORDER BY m.created_at DESC, m.id DESC LIMIT 1) AS last_message"
+             AND m.status IN ('failed', 'not_sent')) AS failed_messages"
     )
 }
 

@@ -57,6 +57,12 @@ pub async fn record(db: &Db, origin: Origin, summary: &str) -> Result<String, sq
     Ok(code)
 }
 
+/// The public address of a request's status page.
+pub fn status_url(settings: &crate::settings::Settings, code: &str) -> String {
+    let base = settings.public_base_url.as_str().trim_end_matches('/');
+    format!("{base}/deletion/{code}")
+}
+
 /// 128 random bits, hexadecimal: the status page's only key.
 fn new_code() -> String {
     use rand::RngCore;
@@ -182,18 +188,11 @@ async fn callback(State(state): State<AppState>, Form(form): Form<CallbackForm>)
     }
     .await;
     match done {
-        Ok(code) => {
-            let base = state
-                .settings
-                .public_base_url
-                .as_str()
-                .trim_end_matches('/');
-            Json(serde_json::json!({
-                "url": format!("{base}/deletion/{code}"),
-                "confirmation_code": code,
-            }))
-            .into_response()
-        }
+        Ok(code) => Json(serde_json::json!({
+            "url": status_url(&state.settings, &code),
+            "confirmation_code": code,
+        }))
+        .into_response(),
         Err(e) => {
             // Meta retries a request that fails: nothing is recorded as done.
             tracing::error!(error = %e, "data deletion request failed");

@@ -177,8 +177,21 @@ async fn left_draw(
     }
 }
 
+/// The person behind an entry: their whole identity on the Page when Messenger confirmed it,
+/// else the entry alone (it names no one but, perhaps, an app-scoped id).
+async fn erase_person_of(state: &AppState, entry: &entries::Entry) -> Result<Erased, sqlx::Error> {
+    match &entry.subscriber_id {
+        Some(subscriber) => erase_subscriber(state, subscriber).await,
+        None => Ok(Erased {
+            entries: u64::from(entries::erase_entry(&state.db, &entry.id, now_ms()).await?),
+            ..Erased::default()
+        }),
+    }
+}
+
 /// The admin erases the person behind one entry of their campaign. None when the entry is not
-/// the campaign's or was erased already; else what was erased, in words.
+/// the campaign's or was erased already; else what was erased, in words, and the address of the
+/// status page to give the person.
 pub async fn erase_entry(
     state: &AppState,
     campaign_id: &str,
@@ -190,19 +203,16 @@ pub async fn erase_entry(
     if entry.campaign_id != campaign_id || entry.status == entries::EntryStatus::Erased {
         return Ok(None);
     }
-    let erased = match &entry.subscriber_id {
-        Some(subscriber) => erase_subscriber(state, subscriber).await?,
-        None => {
-            let done = entries::erase_entry(&state.db, entry_id, now_ms()).await?;
-            Erased {
-                entries: u64::from(done),
-                ..Erased::default()
-            }
-        }
-    };
-    let summary = erased.summary_for_admin();
-    super::deletion::record(&state.db, super::deletion::Origin::Admin, &summary).await?;
-    Ok(Some(summary))
+    let erased = erase_person_of(state, &entry).await?;
+    // The record speaks to the person (its status page is theirs to keep); the admin is told in
+    // the third person, with the page to pass on.
+    let origin = super::deletion::Origin::Admin;
+    let code = super::deletion::record(&state.db, origin, &erased.summary()).await?;
+    Ok(Some(format!(
+        "{} The person's status page: {}",
+        erased.summary_for_admin(),
+        super::deletion::status_url(&state.settings, &code)
+    )))
 }
 
 /// Everything held under a Facebook app-scoped id (Meta's data deletion request): the entries
@@ -212,18 +222,13 @@ pub async fn erase_app_user(state: &AppState, asid: &str) -> Result<Erased, sqlx
     let mut total = Erased::default();
     let mut people_done = std::collections::HashSet::new();
     for entry in entries::entries_of_app_user(&state.db, asid).await? {
-        match entry.subscriber_id {
-            Some(subscriber) => {
-                if people_done.insert(subscriber.clone()) {
-                    total.add(erase_subscriber(state, &subscriber).await?);
-                }
-            }
-            None => {
-                if entries::erase_entry(&state.db, &entry.id, now_ms()).await? {
-                    total.entries += 1;
-                }
+        // One erasure per person: it takes all their entries on the Page at once.
+        if let Some(subscriber) = &entry.subscriber_id {
+            if !people_done.insert(subscriber.clone()) {
+                continue;
             }
         }
+        total.add(erase_person_of(state, &entry).await?);
     }
     total.admin = crate::admins::store::erase(&state.db, asid).await?;
     Ok(total)

@@ -58,22 +58,6 @@ pub struct WinnersReport {
     pub results_url: String,
 }
 
-#[cfg(feature = "ssr")]
-async fn managed(
-    id: &str,
-) -> Result<(crate::state::AppState, crate::campaigns::Campaign), AppError> {
-    use crate::admins::guard::require_admin;
-    let (state, admin) = require_admin().await?;
-    crate::admins::rights::confirm_campaign(&state, &admin, id).await?;
-    match crate::campaigns::store::find_for_admin(&state.db, &admin.id, id).await? {
-        Some(campaign) => Ok((state, campaign)),
-        None => Err(AppError::refused(
-            http::StatusCode::FORBIDDEN,
-            "You do not manage this campaign.",
-        )),
-    }
-}
-
 /// What the admin (or a visitor of the results) is told when the draw's store refuses.
 #[cfg(feature = "ssr")]
 impl From<super::store::WinnersError> for AppError {
@@ -97,7 +81,7 @@ impl From<super::store::WinnersError> for AppError {
 #[leptos::server(endpoint = "campaign_winners")]
 pub async fn campaign_winners(id: String) -> Result<WinnersReport, AppError> {
     use super::store;
-    let (state, campaign) = managed(&id).await?;
+    let (state, campaign) = crate::admins::guard::require_campaign(&id).await?;
     let db = &state.db;
     let now = crate::db::now_ms();
     let ended = matches!(
@@ -155,7 +139,7 @@ pub async fn campaign_winners(id: String) -> Result<WinnersReport, AppError> {
 /// run yet). Only once the campaign has ended: entries could still change the list before.
 #[leptos::server(endpoint = "draw_winners")]
 pub async fn draw_winners(id: String) -> Result<(), AppError> {
-    let (state, campaign) = managed(&id).await?;
+    let (state, campaign) = crate::admins::guard::require_campaign(&id).await?;
     let ended = matches!(
         campaign.lifecycle(crate::db::now_ms()),
         crate::campaigns::Lifecycle::Ended | crate::campaigns::Lifecycle::Archived
@@ -180,7 +164,7 @@ pub async fn draw_winners(id: String) -> Result<(), AppError> {
 /// The admin disqualifies the winner at `place`, with a reason shown on the public results.
 #[leptos::server(endpoint = "disqualify_winner")]
 pub async fn disqualify_winner(id: String, place: i64, reason: String) -> Result<(), AppError> {
-    let (state, _) = managed(&id).await?;
+    let (state, _) = crate::admins::guard::require_campaign(&id).await?;
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 200 {
         return Err(AppError::refused(

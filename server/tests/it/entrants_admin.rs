@@ -44,6 +44,24 @@ async fn name(demo: &Demo, user: &str, first_name: &str, initial: Option<&str>) 
         .unwrap();
 }
 
+/// One prize and one alternate for the demo campaign.
+async fn one_prize_one_alternate(demo: &Demo) {
+    sqlx::query("UPDATE campaigns SET winners_count = 1, alternates_count = 1 WHERE id = $1")
+        .bind(&demo.campaign)
+        .execute(demo.db())
+        .await
+        .unwrap();
+}
+
+/// The entry and ticket that hold the demo campaign's prize now.
+async fn holder(demo: &Demo) -> (String, String) {
+    sqlx::query_as("SELECT entry_id, ticket FROM winners WHERE campaign_id = $1 AND status = 'won'")
+        .bind(&demo.campaign)
+        .fetch_one(demo.db())
+        .await
+        .unwrap()
+}
+
 /// Every page of the list for this query (`state`, `q`, `order` as the page's address says).
 async fn all_pages(
     admin: &crate::support::Admin<'_>,
@@ -308,11 +326,7 @@ both_databases!(
         for user in ["alice", "bob", "carol"] {
             demo.subscribe(user, 0).await;
         }
-        sqlx::query("UPDATE campaigns SET winners_count = 1, alternates_count = 1 WHERE id = $1")
-            .bind(&demo.campaign)
-            .execute(demo.db())
-            .await
-            .unwrap();
+        one_prize_one_alternate(&demo).await;
         let admin = demo.login_as("admin").await;
         let id = demo.campaign.as_str();
         let demo_ref = &demo;
@@ -379,24 +393,12 @@ both_databases!(
         );
         // The winner is disqualified from the list: the prize goes to the alternate, and the
         // results say why.
-        let winner: String = sqlx::query_scalar(
-            "SELECT entry_id FROM winners WHERE campaign_id = $1 AND status = 'won'",
-        )
-        .bind(id)
-        .fetch_one(demo.db())
-        .await
-        .unwrap();
+        let (winner, _) = holder(&demo).await;
         let (status, body) = disqualify(winner.clone(), "not a resident").await;
         assert_eq!(status, 200, "{body}");
-        let holder: String = sqlx::query_scalar(
-            "SELECT entry_id FROM winners WHERE campaign_id = $1 AND status = 'won'",
-        )
-        .bind(id)
-        .fetch_one(demo.db())
-        .await
-        .unwrap();
-        assert_ne!(holder, winner);
-        assert_ne!(holder, bob);
+        let (now_holding, _) = holder(&demo).await;
+        assert_ne!(now_holding, winner);
+        assert_ne!(now_holding, bob);
         let html = demo.page_text("/c/demo/results").await;
         assert!(html.contains("not a resident"), "{html}");
         demo.stop().await;
@@ -410,23 +412,13 @@ both_databases!(
         for user in ["alice", "bob"] {
             demo.subscribe(user, 0).await;
         }
-        sqlx::query("UPDATE campaigns SET winners_count = 1, alternates_count = 1 WHERE id = $1")
-            .bind(&demo.campaign)
-            .execute(demo.db())
-            .await
-            .unwrap();
+        one_prize_one_alternate(&demo).await;
         let admin = demo.login_as("admin").await;
         let id = demo.campaign.as_str();
         demo.end_now().await;
         let (status, body) = admin.call("draw_winners", &[("id", id)]).await;
         assert_eq!(status, 200, "{body}");
-        let (winner, ticket): (String, String) = sqlx::query_as(
-            "SELECT entry_id, ticket FROM winners WHERE campaign_id = $1 AND status = 'won'",
-        )
-        .bind(id)
-        .fetch_one(demo.db())
-        .await
-        .unwrap();
+        let (winner, ticket) = holder(&demo).await;
         let entries_before = demo.scalar("SELECT COUNT(*) FROM entries").await;
 
         let (status, body) = admin
@@ -434,6 +426,11 @@ both_databases!(
             .await;
         assert_eq!(status, 200, "{body}");
         assert!(body.contains("Erased") && body.contains("their"), "{body}");
+        // The person's own status page, to pass on, speaks to them.
+        let code = body.split("/deletion/").nth(1).unwrap();
+        let code: String = code.chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+        let page = demo.page_text(&format!("/deletion/{code}")).await;
+        assert!(page.contains("your Messenger identity"), "{page}");
         let (status, _) = admin
             .call("erase_entrant", &[("id", id), ("entry", &winner)])
             .await;
@@ -456,14 +453,8 @@ both_databases!(
             1
         );
         // The prize went to the other ticket; the results name the erased ticket alone.
-        let holder: String = sqlx::query_scalar(
-            "SELECT entry_id FROM winners WHERE campaign_id = $1 AND status = 'won'",
-        )
-        .bind(id)
-        .fetch_one(demo.db())
-        .await
-        .unwrap();
-        assert_ne!(holder, winner);
+        let (now_holding, _) = holder(&demo).await;
+        assert_ne!(now_holding, winner);
         let html = demo.page_text("/c/demo/results").await;
         assert!(
             html.contains(&ticket) && html.contains("the entrant's data was erased"),

@@ -161,6 +161,7 @@ both_databases!(
         assert_eq!(data["campaign"]["slug"], "demo");
         assert_eq!(data["campaign"]["id"], ctx.campaign.as_str());
         assert_eq!(data["confirmed_by"], "link");
+        assert_eq!(data["source"], "page");
         assert_eq!(data["psid"], ctx.psid("alice").await.as_str());
         let ticket = data["ticket"].as_str().expect("a ticket").to_string();
         let stored: String = sqlx::query_scalar("SELECT ticket FROM tickets WHERE entry_id = $1")
