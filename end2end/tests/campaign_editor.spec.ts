@@ -58,6 +58,8 @@ test("an admin uploads an image, sees a taken link as typed, publishes, archives
   await page.locator("#starts_at").fill("2026-01-01T09:00");
   await page.locator("#ends_at").fill("2030-01-01T09:00");
   await page.locator("#time_zone").fill("UTC");
+  // Rules are required to publish (entrants accept them by entering).
+  await page.locator("#rules").fill("One entry per person.");
   await page.locator("#notice_text").fill("It has ended.");
   // Saved with a link taken meanwhile: the server's word appears under the link, and nothing else.
   await page.locator("#slug").fill("demo");

@@ -155,6 +155,8 @@ test("a campaign that requires Facebook login asks for it first, then enters", a
   await adminPage.locator("#starts_at").fill("2026-01-01T09:00");
   await adminPage.locator("#ends_at").fill("2030-01-01T09:00");
   await adminPage.locator("#time_zone").fill("UTC");
+  // Rules are required to publish (entrants accept them by entering).
+  await adminPage.locator("#rules").fill("One entry per person.");
   await adminPage.locator('input[name="require_login"]').check();
   await adminPage.getByTestId("confirmation-enabled").check();
   await adminPage.locator("#confirmation_text").fill("Welcome {first_name}, you are in!");

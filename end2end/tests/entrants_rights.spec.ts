@@ -20,13 +20,14 @@ test("an entrant sees the rules and Facebook's statements before entering", asyn
 });
 
 test("an admin searches the entrants, disqualifies one and downloads the CSV", async ({ page, context }) => {
-  // Dave enters through Messenger: his ticket is on his entry page.
+  // Nora enters through Messenger (nobody else chats as her: a new thread, with Get Started);
+  // her ticket is on her entry page.
   await page.goto("/c/demo");
   await page.getByTestId("subscribe").click();
   const href = await page.getByTestId("open-messenger").getAttribute("href");
   const chat = await context.newPage();
   await chat.goto(href!);
-  await chat.locator('[data-testid="user-choice"][data-user="dave"]').click();
+  await chat.locator('[data-testid="user-choice"][data-user="nopages"]').click();
   await chat.getByTestId("get-started").click();
   await expect(page.getByTestId("entry-state")).toHaveAttribute("data-state", "entered", { timeout: 20_000 });
   const ticket = (await page.getByTestId("ticket").textContent())!.trim();

@@ -49,6 +49,8 @@ test("notices reach people outside the window once the admin grants the utility 
   await page.locator("#starts_at").fill(localTime(Date.now() - 3 * 86_400_000));
   await page.locator("#ends_at").fill(localTime(Date.now() + 7 * 86_400_000));
   await page.locator("#time_zone").fill("UTC");
+  // Rules are required to publish (entrants accept them by entering).
+  await page.locator("#rules").fill("One entry per person.");
   await page.locator("#notice_text").fill("The {campaign_title} giveaway has ended. Winners hear from us today.");
   // Drawn by hand: the end notice goes to both entrants at the end (a draw at the end would
   // tell its winner with a message of their own instead).

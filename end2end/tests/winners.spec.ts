@@ -64,6 +64,8 @@ test("two winners are told in Messenger, one claims with the button, and the res
   await page.locator("#starts_at").fill(localTime(Date.now() - 86_400_000));
   await page.locator("#ends_at").fill(localTime(Date.now() + 7 * 86_400_000));
   await page.locator("#time_zone").fill("UTC");
+  // Rules are required to publish (entrants accept them by entering).
+  await page.locator("#rules").fill("One entry per person.");
   await page.locator("#notice_text").fill("The {campaign_title} giveaway has ended.");
   await page.locator("#winners").fill("2");
   await page.locator("#prizes_by_rank").fill("A cake a week for a year\nA cake a week for a month");
