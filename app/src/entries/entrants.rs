@@ -88,28 +88,49 @@ struct Listed {
     failed_messages: i64,
 }
 
-/// Read by position, in `list_sql`'s order: the export reads a million of these, and the derived
-/// `FromRow` looks every column up by name.
+/// Between the fields of a listed row: a control character that ids, states, numbers and tickets
+/// never hold, and that the SQL replaces by a space in the texts people wrote.
+const SEPARATOR: &str = "\u{1f}";
+/// [`SEPARATOR`] as the reader splits on it (a `char` is found with `memchr`, a `&str` is not).
+const SEPARATOR_CHAR: char = '\u{1f}';
+
+/// A row comes as one text, its fields joined by [`SEPARATOR`] in `list_sql`'s order: the
+/// export reads a million rows, and the drivers' cost is per column (on SQLite, a copy and an
+/// allocation of every value; on PostgreSQL, the `Any` conversion of each), so one column per row
+/// reads about twice as fast as sixteen. A missing time or text is empty.
 impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for Listed {
     fn from_row(row: &'r sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
         use sqlx::Row;
+        let packed: &str = row.try_get(0)?;
+        let bad = |what: &str| sqlx::Error::Decode(format!("entrants row: {what}").into());
+        let mut fields = packed.split(SEPARATOR_CHAR);
+        let mut next = || fields.next().ok_or_else(|| bad("too few fields"));
+        let text = |f: &str| (!f.is_empty()).then(|| f.to_string());
+        let time = |f: &str| -> Result<Option<i64>, sqlx::Error> {
+            if f.is_empty() {
+                Ok(None)
+            } else {
+                f.parse().map(Some).map_err(|_| bad("a time"))
+            }
+        };
+        let number = |f: &str| f.parse::<i64>().map_err(|_| bad("a count"));
         Ok(Listed {
-            id: row.try_get(0)?,
-            status: row.try_get(1)?,
-            source: row.try_get(2)?,
-            keyword: row.try_get(3)?,
-            created_at: row.try_get(4)?,
-            confirmed_at: row.try_get(5)?,
-            disqualified_reason: row.try_get(6)?,
-            first_name: row.try_get(7)?,
-            last_initial: row.try_get(8)?,
-            last_interaction_at: row.try_get(9)?,
-            unreachable_at: row.try_get(10)?,
-            unreachable_reason: row.try_get(11)?,
-            opted_out_at: row.try_get(12)?,
-            ticket: row.try_get(13)?,
-            messages: row.try_get(14)?,
-            failed_messages: row.try_get(15)?,
+            id: next()?.to_string(),
+            status: next()?.parse().map_err(|_| bad("a state"))?,
+            source: next()?.parse().map_err(|_| bad("a source"))?,
+            created_at: time(next()?)?.ok_or_else(|| bad("the entry time"))?,
+            confirmed_at: time(next()?)?,
+            last_interaction_at: time(next()?)?,
+            unreachable_at: time(next()?)?,
+            opted_out_at: time(next()?)?,
+            ticket: text(next()?),
+            messages: number(next()?)?,
+            failed_messages: number(next()?)?,
+            keyword: text(next()?),
+            disqualified_reason: text(next()?),
+            first_name: text(next()?),
+            last_initial: text(next()?),
+            unreachable_reason: text(next()?),
         })
     }
 }
@@ -200,9 +221,11 @@ fn search_terms(search: &str) -> Option<(String, String)> {
 }
 
 /// The list's statement: `$1` the campaign, `$2`/`$3` the cursor, `$4`/`$5` the search terms
-/// (empty: no search), `$6` the state when the query has one; `limited`: one page (and one row more, to know if another
-/// page follows), else every row (the CSV).
-fn list_sql(query: &ListQuery, limited: bool) -> String {
+/// (empty: no search), `$6` the state when the query has one; `limited`: one page (and one row
+/// more, to know if another page follows), else every row (the CSV); `postgres`: the database
+/// is PostgreSQL, where the whole list counts messages by a join (see
+/// `messenger::outbox::campaign_messages_join`).
+fn list_sql(query: &ListQuery, limited: bool, postgres: bool) -> String {
     let ticket = crate::winners::store::JOINED_TICKET;
     // One state only: its own index range (`entries_state_list`), so a rare state is found at
     // once; the search, when there is none, is `$4 = ''` and costs nothing.
@@ -215,19 +238,44 @@ fn list_sql(query: &ListQuery, limited: bool) -> String {
     let order = if query.oldest_first { "ASC" } else { "DESC" };
     let limit = if limited { " LIMIT 51" } else { "" };
     let tickets = crate::winners::store::ticket_join("e.id");
-    let messages = crate::messenger::outbox::person_messages("e.subscriber_id", "e.campaign_id");
-    format!(
-        "SELECT e.id, e.status, e.source, e.keyword, e.created_at, e.confirmed_at,
-                e.disqualified_reason, s.first_name, s.last_initial, s.last_interaction_at,
-                s.unreachable_at, s.unreachable_reason, s.opted_out_at, {ticket} AS ticket,
-                {messages}
+    let s = SEPARATOR;
+    // The row's fields before the message counts, and after them (see `Listed::from_row`).
+    let entry_fields = format!(
+        "e.id || '{s}' || e.status || '{s}' || e.source
+         || '{s}' || CAST(e.created_at AS TEXT)
+         || '{s}' || COALESCE(CAST(e.confirmed_at AS TEXT), '')
+         || '{s}' || COALESCE(CAST(s.last_interaction_at AS TEXT), '')
+         || '{s}' || COALESCE(CAST(s.unreachable_at AS TEXT), '')
+         || '{s}' || COALESCE(CAST(s.opted_out_at AS TEXT), '')
+         || '{s}' || COALESCE({ticket}, '') || '{s}' || "
+    );
+    let texts = format!(
+        "|| '{s}' || REPLACE(COALESCE(e.keyword, ''), '{s}', ' ')
+         || '{s}' || REPLACE(COALESCE(e.disqualified_reason, ''), '{s}', ' ')
+         || '{s}' || REPLACE(COALESCE(s.first_name, ''), '{s}', ' ')
+         || '{s}' || REPLACE(COALESCE(s.last_initial, ''), '{s}', ' ')
+         || '{s}' || REPLACE(COALESCE(s.unreachable_reason, ''), '{s}', ' ')
          FROM entries e
          LEFT JOIN subscribers s ON s.id = e.subscriber_id
-         {tickets}
-         WHERE e.campaign_id = $1 AND (e.created_at, e.id) {after} ($2, $3){state}
+         {tickets}"
+    );
+    let rest = format!(
+        "WHERE e.campaign_id = $1 AND (e.created_at, e.id) {after} ($2, $3){state}
            AND ($4 = '' OR {ticket} = $4 OR LOWER(s.first_name) LIKE $5 ESCAPE '\\')
          ORDER BY e.created_at {order}, e.id {order}{limit}"
-    )
+    );
+    if postgres && !limited {
+        let joined_counts = crate::messenger::outbox::campaign_messages(SEPARATOR);
+        let join = crate::messenger::outbox::campaign_messages_join("e.subscriber_id", "$1");
+        format!("SELECT {entry_fields}{joined_counts} {texts} {join} {rest}")
+    } else {
+        let row_counts = crate::messenger::outbox::person_messages(
+            "e.subscriber_id",
+            "e.campaign_id",
+            SEPARATOR,
+        );
+        format!("SELECT {entry_fields}{row_counts} {texts} {rest}")
+    }
 }
 
 fn bind_list<'q>(
@@ -257,7 +305,7 @@ pub async fn page(
     cursor: Option<Cursor>,
     now: i64,
 ) -> Result<(Vec<Entrant>, Option<Cursor>), sqlx::Error> {
-    let sql = list_sql(query, true);
+    let sql = list_sql(query, true, false);
     let cursor = cursor.unwrap_or_else(|| Cursor::start(query.oldest_first));
     let mut rows = bind_list(&sql, campaign_id, query, cursor)
         .fetch_all(db)
@@ -340,7 +388,15 @@ pub async fn write_csv(
     now: i64,
     out: tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>,
 ) {
-    let sql = list_sql(&query, false);
+    let mut conn = match db.acquire().await {
+        Ok(conn) => conn,
+        Err(e) => {
+            tracing::error!(error = %e, campaign = %campaign_id, "entrants CSV not started");
+            let _ = out.send(Err(std::io::Error::other("database error"))).await;
+            return;
+        }
+    };
+    let sql = list_sql(&query, false, conn.backend_name() == "PostgreSQL");
     let new_writer = || csv::Writer::from_writer(Vec::with_capacity(CHUNK + 4096));
     let mut writer = new_writer();
     let mut failed = writer.write_record(CSV_HEADER).err();
@@ -350,7 +406,7 @@ pub async fn write_csv(
         &query,
         Cursor::start(query.oldest_first),
     )
-    .fetch(&db);
+    .fetch(&mut *conn);
     while failed.is_none() {
         let row = match rows.next().await {
             None => break,
@@ -447,6 +503,11 @@ pub async fn reinstate(db: &Db, campaign_id: &str, entry_id: &str) -> Result<boo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reader_splits_on_the_separator_the_sql_writes() {
+        assert_eq!(SEPARATOR, SEPARATOR_CHAR.to_string());
+    }
 
     #[test]
     fn formula_cells_are_escaped_and_others_kept() {

@@ -280,18 +280,39 @@ pub struct Problem {
     pub updated_at: i64,
 }
 
-/// For lists of people with what was sent to them (the entrants list): the columns `messages`
-/// (how many messages of the campaign went to the person) and `failed_messages` (failed or not
-/// sent), `subscriber` and `campaign` being the caller's SQL for their ids. Both come from the
-/// index `outgoing_messages_person` alone.
-pub(crate) fn person_messages(subscriber: &str, campaign: &str) -> String {
+/// The statuses the entrants list counts as failed.
+const FAILED_STATUSES: &str = "('failed', 'not_sent')";
+
+/// For lists of people with what was sent to them (the entrants list): one text,
+/// `messages{separator}failed_messages` — how many messages of the campaign went to the person,
+/// and how many of them failed or were not sent —, `subscriber` and `campaign` being the caller's
+/// SQL for their ids. A subquery per row, from the index `outgoing_messages_person` alone: the
+/// cheap way for a page of the list, and for all of it on SQLite.
+pub(crate) fn person_messages(subscriber: &str, campaign: &str, separator: &str) -> String {
     format!(
-        "(SELECT COUNT(*) FROM outgoing_messages m
-           WHERE m.subscriber_id = {subscriber} AND m.campaign_id = {campaign}) AS messages,
-         (SELECT COUNT(*) FROM outgoing_messages m
-           WHERE m.subscriber_id = {subscriber} AND m.campaign_id = {campaign}
-             AND m.status IN ('failed', 'not_sent')) AS failed_messages"
+        "(SELECT CAST(COUNT(*) AS TEXT) || '{separator}' ||
+                 CAST(COALESCE(SUM(CASE WHEN m.status IN {FAILED_STATUSES} THEN 1 ELSE 0 END), 0) AS TEXT)
+           FROM outgoing_messages m
+           WHERE m.subscriber_id = {subscriber} AND m.campaign_id = {campaign})"
     )
+}
+
+/// The same counts for every person of the campaign `campaign` at once, for the whole list on
+/// PostgreSQL, where a hash join on one pass over the campaign's messages is twice as fast as a
+/// subquery per row (SQLite is the other way round): this join, as `pm` on `subscriber`, then
+/// [`campaign_messages`] for the text.
+pub(crate) fn campaign_messages_join(subscriber: &str, campaign: &str) -> String {
+    format!(
+        "LEFT JOIN (SELECT subscriber_id, COUNT(*) AS n,
+                           SUM(CASE WHEN status IN {FAILED_STATUSES} THEN 1 ELSE 0 END) AS f
+                    FROM outgoing_messages WHERE campaign_id = {campaign}
+                    GROUP BY subscriber_id) pm ON pm.subscriber_id = {subscriber}"
+    )
+}
+
+/// After [`campaign_messages_join`]: the text [`person_messages`] gives.
+pub(crate) fn campaign_messages(separator: &str) -> String {
+    format!("CAST(COALESCE(pm.n, 0) AS TEXT) || '{separator}' || CAST(COALESCE(pm.f, 0) AS TEXT)")
 }
 
 pub async fn problems(db: &Db, campaign_id: &str, limit: i64) -> Result<Vec<Problem>, sqlx::Error> {

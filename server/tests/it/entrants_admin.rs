@@ -263,6 +263,9 @@ both_databases!(
         seed_pending(&demo, 3000).await;
         demo.subscribe("alice", 0).await;
         name(&demo, "alice", "=HYPERLINK(\"http://x\")", None).await;
+        demo.subscribe("bob", 0).await;
+        // The control character the list's rows are read by, in a name: a space in the CSV.
+        name(&demo, "bob", "Bo\u{1f}b", Some("K")).await;
         sqlx::query("UPDATE entries SET keyword = '@SUM(A1)' WHERE status = 'confirmed'")
             .execute(demo.db())
             .await
@@ -292,8 +295,8 @@ both_databases!(
             "{}",
             lines[0]
         );
-        assert_eq!(lines.len(), 1 + 3001);
-        let alice = lines.iter().find(|l| l.contains(",confirmed,")).unwrap();
+        assert_eq!(lines.len(), 1 + 3002);
+        let alice = lines.iter().find(|l| l.contains("HYPERLINK")).unwrap();
         assert!(
             alice.contains("\"'=HYPERLINK(\"\"http://x\"\")\""),
             "{alice}"
@@ -303,6 +306,21 @@ both_databases!(
             alice.contains(",page,") && alice.contains(",open,"),
             "{alice}"
         );
+        // Her confirmation counted, as the list page counts it (PostgreSQL counts the whole
+        // list's messages another way than a page's).
+        let messages: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outgoing_messages o JOIN subscribers s ON s.id = o.subscriber_id
+             WHERE s.psid = $1",
+        )
+        .bind(demo.psid("alice").await)
+        .fetch_one(demo.db())
+        .await
+        .unwrap();
+        assert!(messages >= 1);
+        let cells: Vec<&str> = alice.rsplitn(5, ',').collect();
+        assert_eq!(cells[3], messages.to_string(), "{alice}");
+        assert_eq!(cells[2], "0", "{alice}");
+        assert!(lines.iter().any(|l| l.contains(",Bo b K.,")), "{text}");
         // As filtered: the entered only, oldest first.
         let filtered = admin
             .get(demo.url(&format!(
@@ -314,7 +332,7 @@ both_databases!(
             .text()
             .await
             .unwrap();
-        assert_eq!(filtered.lines().count(), 2, "{filtered}");
+        assert_eq!(filtered.lines().count(), 3, "{filtered}");
         demo.stop().await;
     }
 );
