@@ -23,7 +23,12 @@
     }
     function load() {
       var frame = document.createElement('iframe');
-      frame.src = origin + '/embed/' + slug;
+      // The frame says which site it is on, and the page's utm_source, for the organiser's
+      // counts (nothing about the visitor).
+      var query = '?site=' + encodeURIComponent(location.origin);
+      var tag = new URLSearchParams(location.search).get('utm_source');
+      if (tag) query += '&utm_source=' + encodeURIComponent(tag.slice(0, 40));
+      frame.src = origin + '/embed/' + slug + query;
       frame.title = 'Giveaway';
       frame.loading = 'lazy';
       frame.style.cssText = 'width:100%;border:0;height:420px;display:block';

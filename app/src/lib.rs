@@ -11,6 +11,7 @@ pub mod error;
 pub mod handoff;
 pub mod home;
 pub mod html;
+pub mod insight;
 pub mod messenger;
 pub mod notices;
 pub mod pages;

@@ -46,6 +46,9 @@ pub struct Settings {
     pub demo_campaign: bool,
     /// Entries one client address may start per minute (a burst of as many is allowed).
     pub entry_rate_limit: u32,
+    /// How often the funnel's counts go from memory to the database (`FUNNEL_FLUSH_SECONDS`,
+    /// default 10).
+    pub funnel_flush_seconds: u64,
     pub sending: SendingSettings,
     /// Admin sessions, rights and login starts.
     pub auth: AuthSettings,
@@ -397,6 +400,7 @@ impl Settings {
                 .filter(|n| (1..=max).contains(n))
                 .ok_or_else(|| bad(name, format!("must be a whole number from 1 to {max}"))),
         };
+        let funnel_flush_seconds = number("FUNNEL_FLUSH_SECONDS", 10, 3600)?;
         let defaults = SendingSettings::default();
         let sending = SendingSettings {
             rate_per_page: number("SEND_RATE_PER_PAGE", defaults.rate_per_page.into(), 10_000)?
@@ -518,6 +522,7 @@ impl Settings {
             abuse,
             demo_campaign,
             entry_rate_limit,
+            funnel_flush_seconds,
             mode,
             database_url,
             site_addr,

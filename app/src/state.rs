@@ -35,6 +35,8 @@ pub struct AppState {
     pub showcase: Arc<crate::campaigns::showcase::Showcase>,
     /// Names this process as the holder of job leases.
     pub instance_id: String,
+    /// The funnel's counts since the last flush (`insight::tally`).
+    pub tally: Arc<crate::insight::tally::Tally>,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
             pacers,
             showcase: Arc::default(),
             instance_id: crate::db::new_id(),
+            tally: Arc::default(),
         }
     }
 }

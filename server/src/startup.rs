@@ -107,6 +107,12 @@ impl Server {
             app::campaigns::images::sweeper(state.clone()),
         ));
 
+        // The funnel's counts, from memory to the database (every instance its own).
+        tasks.spawn(run_until(
+            stop.clone(),
+            app::insight::tally::worker(state.clone()),
+        ));
+
         // Webhook events (those stored before a crash or by another instance too), due notice
         // jobs (including those that fell due while no server ran) and each Page's sender. Tests
         // that drive `inbox::process_pending` and `notices::run_once` themselves turn them off
@@ -152,6 +158,10 @@ impl Server {
         stop.cancel();
         tasks.close();
         tasks.wait().await;
+        // What was counted since the last flush is not lost with the process.
+        if let Err(e) = state.tally.flush(&state.db).await {
+            tracing::warn!(error = %e, "funnel counts of the last seconds not written");
+        }
         state.db.close().await;
         tracing::info!("stopped");
         served

@@ -138,12 +138,14 @@ async fn login_outcome(
             ));
         }
     };
-    let entry = store::create_pending(
-        &state.db,
-        &campaign.id,
-        Some(&asid),
-        store::EntrySource::Page,
-    )
-    .await?;
+    // The tap was counted when the form was sent; Facebook's dialog in between leaves no
+    // trace of the link's tags, so a logged-in entry counts as the entry page's, untagged.
+    let from = super::Attribution::only(store::EntrySource::Page);
+    let (entry, new) = store::create_pending(&state.db, &campaign.id, Some(&asid), &from).await?;
+    if new {
+        state
+            .tally
+            .add(&campaign.id, &from, crate::insight::Stage::Started);
+    }
     Ok(entry_redirect(state, &campaign, &entry, Frame::Page))
 }

@@ -51,6 +51,27 @@ crate::word_enum! {
     }
 }
 
+/// Where an entry came from, as the funnel counts it (`insight`): its source, the embedding
+/// site's origin for the widget (`https://shop.example`), and the `utm_source` of the link the
+/// person came by; '' where there is none. Nothing about the person.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Attribution {
+    pub source: EntrySource,
+    pub origin: String,
+    pub utm_source: String,
+}
+
+impl Attribution {
+    /// A source with no origin or tag.
+    pub fn only(source: EntrySource) -> Attribution {
+        Attribution {
+            source,
+            origin: String::new(),
+            utm_source: String::new(),
+        }
+    }
+}
+
 /// Quick-reply payloads that carry an automation keyword start with this.
 pub const KEYWORD_PAYLOAD_PREFIX: &str = "KEYWORD:";
 
@@ -427,6 +448,17 @@ mod server_side {
                     store::set_source(&state.db, &confirmed.id, store::EntrySource::Qr).await?;
                     confirmed.source = store::EntrySource::Qr;
                 }
+                // A forwarded link's entry starts and ends here; a scanned QR code finishes,
+                // as a QR entry, what the entry page started.
+                let from = confirmed.attribution();
+                if confirmed.id != entry.id {
+                    state
+                        .tally
+                        .add_at(&campaign.id, &from, crate::insight::Stage::Started, at);
+                }
+                state
+                    .tally
+                    .add_at(&campaign.id, &from, crate::insight::Stage::Confirmed, at);
                 // The public ticket, now, so that the confirmation and the entry page show it
                 // (the freeze at the end gives one to any confirmed entry still without).
                 let ticket = match crate::winners::store::issue_ticket(

@@ -15,7 +15,9 @@
 use super::{
     refs, store,
     views::{self, Action},
+    EntrySource,
 };
+use crate::insight::Stage;
 use crate::{
     campaigns::{store::Published, Lifecycle},
     client::ClientAddr,
@@ -24,7 +26,7 @@ use crate::{
     state::AppState,
 };
 use axum::{
-    extract::{Path, State},
+    extract::{Path, RawQuery, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
@@ -72,9 +74,12 @@ fn cookie_name(campaign_id: &str) -> String {
 async fn campaign_page(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let campaign = load(&state, &slug).await?;
+    let from = crate::insight::attribution::of_view(EntrySource::Page, query.as_deref(), &headers);
+    state.tally.add(&campaign.id, &from, Stage::View);
     // Coming back: show the entry this browser already has.
     let remembered = crate::client::cookie(&headers, &cookie_name(&campaign.id));
     let entry = match remembered {
@@ -88,8 +93,13 @@ async fn campaign_page(
 async fn embed_page(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let campaign = load(&state, &slug).await?;
+    let from =
+        crate::insight::attribution::of_view(EntrySource::Widget, query.as_deref(), &headers);
+    state.tally.add(&campaign.id, &from, Stage::View);
     Ok(render(&state, &campaign, None, Frame::Embed).await)
 }
 
@@ -169,24 +179,27 @@ async fn enter(
     State(state): State<AppState>,
     client: ClientAddr,
     Path(slug): Path<String>,
+    headers: HeaderMap,
     Form(form): Form<EnterForm>,
 ) -> Result<Response, AppError> {
-    start_entry(&state, client, &slug, &form, Frame::Page).await
+    start_entry(&state, client, &slug, &headers, &form, Frame::Page).await
 }
 
 async fn embed_enter(
     State(state): State<AppState>,
     client: ClientAddr,
     Path(slug): Path<String>,
+    headers: HeaderMap,
     Form(form): Form<EnterForm>,
 ) -> Result<Response, AppError> {
-    start_entry(&state, client, &slug, &form, Frame::Embed).await
+    start_entry(&state, client, &slug, &headers, &form, Frame::Embed).await
 }
 
 async fn start_entry(
     state: &AppState,
     ClientAddr(client): ClientAddr,
     slug: &str,
+    headers: &HeaderMap,
     form: &EnterForm,
     frame: Frame,
 ) -> Result<Response, AppError> {
@@ -210,6 +223,12 @@ async fn start_entry(
     }
     let campaign = load_now(state, slug).await?;
     open_for_entries(&campaign)?;
+    let source = match frame {
+        Frame::Page => store::EntrySource::Page,
+        Frame::Embed => store::EntrySource::Widget,
+    };
+    let from = crate::insight::attribution::of_form(source, headers);
+    state.tally.add(&campaign.id, &from, Stage::Tap);
     if campaign.consent_checkbox && form.accept != "yes" {
         return Err(AppError::page(
             StatusCode::BAD_REQUEST,
@@ -221,11 +240,8 @@ async fn start_entry(
         // Facebook's dialog cannot be framed: the widget sends people to the full page for it.
         return Ok(Redirect::to(&format!("/c/{slug}/login")).into_response());
     }
-    let source = match frame {
-        Frame::Page => store::EntrySource::Page,
-        Frame::Embed => store::EntrySource::Widget,
-    };
-    let entry = store::create_pending(&state.db, &campaign.id, None, source).await?;
+    let (entry, _) = store::create_pending(&state.db, &campaign.id, None, &from).await?;
+    state.tally.add(&campaign.id, &from, Stage::Started);
     Ok(entry_redirect(state, &campaign, &entry, frame))
 }
 

@@ -22,10 +22,25 @@ pub struct Entry {
     pub confirmed_at: Option<i64>,
     /// How it came (a QR scan is known only once it is confirmed: `set_source`).
     pub source: EntrySource,
+    /// The embedding site's origin for the widget, '' otherwise (see `Attribution`).
+    pub origin: String,
+    /// The `utm_source` of the link the person came by, '' when none.
+    pub utm_source: String,
+}
+
+impl Entry {
+    /// Where it came from, as the funnel counts it.
+    pub fn attribution(&self) -> super::Attribution {
+        super::Attribution {
+            source: self.source,
+            origin: self.origin.clone(),
+            utm_source: self.utm_source.clone(),
+        }
+    }
 }
 
 const ENTRY: &str = "SELECT id, campaign_id, status, ref_nonce, fallback_code, subscriber_id, asid,
-    duplicate_of, created_at, confirmed_at, source FROM entries";
+    duplicate_of, created_at, confirmed_at, source, origin, utm_source FROM entries";
 
 /// Letters and digits nobody misreads (no 0/O, 1/I/L): the code is read on one screen and typed
 /// on another.
@@ -84,11 +99,9 @@ pub async fn find_pending_by_code(
     code: &str,
 ) -> Result<Option<Entry>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT e.id, e.campaign_id, e.status, e.ref_nonce, e.fallback_code, e.subscriber_id, e.asid,
-                e.duplicate_of, e.created_at, e.confirmed_at, e.source
-         FROM entries e
-         WHERE e.fallback_code = $1 AND e.status = 'pending' AND e.campaign_id IN ({})
-         ORDER BY e.created_at DESC LIMIT 1",
+        "{ENTRY}
+         WHERE fallback_code = $1 AND status = 'pending' AND campaign_id IN ({})
+         ORDER BY created_at DESC LIMIT 1",
         crate::campaigns::store::campaigns_of_page("$2")
     ))
     .bind(code)
@@ -136,16 +149,17 @@ pub async fn count_code_miss(
     code_misses(db, subscriber_id, now).await
 }
 
-/// A new pending entry; with an app-scoped id, that person's existing entry instead.
+/// A new pending entry (and `true`); with an app-scoped id, that person's existing entry instead
+/// (and `false`).
 pub async fn create_pending(
     db: &Db,
     campaign_id: &str,
     asid: Option<&str>,
-    source: EntrySource,
-) -> Result<Entry, sqlx::Error> {
+    from: &super::Attribution,
+) -> Result<(Entry, bool), sqlx::Error> {
     if let Some(asid) = asid {
         if let Some(existing) = find_by_asid(db, campaign_id, asid).await? {
-            return Ok(existing);
+            return Ok((existing, false));
         }
     }
     // A code can collide with another pending one of the campaign: draw again.
@@ -155,8 +169,8 @@ pub async fn create_pending(
         let id = new_id();
         let inserted = sqlx::query(
             "INSERT INTO entries (id, campaign_id, status, ref_nonce, fallback_code, asid, created_at,
-                                  source)
-             VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7)",
+                                  source, origin, utm_source)
+             VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&id)
         .bind(campaign_id)
@@ -164,16 +178,18 @@ pub async fn create_pending(
         .bind(new_code())
         .bind(asid)
         .bind(now_ms())
-        .bind(source.as_str())
+        .bind(from.source.as_str())
+        .bind(&from.origin)
+        .bind(&from.utm_source)
         .execute(db)
         .await;
         match inserted {
-            Ok(_) => return Ok(find(db, &id).await?.expect("just inserted")),
+            Ok(_) => return Ok((find(db, &id).await?.expect("just inserted"), true)),
             Err(e) if is_unique_violation(&e) && attempt < 5 => {
                 // Two tabs of the same logged-in person: the other one won, show its entry.
                 if let Some(asid) = asid {
                     if let Some(existing) = find_by_asid(db, campaign_id, asid).await? {
-                        return Ok(existing);
+                        return Ok((existing, false));
                     }
                 }
             }

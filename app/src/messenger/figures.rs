@@ -111,6 +111,22 @@ pub async fn days(db: &Db, selection: &Selection<'_>) -> Result<Vec<DayRow>, sql
     fetch(db, &sql, &texts, &numbers).await
 }
 
+/// A campaign's messages per quarter of an hour (since the epoch, UTC) and status, for the
+/// admin's charts to put into their own days (`insight`).
+pub async fn quarters(
+    db: &Db,
+    campaign_id: &str,
+) -> Result<Vec<(i64, MessageStatus, i64)>, sqlx::Error> {
+    let quarter = crate::insight::QUARTER_MS;
+    sqlx::query_as(&format!(
+        "SELECT COALESCE(o.sent_at, o.updated_at) / {quarter} AS quarter, o.status, COUNT(*) AS n
+         FROM outgoing_messages o WHERE o.campaign_id = $1 GROUP BY 1, 2"
+    ))
+    .bind(campaign_id)
+    .fetch_all(db)
+    .await
+}
+
 /// The 20 commonest reasons messages failed, were held back or wait, as rows of `status`,
 /// `reason` and `count`.
 pub async fn reasons<O>(db: &Db, selection: &Selection<'_>) -> Result<Vec<O>, sqlx::Error>

@@ -20,6 +20,7 @@ mod entrants;
 mod entrants_admin;
 mod graph_client;
 mod handoff;
+mod insight;
 mod lifecycle;
 mod notices;
 mod notices_crash;

@@ -41,6 +41,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("page_hooks", "handoff"),
     ("hook_deliveries", "handoff"),
     ("deletion_requests", "privacy"),
+    ("funnel_counts", "insight"),
 ];
 
 /// Files (or folders, ending in `/`) allowed to name a table they do not own, each with its

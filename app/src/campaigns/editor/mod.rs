@@ -255,6 +255,7 @@ pub fn CampaignEditor() -> impl IntoView {
             {move || existing.get().and_then(Result::ok).flatten().map(|c| {
                 let live = c.lifecycle(crate::notices::panel::js_now_ms()) == super::Lifecycle::Live;
                 view! {
+                <crate::insight::InsightPanel campaign_id=c.id.clone()/>
                 <CampaignLinks slug=c.form.slug page_id=c.form.page_id/>
                 <crate::notices::panel::NoticeStatistics
                     live=live

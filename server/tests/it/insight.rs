@@ -1,0 +1,246 @@
+//! Issue #18, counting without tracking: views, taps, started and finished entries per source
+//! (the entry page, the widget with its site, a QR code) and per `utm_source`, no cookie and
+//! nothing personal stored for it, and the admin's hours and days in their own time zone.
+
+use crate::support::{client, m_me_ref, Demo};
+use app::db::now_ms;
+use app::insight::{Insight, SourceRow, QUARTER_MS};
+use serde_json::json;
+
+fn insight(body: &str) -> Insight {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+fn row<'a>(rows: &'a [SourceRow], label: &str) -> &'a SourceRow {
+    rows.iter()
+        .find(|r| r.label == label)
+        .unwrap_or_else(|| panic!("no row {label} in {rows:?}"))
+}
+
+/// A visitor's browser sends the form of the page at `page` (its address, as the `Referer`):
+/// the `ref` of the pending entry's Messenger link.
+async fn tap(demo: &Demo, form: &str, page: &str) -> String {
+    let visitor = client();
+    let r = visitor
+        .post(demo.url(form))
+        .header("referer", demo.url(page))
+        .form(&[("website", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let entry = r.headers()["location"].to_str().unwrap().to_string();
+    let html = visitor
+        .get(demo.url(&entry))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    m_me_ref(&html)
+}
+
+async fn get_started(demo: &Demo, user: &str, reference: String) {
+    demo.control(
+        reqwest::Method::POST,
+        "interactions",
+        json!({ "user": user, "page": "sunnybakery", "kind": "get_started", "ref": reference }),
+    )
+    .await;
+    demo.settle().await;
+}
+
+both_databases!(
+    the_funnel_is_counted_by_source_site_and_tag_without_a_cookie,
+    |url: String| async move {
+        let demo = Demo::start(&url, &[]).await;
+        // Views: the entry page from a newsletter, the widget on a shop's site.
+        for path in [
+            "/c/demo?utm_source=Newsletter",
+            "/embed/demo?site=https%3A%2F%2Fshop.example",
+        ] {
+            let r = client().get(demo.url(path)).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            assert!(
+                r.headers().get("set-cookie").is_none(),
+                "a view sets no cookie: {path}"
+            );
+        }
+        // Alice enters by the page itself, Bob by the newsletter's page and then its QR code,
+        // Carol in the widget on the shop's site, tagged by the shop's link.
+        demo.subscribe("alice", 0).await;
+        let bob = tap(&demo, "/c/demo/enter", "/c/demo?utm_source=newsletter").await;
+        get_started(&demo, "bob", format!("q_{bob}")).await;
+        let carol = tap(
+            &demo,
+            "/embed/demo/enter",
+            "/embed/demo?site=https%3A%2F%2Fshop.example&utm_source=insta",
+        )
+        .await;
+        get_started(&demo, "carol", carol).await;
+
+        let admin = demo.login_as("admin").await;
+        let id = demo.campaign.as_str();
+        let (status, body) = admin
+            .call(
+                "campaign_insight",
+                &[("id", id), ("zone", "Europe/Paris"), ("by_day", "false")],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let seen = insight(&body);
+        assert_eq!(seen.zone, "Europe/Paris");
+        let page = row(&seen.sources, "Entry page");
+        assert_eq!(
+            (
+                page.counts.views,
+                page.counts.taps,
+                page.counts.started,
+                page.counts.confirmed
+            ),
+            (1, 2, 2, 1),
+            "{page:?}"
+        );
+        // Bob finished by the QR code what the page started.
+        let qr = row(&seen.sources, "QR code");
+        assert_eq!((qr.counts.started, qr.counts.confirmed), (0, 1));
+        let shop = row(&seen.sources, "Widget on https://shop.example");
+        assert_eq!(
+            (
+                shop.counts.views,
+                shop.counts.taps,
+                shop.counts.started,
+                shop.counts.confirmed
+            ),
+            (1, 1, 1, 1),
+            "{shop:?}"
+        );
+        let newsletter = row(&seen.tags, "newsletter");
+        assert_eq!(
+            (
+                newsletter.counts.views,
+                newsletter.counts.taps,
+                newsletter.counts.confirmed
+            ),
+            (1, 1, 1)
+        );
+        assert_eq!(row(&seen.tags, "insta").counts.confirmed, 1);
+        assert_eq!(
+            (seen.totals.views, seen.totals.taps, seen.totals.confirmed),
+            (2, 3, 3)
+        );
+        let charted: i64 = seen.entries.iter().map(|b| b.confirmed).sum();
+        assert_eq!(charted, 3);
+        // Drawn on the server, named, and in words for those who do not see it.
+        assert!(seen.funnel_svg.contains("<title id=\"funnel-t\">"));
+        assert!(seen.funnel_svg.contains("Entered in Messenger: 3"));
+        assert!(seen.entries_svg.contains("Entries per hour (Europe/Paris)"));
+        // Alice's and the others' confirmations were sent: the messages chart has a day.
+        assert!(!seen.messages.is_empty() && seen.messages.iter().any(|d| d.sent > 0));
+
+        // The zone is remembered for the pages the server renders.
+        let (_, body) = admin
+            .call("campaign_insight", &[("id", id), ("by_day", "true")])
+            .await;
+        assert_eq!(insight(&body).zone, "Europe/Paris");
+        let (status, body) = admin
+            .call(
+                "campaign_insight",
+                &[("id", id), ("zone", "Mars/Olympus"), ("by_day", "true")],
+            )
+            .await;
+        assert_eq!(status, 400);
+        assert!(body.contains("Mars/Olympus"), "{body}");
+
+        // What is stored for it: counts by campaign, quarter and where from, nothing else.
+        let origins: Vec<(String, String)> = sqlx::query_as(
+            "SELECT DISTINCT origin, utm_source FROM funnel_counts ORDER BY origin, utm_source",
+        )
+        .fetch_all(demo.db())
+        .await
+        .unwrap();
+        assert_eq!(
+            origins,
+            vec![
+                ("".into(), "".into()),
+                ("".into(), "newsletter".into()),
+                ("https://shop.example".into(), "".into()),
+                ("https://shop.example".into(), "insta".into()),
+            ]
+        );
+
+        // Another Page's admin learns nothing.
+        let stranger = demo.login_as("bob").await;
+        let (status, _) = stranger
+            .call("campaign_insight", &[("id", id), ("by_day", "false")])
+            .await;
+        assert!(status == 403 || status == 404, "{status}");
+        demo.stop().await;
+    }
+);
+
+both_databases!(
+    hours_and_days_are_the_admins_across_midnight,
+    |url: String| async move {
+        let demo = Demo::start(&url, &[]).await;
+        // One entry ten minutes before midnight in New York, two at midnight (today there).
+        let tz = jiff::tz::TimeZone::get("America/New_York").unwrap();
+        let today = jiff::Timestamp::from_millisecond(now_ms())
+            .unwrap()
+            .to_zoned(tz)
+            .start_of_day()
+            .unwrap();
+        let midnight = today.timestamp().as_millisecond();
+        let yesterday = today.yesterday().unwrap();
+        for (at, started) in [(midnight - 600_000, 1), (midnight, 2)] {
+            sqlx::query(
+                "INSERT INTO funnel_counts (campaign_id, quarter, source, origin, utm_source,
+                                            started)
+                 VALUES ($1, $2, 'page', '', '', $3)",
+            )
+            .bind(&demo.campaign)
+            .bind(at.div_euclid(QUARTER_MS))
+            .bind(started)
+            .execute(demo.db())
+            .await
+            .unwrap();
+        }
+        let admin = demo.login_as("admin").await;
+        let id = demo.campaign.as_str();
+        let zone = [("id", id), ("zone", "America/New_York")];
+        let (_, body) = admin
+            .call("campaign_insight", &[zone[0], zone[1], ("by_day", "false")])
+            .await;
+        let hours = insight(&body).entries;
+        let busy: Vec<(String, i64)> = hours
+            .iter()
+            .filter(|b| b.started > 0)
+            .map(|b| (b.label.clone(), b.started))
+            .collect();
+        assert_eq!(
+            busy,
+            vec![
+                (yesterday.strftime("%b %-d 23:00").to_string(), 1),
+                (today.strftime("%b %-d 00:00").to_string(), 2),
+            ]
+        );
+        let (_, body) = admin
+            .call("campaign_insight", &[zone[0], zone[1], ("by_day", "true")])
+            .await;
+        let days = insight(&body).entries;
+        let busy: Vec<(String, i64)> = days
+            .iter()
+            .filter(|b| b.started > 0)
+            .map(|b| (b.label.clone(), b.started))
+            .collect();
+        assert_eq!(
+            busy,
+            vec![
+                (yesterday.strftime("%b %-d").to_string(), 1),
+                (today.strftime("%b %-d").to_string(), 2),
+            ]
+        );
+        demo.stop().await;
+    }
+);
