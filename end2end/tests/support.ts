@@ -20,3 +20,33 @@ export async function control(request: APIRequestContext, method: string, path: 
 export function localTime(ms: number): string {
   return new Date(ms).toISOString().slice(0, 16);
 }
+
+/** As the logged-in admin: a new campaign on the Page `pageId`, open from an hour ago for a week
+ * in UTC, with the rules and end notice publishing needs, `more` filling anything else before it
+ * is saved; then published. Its slug (`${prefix}-<now>`); the editor stays open on it. */
+export async function publishCampaign(
+  page: Page,
+  pageId: string,
+  title: string,
+  prefix: string,
+  more: (page: Page) => Promise<void> = async () => {},
+): Promise<string> {
+  await page.getByTestId("new-campaign").click();
+  await page.locator("#page_id").selectOption(pageId);
+  await page.locator("#title").fill(title);
+  const slug = `${prefix}-${Date.now()}`;
+  await page.locator("#slug").fill(slug);
+  await page.locator("#prize").fill(title.replace(/^Win /, ""));
+  await page.locator("#starts_at").fill(localTime(Date.now() - 3_600_000));
+  await page.locator("#ends_at").fill(localTime(Date.now() + 7 * 86_400_000));
+  await page.locator("#time_zone").fill("UTC");
+  // Rules are required to publish (entrants accept them by entering).
+  await page.locator("#rules").fill("One entry per person.");
+  await page.locator("#notice_text").fill("The {campaign_title} giveaway has ended.");
+  await more(page);
+  await page.getByTestId("save-campaign").click();
+  await expect(page.getByRole("heading", { name: "Edit campaign" })).toBeVisible();
+  await page.getByTestId("action-publish").click();
+  await expect(page.getByTestId("lifecycle")).toHaveAttribute("data-stage", "live");
+  return slug;
+}

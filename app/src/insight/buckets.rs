@@ -271,6 +271,7 @@ pub(super) fn insight(
         zone: zone.to_string(),
         by_day,
         live,
+        ended: false,
         totals,
         funnel_svg,
         sources: sources

@@ -100,6 +100,8 @@ pub struct Insight {
     pub by_day: bool,
     /// Still taking entries: the panel refreshes itself.
     pub live: bool,
+    /// Past its end (or archived): nothing more to count.
+    pub ended: bool,
     pub totals: Counts,
     pub funnel_svg: String,
     pub sources: Vec<SourceRow>,
@@ -154,10 +156,21 @@ pub async fn campaign_insight(
     let counted = store::of_campaign(&state.db, &id).await?;
     let messages = crate::messenger::figures::quarters(&state.db, &id).await?;
     let now = crate::db::now_ms();
-    let live = campaign.lifecycle(now) == crate::campaigns::Lifecycle::Live;
-    Ok(buckets::insight(
-        &campaign, &counted, &messages, &zone, by_day, live, now,
-    ))
+    let stage = campaign.lifecycle(now);
+    let mut insight = buckets::insight(
+        &campaign,
+        &counted,
+        &messages,
+        &zone,
+        by_day,
+        stage == crate::campaigns::Lifecycle::Live,
+        now,
+    );
+    insight.ended = matches!(
+        stage,
+        crate::campaigns::Lifecycle::Ended | crate::campaigns::Lifecycle::Archived
+    );
+    Ok(insight)
 }
 
 /// The browser's time zone (`Intl`), in the browser only.
@@ -177,7 +190,7 @@ fn browser_zone() -> Option<String> {
     }
 }
 
-/// The campaign's funnel and charts, refreshed every 30 seconds while it takes entries.
+/// The campaign's funnel and charts, refreshed every 10 seconds until the campaign ends.
 #[component]
 pub fn InsightPanel(campaign_id: String) -> impl IntoView {
     let by_day = RwSignal::new(false);
@@ -188,16 +201,18 @@ pub fn InsightPanel(campaign_id: String) -> impl IntoView {
             zone.set(Some(z));
         }
     });
-    let live = RwSignal::new(false);
+    // Refreshed while the campaign may take entries: a draft published in this same page
+    // starts counting without a reload.
+    let ended = RwSignal::new(false);
     let tick = RwSignal::new(0u64);
     Effect::new(move |_| {
         if let Ok(handle) = set_interval_with_handle(
             move || {
-                if live.get_untracked() {
+                if !ended.get_untracked() {
                     tick.update(|t| *t += 1)
                 }
             },
-            std::time::Duration::from_secs(30),
+            std::time::Duration::from_secs(10),
         ) {
             on_cleanup(move || handle.clear());
         }
@@ -208,7 +223,7 @@ pub fn InsightPanel(campaign_id: String) -> impl IntoView {
     );
     Effect::new(move |_| {
         if let Some(Ok(i)) = insight.get() {
-            live.set(i.live);
+            ended.set(i.ended);
         }
     });
     let switch = move |day: bool, label: &'static str, testid: &'static str| {

@@ -2,7 +2,7 @@
 //! (the entry page, the widget with its site, a QR code) and per `utm_source`, no cookie and
 //! nothing personal stored for it, and the admin's hours and days in their own time zone.
 
-use crate::support::{client, m_me_ref, Demo};
+use crate::support::{client, Demo};
 use app::db::now_ms;
 use app::insight::{Insight, SourceRow, QUARTER_MS};
 use serde_json::json;
@@ -17,28 +17,10 @@ fn row<'a>(rows: &'a [SourceRow], label: &str) -> &'a SourceRow {
         .unwrap_or_else(|| panic!("no row {label} in {rows:?}"))
 }
 
-/// A visitor's browser sends the form of the page at `page` (its address, as the `Referer`):
-/// the `ref` of the pending entry's Messenger link.
+/// A visitor's browser sends the form of the page at `page`: the `ref` of the pending entry's
+/// Messenger link.
 async fn tap(demo: &Demo, form: &str, page: &str) -> String {
-    let visitor = client();
-    let r = visitor
-        .post(demo.url(form))
-        .header("referer", demo.url(page))
-        .form(&[("website", "")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    let entry = r.headers()["location"].to_str().unwrap().to_string();
-    let html = visitor
-        .get(demo.url(&entry))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    m_me_ref(&html)
+    demo.send_entry_form(form, Some(page)).await.1
 }
 
 async fn get_started(demo: &Demo, user: &str, reference: String) {
@@ -208,34 +190,33 @@ both_databases!(
         }
         let admin = demo.login_as("admin").await;
         let id = demo.campaign.as_str();
-        let zone = [("id", id), ("zone", "America/New_York")];
-        let (_, body) = admin
-            .call("campaign_insight", &[zone[0], zone[1], ("by_day", "false")])
-            .await;
-        let hours = insight(&body).entries;
-        let busy: Vec<(String, i64)> = hours
-            .iter()
-            .filter(|b| b.started > 0)
-            .map(|b| (b.label.clone(), b.started))
-            .collect();
+        // The buckets that hold entries, as (label, started).
+        let busy = |by_day: &'static str| {
+            let admin = &admin;
+            async move {
+                let (_, body) = admin
+                    .call(
+                        "campaign_insight",
+                        &[("id", id), ("zone", "America/New_York"), ("by_day", by_day)],
+                    )
+                    .await;
+                insight(&body)
+                    .entries
+                    .into_iter()
+                    .filter(|b| b.started > 0)
+                    .map(|b| (b.label, b.started))
+                    .collect::<Vec<(String, i64)>>()
+            }
+        };
         assert_eq!(
-            busy,
+            busy("false").await,
             vec![
                 (yesterday.strftime("%b %-d 23:00").to_string(), 1),
                 (today.strftime("%b %-d 00:00").to_string(), 2),
             ]
         );
-        let (_, body) = admin
-            .call("campaign_insight", &[zone[0], zone[1], ("by_day", "true")])
-            .await;
-        let days = insight(&body).entries;
-        let busy: Vec<(String, i64)> = days
-            .iter()
-            .filter(|b| b.started > 0)
-            .map(|b| (b.label.clone(), b.started))
-            .collect();
         assert_eq!(
-            busy,
+            busy("true").await,
             vec![
                 (yesterday.strftime("%b %-d").to_string(), 1),
                 (today.strftime("%b %-d").to_string(), 2),

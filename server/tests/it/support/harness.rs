@@ -378,13 +378,19 @@ impl Demo {
 
     /// As [`Demo::entry_ref`]: the pending entry's own page (its address), and its `ref`.
     pub async fn open_entry(&self, slug: &str) -> (String, String) {
-        let visitor = client();
-        let r = visitor
-            .post(self.url(&format!("/c/{slug}/enter")))
-            .form(&[("website", "")])
-            .send()
+        self.send_entry_form(&format!("/c/{slug}/enter"), None)
             .await
-            .unwrap();
+    }
+
+    /// A new visitor's browser sends the Subscribe form at `form`, from the page at `page` if
+    /// given (as its `Referer`): the pending entry's own page (its address), and its `ref`.
+    pub async fn send_entry_form(&self, form: &str, page: Option<&str>) -> (String, String) {
+        let visitor = client();
+        let mut request = visitor.post(self.url(form)).form(&[("website", "")]);
+        if let Some(page) = page {
+            request = request.header("referer", self.url(page));
+        }
+        let r = request.send().await.unwrap();
         assert_eq!(r.status(), 303);
         let entry = r.headers()["location"].to_str().unwrap().to_string();
         let html = visitor
