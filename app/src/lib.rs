@@ -5,6 +5,7 @@
 //! server; modules that touch the database, secrets or Meta exist only with `ssr`.
 
 pub mod admins;
+pub mod alerts;
 pub mod campaigns;
 pub mod entries;
 pub mod error;

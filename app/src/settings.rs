@@ -49,6 +49,8 @@ pub struct Settings {
     /// How often the funnel's counts go from memory to the database (`FUNNEL_FLUSH_SECONDS`,
     /// default 10).
     pub funnel_flush_seconds: u64,
+    /// The health checks behind the admin's alerts (`alerts`).
+    pub alerts: AlertSettings,
     pub sending: SendingSettings,
     /// Admin sessions, rights and login starts.
     pub auth: AuthSettings,
@@ -72,6 +74,18 @@ pub struct Settings {
     /// (`OPERATOR_NAME`, `OPERATOR_CONTACT`; none: the page names the Page on Messenger).
     pub operator_name: Option<String>,
     pub operator_contact: Option<String>,
+}
+
+/// The health checks and where their alerts go.
+#[derive(Clone, Debug)]
+pub struct AlertSettings {
+    /// Seconds between two rounds of checks (`HEALTH_CHECK_SECONDS`, default 300).
+    pub check_seconds: u64,
+    /// Where each new alert is POSTed as `{"text": ...}` (`ALERT_WEBHOOK_URL`; none by default).
+    pub webhook_url: Option<Url>,
+    /// A live campaign's end notice reaching fewer than this share (percent) of its entrants
+    /// raises an alert (`ALERT_REACH_PERCENT`, default 50).
+    pub reach_percent: u64,
 }
 
 /// Limits against a person or an admin filling the disk or guessing codes.
@@ -484,6 +498,13 @@ impl Settings {
                 * 3_600_000,
         };
 
+        let alerts = AlertSettings {
+            check_seconds: number("HEALTH_CHECK_SECONDS", 300, 86_400)?,
+            webhook_url: get("ALERT_WEBHOOK_URL")
+                .map(|raw| parse_base_url("ALERT_WEBHOOK_URL", &raw))
+                .transpose()?,
+            reach_percent: number("ALERT_REACH_PERCENT", 50, 100)?,
+        };
         let draw_beacon_url = get("DRAW_BEACON_URL")
             .map(|raw| parse_base_url("DRAW_BEACON_URL", &raw))
             .transpose()?;
@@ -523,6 +544,7 @@ impl Settings {
             demo_campaign,
             entry_rate_limit,
             funnel_flush_seconds,
+            alerts,
             mode,
             database_url,
             site_addr,
@@ -818,6 +840,33 @@ mod tests {
             s.draw_beacon_url.map(|u| u.to_string()).as_deref(),
             Some("https://beacon.example/52db9ba7")
         );
+    }
+
+    #[test]
+    fn the_health_checks_and_their_alerts_are_set_or_refused_by_name() {
+        let s = load(&[]).unwrap();
+        assert_eq!(
+            (
+                s.alerts.check_seconds,
+                s.alerts.reach_percent,
+                s.funnel_flush_seconds
+            ),
+            (300, 50, 10)
+        );
+        assert!(s.alerts.webhook_url.is_none());
+        let s = load(&[("ALERT_WEBHOOK_URL", "https://chat.example/hooks/T1/B2")]).unwrap();
+        assert_eq!(
+            s.alerts.webhook_url.map(|u| u.to_string()).as_deref(),
+            Some("https://chat.example/hooks/T1/B2")
+        );
+        for (name, bad) in [
+            ("ALERT_WEBHOOK_URL", "ftp://chat.example/x"),
+            ("ALERT_REACH_PERCENT", "101"),
+            ("HEALTH_CHECK_SECONDS", "0"),
+            ("FUNNEL_FLUSH_SECONDS", "soon"),
+        ] {
+            assert_eq!(load(&[(name, bad)]).unwrap_err().name, name);
+        }
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub struct AppState {
     pub instance_id: String,
     /// The funnel's counts since the last flush (`insight::tally`).
     pub tally: Arc<crate::insight::tally::Tally>,
+    /// Woken when something the health checks look at was fixed (a Page reconnected, its
+    /// sends resumed), so this instance checks again at once (`alerts`).
+    pub health: Arc<Notify>,
 }
 
 impl AppState {
@@ -64,6 +67,7 @@ impl AppState {
             showcase: Arc::default(),
             instance_id: crate::db::new_id(),
             tally: Arc::default(),
+            health: Arc::new(Notify::new()),
         }
     }
 }

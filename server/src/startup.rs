@@ -128,6 +128,8 @@ impl Server {
                 stop.clone(),
                 app::messenger::retention::worker(state.clone()),
             ));
+            // The health checks behind the admin's alerts (one instance at a time).
+            tasks.spawn(run_until(stop.clone(), app::alerts::worker(state.clone())));
             // Hand-off webhooks: due deliveries sent, old payloads purged.
             tasks.spawn(run_until(stop.clone(), app::handoff::worker(state.clone())));
         }

@@ -123,6 +123,7 @@ pub fn AdminHome() -> impl IntoView {
                                         <button type="submit" data-testid="logout">"Log out"</button>
                                     </form>
                                 </section>
+                                <crate::alerts::AlertsPanel/>
                                 <crate::pages::PagesPanel/>
                                 <crate::campaigns::CampaignList/>
                             }

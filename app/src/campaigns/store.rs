@@ -451,6 +451,22 @@ pub async fn active_on_page(db: &Db, page_id: &PageRowId) -> Result<Option<Strin
     .await
 }
 
+/// The campaigns of a Page taking entries at `now`, as (id, title).
+pub async fn live_on_page(
+    db: &Db,
+    page_id: &PageRowId,
+    now: i64,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, title FROM campaigns WHERE page_id = $1 AND publish_state = 'published'
+           AND starts_at <= $2 AND ends_at > $2 ORDER BY starts_at",
+    )
+    .bind(page_id)
+    .bind(now)
+    .fetch_all(db)
+    .await
+}
+
 /// A campaign as the public sees it: published (or archived, which reads as ended), with its
 /// Page. Drafts are nobody's business but their admins'.
 #[derive(sqlx::FromRow, Clone, Debug)]

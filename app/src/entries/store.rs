@@ -716,3 +716,22 @@ pub(crate) const SUBSCRIBER_NAME_COLUMNS: &str = "s.first_name, s.psid";
 /// the window is open).
 pub(crate) const SUBSCRIBER_SEND_COLUMNS: &str = "s.id AS subscriber_id, s.psid, s.first_name,
      s.last_interaction_at, s.unreachable_at, s.opted_out_at";
+
+/// When the oldest entry of the campaign still pending was handed out, among those handed out
+/// between `from` and `until`.
+pub async fn oldest_pending(
+    db: &Db,
+    campaign_id: &str,
+    from: i64,
+    until: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT MIN(created_at) FROM entries
+         WHERE campaign_id = $1 AND status = 'pending' AND created_at >= $2 AND created_at < $3",
+    )
+    .bind(campaign_id)
+    .bind(from)
+    .bind(until)
+    .fetch_one(db)
+    .await
+}

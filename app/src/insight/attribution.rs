@@ -50,16 +50,15 @@ fn referer(headers: &HeaderMap) -> Option<url::Url> {
         .and_then(|v| url::Url::parse(v).ok())
 }
 
-/// A view of the entry page or the widget's frame, `query` its address's query.
-pub fn of_view(source: EntrySource, query: Option<&str>, headers: &HeaderMap) -> Attribution {
-    let query = query.unwrap_or("");
-    let origin = if source == EntrySource::Widget {
-        param(query, "site")
+/// Where a request with the address query `query` came from; for the widget, `referer` (the
+/// embedding page's address) names the site when the address does not.
+fn from_query(source: EntrySource, query: &str, referer: Option<url::Url>) -> Attribution {
+    let origin = match source {
+        EntrySource::Widget => param(query, "site")
             .map(|s| origin_of(&s))
-            .or_else(|| referer(headers).map(|r| origin_of(r.as_str())))
-            .unwrap_or_default()
-    } else {
-        String::new()
+            .or_else(|| referer.map(|r| origin_of(r.as_str())))
+            .unwrap_or_default(),
+        _ => String::new(),
     };
     Attribution {
         source,
@@ -70,24 +69,16 @@ pub fn of_view(source: EntrySource, query: Option<&str>, headers: &HeaderMap) ->
     }
 }
 
+/// A view of the entry page or the widget's frame, `query` its address's query.
+pub fn of_view(source: EntrySource, query: Option<&str>, headers: &HeaderMap) -> Attribution {
+    from_query(source, query.unwrap_or(""), referer(headers))
+}
+
 /// A tap (the Subscribe form sent): attributed like the view of the page the form was on.
 pub fn of_form(source: EntrySource, headers: &HeaderMap) -> Attribution {
     let page = referer(headers);
     let query = page.as_ref().and_then(|p| p.query()).unwrap_or("");
-    let origin = if source == EntrySource::Widget {
-        param(query, "site")
-            .map(|s| origin_of(&s))
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
-    Attribution {
-        source,
-        origin,
-        utm_source: param(query, "utm_source")
-            .map(|t| tag(&t))
-            .unwrap_or_default(),
-    }
+    from_query(source, query, None)
 }
 
 #[cfg(test)]

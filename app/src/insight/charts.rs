@@ -19,20 +19,11 @@ const BOTTOM: i64 = 36;
 const TOP: i64 = 24;
 
 /// Text for XML: labels may hold what people typed (a `utm_source`, a site's address).
+/// Control characters, which XML does not allow, are dropped.
 pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
+    let text: String = text.chars().filter(|c| !c.is_control()).collect();
+    // Our attributes are all double-quoted: `&`, `<`, `>` and `"` are all that must go.
+    html_escape::encode_double_quoted_attribute(&text).into_owned()
 }
 
 /// A round top for the axis: 1, 2 or 5 times a power of ten, at least `max` (and at least 1).

@@ -10,6 +10,7 @@
 pub mod attribution;
 #[cfg(feature = "ssr")]
 mod buckets;
+#[cfg(feature = "ssr")]
 pub mod charts;
 #[cfg(feature = "ssr")]
 pub mod store;

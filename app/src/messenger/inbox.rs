@@ -318,3 +318,14 @@ async fn page_row(
 ) -> Result<Option<PageRowId>, sqlx::Error> {
     crate::pages::store::row_id(&state.db, facebook_page_id).await
 }
+
+/// When the last webhook event of the Page (its Facebook id) was received, if one is kept.
+pub async fn last_received(
+    db: &crate::db::Db,
+    facebook_page_id: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT MAX(received_at) FROM webhook_events WHERE page_id = $1")
+        .bind(facebook_page_id)
+        .fetch_one(db)
+        .await
+}

@@ -146,6 +146,8 @@ pub async fn connect_page(facebook_page_id: String) -> Result<ConnectOutcome, Ap
     if let Err(e) = crate::notices::sender::page_resumed(&state, &page_row_id).await {
         tracing::warn!(error = %e, "resuming the Page's notices failed");
     }
+    // What the health checks said of this Page is looked at again at once.
+    state.health.notify_one();
     Ok(ConnectOutcome { notes })
 }
 

@@ -28,7 +28,7 @@ pub async fn check_page(facebook_page_id: String) -> Result<Health, AppError> {
 /// Asks Meta whether a connected Page's token still works, records the answer and returns it;
 /// `None` when Meta could not be asked (logged). Callers check the admin's rights first.
 #[cfg(feature = "ssr")]
-pub(super) async fn health_now(
+pub(crate) async fn health_now(
     state: &crate::state::AppState,
     facebook_page_id: &str,
 ) -> Result<Option<Health>, sqlx::Error> {

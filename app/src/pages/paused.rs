@@ -93,6 +93,7 @@ pub async fn resume_page(facebook_page_id: String) -> Result<(), AppError> {
     if clear(&state.db, &page.id).await? {
         tracing::info!(page = %facebook_page_id, "Page resumed by its admin");
     }
+    state.health.notify_one();
     // Woken either way: a second click after a lost answer must not leave messages waiting.
     crate::notices::sender::page_resumed(&state, &page.id)
         .await

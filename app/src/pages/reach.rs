@@ -204,6 +204,7 @@ pub async fn retry_template(facebook_page_id: String) -> Result<OutsideWindow, A
         })?;
     crate::notices::templates::try_now(&state.db, &page.id).await?;
     crate::notices::templates::ensure(&state, &page.id, &facebook_page_id, &token).await?;
+    state.health.notify_one();
     outside_window(&state.db, &page.id)
         .await
         .map_err(AppError::internal)

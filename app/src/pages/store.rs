@@ -384,3 +384,27 @@ pub async fn manages(db: &Db, admin_id: &str, page_row_id: &str) -> Result<bool,
             .await?;
     Ok(n > 0)
 }
+
+/// A connected Page as the health checks see it (`alerts`).
+#[derive(sqlx::FromRow, Clone, Debug)]
+pub struct Watched {
+    pub id: PageRowId,
+    pub facebook_page_id: FacebookPageId,
+    pub name: String,
+    /// Why its sends are paused by a Page-level error (a token's pause is the token's
+    /// problem, said on its own).
+    pub paused_reason: Option<String>,
+    pub data_access_expires_at: Option<i64>,
+}
+
+/// Every connected, enabled Page.
+pub async fn watched(db: &Db) -> Result<Vec<Watched>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, facebook_page_id, name,
+                CASE WHEN paused_kind = 'page' THEN paused_reason END AS paused_reason,
+                data_access_expires_at
+         FROM pages WHERE enabled = 1 AND access_token_enc IS NOT NULL ORDER BY name",
+    )
+    .fetch_all(db)
+    .await
+}

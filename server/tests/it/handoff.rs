@@ -2,81 +2,12 @@
 //! retried with backoff, logged; erased with the person; and the widget telling its host page
 //! that its visitor entered. A small axum server on port 0 plays the organiser's tool.
 
-use crate::support::{client, Demo, BAKERY, BOOKS};
+use crate::support::{client, Demo, Got, Tool, BAKERY, BOOKS};
 use app::db::now_ms;
 use app::handoff::{courier, DeliveryStatus, EventType, Handoff, NewSecret};
-use axum::{extract::State, http::HeaderMap, routing::post, Router};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
-
-/// One request the tool received.
-#[derive(Clone, Debug)]
-struct Got {
-    path: String,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Got {
-    fn header(&self, name: &str) -> &str {
-        self.headers[name].to_str().unwrap()
-    }
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap()
-    }
-}
-
-/// The organiser's tool: records every POST, answers the scripted statuses in turn (then 200).
-#[derive(Clone, Default)]
-struct Tool {
-    got: Arc<Mutex<Vec<Got>>>,
-    replies: Arc<Mutex<VecDeque<u16>>>,
-    base: String,
-}
-
-impl Tool {
-    async fn start() -> Tool {
-        async fn receive(
-            State(tool): State<Tool>,
-            uri: axum::http::Uri,
-            headers: HeaderMap,
-            body: String,
-        ) -> axum::http::StatusCode {
-            tool.got.lock().unwrap().push(Got {
-                path: uri.path().to_string(),
-                headers,
-                body,
-            });
-            let reply = tool.replies.lock().unwrap().pop_front().unwrap_or(200);
-            axum::http::StatusCode::from_u16(reply).unwrap()
-        }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let tool = Tool {
-            base: format!("http://{}", listener.local_addr().unwrap()),
-            ..Tool::default()
-        };
-        let app = Router::new()
-            .route("/{*path}", post(receive))
-            .with_state(tool.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        tool
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn answer(&self, statuses: &[u16]) {
-        self.replies.lock().unwrap().extend(statuses);
-    }
-
-    fn received(&self) -> Vec<Got> {
-        self.got.lock().unwrap().clone()
-    }
-}
 
 /// Adds a hook to the Bakery for `events` (their form fields), which must succeed.
 async fn add_hook(admin: &crate::support::Admin<'_>, url: &str, events: &[&str]) -> NewSecret {

@@ -8,6 +8,7 @@ mod support;
 mod sandbox_common;
 
 mod admins;
+mod alerts;
 mod campaign_editor;
 mod cli;
 mod consent;

@@ -42,6 +42,8 @@ const OWNERS: &[(&str, &str)] = &[
     ("hook_deliveries", "handoff"),
     ("deletion_requests", "privacy"),
     ("funnel_counts", "insight"),
+    ("alerts", "alerts"),
+    ("alert_lease", "alerts"),
 ];
 
 /// Files (or folders, ending in `/`) allowed to name a table they do not own, each with its

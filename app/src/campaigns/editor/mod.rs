@@ -181,6 +181,7 @@ pub fn CampaignEditor() -> impl IntoView {
             // cannot be loaded shows its error in `CampaignLifecycle`.
             {move || id().map(|id| view! {
                 <ReconnectBanner campaign_id=id.clone()/>
+                <crate::alerts::AlertsPanel campaign_id=id.clone()/>
                 <crate::pages::reach::NoticeReachPanel campaign_id=id.clone()/>
                 <CampaignLifecycle act current/>
             })}

@@ -144,5 +144,7 @@ pub fn client() -> reqwest::Client {
 
 mod admin;
 mod harness;
+mod tool;
 pub use admin::*;
 pub use harness::*;
+pub use tool::*;

@@ -1,0 +1,196 @@
+//! Issue #18, alerts: each raised by a fault set through the sandbox (or the product's own
+//! state) and cleared once it is fixed; one POST to `ALERT_WEBHOOK_URL` per new alert (retried
+//! when the tool fails); who sees them.
+
+use crate::support::{Demo, Tool, BAKERY};
+use app::alerts::{check_now, notify, Alert, AlertKind};
+use app::db::now_ms;
+use serde_json::json;
+
+async fn alerts(admin: &crate::support::Admin<'_>, campaign: Option<&str>) -> Vec<Alert> {
+    let form: Vec<(&str, &str)> = campaign.map(|c| ("campaign_id", c)).into_iter().collect();
+    let (status, body) = admin.call("my_alerts", &form).await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+fn kinds(list: &[Alert]) -> Vec<AlertKind> {
+    list.iter().map(|a| a.kind).collect()
+}
+
+/// The demo Page's token stops working at Meta.
+async fn revoke_bakery(demo: &Demo) {
+    let state = demo.state();
+    let token = app::pages::store::page_token(&state.db, &state.token_cipher, BAKERY)
+        .await
+        .unwrap()
+        .unwrap();
+    demo.control(
+        reqwest::Method::POST,
+        "tokens/revoke",
+        json!({ "access_token": token.expose() }),
+    )
+    .await;
+}
+
+both_databases!(
+    a_revoked_token_raises_one_alert_told_once_and_reconnecting_clears_it,
+    |url: String| async move {
+        let tool = Tool::start().await;
+        let hook = tool.url("/chat");
+        let demo = Demo::start(&url, &[("ALERT_WEBHOOK_URL", hook.as_str())]).await;
+        let state = demo.state();
+        let healthy = check_now(state).await.unwrap();
+        assert!(healthy.is_empty(), "a healthy start: {healthy:?}");
+
+        revoke_bakery(&demo).await;
+        // The chat tool fails once: the alert is told again later, once.
+        tool.answer(&[500]);
+        let new = check_now(state).await.unwrap();
+        assert_eq!(new.len(), 1, "{new:?}");
+        assert_eq!(notify::send_due(state).await.unwrap(), 0);
+        assert_eq!(tool.received().len(), 1);
+        sqlx::query("UPDATE alerts SET notify_at = 0")
+            .execute(demo.db())
+            .await
+            .unwrap();
+        assert_eq!(notify::send_due(state).await.unwrap(), 1);
+        // Still wrong at the next round: nothing new, nothing told again.
+        let again = check_now(state).await.unwrap();
+        assert!(again.is_empty(), "{again:?} after {new:?}");
+        assert_eq!(notify::send_due(state).await.unwrap(), 0);
+        let told = tool.received();
+        assert_eq!(told.len(), 2);
+        let text = told[1].json()["text"].as_str().unwrap().to_string();
+        assert!(
+            text.contains("Facebook no longer accepts Sunny Bakery's access"),
+            "{text}"
+        );
+
+        let admin = demo.login_as("admin").await;
+        let shown = alerts(&admin, None).await;
+        assert_eq!(kinds(&shown), vec![AlertKind::Token]);
+        assert_eq!(shown[0].facebook_page_id.as_deref(), Some(BAKERY));
+        assert!(shown[0].message.contains("reconnect the Page"));
+        // On the campaign the token's banner says it (asked of Meta live), not an alert.
+        assert!(alerts(&admin, Some(&demo.campaign)).await.is_empty());
+        // Someone who manages no such Page sees nothing of it.
+        let stranger = demo.login_as("bob").await;
+        assert!(alerts(&stranger, None).await.is_empty());
+
+        // The admin reconnects: the next round clears it, and nothing is told of a clearing.
+        let (status, body) = admin
+            .call("connect_page", &[("facebook_page_id", BAKERY)])
+            .await;
+        assert_eq!(status, 200, "{body}");
+        check_now(state).await.unwrap();
+        assert!(alerts(&admin, None).await.is_empty());
+        assert_eq!(notify::send_due(state).await.unwrap(), 0);
+        assert_eq!(tool.received().len(), 2);
+        demo.stop().await;
+    }
+);
+
+both_databases!(
+    paused_sends_a_refused_template_silent_webhooks_and_a_poor_reach_each_raise_and_clear,
+    |url: String| async move {
+        let demo = Demo::start(&url, &[]).await;
+        let state = demo.state();
+        let admin = demo.login_as("admin").await;
+        demo.subscribe("alice", 0).await;
+        check_now(state).await.unwrap();
+        assert!(alerts(&admin, None).await.is_empty());
+
+        // Sends paused by a Page-level error at Meta: the admin sends again.
+        app::pages::paused::pause(
+            demo.db(),
+            &app::pages::PageRowId::from(demo.page_row.as_str()),
+            "(#368) blocked",
+        )
+        .await
+        .unwrap();
+        // Meta refuses the utility template.
+        demo.sandbox_settings(json!({ "template_outcome": "REJECTED" }))
+            .await;
+        let (status, body) = admin
+            .call("retry_template", &[("facebook_page_id", BAKERY)])
+            .await;
+        assert_eq!(status, 200, "{body}");
+        // Meta's review answers by webhook.
+        demo.settle().await;
+        // An entry handed out 40 minutes ago, still pending, and no webhook from the Page since.
+        sqlx::query("DELETE FROM webhook_events")
+            .execute(demo.db())
+            .await
+            .unwrap();
+        let (entry, _) = demo.open_entry("demo").await;
+        let entry_id = entry.rsplit('/').next().unwrap().to_string();
+        sqlx::query("UPDATE entries SET created_at = $1 WHERE id = $2")
+            .bind(now_ms() - 40 * 60_000)
+            .bind(&entry_id)
+            .execute(demo.db())
+            .await
+            .unwrap();
+        // Alice last wrote two days ago: outside the window, and the template is refused.
+        sqlx::query("UPDATE subscribers SET last_interaction_at = $1")
+            .bind(now_ms() - 48 * 3_600_000)
+            .execute(demo.db())
+            .await
+            .unwrap();
+        check_now(state).await.unwrap();
+        let mut shown = kinds(&alerts(&admin, None).await);
+        shown.sort_by_key(|k| k.as_str());
+        assert_eq!(
+            shown,
+            vec![
+                AlertKind::Paused,
+                AlertKind::Reach,
+                AlertKind::Template,
+                AlertKind::Webhooks
+            ]
+        );
+        let on_campaign = alerts(&admin, Some(&demo.campaign)).await;
+        assert_eq!(on_campaign.len(), 4, "{on_campaign:?}");
+        let reach = on_campaign
+            .iter()
+            .find(|a| a.kind == AlertKind::Reach)
+            .unwrap();
+        assert!(
+            reach.message.contains("would reach 0 of 1 entrants"),
+            "{reach:?}"
+        );
+
+        // Fixed one by one, each clears at the next round.
+        let (status, body) = admin
+            .call("resume_page", &[("facebook_page_id", BAKERY)])
+            .await;
+        assert_eq!(status, 200, "{body}");
+        // Meta approves the template after an appeal (its review answers by webhook).
+        let name: String = sqlx::query_scalar("SELECT name FROM page_templates")
+            .fetch_one(demo.db())
+            .await
+            .unwrap();
+        demo.control(
+            reqwest::Method::PATCH,
+            &format!("templates/sunnybakery/{name}"),
+            json!({ "status": "APPROVED" }),
+        )
+        .await;
+        demo.settle().await;
+        // Alice writes (a webhook arrives, and she is inside the window again).
+        demo.control(
+            reqwest::Method::POST,
+            "interactions",
+            json!({ "user": "alice", "page": "sunnybakery", "kind": "message", "text": "hello" }),
+        )
+        .await;
+        demo.settle().await;
+        check_now(state).await.unwrap();
+        assert!(
+            alerts(&admin, None).await.is_empty(),
+            "{:?}",
+            alerts(&admin, None).await
+        );
+        demo.stop().await;
+    }
+);
