@@ -93,7 +93,8 @@ pub async fn check_now(state: &AppState) -> Result<Vec<String>, sqlx::Error> {
                 | OutsideWindow::CreationFailed(_)
                 | OutsideWindow::NeedsPermission
         );
-        let mut silent = false;
+        // The oldest entry still waiting among the Page's live campaigns, for the webhook check.
+        let mut oldest_waiting: Option<i64> = None;
         for (campaign_id, title) in crate::campaigns::store::live_on_page(db, &page.id, now).await?
         {
             let waiting = crate::entries::store::oldest_pending(
@@ -103,10 +104,8 @@ pub async fn check_now(state: &AppState) -> Result<Vec<String>, sqlx::Error> {
                 now - WEBHOOK_SILENCE_MS,
             )
             .await?;
-            if let Some(oldest) = waiting {
-                let last =
-                    crate::messenger::inbox::last_received(db, &page.facebook_page_id).await?;
-                silent |= last.is_none_or(|last| last < oldest);
+            if let Some(w) = waiting {
+                oldest_waiting = Some(oldest_waiting.map_or(w, |o| o.min(w)));
             }
             let since = now - crate::messenger::policy::WINDOW_MS;
             let r = crate::entries::store::reach(db, &campaign_id, since).await?;
@@ -123,6 +122,13 @@ pub async fn check_now(state: &AppState) -> Result<Vec<String>, sqlx::Error> {
                 ));
             }
         }
+        // Asked once per Page, and only when an entry waits.
+        let silent = match oldest_waiting {
+            Some(oldest) => crate::messenger::inbox::last_received(db, &page.facebook_page_id)
+                .await?
+                .is_none_or(|last| last < oldest),
+            None => false,
+        };
         if silent {
             found.push(raise(
                 AlertKind::Webhooks,
@@ -148,7 +154,11 @@ pub async fn check_now(state: &AppState) -> Result<Vec<String>, sqlx::Error> {
         }
         still.push(alert.key.clone());
     }
-    let cleared = store::clear_others(db, &still, now).await?;
+    let gone: Vec<String> = open_before
+        .into_iter()
+        .filter(|k| !still.contains(k))
+        .collect();
+    let cleared = store::clear(db, &gone, now).await?;
     if cleared > 0 {
         tracing::info!(cleared, "alerts cleared");
     }

@@ -5,22 +5,16 @@ use super::store;
 use crate::db::now_ms;
 use crate::state::AppState;
 use std::sync::OnceLock;
-use std::time::Duration;
 
 /// Tries of one alert before it is given up (the admin still sees it in the product).
 pub const MAX_ATTEMPTS: i64 = 6;
 /// The first retry's delay; each next one doubles it.
 const RETRY_BASE_MS: i64 = 30_000;
 
+/// The hand-off webhooks' client (10-second timeout, no redirects followed), made once.
 fn client() -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default()
-    })
+    CLIENT.get_or_init(crate::handoff::courier::http_client)
 }
 
 /// Sends the alerts that are due. Answers how many the webhook took.

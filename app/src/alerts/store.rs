@@ -86,22 +86,20 @@ pub async fn raise(db: &Db, alert: &Raised, now: i64, notify: bool) -> Result<bo
     }
 }
 
-/// Clears every open alert whose key is not in `still`.
-pub async fn clear_others(db: &Db, still: &[String], now: i64) -> Result<u64, sqlx::Error> {
-    let mut cleared = 0;
-    for open in open_keys(db).await? {
-        if !still.contains(&open) {
-            cleared += sqlx::query(
-                "UPDATE alerts SET cleared_at = $2 WHERE key = $1 AND cleared_at IS NULL",
-            )
-            .bind(&open)
-            .bind(now)
-            .execute(db)
-            .await?
-            .rows_affected();
-        }
+/// Clears the open alerts `keys`, in one statement.
+pub async fn clear(db: &Db, keys: &[String], now: i64) -> Result<u64, sqlx::Error> {
+    if keys.is_empty() {
+        return Ok(0);
     }
-    Ok(cleared)
+    let sql = format!(
+        "UPDATE alerts SET cleared_at = $1 WHERE cleared_at IS NULL AND key IN ({})",
+        crate::db::placeholders(2, keys.len())
+    );
+    let mut query = sqlx::query(&sql).bind(now);
+    for key in keys {
+        query = query.bind(key);
+    }
+    Ok(query.execute(db).await?.rows_affected())
 }
 
 pub async fn open_keys(db: &Db) -> Result<Vec<String>, sqlx::Error> {

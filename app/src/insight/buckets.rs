@@ -4,8 +4,7 @@
 
 use super::charts::{self, Series};
 use super::store::Counted;
-use super::tally::QUARTER_MS;
-use super::{Counts, EntriesBucket, Insight, MessagesDay, SourceRow};
+use super::{Counts, EntriesBucket, Insight, MessagesDay, SourceRow, QUARTER_MS};
 use crate::campaigns::Campaign;
 use crate::entries::EntrySource;
 use crate::messenger::MessageStatus;
@@ -111,27 +110,6 @@ fn source_label(source: EntrySource, origin: &str) -> String {
     }
 }
 
-/// Adds a message status to a day as the notices' figures do: a read message was delivered,
-/// a delivered one was sent. Queued and sending ones are not shown.
-fn add_message(day: &mut MessagesDay, status: MessageStatus, n: i64) {
-    use MessageStatus::*;
-    match status {
-        Sent => day.sent += n,
-        Delivered => {
-            day.sent += n;
-            day.delivered += n;
-        }
-        Read => {
-            day.sent += n;
-            day.delivered += n;
-            day.read += n;
-        }
-        Failed => day.failed += n,
-        NotSent => day.not_sent += n,
-        Queued | Sending => {}
-    }
-}
-
 /// Everything the panel shows.
 pub(super) fn insight(
     campaign: &Campaign,
@@ -214,7 +192,7 @@ pub(super) fn insight(
             .collect();
         for (quarter, status, n) in messages {
             if let Some(i) = day_buckets.index(quarter * QUARTER_MS) {
-                add_message(&mut days[i], *status, *n);
+                crate::notices::stats::add(&mut days[i].counts, *status, *n);
             }
         }
         day_labels = day_buckets.labels().to_vec();
@@ -260,11 +238,11 @@ pub(super) fn insight(
         &format!("Messages per day ({zone})"),
         &day_labels,
         &[
-            series("sent", "s-sent", |d| d.sent),
-            series("delivered", "s-delivered", |d| d.delivered),
-            series("read", "s-read", |d| d.read),
-            series("failed", "s-failed", |d| d.failed),
-            series("not sent", "s-not-sent", |d| d.not_sent),
+            series("sent", "s-sent", |d| d.counts.sent),
+            series("delivered", "s-delivered", |d| d.counts.delivered),
+            series("read", "s-read", |d| d.counts.read),
+            series("failed", "s-failed", |d| d.counts.failed),
+            series("not sent", "s-not-sent", |d| d.counts.not_sent),
         ],
     );
     Insight {

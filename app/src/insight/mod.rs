@@ -82,15 +82,12 @@ pub struct EntriesBucket {
     pub confirmed: i64,
 }
 
-/// One day of messages, as the notices' figures count them (delivered and read ones are sent).
+/// One day of messages, counted as the notices' figures count them (delivered and read ones
+/// are sent).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessagesDay {
     pub label: String,
-    pub sent: i64,
-    pub delivered: i64,
-    pub read: i64,
-    pub failed: i64,
-    pub not_sent: i64,
+    pub counts: crate::notices::Counts,
 }
 
 /// Everything the panel shows, the charts drawn.
@@ -320,8 +317,8 @@ fn InsightFigures(insight: Insight) -> impl IntoView {
             <table class="figures" data-testid="messages-table">
                 <thead><tr><th scope="col">"Day"</th><th scope="col">"Sent"</th><th scope="col">"Delivered"</th><th scope="col">"Read"</th><th scope="col">"Failed"</th><th scope="col">"Not sent"</th></tr></thead>
                 <tbody>
-                    {messages.into_iter().map(|d| view! {
-                        <tr><th scope="row">{d.label}</th><td>{d.sent}</td><td>{d.delivered}</td><td>{d.read}</td><td>{d.failed}</td><td>{d.not_sent}</td></tr>
+                    {messages.into_iter().map(|MessagesDay { label, counts: c }| view! {
+                        <tr><th scope="row">{label}</th><td>{c.sent}</td><td>{c.delivered}</td><td>{c.read}</td><td>{c.failed}</td><td>{c.not_sent}</td></tr>
                     }).collect_view()}
                 </tbody>
             </table>

@@ -3,13 +3,11 @@
 //! Each instance of a cluster keeps its own and adds them; the admin's reading flushes the
 //! instance it asks first, so what they just did shows at once.
 
-use super::{store, Counts, Stage};
+use super::{store, Counts, Stage, QUARTER_MS};
 use crate::db::{now_ms, Db};
 use crate::entries::Attribution;
 use std::collections::HashMap;
 use std::sync::Mutex;
-
-pub use super::QUARTER_MS;
 
 /// Distinct (campaign, quarter, source, origin, tag) counted between two flushes before new
 /// origins and tags are counted as [`OTHER`]: made-up `utm_source`s cannot fill the memory.

@@ -119,7 +119,7 @@ both_databases!(
         assert!(seen.funnel_svg.contains("Entered in Messenger: 3"));
         assert!(seen.entries_svg.contains("Entries per hour (Europe/Paris)"));
         // Alice's and the others' confirmations were sent: the messages chart has a day.
-        assert!(!seen.messages.is_empty() && seen.messages.iter().any(|d| d.sent > 0));
+        assert!(!seen.messages.is_empty() && seen.messages.iter().any(|d| d.counts.sent > 0));
 
         // The zone is remembered for the pages the server renders.
         let (_, body) = admin
