@@ -37,7 +37,9 @@ pub async fn check_now(state: &AppState) -> Result<Vec<String>, sqlx::Error> {
             message,
         };
         let name = &page.name;
-        match crate::pages::health_now(state, &page.facebook_page_id).await? {
+        let health = crate::pages::health_now(state, &page.facebook_page_id).await?;
+        let token_works = matches!(&health, Some(h) if !matches!(h, Health::Reconnect(_)));
+        match health {
             Some(Health::Reconnect(why)) => found.push(raise(
                 AlertKind::Token,
                 None,
@@ -95,8 +97,9 @@ pub async fn check_now(state: &AppState) -> Result<Vec<String>, sqlx::Error> {
         );
         // The oldest entry still waiting among the Page's live campaigns, for the webhook check.
         let mut oldest_waiting: Option<i64> = None;
-        for (campaign_id, title) in crate::campaigns::store::live_on_page(db, &page.id, now).await?
-        {
+        let live = crate::campaigns::store::live_on_page(db, &page.id, now).await?;
+        let any_live = !live.is_empty();
+        for (campaign_id, title) in live {
             let waiting = crate::entries::store::oldest_pending(
                 db,
                 &campaign_id,
@@ -112,7 +115,20 @@ pub async fn check_now(state: &AppState) -> Result<Vec<String>, sqlx::Error> {
             let total = r.inside + r.outside + r.unreachable + r.opted_out;
             let reached = r.inside + if outside_reached { r.outside } else { 0 };
             let percent = state.settings.alerts.reach_percent as i64;
-            if total > 0 && reached * 100 < total * percent {
+            if matches!(outside, OutsideWindow::NeedsPermission) && r.outside > 0 {
+                // The cause named, with its fix, rather than only the share it costs.
+                found.push(raise(
+                    AlertKind::Permission,
+                    Some(campaign_id),
+                    format!(
+                        "\"{title}\": {} last wrote to {name} over 24 hours ago, and the app lacks the pages_utility_messaging permission for it: they get no end notice. Grant the permission (Facebook asks you again).",
+                        match r.outside {
+                            1 => "1 entrant".to_string(),
+                            n => format!("{n} entrants"),
+                        }
+                    ),
+                ));
+            } else if total > 0 && reached * 100 < total * percent {
                 found.push(raise(
                     AlertKind::Reach,
                     Some(campaign_id),
@@ -122,6 +138,14 @@ pub async fn check_now(state: &AppState) -> Result<Vec<String>, sqlx::Error> {
                 ));
             }
         }
+        // While a campaign takes entries, Graph is asked whether the app still gets the Page's
+        // webhooks (an admin can remove it in the Page's settings): without them no entry is
+        // confirmed. With a dead token the token's alert says it all.
+        let subscribed = if any_live && token_works {
+            crate::pages::webhooks_subscribed(state, &page.facebook_page_id).await?
+        } else {
+            Some(true)
+        };
         // Asked once per Page, and only when an entry waits.
         let silent = match oldest_waiting {
             Some(oldest) => crate::messenger::inbox::last_received(db, &page.facebook_page_id)
@@ -129,7 +153,15 @@ pub async fn check_now(state: &AppState) -> Result<Vec<String>, sqlx::Error> {
                 .is_none_or(|last| last < oldest),
             None => false,
         };
-        if silent {
+        if subscribed == Some(false) {
+            found.push(raise(
+                AlertKind::Webhooks,
+                None,
+                format!(
+                    "Facebook no longer sends this app {name}'s Messenger webhooks (the app's subscription to the Page was removed): new entries cannot be confirmed. Reconnect the Page (it subscribes the app again)."
+                ),
+            ));
+        } else if silent {
             found.push(raise(
                 AlertKind::Webhooks,
                 None,
@@ -138,6 +170,8 @@ pub async fn check_now(state: &AppState) -> Result<Vec<String>, sqlx::Error> {
                     WEBHOOK_SILENCE_MS / 60_000
                 ),
             ));
+        } else if subscribed.is_none() {
+            unknown.push(format!("{}:{}", AlertKind::Webhooks.as_str(), page.id));
         }
     }
 

@@ -1,6 +1,7 @@
 //! Alerts before things go wrong (issue #18): a health job (one instance of a cluster at a time,
 //! every `HEALTH_CHECK_SECONDS`) looks at each connected Page and its live campaigns — the
-//! token, paused sends, the utility template, webhooks that stopped while entries wait, an end
+//! token, paused sends, the utility template, the permission the notice needs outside the
+//! window, the app's webhook subscription, webhooks that stopped while entries wait, an end
 //! notice that would reach too few — and raises an alert for each problem, cleared by the first
 //! round that finds it fixed. The admin sees them at the top of /admin and on the campaign, each
 //! with what to do and a button that does it where one can; each new one is POSTed to
@@ -31,10 +32,14 @@ crate::word_enum! {
         Paused = "paused",
         /// Meta refused the Page's utility template, or to create it.
         Template = "template",
-        /// No webhook from the Page for a long time while entries wait to be confirmed.
+        /// The app is no longer subscribed to the Page's webhooks, or none came for a long time
+        /// while entries wait to be confirmed.
         Webhooks = "webhooks",
         /// A live campaign's end notice would reach too few of its entrants.
         Reach = "reach",
+        /// A live campaign has entrants outside the 24-hour window, and the Page lacks
+        /// `pages_utility_messaging`, the only way left to reach them.
+        Permission = "permission",
     }
 }
 
@@ -47,6 +52,8 @@ pub enum AlertAction {
     Resume,
     /// Ask Meta for the template again.
     RetryTemplate,
+    /// Facebook's dialog again, asking for the missing permission.
+    Grant,
 }
 
 impl AlertKind {
@@ -58,6 +65,7 @@ impl AlertKind {
             }
             AlertKind::Paused => Some(AlertAction::Resume),
             AlertKind::Template => Some(AlertAction::RetryTemplate),
+            AlertKind::Permission => Some(AlertAction::Grant),
             AlertKind::Reach => None,
         }
     }
@@ -180,6 +188,13 @@ pub fn AlertsPanel(#[prop(optional)] campaign_id: Option<String>) -> impl IntoVi
                     <input type="hidden" name="facebook_page_id" value=page/>
                     <button type="submit" data-testid="alert-action">"Ask Meta again"</button>
                 </ActionForm>
+            }
+            .into_any(),
+            // The same dialog as the Page panel's "Grant": Facebook asks for what was declined.
+            Some(AlertAction::Grant) => view! {
+                <a class="button" href="/auth/facebook?rerequest=1" rel="external" data-testid="alert-action">
+                    "Grant the permission"
+                </a>
             }
             .into_any(),
             None => ().into_any(),

@@ -641,6 +641,14 @@ impl GraphClient {
         .expect("Graph URL from a valid base")
     }
 
+    /// A Page's picture, for an `<img>`: Graph answers this address with a redirect to the
+    /// image, without a token (a Page's picture is public).
+    pub fn page_picture(&self, facebook_page_id: &str) -> String {
+        let mut url = self.url(&format!("{facebook_page_id}/picture"));
+        url.query_pairs_mut().append_pair("type", "square");
+        url.into()
+    }
+
     /// `appsecret_proof`: proves the call comes from the app's server, not from a stolen token.
     pub fn appsecret_proof(&self, token: &Secret) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(self.app_secret.expose().as_bytes())
@@ -841,6 +849,32 @@ impl GraphClient {
             .query(&[("subscribed_fields", fields.join(","))]);
         let (answer, _): (serde_json::Value, _) = self.execute(request).await?;
         success_flag(answer)
+    }
+
+    /// The webhook fields the Page sends this app: `GET /{page-id}/subscribed_apps` lists the
+    /// apps subscribed to the Page, each with its `id` and `subscribed_fields`. Empty when this
+    /// app is not among them (its subscription was removed at Facebook).
+    pub async fn subscribed_fields(
+        &self,
+        page_id: &str,
+        page_token: &Secret,
+    ) -> Result<Vec<String>, GraphError> {
+        let request = self.authorized(
+            self.http
+                .get(self.url(&format!("{page_id}/subscribed_apps"))),
+            page_token,
+        );
+        let (answer, _): (serde_json::Value, _) = self.execute(request).await?;
+        Ok(answer["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|app| app["id"].as_str() == Some(self.app_id.as_str()))
+            .and_then(|app| app["subscribed_fields"].as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.as_str().map(str::to_string))
+            .collect())
     }
 
     pub async fn set_get_started(

@@ -110,3 +110,32 @@ pub async fn page_needs_reconnect(
         _ => None,
     })
 }
+
+/// Whether Facebook still sends this app the Page's webhooks (every field the product
+/// subscribes to, `WEBHOOK_FIELDS`), asked of Graph now. `None` when it cannot be told: no
+/// token, or Graph did not answer (the caller keeps what it knew).
+#[cfg(feature = "ssr")]
+pub(crate) async fn webhooks_subscribed(
+    state: &crate::state::AppState,
+    facebook_page_id: &str,
+) -> Result<Option<bool>, sqlx::Error> {
+    let Some(token) = store::page_token(&state.db, &state.token_cipher, facebook_page_id).await?
+    else {
+        return Ok(None);
+    };
+    match state
+        .graph
+        .subscribed_fields(facebook_page_id, &token)
+        .await
+    {
+        Ok(fields) => Ok(Some(
+            super::WEBHOOK_FIELDS
+                .iter()
+                .all(|f| fields.iter().any(|got| got == f)),
+        )),
+        Err(e) => {
+            tracing::warn!(page = %facebook_page_id, error = %e, "the Page's webhook subscription could not be read");
+            Ok(None)
+        }
+    }
+}

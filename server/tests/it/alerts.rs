@@ -194,3 +194,116 @@ both_databases!(
         demo.stop().await;
     }
 );
+
+both_databases!(
+    a_missing_utility_permission_is_named_with_its_fix_and_clears_once_granted,
+    |url: String| async move {
+        let demo = Demo::start(&url, &[]).await;
+        let state = demo.state();
+        let admin = demo.login_as("admin").await;
+        demo.subscribe("alice", 0).await;
+        check_now(state).await.unwrap();
+        assert!(alerts(&admin, None).await.is_empty());
+
+        // Alice last wrote two days ago, and the Page lost pages_utility_messaging: the notice
+        // has no way to reach her.
+        sqlx::query("UPDATE subscribers SET last_interaction_at = $1")
+            .bind(now_ms() - 48 * 3_600_000)
+            .execute(demo.db())
+            .await
+            .unwrap();
+        app::pages::store::set_utility_permission(demo.db(), &demo.page_row, false)
+            .await
+            .unwrap();
+        check_now(state).await.unwrap();
+        let on_campaign = alerts(&admin, Some(&demo.campaign)).await;
+        // The cause, not also the share it costs.
+        assert_eq!(kinds(&on_campaign), vec![AlertKind::Permission]);
+        let alert = &on_campaign[0];
+        assert!(
+            alert
+                .message
+                .contains("1 entrant last wrote to Sunny Bakery over 24 hours ago")
+                && alert.message.contains("pages_utility_messaging"),
+            "{alert:?}"
+        );
+        assert_eq!(alert.kind.action(), Some(app::alerts::AlertAction::Grant));
+        // Its button is Facebook's dialog asking again, on the campaign's page.
+        let html = admin
+            .http
+            .get(demo.url(&format!("/admin/campaigns/{}", demo.campaign)))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains(
+                r#"href="/auth/facebook?rerequest=1" rel="external" data-testid="alert-action""#
+            ),
+            "{html}"
+        );
+
+        // Granted again: the next round clears it.
+        app::pages::store::set_utility_permission(demo.db(), &demo.page_row, true)
+            .await
+            .unwrap();
+        check_now(state).await.unwrap();
+        assert!(
+            alerts(&admin, None).await.is_empty(),
+            "{:?}",
+            alerts(&admin, None).await
+        );
+        demo.stop().await;
+    }
+);
+
+both_databases!(
+    an_app_unsubscribed_from_the_page_is_alerted_and_reconnecting_clears_it,
+    |url: String| async move {
+        let demo = Demo::start(&url, &[]).await;
+        let state = demo.state();
+        let admin = demo.login_as("admin").await;
+        check_now(state).await.unwrap();
+        assert!(alerts(&admin, None).await.is_empty());
+
+        // Someone removes the app from the Page's settings at Facebook: its webhook
+        // subscription goes, with no entry waiting yet.
+        let token = app::pages::store::page_token(&state.db, &state.token_cipher, BAKERY)
+            .await
+            .unwrap()
+            .unwrap();
+        let removed = crate::support::client()
+            .delete(demo.url(&format!(
+                "/sandbox/graph/v25.0/{BAKERY}/subscribed_apps?access_token={}",
+                token.expose()
+            )))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(removed.status(), 200);
+        check_now(state).await.unwrap();
+        let shown = alerts(&admin, None).await;
+        assert_eq!(kinds(&shown), vec![AlertKind::Webhooks], "{shown:?}");
+        assert!(
+            shown[0]
+                .message
+                .contains("subscription to the Page was removed"),
+            "{shown:?}"
+        );
+
+        // Reconnecting subscribes the app again; the next round clears the alert.
+        let (status, body) = admin
+            .call("connect_page", &[("facebook_page_id", BAKERY)])
+            .await;
+        assert_eq!(status, 200, "{body}");
+        check_now(state).await.unwrap();
+        assert!(
+            alerts(&admin, None).await.is_empty(),
+            "{:?}",
+            alerts(&admin, None).await
+        );
+        demo.stop().await;
+    }
+);
