@@ -68,7 +68,7 @@ test("an admin uploads an image, sees a taken link as typed, publishes, archives
   await expect(page.getByText("server function")).toHaveCount(0);
   await page.locator("#slug").fill(slug);
   await page.getByTestId("save-campaign").click();
-  await expect(page.getByRole("heading", { name: "Edit campaign" })).toBeVisible();
+  await expect(page.getByTestId("campaign-head")).toBeVisible();
   const lifecycle = page.getByTestId("lifecycle");
   await expect(lifecycle).toHaveAttribute("data-stage", "draft");
   await expect(page.getByTestId("reconnect-banner")).toHaveCount(0);
@@ -90,6 +90,10 @@ test("an admin uploads an image, sees a taken link as typed, publishes, archives
   await page.getByTestId("action-archive").click();
   await expect(lifecycle).toHaveAttribute("data-stage", "archived");
   await expect(page.getByTestId("action-archive")).toHaveCount(0);
+  // Its form no longer takes changes, and says why.
+  await expect(page.getByTestId("lock-all")).toContainText("duplicate it to run it again");
+  await expect(page.locator("#title")).toBeDisabled();
+  await expect(page.getByTestId("save-campaign")).toBeDisabled();
 
   // Duplicate: a new draft with its own link, which can be deleted (after a second click).
   const original = page.url();
@@ -97,6 +101,7 @@ test("an admin uploads an image, sees a taken link as typed, publishes, archives
   await expect(page).not.toHaveURL(original);
   await expect(page.locator("#slug")).toHaveValue(`${slug}-copy`);
   await expect(lifecycle).toHaveAttribute("data-stage", "draft");
+  await expect(page.locator("#title")).toBeEnabled();
   // A draft nobody entered: any Page, and it can be deleted.
   await expect(page.locator("#page_id")).toBeEnabled();
   await expect(page.getByTestId("lock-page")).toHaveCount(0);

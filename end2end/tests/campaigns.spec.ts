@@ -45,7 +45,12 @@ test("an admin builds a campaign: invalid then valid input, links, an edit; anot
   await expect(page.getByTestId("tag-warning")).toContainText("retired");
   await page.getByTestId("save-campaign").click();
 
-  await expect(page.getByRole("heading", { name: "Edit campaign" })).toBeVisible();
+  // Saved: the campaign's page leads with it (its Page by name, its state); a draft's form
+  // stays open below.
+  await expect(page.getByTestId("campaign-title")).toHaveText("Win a cake");
+  await expect(page.getByTestId("campaign-page")).toHaveText("Sunny Bakery");
+  await expect(page.getByTestId("lifecycle")).toHaveAttribute("data-stage", "draft");
+  await expect(page.getByTestId("edit-step")).toHaveAttribute("open", "");
   await expect(page.getByTestId("public-link")).toHaveText(`/c/${slug}`);
   await expect(page.getByTestId("embed-code")).toHaveValue(new RegExp(`data-campaign="${slug}"`));
 
@@ -53,6 +58,12 @@ test("an admin builds a campaign: invalid then valid input, links, an edit; anot
   await page.getByTestId("save-campaign").click();
   await page.goto("/admin");
   await expect(page.getByTestId("campaign").filter({ hasText: "Win a big cake" })).toHaveCount(1);
+  // The list says where it stands: a draft, nobody in yet, no alert.
+  const row = page.getByTestId("campaign").filter({ hasText: "Win a big cake" });
+  await expect(row.getByTestId("campaign-stage")).toHaveAttribute("data-stage", "draft");
+  await expect(row.getByTestId("campaign-when")).toHaveText("Not published");
+  await expect(row.getByTestId("campaign-entered")).toHaveText("0");
+  await expect(row.getByTestId("campaign-alerts")).toHaveAttribute("data-count", "0");
   const editorUrl = await page.getByTestId("campaign").filter({ hasText: "Win a big cake" }).locator("a").getAttribute("href");
 
   // A second admin, without rights to Sunny Bakery, sees nothing of it.

@@ -162,7 +162,7 @@ test("a campaign that requires Facebook login asks for it first, then enters", a
   await adminPage.locator("#confirmation_text").fill("Welcome {first_name}, you are in!");
   await adminPage.locator("#notice_text").fill("It has ended.");
   await adminPage.getByTestId("save-campaign").click();
-  await expect(adminPage.getByRole("heading", { name: "Edit campaign" })).toBeVisible();
+  await expect(adminPage.getByTestId("campaign-head")).toBeVisible();
   await adminPage.getByTestId("action-publish").click();
   await expect(adminPage.getByTestId("lifecycle")).toHaveAttribute("data-stage", "live");
   await admin.close();

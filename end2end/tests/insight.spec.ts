@@ -82,4 +82,12 @@ test("the funnel and the chart show entrants by source as they come", async ({ p
   await insight.getByTestId("by-day").click();
   await expect(insight.getByTestId("entries-chart").locator("svg > title")).toContainText("Entries per day");
   await expect(insight.getByTestId("entries-chart").locator("svg desc")).toContainText("3 entered");
+
+  // The campaign list shows it live, with its three entries today on the sparkline.
+  await page.goto("/admin");
+  const row = page.getByTestId("campaign").filter({ hasText: `/c/${slug} ` });
+  await expect(row.getByTestId("campaign-stage")).toHaveAttribute("data-stage", "live");
+  await expect(row.getByTestId("campaign-when")).toContainText(/Ends in (6 days 23 hours|7 days)/);
+  await expect(row.getByTestId("campaign-entered")).toHaveText("3");
+  await expect(row.getByTestId("campaign-spark").locator("svg title")).toHaveText(/oldest first: (0, ){13}3$/);
 });

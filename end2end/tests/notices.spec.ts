@@ -1,4 +1,5 @@
 import { test, expect, Page } from "@playwright/test";
+import { endNow, openEditor } from "./support";
 
 // The end of a campaign, as its admin sees it: the demo campaign (entered by the entrants' tests
 // and by Dave here) is ended now; the progress bar fills, the statistics count the notices, and
@@ -34,6 +35,7 @@ test("an admin ends a campaign and watches the notice reach its subscribers", as
   await expect(notice.getByTestId("notice-state")).toContainText("scheduled for");
 
   // Editing the live campaign offers to tell its subscribers, and the update goes out at once.
+  await openEditor(page);
   await expect(page.locator("#prize")).toHaveValue(/croissant/);
   await page.locator("#prize").fill("A croissant a day for two years");
   await page.getByTestId("save-campaign").click();
@@ -43,8 +45,7 @@ test("an admin ends a campaign and watches the notice reach its subscribers", as
   await expect(panel.getByTestId("notify-done")).toBeVisible();
 
   // Ending it now: the bar fills as the notices go out, then the figures show them.
-  await panel.getByTestId("end-now").click();
-  await expect(panel.getByTestId("ended")).toBeVisible();
+  await endNow(page);
   await expect(notice.getByTestId("notice-progress")).toHaveAttribute("aria-valuenow", "100", { timeout: 30_000 });
   await expect(notice.getByTestId("notice-state")).toContainText("finished");
   await expect(notice.getByTestId("notice-counts")).toContainText(/0 queued · [1-9]\d* sent/);

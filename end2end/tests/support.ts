@@ -45,8 +45,28 @@ export async function publishCampaign(
   await page.locator("#notice_text").fill("The {campaign_title} giveaway has ended.");
   await more(page);
   await page.getByTestId("save-campaign").click();
-  await expect(page.getByRole("heading", { name: "Edit campaign" })).toBeVisible();
+  await expect(page.getByTestId("campaign-head")).toBeVisible();
   await page.getByTestId("action-publish").click();
   await expect(page.getByTestId("lifecycle")).toHaveAttribute("data-stage", "live");
   return slug;
+}
+
+/** Opens the campaign page's Edit step (shut on a campaign people can see; open on a draft). */
+export async function openEditor(page: Page) {
+  const step = page.getByTestId("edit-step");
+  await expect(async () => {
+    if ((await step.getAttribute("open")) === null) await page.getByTestId("edit-toggle").click();
+    await expect(step).toHaveAttribute("open", "", { timeout: 1_000 });
+  }).toPass();
+}
+
+/** Ends the live campaign open in `page` from its head: the confirmation says what will happen
+ * before the button that does it. The form posts even before the page has hydrated. */
+export async function endNow(page: Page) {
+  const early = page.getByTestId("end-early");
+  await early.locator("summary").click();
+  await expect(early.getByTestId("end-early-what")).toContainText("Entries close at once");
+  await early.getByTestId("end-now").click();
+  await expect(page.getByTestId("lifecycle")).toHaveAttribute("data-stage", "ended");
+  await expect(page.getByTestId("campaign-when")).toContainText("Ended");
 }

@@ -1,5 +1,5 @@
 import { test, expect, Page } from "@playwright/test";
-import { control, localTime } from "./support";
+import { control, endNow, localTime } from "./support";
 
 // Notices outside the 24-hour window, as Meta allows them in 2026: an admin logs in declining
 // pages_utility_messaging, connects River Books, sees what the end notice can reach, grants the
@@ -56,7 +56,7 @@ test("notices reach people outside the window once the admin grants the utility 
   // tell its winner with a message of their own instead).
   await page.getByTestId("draw-mode-manual").check();
   await page.getByTestId("save-campaign").click();
-  await expect(page.getByRole("heading", { name: "Edit campaign" })).toBeVisible();
+  await expect(page.getByTestId("campaign-head")).toBeVisible();
   const editor = page.url();
   await page.getByTestId("action-publish").click();
   await expect(page.getByTestId("lifecycle")).toHaveAttribute("data-stage", "live");
@@ -98,8 +98,7 @@ test("notices reach people outside the window once the admin grants the utility 
   await page.goto(editor);
   await expect(reach.getByTestId("reach-outside")).toHaveAttribute("data-state", "ready");
   const panel = page.getByTestId("notices-panel");
-  await panel.getByTestId("end-now").click();
-  await expect(panel.getByTestId("ended")).toBeVisible();
+  await endNow(page);
   const notice = panel.locator('[data-testid="notice"][data-kind="end_notice"]');
   await expect(notice.getByTestId("notice-progress")).toHaveAttribute("aria-valuenow", "100", { timeout: 30_000 });
   await expect(notice.getByTestId("notice-counts")).toContainText("0 queued");

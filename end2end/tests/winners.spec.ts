@@ -1,5 +1,5 @@
 import { test, expect, APIRequestContext } from "@playwright/test";
-import { control, logIn, publishCampaign } from "./support";
+import { control, endNow, logIn, publishCampaign } from "./support";
 
 // The draw, after the notices spec ended the demo campaign: the winners' background round draws
 // it by itself within seconds; its public results verify in the browser (the draw's verifier
@@ -78,8 +78,7 @@ test("two winners are told in Messenger, one claims with the button, and the res
 
   // The admin ends it: the draw is made at once, before the end notice goes.
   await page.goto(editor);
-  await page.getByTestId("notices-panel").getByTestId("end-now").click();
-  await expect(page.getByTestId("notices-panel").getByTestId("ended")).toBeVisible();
+  await endNow(page);
   await expect
     .poll(async () => {
       await page.reload();

@@ -178,6 +178,11 @@ pub async fn handle(
         _ => crate::GRAPH_VERSION.to_string(),
     };
     let path = format!("/{}", segs.join("/"));
+    if method == Method::GET && segs.len() == 2 && segs[1] == "picture" {
+        if let Some(response) = page_picture(&sb, &segs[0]) {
+            return response;
+        }
+    }
     let parsed = Params::parse(uri.query(), &headers, &body);
     let log_body = match &parsed {
         Ok(p) => redact_value(&p.body),
@@ -214,6 +219,38 @@ pub async fn handle(
         add_usage_headers(response.headers_mut(), &page, percent);
     }
     response
+}
+
+/// `GET /{page-id}/picture`: a Page's picture, public (no token), as Meta serves it (there by a
+/// redirect to its image server; here the image itself). The sandbox draws the Page's initial on
+/// a colour of its own. `None` for anything but a Page: the call goes on to the Graph router,
+/// which answers as Graph does.
+fn page_picture(sb: &Shared, node: &str) -> Option<Response> {
+    let name = sb.lock().world.page(node)?.name.clone();
+    // A letter or digit (never markup), else "?".
+    let initial = name
+        .chars()
+        .find(|c| c.is_alphanumeric())
+        .unwrap_or('?')
+        .to_uppercase()
+        .collect::<String>();
+    let hue = name
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32))
+        % 360;
+    let svg = format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100" viewBox="0 0 100 100"><rect width="100" height="100" fill="hsl({hue},55%,45%)"/><text x="50" y="66" font-family="sans-serif" font-size="48" fill="#fff" text-anchor="middle">{initial}</text></svg>"##
+    );
+    Some(
+        (
+            [
+                (axum::http::header::CONTENT_TYPE, "image/svg+xml"),
+                (axum::http::header::CACHE_CONTROL, "public, max-age=86400"),
+            ],
+            svg,
+        )
+            .into_response(),
+    )
 }
 
 /// Meta's throttling headers (facts file §8): percentages of the quota, so a careful sender slows

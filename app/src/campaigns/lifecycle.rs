@@ -16,11 +16,13 @@
 //! 5. **A confirmation processed after the end notice's fan-out gets the notice too**
 //!    (`notices::fanout::late_entrant`): Meta's webhooks can lag, and the person answered while
 //!    the campaign ran. Answers made after the end still enter nobody.
+//! 6. **An archived campaign no longer changes.** It is out of every list people see and its
+//!    end notice is settled; duplicating it starts a new draft from it.
 //!
 //! Everything here is pure: the stored campaign (`Campaign`, read by the server) and the change
 //! asked for come in, a verdict comes out.
 
-use super::{rules::FieldErrors, Campaign, PublishState};
+use super::{rules::FieldErrors, Campaign, Lifecycle, PublishState};
 use crate::notices::NoticeStatus;
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +34,8 @@ pub const START_NOT_LATER: &str =
     "This campaign has started: its start can move earlier, but not past now (entries would close until then).";
 pub const NO_DELETE_ENTERED: &str =
     "People have entered this campaign, so deleting it would lose their entries: archive it instead.";
+pub const ARCHIVED_FIXED: &str =
+    "This campaign is archived, so it no longer changes: duplicate it to run it again.";
 pub const END_AFTER_NOTICE: &str =
     "The end notice has gone out. Moving the end later reopens entries; at the new end, people who were not told yet get the notice, and nobody gets it twice.";
 
@@ -55,6 +59,9 @@ pub struct Edit<'a> {
 /// The field errors a save of `current` into `edit` earns at `now` (empty: allowed).
 pub fn check_edit(current: &Campaign, edit: &Edit<'_>, now: i64) -> FieldErrors {
     let mut errors = FieldErrors::new();
+    if current.publish_state == PublishState::Archived {
+        errors.insert("campaign".into(), ARCHIVED_FIXED.into());
+    }
     if edit.page_id.trim() != current.form.page_id {
         if let Some(why) = page_fixed(current, now) {
             errors.insert("page_id".into(), why.into());
@@ -98,6 +105,8 @@ pub struct Locks {
     pub ends_at: Option<String>,
     /// The campaign cannot be deleted (shown where the delete button would be, for drafts).
     pub delete: Option<String>,
+    /// Nothing can change any more (archived): the editor offers no form, only this.
+    pub all: Option<String>,
 }
 
 pub fn locks(current: &Campaign, now: i64) -> Locks {
@@ -108,6 +117,42 @@ pub fn locks(current: &Campaign, now: i64) -> Locks {
             .then(|| END_AFTER_NOTICE.to_string()),
         delete: (current.publish_state == PublishState::Draft && current.entries > 0)
             .then(|| NO_DELETE_ENTERED.to_string()),
+        all: (current.publish_state == PublishState::Archived).then(|| ARCHIVED_FIXED.to_string()),
+    }
+}
+
+/// Where the campaign stands in time, in words, by `now`: "Ends in 2 days 3 hours", "Ended
+/// 28 Nov 2026, 14:00 (Europe/Paris)". Dates in the campaign's own zone, as its form has them.
+pub fn when(current: &Campaign, now: i64) -> String {
+    let local = |at: &str| format!("{} ({})", at.replace('T', " "), current.form.time_zone);
+    match current.lifecycle(now) {
+        Lifecycle::Draft => "Not published".into(),
+        Lifecycle::Scheduled => format!(
+            "Starts in {} · {}",
+            span(current.starts_at_ms - now),
+            local(&current.form.starts_at)
+        ),
+        Lifecycle::Live => format!(
+            "Ends in {} · {}",
+            span(current.ends_at_ms - now),
+            local(&current.form.ends_at)
+        ),
+        Lifecycle::Ended => format!("Ended {}", local(&current.form.ends_at)),
+        Lifecycle::Archived => format!("Archived · ran until {}", local(&current.form.ends_at)),
+    }
+}
+
+/// A duration in its two largest units: "3 days 4 hours", "5 hours 10 minutes", "2 minutes".
+pub fn span(ms: i64) -> String {
+    let minutes = (ms.max(0) + 59_999) / 60_000;
+    let (days, hours, mins) = (minutes / 1440, minutes % 1440 / 60, minutes % 60);
+    let unit = |n: i64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    match (days, hours) {
+        (0, 0) => unit(mins.max(1), "minute"),
+        (0, h) if mins == 0 => unit(h, "hour"),
+        (0, h) => format!("{} {}", unit(h, "hour"), unit(mins, "minute")),
+        (d, 0) => unit(d, "day"),
+        (d, h) => format!("{} {}", unit(d, "day"), unit(h, "hour")),
     }
 }
 
@@ -147,7 +192,7 @@ pub fn end_notice_step(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::campaigns::{rules::CampaignForm, Lifecycle};
+    use crate::campaigns::rules::CampaignForm;
 
     const NOW: i64 = 1_000_000_000;
     const HOUR: i64 = 3_600_000;
@@ -164,8 +209,12 @@ mod tests {
             publish_state: state.parse().unwrap(),
             lifecycle_now: Lifecycle::of(state.parse().unwrap(), starts, ends, NOW),
             entries,
+            entered: 0,
             end_notice: None,
             locks: Locks::default(),
+            page_name: String::new(),
+            page_picture: String::new(),
+            when: String::new(),
         }
     }
 
@@ -302,6 +351,50 @@ mod tests {
         assert_eq!(
             locks(&ended, NOW).ends_at.as_deref(),
             Some(END_AFTER_NOTICE)
+        );
+    }
+
+    #[test]
+    fn an_archived_campaign_no_longer_changes() {
+        let archived = campaign("archived", NOW - 3 * HOUR, NOW - HOUR, 0);
+        let errors = check_edit(&archived, &edit("page-a", NOW - 3 * HOUR, NOW - HOUR), NOW);
+        assert_eq!(errors["campaign"], ARCHIVED_FIXED);
+        assert_eq!(locks(&archived, NOW).all.as_deref(), Some(ARCHIVED_FIXED));
+        for state in ["draft", "published"] {
+            let c = campaign(state, NOW - HOUR, NOW + HOUR, 0);
+            assert_eq!(locks(&c, NOW).all, None);
+            assert!(
+                !check_edit(&c, &edit("page-a", NOW - HOUR, NOW + HOUR), NOW)
+                    .contains_key("campaign")
+            );
+        }
+    }
+
+    #[test]
+    fn where_a_campaign_stands_is_said_in_words() {
+        assert_eq!(span(0), "1 minute");
+        assert_eq!(span(90_000), "2 minutes");
+        assert_eq!(span(HOUR), "1 hour");
+        assert_eq!(span(2 * HOUR + 10 * 60_000), "2 hours 10 minutes");
+        assert_eq!(span(24 * HOUR), "1 day");
+        assert_eq!(
+            span(3 * 24 * HOUR + 4 * HOUR + 5 * 60_000),
+            "3 days 4 hours"
+        );
+        let mut c = campaign("published", NOW - HOUR, NOW + 26 * HOUR, 0);
+        c.form.ends_at = "2026-12-01T18:00".into();
+        c.form.time_zone = "Europe/Paris".into();
+        assert_eq!(
+            when(&c, NOW),
+            "Ends in 1 day 2 hours · 2026-12-01 18:00 (Europe/Paris)"
+        );
+        assert_eq!(
+            when(&c, NOW + 27 * HOUR),
+            "Ended 2026-12-01 18:00 (Europe/Paris)"
+        );
+        assert_eq!(
+            when(&campaign("draft", NOW, NOW + HOUR, 0), NOW),
+            "Not published"
         );
     }
 }

@@ -101,10 +101,19 @@ pub struct Campaign {
     pub lifecycle_now: Lifecycle,
     /// Entry rows of any status (pending links included): what the lifecycle rules count.
     pub entries: i64,
+    /// Confirmed entries: the people who entered.
+    pub entered: i64,
     /// The status of its end notice (`Sending` once it went), if any.
     pub end_notice: Option<crate::notices::NoticeStatus>,
     /// What the editor shows as fixed and why, by the server's clock (`lifecycle::locks`).
     pub locks: lifecycle::Locks,
+    /// The Page's name as stored when it was connected.
+    pub page_name: String,
+    /// The Page's picture (Graph's public `/{page-id}/picture`), set by the server functions
+    /// that answer the browser.
+    pub page_picture: String,
+    /// Where it stands in time, in words, by the server's clock (`lifecycle::when`).
+    pub when: String,
 }
 
 impl Campaign {
@@ -114,6 +123,7 @@ impl Campaign {
     pub(crate) fn judged(mut self, now: i64) -> Self {
         self.lifecycle_now = self.lifecycle(now);
         self.locks = lifecycle::locks(&self, now);
+        self.when = lifecycle::when(&self, now);
         self
     }
 
@@ -182,23 +192,29 @@ pub async fn slug_available(slug: String, id: Option<String>) -> Result<SlugStat
 pub async fn get_campaign(id: String) -> Result<Campaign, AppError> {
     use crate::admins::guard::require_admin;
     let (state, admin) = require_admin().await?;
-    store::find_for_admin(&state.db, &admin.id, &id)
+    let mut campaign = store::find_for_admin(&state.db, &admin.id, &id)
         .await?
         .ok_or_else(|| {
             AppError::refused(
                 http::StatusCode::FORBIDDEN,
                 "You do not manage this campaign.",
             )
-        })
+        })?;
+    campaign.page_picture = state.graph.page_picture(&campaign.form.page_id);
+    Ok(campaign)
 }
 
 #[server(endpoint = "list_campaigns")]
 pub async fn list_campaigns() -> Result<Vec<Campaign>, AppError> {
     use crate::admins::guard::require_admin;
     let (state, admin) = require_admin().await?;
-    store::list_for_admin(&state.db, &admin.id)
+    let mut list = store::list_for_admin(&state.db, &admin.id)
         .await
-        .map_err(AppError::internal)
+        .map_err(AppError::internal)?;
+    for c in &mut list {
+        c.page_picture = state.graph.page_picture(&c.form.page_id);
+    }
+    Ok(list)
 }
 
 /// `publish`, `unpublish`, `archive`, `end_now` (a live campaign), `duplicate` (answers the new id) or `delete` (drafts nobody entered: `lifecycle::check_delete`).
@@ -260,24 +276,64 @@ pub async fn campaign_action(id: String, action: String) -> Result<Option<String
     }
 }
 
-/// The admin's campaigns, with a link to each editor.
+/// The admin's campaigns at a glance: each one's state and time left, its entries with their
+/// last two weeks as a sparkline, and how many alerts stand against it (its own and its Page's).
 #[component]
 pub fn CampaignList() -> impl IntoView {
     let campaigns = Resource::new(|| (), |_| list_campaigns());
+    let trends = Resource::new(|| (), |_| crate::insight::campaign_trends());
+    let alerts = Resource::new(|| (), |_| crate::alerts::my_alerts(None));
     view! {
         <section class="card" aria-labelledby="campaigns-heading">
             <h2 id="campaigns-heading">"Campaigns"</h2>
             <a class="button" href="/admin/campaigns/new" data-testid="new-campaign">"New campaign"</a>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || campaigns.get().and_then(Result::ok).map(|list| view! {
-                    <ul class="campaigns">
-                        {list.into_iter().map(|c| view! {
-                            <li data-testid="campaign">
-                                <a href=format!("/admin/campaigns/{}", c.id)>{c.form.title.clone()}</a>
-                                <span class="muted">{format!(" · /c/{} · {}", c.form.slug, c.lifecycle_now.label())}</span>
-                            </li>
-                        }).collect_view()}
-                    </ul>
+                {move || campaigns.get().map(|list| match list {
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(list) if list.is_empty() => view! {
+                        <p class="muted" data-testid="no-campaigns">"No campaign yet: start one with New campaign."</p>
+                    }.into_any(),
+                    Ok(list) => {
+                        let trends = trends.get().and_then(Result::ok).unwrap_or_default();
+                        let alerts = alerts.get().and_then(Result::ok).unwrap_or_default();
+                        view! {
+                            <table class="campaign-table">
+                                <thead><tr>
+                                    <th scope="col">"Campaign"</th><th scope="col">"State"</th>
+                                    <th scope="col">"Entries"</th><th scope="col">"Alerts"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|c| {
+                                        let trend = trends.iter().find(|t| t.campaign_id == c.id);
+                                        let spark = trend.map(|t| t.sparkline_svg.clone()).unwrap_or_default();
+                                        let open = alerts.iter().filter(|a| match &a.campaign_id {
+                                            Some(id) => *id == c.id,
+                                            None => a.facebook_page_id.as_deref() == Some(c.form.page_id.as_str()),
+                                        }).count();
+                                        view! {
+                                            <tr data-testid="campaign" data-campaign-id=c.id.clone()>
+                                                <td>
+                                                    <a href=format!("/admin/campaigns/{}", c.id)>{c.form.title.clone()}</a>
+                                                    <br/><span class="muted">{format!("/c/{} · {}", c.form.slug, c.page_name)}</span>
+                                                </td>
+                                                <td>
+                                                    <span class="stage" data-testid="campaign-stage" data-stage=c.lifecycle_now.label().to_lowercase()>{c.lifecycle_now.label()}</span>
+                                                    <br/><span class="muted" data-testid="campaign-when">{c.when.clone()}</span>
+                                                </td>
+                                                <td>
+                                                    <span data-testid="campaign-entered">{c.entered}</span>" "
+                                                    <span data-testid="campaign-spark" inner_html=spark></span>
+                                                </td>
+                                                <td data-testid="campaign-alerts" data-count=open.to_string()>
+                                                    {if open == 0 { "—".to_string() } else { format!("⚠ {open}") }}
+                                                </td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any()
+                    }
                 })}
             </Suspense>
         </section>

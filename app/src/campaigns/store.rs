@@ -226,6 +226,8 @@ struct Row {
     consent_checkbox: bool,
     entries: i64,
     end_notice: Option<NoticeStatus>,
+    page_name: String,
+    entered: i64,
 }
 
 /// The campaign's own columns (alias `c`) that both reads take; `save` names them once more to
@@ -244,10 +246,12 @@ macro_rules! campaign_columns {
 /// tables' parts come from their owners.
 fn select() -> String {
     format!(
-        "SELECT {}, {}, {} AS entries, {} AS end_notice FROM campaigns c {}",
+        "SELECT {}, {}, {}, {} AS entries, {} AS entered, {} AS end_notice FROM campaigns c {}",
         campaign_columns!(),
         crate::pages::store::PAGE_FACEBOOK_ID,
+        crate::pages::store::PAGE_NAME,
         crate::entries::store::entry_count_of("c.id"),
+        crate::entries::store::entered_count_of("c.id"),
         crate::notices::schedule::end_notice_status_of("c.id"),
         crate::pages::store::managed_page_join("c.page_id", "$1"),
     )
@@ -292,6 +296,10 @@ impl Row {
             entries: self.entries,
             end_notice: self.end_notice,
             locks: super::lifecycle::Locks::default(),
+            page_name: self.page_name,
+            entered: self.entered,
+            page_picture: String::new(),
+            when: String::new(),
         }
         .judged(now)
     }
@@ -639,6 +647,14 @@ pub async fn lock(
 /// A subquery for the ids of a Page's campaigns; `page` is the caller's SQL for its row id.
 pub(crate) fn campaigns_of_page(page: &str) -> String {
     format!("SELECT id FROM campaigns WHERE page_id = {page}")
+}
+
+/// A subquery for the ids of the campaigns of the Pages the admin `$1` manages.
+pub(crate) fn managed_campaign_ids() -> String {
+    format!(
+        "SELECT c.id FROM campaigns c {}",
+        crate::pages::store::managed_page_join("c.page_id", "$1")
+    )
 }
 
 /// A subquery for the ids of the campaigns that offer an automation keyword; `keyword` is the

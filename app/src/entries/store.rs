@@ -685,6 +685,14 @@ pub(crate) fn entry_count_of(campaign: &str) -> String {
 }
 
 /// A subquery for a campaign's entries (for `EXISTS`); `campaign` is the caller's SQL for its id.
+/// A subquery for the number of a campaign's confirmed entries (people who entered);
+/// `campaign` is the caller's SQL for its id.
+pub(crate) fn entered_count_of(campaign: &str) -> String {
+    format!(
+        "(SELECT COUNT(*) FROM entries e WHERE e.campaign_id = {campaign} AND e.status = 'confirmed')"
+    )
+}
+
 pub(crate) fn entries_of(campaign: &str) -> String {
     format!("SELECT 1 FROM entries WHERE campaign_id = {campaign}")
 }

@@ -181,9 +181,49 @@ pub fn funnel(id: &str, title: &str, stages: &[(&str, i64)]) -> String {
     out
 }
 
+/// A small line of `values` (oldest first) for a list row: no axis, its figures in its
+/// `<title>`; drawn in the text's colour.
+pub fn sparkline(title: &str, values: &[i64]) -> String {
+    const W: i64 = 84;
+    const H: i64 = 20;
+    let max = values.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let step = W as f64 / (values.len().max(2) - 1) as f64;
+    let points: Vec<String> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let y = (H - 2) as f64 - *v as f64 / max * (H - 4) as f64;
+            format!("{:.1},{y:.1}", i as f64 * step)
+        })
+        .collect();
+    format!(
+        "<svg class=\"spark\" width=\"{W}\" height=\"{H}\" viewBox=\"0 0 {W} {H}\" role=\"img\" \
+         aria-label=\"{t}\"><title>{t}</title><polyline fill=\"none\" stroke=\"currentColor\" \
+         stroke-width=\"1.5\" points=\"{}\"/></svg>",
+        points.join(" "),
+        t = escape(title)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sparkline_draws_each_day_and_says_them() {
+        let svg = sparkline("Entries per day: 0, 2, 4", &[0, 2, 4]);
+        assert!(
+            svg.contains("<title>Entries per day: 0, 2, 4</title>"),
+            "{svg}"
+        );
+        // Three points: the highest at the top, zero at the bottom.
+        assert!(
+            svg.contains("points=\"0.0,18.0 42.0,10.0 84.0,2.0\""),
+            "{svg}"
+        );
+        // Nothing yet: a flat line, no division by zero.
+        assert!(sparkline("none", &[0, 0]).contains("points=\"0.0,18.0 84.0,18.0\""));
+    }
 
     #[test]
     fn the_axis_ends_on_a_round_figure() {

@@ -171,6 +171,52 @@ pub async fn campaign_insight(
     Ok(insight)
 }
 
+/// The days a campaign list's sparkline covers, today included.
+pub const TREND_DAYS: i64 = 14;
+
+/// A campaign's entries per day over the last [`TREND_DAYS`] (UTC days), for the list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trend {
+    pub campaign_id: String,
+    pub per_day: Vec<i64>,
+    pub sparkline_svg: String,
+}
+
+/// Entries per day of each of the admin's campaigns that had any in the last two weeks.
+#[server(endpoint = "campaign_trends")]
+pub async fn campaign_trends() -> Result<Vec<Trend>, AppError> {
+    let (state, admin) = crate::admins::guard::require_admin().await?;
+    if let Err(e) = state.tally.flush(&state.db).await {
+        tracing::warn!(error = %e, "funnel counts not written before reading");
+    }
+    let first_day = crate::db::now_ms() / 86_400_000 - (TREND_DAYS - 1);
+    let rows = store::entered_by_day(&state.db, &admin.id, first_day * 96).await?;
+    let mut by_campaign = std::collections::BTreeMap::<String, Vec<i64>>::new();
+    for (campaign_id, day, n) in rows {
+        let days = by_campaign
+            .entry(campaign_id)
+            .or_insert_with(|| vec![0; TREND_DAYS as usize]);
+        if let Some(slot) = days.get_mut((day - first_day) as usize) {
+            *slot += n;
+        }
+    }
+    Ok(by_campaign
+        .into_iter()
+        .map(|(campaign_id, per_day)| {
+            let words: Vec<String> = per_day.iter().map(i64::to_string).collect();
+            let title = format!(
+                "Entries per day over the last {TREND_DAYS} days, oldest first: {}",
+                words.join(", ")
+            );
+            Trend {
+                sparkline_svg: charts::sparkline(&title, &per_day),
+                campaign_id,
+                per_day,
+            }
+        })
+        .collect())
+}
+
 /// The browser's time zone (`Intl`), in the browser only.
 fn browser_zone() -> Option<String> {
     #[cfg(feature = "hydrate")]

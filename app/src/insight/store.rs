@@ -74,3 +74,23 @@ pub async fn of_campaign(db: &Db, campaign_id: &str) -> Result<Vec<Counted>, sql
         )
         .collect())
 }
+
+/// The admin's campaigns' confirmed entries per UTC day (the day's number since 1970) from the
+/// quarter `since` on: `(campaign id, day, entries)`, for the campaign list's sparklines.
+pub async fn entered_by_day(
+    db: &Db,
+    admin_id: &str,
+    since: i64,
+) -> Result<Vec<(String, i64, i64)>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT f.campaign_id, f.quarter / 96 AS day, CAST(SUM(f.confirmed) AS BIGINT) AS n
+         FROM funnel_counts f
+         WHERE f.campaign_id IN ({}) AND f.quarter >= $2
+         GROUP BY f.campaign_id, f.quarter / 96",
+        crate::campaigns::store::managed_campaign_ids(),
+    ))
+    .bind(admin_id)
+    .bind(since)
+    .fetch_all(db)
+    .await
+}

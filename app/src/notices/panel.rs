@@ -136,7 +136,6 @@ pub fn NoticeStatistics(scope: Scope, #[prop(optional)] live: bool) -> impl Into
     let notify = ServerAction::<super::NotifySubscribers>::new();
     let resend = ServerAction::<super::ResendNotSent>::new();
     let resend_for = campaign_id.clone();
-    let end_now = ServerAction::<crate::campaigns::CampaignAction>::new();
     let text = RwSignal::new(String::new());
     let status_choice = move |ev: leptos::ev::Event| {
         let v = event_target_value(&ev);
@@ -189,8 +188,15 @@ pub fn NoticeStatistics(scope: Scope, #[prop(optional)] live: bool) -> impl Into
                                             {FIGURES.iter().map(|(name, _)| {
                                                 let n = figure(&d.counts, *name);
                                                 let pick = Filter { status: Some(name.to_string()), day: Some(d.day), ..filter.get_untracked() };
-                                                view! { <td><button type="button" class="link" data-testid=format!("figure-{name}")
-                                                    on:click=move |_| shown.set(Some(pick.clone()))>{n}</button></td> }
+                                                // A figure with people behind it opens the list of them; a
+                                                // zero is only a number.
+                                                if n == 0 {
+                                                    view! { <td class="zero" data-testid=format!("figure-{name}")>"0"</td> }.into_any()
+                                                } else {
+                                                    view! { <td><button type="button" class="link" data-testid=format!("figure-{name}")
+                                                        title="Who"
+                                                        on:click=move |_| shown.set(Some(pick.clone()))>{n}</button></td> }.into_any()
+                                                }
                                             }).collect_view()}
                                         </tr>
                                     }
@@ -238,17 +244,6 @@ pub fn NoticeStatistics(scope: Scope, #[prop(optional)] live: bool) -> impl Into
                 })}
             </Transition>
             {campaign_id.filter(|_| live).map(|id| view! {
-                <h3>"End now"</h3>
-                <p class="muted">"Closes entries now and sends the end-of-campaign notice."</p>
-                <button type="button" data-testid="end-now" disabled=move || end_now.pending().get()
-                    on:click={
-                        let id = id.clone();
-                        move |_| { end_now.dispatch(crate::campaigns::CampaignAction { id: id.clone(), action: crate::campaigns::LifecycleAction::EndNow.as_str().into() }); }
-                    }>"End the campaign now"</button>
-                {move || end_now.value().get().map(|r| match r {
-                    Ok(_) => view! { <p class="ok" data-testid="ended">"Ended: the notice is on its way."</p> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                })}
                 <h3 id="notify">"Notify subscribers of this change"</h3>
                 <ActionForm action=notify>
                     <input type="hidden" name="campaign_id" value=id/>

@@ -341,6 +341,9 @@ pub(crate) fn managed_page_join(page: &str, admin: &str) -> String {
 /// After [`page_join`]: the Page's Facebook id.
 pub(crate) const PAGE_FACEBOOK_ID: &str = "p.facebook_page_id";
 
+/// After [`managed_page_join`]: the Page's name.
+pub(crate) const PAGE_NAME: &str = "p.name AS page_name";
+
 /// After [`page_join`]: the Page as the public pages show it.
 pub(crate) const PAGE_PUBLIC_COLUMNS: &str = "p.id AS page_row_id, p.facebook_page_id,
      p.name AS page_name, p.username AS page_username";

@@ -225,3 +225,76 @@ both_databases!(
         demo.stop().await;
     }
 );
+
+both_databases!(
+    the_campaign_list_says_where_each_campaign_stands_with_its_entries_by_day,
+    |url: String| async move {
+        let demo = Demo::start(&url, &[]).await;
+        demo.subscribe("alice", 0).await;
+        demo.subscribe("bob", 0).await;
+        let admin = demo.login_as("admin").await;
+
+        let (status, body) = admin.call("campaign_trends", &[]).await;
+        assert_eq!(status, 200, "{body}");
+        let trends: Vec<app::insight::Trend> = serde_json::from_str(&body).unwrap();
+        let trend = trends
+            .iter()
+            .find(|t| t.campaign_id == demo.campaign)
+            .unwrap_or_else(|| panic!("no trend for the demo: {trends:?}"));
+        assert_eq!(trend.per_day.len(), app::insight::TREND_DAYS as usize);
+        assert_eq!(trend.per_day.last(), Some(&2), "today: {:?}", trend.per_day);
+        assert_eq!(trend.per_day.iter().sum::<i64>(), 2);
+        assert!(
+            trend
+                .sparkline_svg
+                .contains("oldest first: 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2</title>"),
+            "{}",
+            trend.sparkline_svg
+        );
+
+        let (status, body) = admin.call("list_campaigns", &[]).await;
+        assert_eq!(status, 200, "{body}");
+        let list: Vec<app::campaigns::Campaign> = serde_json::from_str(&body).unwrap();
+        let demo_campaign = list.iter().find(|c| c.id == demo.campaign).unwrap();
+        assert_eq!(demo_campaign.entered, 2);
+        assert_eq!(demo_campaign.page_name, "Sunny Bakery");
+        assert!(
+            demo_campaign.when.starts_with("Ends in "),
+            "{}",
+            demo_campaign.when
+        );
+        // The Page's picture, from Graph's public address (the sandbox draws one).
+        let picture = client()
+            .get(&demo_campaign.page_picture)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(picture.status(), 200, "{}", demo_campaign.page_picture);
+        assert_eq!(picture.headers()["content-type"], "image/svg+xml");
+        assert!(picture.text().await.unwrap().contains(">S</text>"));
+
+        // The list on /admin, rendered on the server: state, time left, entries, sparkline.
+        let html = admin
+            .http
+            .get(demo.url("/admin"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let row_at = html
+            .find(&format!("data-campaign-id=\"{}\"", demo.campaign))
+            .unwrap_or_else(|| panic!("{html}"));
+        let row = &html[row_at..];
+        let row = &row[..row.find("</tr>").unwrap()];
+        assert!(row.contains(r#"data-stage="live""#), "{row}");
+        assert!(row.contains("Ends in "), "{row}");
+        assert!(
+            row.contains(r#"data-testid="campaign-entered">2<"#),
+            "{row}"
+        );
+        assert!(row.contains("<polyline"), "{row}");
+        demo.stop().await;
+    }
+);

@@ -270,6 +270,23 @@ both_databases!(
         assert!(html.contains(r#"data-testid="lock-delete""#), "{html}");
         let (status, body) = http.act(&ctx.campaign, "archive").await;
         assert_eq!(status, 200, "{body}");
+        // Archived, it no longer changes: a save is refused with the reason, and the editor
+        // says so instead of offering the form.
+        let (status, body) = http.call("get_campaign", &[("id", &ctx.campaign)]).await;
+        assert_eq!(status, 200, "{body}");
+        let archived: app::campaigns::Campaign = serde_json::from_str(&body).unwrap();
+        let mut renamed = archived.form.clone();
+        renamed.title = "A new title".into();
+        let (status, body) = http.save(Some(&ctx.campaign), &renamed).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            body.contains(app::campaigns::lifecycle::ARCHIVED_FIXED),
+            "{body}"
+        );
+        let (_, body) = http.call("get_campaign", &[("id", &ctx.campaign)]).await;
+        assert!(!body.contains("A new title"), "nothing changed: {body}");
+        let html = editor_html(&http, &ctx.campaign).await;
+        assert!(html.contains(r#"data-testid="lock-all""#), "{html}");
 
         // Stricter than confirmed entrants: a link handed out (pending entry) counts too.
         let mut cake = crate::support::cake();

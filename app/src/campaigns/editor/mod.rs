@@ -170,22 +170,59 @@ pub fn CampaignEditor() -> impl IntoView {
         .into_any()
     };
 
+    // The form opens by itself for a new campaign and a draft (still being built); a campaign
+    // people can see opens on what happened, with the form one click away.
+    let edit_open = move || match id() {
+        None => true,
+        Some(_) => {
+            existing.with(|c| matches!(c, Some(Ok(Some(c))) if c.lifecycle_now == Lifecycle::Draft))
+        }
+    };
+    let stage_hint = move || {
+        current.with(|c| match c {
+            Some(Ok(Some(c))) => match c.lifecycle_now {
+                Lifecycle::Draft => "A draft: everything can change until you publish it.",
+                Lifecycle::Scheduled => "Not started yet: everything can change.",
+                Lifecycle::Live => "Live: its Page and start are fixed. Changed texts reach people from now on; subscribers are told only if you notify them.",
+                Lifecycle::Ended => "Ended: moving the end later reopens entries.",
+                Lifecycle::Archived => "",
+            },
+            _ => "",
+        })
+    };
+    let archived = move || locked(|l| l.all.clone());
+
     // Erased to AnyView in pieces: the full static type of this form is too deep for the
     // compiler's query limit in release builds.
+    let head_view = view! {
+        // These load their own data, so they are created here rather than inside a
+        // `<Suspense>`: there they were created again each time it looked for pending loads
+        // (the Page's token was checked with Meta three times per page view). A campaign that
+        // cannot be loaded shows its error in `CampaignLifecycle`.
+        {move || id().map(|id| view! {
+            <CampaignLifecycle act current/>
+            <ReconnectBanner campaign_id=id.clone()/>
+            <crate::alerts::AlertsPanel campaign_id=id.clone()/>
+            <crate::pages::reach::NoticeReachPanel campaign_id=id.clone()/>
+        })}
+        <Show when=move || id().is_none()>
+            <h1>"New campaign"</h1>
+        </Show>
+    }
+    .into_any();
     let form_view = view! {
-        <section class="card editor">
-            <h1>{move || if id().is_some() { "Edit campaign" } else { "New campaign" }}</h1>
-            // These two load their own data, so they are created here rather than inside a
-            // `<Suspense>`: there they were created again each time it looked for pending loads
-            // (the Page's token was checked with Meta three times per page view). A campaign that
-            // cannot be loaded shows its error in `CampaignLifecycle`.
-            {move || id().map(|id| view! {
-                <ReconnectBanner campaign_id=id.clone()/>
-                <crate::alerts::AlertsPanel campaign_id=id.clone()/>
-                <crate::pages::reach::NoticeReachPanel campaign_id=id.clone()/>
-                <CampaignLifecycle act current/>
-            })}
+        <details class="card editor" data-testid="edit-step" open=edit_open>
+            <summary data-testid="edit-toggle">
+                {move || if id().is_some() { "Edit campaign" } else { "The campaign" }}
+            </summary>
+            <Suspense>
+                <p class="muted" data-testid="edit-hint">{stage_hint}</p>
+            </Suspense>
+            <Suspense>
+                {move || archived().map(|why| view! { <p class="muted lock" data-testid="lock-all">{why}</p> })}
+            </Suspense>
             <form on:submit=on_submit novalidate>
+              <fieldset class="plain" disabled=move || archived().is_some()>
                 <PageChoice form page_fixed error=Signal::derive(error_for("page_id"))>
                     {lock_note("page", |l| l.page.clone())}
                 </PageChoice>
@@ -240,17 +277,22 @@ pub fn CampaignEditor() -> impl IntoView {
                 </fieldset>
                 <button type="submit" data-testid="save-campaign" disabled=move || save.pending().get()>"Save"</button>
                 {move || save.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+                {move || server_errors.with(|e| e.get("campaign").cloned()).map(|e| view! {
+                    <p class="error" role="alert" data-testid="error-campaign">{e}</p>
+                })}
                 <Show when=move || offer_notify.get()>
                     <p class="ok" data-testid="notify-offer">
                         "Saved. Your subscribers have not been told: "
                         <a href="#notify" data-testid="notify-offer-link">"notify subscribers of this change"</a>
                     </p>
                 </Show>
+              </fieldset>
             </form>
-        </section>
+        </details>
     }
     .into_any();
     view! {
+        {head_view}
         {form_view}
         <Suspense>
             {move || existing.get().and_then(Result::ok).flatten().map(|c| {
