@@ -66,7 +66,31 @@ setup_browser() {
   if [ -x /usr/bin/chromium ]; then skip "chromium"; else apt_install chromium; fi
 }
 
+# What the sources are, as git sees them: the commit, and the content of every change and
+# untracked file. Empty outside a git checkout (then every call builds).
+tree_state() {
+  git rev-parse --verify -q HEAD >/dev/null 2>&1 || return 0
+  {
+    git rev-parse HEAD
+    git diff HEAD --binary
+    git ls-files -o --exclude-standard -z | xargs -0 -r sha256sum
+  } | sha256sum | cut -d' ' -f1
+}
+
 build_release() {
   step "Building the product (release)"
+  # The same tree as the last build: nothing to do (cargo-leptos would still spend about 47 s
+  # regenerating the browser bundle).
+  local stamp=target/release/.built-from state
+  state="$(tree_state)"
+  if [ -n "$state" ] && [ -x target/release/server ] && [ -f target/release/hash.txt ] \
+    && [ "$(cat "$stamp" 2>/dev/null)" = "$state" ]; then
+    skip "release build of this tree"
+    return 0
+  fi
+  rm -f "$stamp"
   cargo leptos build --release
+  # Brotli and gzip copies of the static files, served as they are (no compressing per request).
+  target/release/server precompress target/site
+  [ -z "$state" ] || echo "$state" > "$stamp"
 }

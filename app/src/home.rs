@@ -4,44 +4,50 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use leptos_axum::ResponseOptions;
 
+/// The landing page: rendered once on the server and loading no wasm, like every public page
+/// (the browser bundle is for admins).
 #[component]
-pub fn HomePage() -> impl IntoView {
+pub fn HomePage(sandbox: bool) -> impl IntoView {
     view! {
-        <section class="hero">
-            <h1>"Giveaways on Messenger"</h1>
-            <p class="lead">
-                "Run a contest whose entry is a subscription to your Facebook Page on Messenger. "
-                "Entrants tap one button; when the contest ends, every one of them hears about it."
-            </p>
-            <ol class="steps">
-                <li>"Log in with Facebook and connect a Page you moderate."</li>
-                <li>"Build a campaign: text, prize, dates, confirmation message, end notice."</li>
-                <li>"Share the public link or embed the widget on your site."</li>
-            </ol>
-            <HowManyPrizes/>
-        </section>
+        <main>
+            <section class="hero">
+                <h1>"Giveaways on Messenger"</h1>
+                <p class="lead">
+                    "Run a contest whose entry is a subscription to your Facebook Page on Messenger. "
+                    "Entrants tap one button; when the contest ends, every one of them hears about it."
+                </p>
+                <ol class="steps">
+                    <li>"Log in with Facebook and connect a Page you moderate."</li>
+                    <li>"Build a campaign: text, prize, dates, confirmation message, end notice."</li>
+                    <li>"Share the public link or embed the widget on your site."</li>
+                </ol>
+                <p class="actions">
+                    <a class="button" href="/login" data-testid="start">"Log in with Facebook"</a>
+                    {sandbox.then(|| view! {
+                        " "
+                        <a href="/sandbox" data-testid="try-sandbox">"or try it in the Facebook sandbox"</a>
+                    })}
+                </p>
+            </section>
+        </main>
     }
 }
 
-/// A small prize-count picker. It renders its starting state on the server, so it is readable
-/// with JavaScript off, and only changes once the page is hydrated: the smoke test clicks it to
-/// prove that hydration works.
-#[component]
-fn HowManyPrizes() -> impl IntoView {
-    let prizes = RwSignal::new(1u32);
-    view! {
-        <div class="prize-picker">
-            <span>"Prizes to give away: "</span>
-            <strong data-testid="prize-count">{move || prizes.get()}</strong>
-            <button
-                type="button"
-                data-testid="add-prize"
-                on:click=move |_| prizes.update(|n| *n += 1)
-            >
-                "Add a prize"
-            </button>
-        </div>
+/// `/`, rendered on the server.
+#[cfg(feature = "ssr")]
+pub fn routes() -> axum::Router<crate::state::AppState> {
+    use axum::{extract::State, response::Html, routing::get};
+    async fn home(State(state): State<crate::state::AppState>) -> Html<String> {
+        let sandbox = state.settings.sandbox;
+        Html(crate::html::render_page(move || {
+            view! {
+                <crate::html::Document title="Giveaways on Messenger".into() body_class="home">
+                    <HomePage sandbox/>
+                </crate::html::Document>
+            }
+        }))
     }
+    axum::Router::new().route("/", get(home))
 }
 
 #[component]

@@ -12,6 +12,36 @@ mod server {
         response::{Html, IntoResponse, Response},
     };
     use leptos::prelude::*;
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+
+    /// The content hashes cargo-leptos gave the bundle's files when it built with
+    /// `hash-files` (`hash.txt` beside the server binary: lines `js: <hash>`, `wasm: ...`,
+    /// `css: ...`), read once; `None` for a binary built without it (tests, `cargo run`).
+    pub fn asset_hashes() -> Option<&'static HashMap<String, String>> {
+        static HASHES: OnceLock<Option<HashMap<String, String>>> = OnceLock::new();
+        HASHES
+            .get_or_init(|| {
+                let path = std::env::current_exe().ok()?.parent()?.join("hash.txt");
+                let text = std::fs::read_to_string(path).ok()?;
+                Some(
+                    text.lines()
+                        .filter_map(|line| line.split_once(':'))
+                        .map(|(file, hash)| (file.trim().to_string(), hash.trim().to_string()))
+                        .collect(),
+                )
+            })
+            .as_ref()
+    }
+
+    /// The style sheet's address: `/pkg/giveaway.<hash>.css` when the bundle is hashed (cached
+    /// for a year, `server::assets`), else `/pkg/giveaway.css`.
+    pub fn css_href() -> String {
+        match asset_hashes().and_then(|h| h.get("css")) {
+            Some(hash) => format!("/pkg/giveaway.{hash}.css"),
+            None => "/pkg/giveaway.css".into(),
+        }
+    }
 
     /// A page's HTML: `page` builds its view (under a reactive owner of its own, dropped with
     /// the render), and the view becomes a string. No hydration scripts, no wasm.
@@ -29,7 +59,7 @@ mod server {
                     <meta charset="utf-8"/>
                     <meta name="viewport" content="width=device-width, initial-scale=1"/>
                     <title>{title}</title>
-                    <link rel="stylesheet" href="/pkg/giveaway.css"/>
+                    <link rel="stylesheet" href=css_href()/>
                 </head>
                 <body class=body_class>
                     {children()}

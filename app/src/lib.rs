@@ -37,11 +37,23 @@ pub mod draws;
 pub mod privacy;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     ParamSegment, SsrMode, StaticSegment,
 };
+
+/// The style sheet's address (hashed in a release build), for the document the server renders.
+fn stylesheet() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        html::css_href()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        "/pkg/giveaway.css".to_string()
+    }
+}
 
 /// The HTML document around every page rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -53,6 +65,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
+                <link rel="stylesheet" id="leptos" href=stylesheet()/>
                 <MetaTags/>
             </head>
             <body>
@@ -67,12 +80,10 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/giveaway.css"/>
         <Title text="Giveaways on Messenger"/>
         <Router>
             <main>
                 <Routes fallback=home::NotFound>
-                    <Route path=StaticSegment("") view=home::HomePage/>
                     // Async rendering: these pages must be complete without JavaScript.
                     <Route path=StaticSegment("login") view=admins::LoginPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("admin") view=admins::AdminHome ssr=SsrMode::Async/>

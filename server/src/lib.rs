@@ -3,6 +3,7 @@
 //! parses the command line, reads settings and calls [`startup::Server::build`]; integration
 //! tests call the same function to boot the real server on port 0.
 
+pub mod assets;
 #[cfg(feature = "sandbox")]
 pub mod demo;
 pub mod health;

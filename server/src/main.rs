@@ -30,6 +30,13 @@ enum Command {
     },
     /// Apply the database migrations (DATABASE_URL) and exit
     Migrate,
+    /// Write brotli and gzip copies beside the site's static files (the browser bundle, the
+    /// style sheet, public/), so that they are served compressed without compressing per
+    /// request; files whose copies are current are left alone
+    Precompress {
+        /// The site's root (default: LEPTOS_SITE_ROOT, else target/site)
+        dir: Option<std::path::PathBuf>,
+    },
     /// Recompute a draw from its results.json, without the database: prints "verified" (exit 0)
     /// or where the results differ (exit 1); exit 2 when the file cannot be read as results
     VerifyDraw {
@@ -57,6 +64,7 @@ async fn main() -> ExitCode {
         Command::Sandbox { port } => run_sandbox(port).await,
         Command::Migrate => migrate().await,
         Command::VerifyDraw { results } => verify_draw(&results),
+        Command::Precompress { dir } => precompress(dir),
     }
 }
 
@@ -292,4 +300,31 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
 fn say(line: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stdout(), "{line}");
+}
+
+fn precompress(dir: Option<std::path::PathBuf>) -> ExitCode {
+    let dir = dir.unwrap_or_else(|| {
+        std::env::var("LEPTOS_SITE_ROOT")
+            .unwrap_or_else(|_| "target/site".into())
+            .into()
+    });
+    match server::assets::precompress(&dir) {
+        Ok(done) => {
+            let kb = |b: u64| b / 1024;
+            println!(
+                "precompressed {} file(s) in {} ({} current): {} KB as {} KB brotli, {} KB gzip",
+                done.written,
+                dir.display(),
+                done.current,
+                kb(done.original_bytes),
+                kb(done.brotli_bytes),
+                kb(done.gzip_bytes)
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: could not precompress {}: {e}", dir.display());
+            ExitCode::FAILURE
+        }
+    }
 }

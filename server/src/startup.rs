@@ -3,7 +3,7 @@
 
 use crate::{health, sessions::DbSessionStore};
 use app::{settings::Settings, shell, state::AppState, App};
-use axum::{middleware, routing::get, Router};
+use axum::{handler::Handler, middleware, routing::get, Router};
 use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use std::{
@@ -14,7 +14,7 @@ use std::{
 };
 use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
-use tower_http::trace::TraceLayer;
+use tower_http::{services::ServeDir, trace::TraceLayer};
 use tower_sessions::{
     cookie::{Key, SameSite},
     session_store::ExpiredDeletion,
@@ -185,6 +185,9 @@ fn leptos_options(site_addr: SocketAddr) -> LeptosOptions {
         .site_root(std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into()))
         .site_pkg_dir("pkg")
         .site_addr(site_addr)
+        // cargo-leptos names the bundle by its content's hash and says the hashes in a file
+        // beside the server binary; a binary without it (tests, `cargo run`) serves plain names.
+        .hash_files(app::html::asset_hashes().is_some())
         .build()
 }
 
@@ -236,6 +239,7 @@ pub fn router(state: AppState, sandbox: Option<crate::sandbox_mount::Mounted>) -
     router
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(app::home::routes())
         .merge(app::admins::auth::routes())
         .merge(app::entries::page::routes())
         .merge(app::entries::entrants::routes())
@@ -247,10 +251,19 @@ pub fn router(state: AppState, sandbox: Option<crate::sandbox_mount::Mounted>) -
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(context, shell))
+        // Static files in the encoding asked for (`server precompress` wrote them at build
+        // time); anything else is the app's 404 page.
+        .fallback_service(
+            ServeDir::new(state.leptos_options.site_root.as_ref())
+                .precompressed_br()
+                .precompressed_gzip()
+                .append_index_html_on_directories(false)
+                .fallback(
+                    leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell)
+                        .with_state(state.clone()),
+                ),
+        )
+        .layer(middleware::from_fn(crate::assets::cache_headers))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(
             Arc::new(crate::origin_check::OurOrigins::new(&settings)),

@@ -424,7 +424,8 @@ both_databases!(
         assert_eq!(said.len(), 1, "{:?}", demo.thread("alice").await);
         let html = demo.page_text(&entry_page).await;
         assert!(html.contains("data-testid=\"ticket\""), "{html}");
-        assert!(html.contains(&format!(">{ticket}</code>")), "{html}");
+        // (Leptos may mark the end of a text with `<!>`.)
+        assert!(html.contains(&format!(">{ticket}<")), "{html}");
         demo.stop().await;
     }
 );
