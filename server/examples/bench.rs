@@ -26,6 +26,8 @@ use std::{
 use tokio::net::TcpListener;
 
 const CONCURRENCY: usize = 32;
+/// The connections of the latency run (issue #19: p99 under 25 ms at 256).
+const CROWD: usize = 256;
 
 #[tokio::main]
 async fn main() {
@@ -79,34 +81,51 @@ async fn boot(
     (base, state, tx)
 }
 
-/// Requests per second on `url` for `seconds`, `CONCURRENCY` clients.
-async fn load(url: &str, seconds: u64) -> f64 {
-    let done = Arc::new(AtomicUsize::new(0));
+/// What one load run measured.
+struct Load {
+    rps: f64,
+    /// Latency of a request, from sending to the last byte: median and 99th percentile.
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// `clients` clients asking `url` one request after another for `seconds`.
+async fn load(url: &str, seconds: u64, clients: usize) -> Load {
     let stop = Arc::new(AtomicBool::new(false));
     let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(CONCURRENCY)
+        .pool_max_idle_per_host(clients)
         .build()
         .unwrap();
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..CONCURRENCY {
-        let (client, url, done, stop) =
-            (client.clone(), url.to_string(), done.clone(), stop.clone());
+    for _ in 0..clients {
+        let (client, url, stop) = (client.clone(), url.to_string(), stop.clone());
         tasks.push(tokio::spawn(async move {
+            let mut took = Vec::new();
             while !stop.load(Ordering::Relaxed) {
+                let sent = Instant::now();
                 let r = client.get(&url).send().await.unwrap();
                 assert!(r.status().is_success(), "{url}: {}", r.status());
                 r.bytes().await.unwrap();
-                done.fetch_add(1, Ordering::Relaxed);
+                took.push(sent.elapsed().as_secs_f64() * 1000.0);
             }
+            took
         }));
     }
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
     for t in tasks {
-        t.await.unwrap();
+        all.extend(t.await.unwrap());
     }
-    done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
+    let elapsed = start.elapsed().as_secs_f64();
+    all.sort_by(f64::total_cmp);
+    let at = |q: f64| all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1)));
+    Load {
+        rps: all.len() as f64 / elapsed,
+        p50_ms: at(0.50).copied().unwrap_or(0.0),
+        p99_ms: at(0.99).copied().unwrap_or(0.0),
+    }
 }
 
 async fn entry_page(db_url: &str, backend: &str, seconds: u64) {
@@ -119,17 +138,32 @@ async fn entry_page(db_url: &str, backend: &str, seconds: u64) {
     let static_url = format!("{base}/static-copy.html");
     let check = reqwest::get(&static_url).await.unwrap();
     assert!(check.status().is_success(), "static copy served");
-    load(&page, 1).await; // warm-up
-    let dynamic = load(&page, seconds).await;
-    let fixed = load(&static_url, seconds).await;
+    load(&page, 1, CONCURRENCY).await; // warm-up
+    let dynamic = load(&page, seconds, CONCURRENCY).await;
+    let fixed = load(&static_url, seconds, CONCURRENCY).await;
+    // Latency with many more connections than cores: what a burst of visitors sees.
+    let crowd = load(&page, seconds, CROWD).await;
     println!(
-        "entry page ({backend}): {dynamic:.0} requests/s for /c/demo, {} bytes",
-        html.len()
+        "entry page ({backend}): {:.0} requests/s for /c/demo, {} bytes; p50 {:.2} ms, p99 {:.2} ms at {CONCURRENCY} connections",
+        dynamic.rps,
+        html.len(),
+        dynamic.p50_ms,
+        dynamic.p99_ms
     );
-    println!("static copy ({backend}): {fixed:.0} requests/s");
     println!(
-        "RESULT entry-page-{backend} ratio={:.3} page_rps={dynamic:.0} static_rps={fixed:.0} concurrency={CONCURRENCY} seconds={seconds}",
-        dynamic / fixed
+        "entry page ({backend}) at {CROWD} connections: {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms",
+        crowd.rps, crowd.p50_ms, crowd.p99_ms
+    );
+    println!("static copy ({backend}): {:.0} requests/s", fixed.rps);
+    println!(
+        "RESULT entry-page-{backend} ratio={:.3} page_rps={:.0} static_rps={:.0} concurrency={CONCURRENCY} seconds={seconds} p50_ms={:.2} p99_ms={:.2} p50_ms_{CROWD}={:.2} p99_ms_{CROWD}={:.2}",
+        dynamic.rps / fixed.rps,
+        dynamic.rps,
+        fixed.rps,
+        dynamic.p50_ms,
+        dynamic.p99_ms,
+        crowd.p50_ms,
+        crowd.p99_ms
     );
     let _ = stop.send(());
 }
