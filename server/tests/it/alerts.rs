@@ -14,6 +14,13 @@ async fn alerts(admin: &crate::support::Admin<'_>, campaign: Option<&str>) -> Ve
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
 
+/// A round of checks finds nothing wrong any more: every alert the admin saw is cleared.
+async fn all_clear(state: &app::state::AppState, admin: &crate::support::Admin<'_>) {
+    check_now(state).await.unwrap();
+    let left = alerts(admin, None).await;
+    assert!(left.is_empty(), "{left:?}");
+}
+
 fn kinds(list: &[Alert]) -> Vec<AlertKind> {
     list.iter().map(|a| a.kind).collect()
 }
@@ -83,8 +90,7 @@ both_databases!(
             .call("connect_page", &[("facebook_page_id", BAKERY)])
             .await;
         assert_eq!(status, 200, "{body}");
-        check_now(state).await.unwrap();
-        assert!(alerts(&admin, None).await.is_empty());
+        all_clear(state, &admin).await;
         assert_eq!(notify::send_due(state).await.unwrap(), 0);
         assert_eq!(tool.received().len(), 2);
         demo.stop().await;
@@ -98,8 +104,7 @@ both_databases!(
         let state = demo.state();
         let admin = demo.login_as("admin").await;
         demo.subscribe("alice", 0).await;
-        check_now(state).await.unwrap();
-        assert!(alerts(&admin, None).await.is_empty());
+        all_clear(state, &admin).await;
 
         // Sends paused by a Page-level error at Meta: the admin sends again.
         app::pages::paused::pause(
@@ -185,12 +190,7 @@ both_databases!(
         )
         .await;
         demo.settle().await;
-        check_now(state).await.unwrap();
-        assert!(
-            alerts(&admin, None).await.is_empty(),
-            "{:?}",
-            alerts(&admin, None).await
-        );
+        all_clear(state, &admin).await;
         demo.stop().await;
     }
 );
@@ -202,8 +202,7 @@ both_databases!(
         let state = demo.state();
         let admin = demo.login_as("admin").await;
         demo.subscribe("alice", 0).await;
-        check_now(state).await.unwrap();
-        assert!(alerts(&admin, None).await.is_empty());
+        all_clear(state, &admin).await;
 
         // Alice last wrote two days ago, and the Page lost pages_utility_messaging: the notice
         // has no way to reach her.
@@ -230,14 +229,8 @@ both_databases!(
         assert_eq!(alert.kind.action(), Some(app::alerts::AlertAction::Grant));
         // Its button is Facebook's dialog asking again, on the campaign's page.
         let html = admin
-            .http
-            .get(demo.url(&format!("/admin/campaigns/{}", demo.campaign)))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+            .page_text(&format!("/admin/campaigns/{}", demo.campaign))
+            .await;
         assert!(
             html.contains(
                 r#"href="/auth/facebook?rerequest=1" rel="external" data-testid="alert-action""#
@@ -249,12 +242,7 @@ both_databases!(
         app::pages::store::set_utility_permission(demo.db(), &demo.page_row, true)
             .await
             .unwrap();
-        check_now(state).await.unwrap();
-        assert!(
-            alerts(&admin, None).await.is_empty(),
-            "{:?}",
-            alerts(&admin, None).await
-        );
+        all_clear(state, &admin).await;
         demo.stop().await;
     }
 );
@@ -265,8 +253,7 @@ both_databases!(
         let demo = Demo::start(&url, &[]).await;
         let state = demo.state();
         let admin = demo.login_as("admin").await;
-        check_now(state).await.unwrap();
-        assert!(alerts(&admin, None).await.is_empty());
+        all_clear(state, &admin).await;
 
         // Someone removes the app from the Page's settings at Facebook: its webhook
         // subscription goes, with no entry waiting yet.
@@ -298,12 +285,7 @@ both_databases!(
             .call("connect_page", &[("facebook_page_id", BAKERY)])
             .await;
         assert_eq!(status, 200, "{body}");
-        check_now(state).await.unwrap();
-        assert!(
-            alerts(&admin, None).await.is_empty(),
-            "{:?}",
-            alerts(&admin, None).await
-        );
+        all_clear(state, &admin).await;
         demo.stop().await;
     }
 );

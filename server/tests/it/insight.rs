@@ -274,15 +274,7 @@ both_databases!(
         assert!(picture.text().await.unwrap().contains(">S</text>"));
 
         // The list on /admin, rendered on the server: state, time left, entries, sparkline.
-        let html = admin
-            .http
-            .get(demo.url("/admin"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = admin.page_text("/admin").await;
         let row_at = html
             .find(&format!("data-campaign-id=\"{}\"", demo.campaign))
             .unwrap_or_else(|| panic!("{html}"));

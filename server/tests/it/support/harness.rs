@@ -272,6 +272,13 @@ impl std::ops::Deref for Admin<'_> {
 }
 
 impl Admin<'_> {
+    /// The HTML of `path` as this admin sees it (their session), which must answer 200.
+    pub async fn page_text(&self, path: &str) -> String {
+        let r = self.http.get(self.app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        r.text().await.unwrap()
+    }
+
     /// Calls the server function `function` with a form: the status and the answer.
     pub async fn call(&self, function: &str, form: &[(&str, &str)]) -> (u16, String) {
         call(&self.http, &self.app.server, function, form).await
