@@ -26,6 +26,26 @@ pub async fn require_campaign(
     Ok((state, campaign))
 }
 
+/// The signed-in admin's campaign `id` by their stored rights (read again from Facebook every
+/// `RIGHTS_RECHECK_SECONDS` on the way in, `session_admin`), without asking Facebook now: for
+/// what a page shows and polls every few seconds (the campaign itself, its counts, its alerts),
+/// which would otherwise call Graph on every poll and fail whenever Facebook is slow. Actions
+/// and people's data go through [`require_campaign`].
+pub async fn require_listed_campaign(
+    id: &str,
+) -> Result<(AppState, crate::campaigns::Campaign), AppError> {
+    let (state, admin) = require_admin().await?;
+    let campaign = crate::campaigns::store::find_for_admin(&state.db, &admin.id, id)
+        .await?
+        .ok_or_else(|| {
+            AppError::refused(
+                http::StatusCode::FORBIDDEN,
+                "You do not manage this campaign.",
+            )
+        })?;
+    Ok((state, campaign))
+}
+
 /// The admin a session belongs to, if any, with their rights read from Facebook again first
 /// when the stored reading is older than `RIGHTS_RECHECK_SECONDS` ([`super::rights`]). Plain
 /// axum routes (image uploads) call this themselves; server functions go through

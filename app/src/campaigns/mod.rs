@@ -190,16 +190,7 @@ pub async fn slug_available(slug: String, id: Option<String>) -> Result<SlugStat
 
 #[server(endpoint = "get_campaign")]
 pub async fn get_campaign(id: String) -> Result<Campaign, AppError> {
-    use crate::admins::guard::require_admin;
-    let (state, admin) = require_admin().await?;
-    let mut campaign = store::find_for_admin(&state.db, &admin.id, &id)
-        .await?
-        .ok_or_else(|| {
-            AppError::refused(
-                http::StatusCode::FORBIDDEN,
-                "You do not manage this campaign.",
-            )
-        })?;
+    let (state, mut campaign) = crate::admins::guard::require_listed_campaign(&id).await?;
     campaign.page_picture = state.graph.page_picture(&campaign.form.page_id);
     Ok(campaign)
 }

@@ -123,7 +123,8 @@ pub async fn campaign_insight(
     zone: Option<String>,
     by_day: bool,
 ) -> Result<Insight, AppError> {
-    let (state, campaign) = crate::admins::guard::require_campaign(&id).await?;
+    // Polled every 10 seconds: by the stored rights, not a call to Facebook each time.
+    let (state, campaign) = crate::admins::guard::require_listed_campaign(&id).await?;
     let session: tower_sessions::Session = leptos_axum::extract().await?;
     let zone = match zone {
         Some(zone) => {

@@ -290,3 +290,42 @@ both_databases!(
         demo.stop().await;
     }
 );
+
+both_databases!(
+    polled_figures_and_alerts_go_by_stored_rights_without_asking_facebook_each_time,
+    |url: String| async move {
+        let demo = Demo::start(&url, &[]).await;
+        let admin = demo.login_as("admin").await;
+        let id = demo.campaign.as_str();
+        let accounts = || async {
+            demo.control(reqwest::Method::GET, "requests?path=accounts", json!({}))
+                .await["data"]
+                .as_array()
+                .unwrap()
+                .len()
+        };
+        // Logging in read the admin's Pages (their rights) from Graph once.
+        let before = accounts().await;
+        assert!(before > 0, "the login's reading is logged");
+        for _ in 0..3 {
+            let (status, body) = admin
+                .call("campaign_insight", &[("id", id), ("by_day", "false")])
+                .await;
+            assert_eq!(status, 200, "{body}");
+            let (status, body) = admin.call("my_alerts", &[("campaign_id", id)]).await;
+            assert_eq!(status, 200, "{body}");
+        }
+        assert_eq!(accounts().await, before, "no Graph call per poll");
+
+        // Someone who does not manage the Bakery gets neither.
+        let stranger = demo.login_as("moderator").await;
+        let (status, body) = stranger
+            .call("campaign_insight", &[("id", id), ("by_day", "false")])
+            .await;
+        assert_eq!(status, 403, "{body}");
+        assert!(body.contains("You do not manage this campaign."), "{body}");
+        let (status, body) = stranger.call("my_alerts", &[("campaign_id", id)]).await;
+        assert_eq!((status, body.as_str()), (200, "[]"));
+        demo.stop().await;
+    }
+);
