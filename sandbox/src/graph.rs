@@ -166,6 +166,13 @@ pub async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // The calls' uneven way to Meta, when a test asks for it: a call may come in after one that
+    // left later, and calls sent evenly may crowd into one second.
+    let jitter = sb.lock().knobs.arrival_jitter_ms;
+    if jitter > 0 {
+        let delay = rand::Rng::gen_range(&mut rand::thread_rng(), 0..=jitter);
+        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+    }
     let arrived = Instant::now();
     let rest = uri.path().strip_prefix("/sandbox/graph").unwrap_or("");
     let mut segs: Vec<String> = rest

@@ -344,9 +344,14 @@ fn utility_message(ctx: &Ctx, page: &str, msg: &Value) -> Result<Value, GraphErr
     Ok(shown)
 }
 
-/// Takes one call from the Page's bucket (refilled continuously at the per-second limit).
+/// Whether the Page may make this call: Meta documents "300 calls per second per Page" and not
+/// how it counts them, so the sandbox takes the strictest reading: a call is refused (613) when
+/// the Page already made the limit's number of calls in the one second before it came in, any
+/// second, not only whole ones, and refused calls count too. The usage headers come from a
+/// bucket refilled continuously at the limit, so they rise with a burst and fall back after it.
 fn take_rate_token(ctx: &mut Ctx, page: &str) -> bool {
-    let rate = f64::from(ctx.st.knobs.rate_limit_per_second.max(1));
+    let limit = ctx.st.knobs.rate_limit_per_second.max(1);
+    let rate = f64::from(limit);
     let now = Instant::now();
     let bucket = ctx.st.buckets.entry(page.to_string()).or_insert(Bucket {
         tokens: rate,
@@ -355,18 +360,13 @@ fn take_rate_token(ctx: &mut Ctx, page: &str) -> bool {
     bucket.tokens =
         (bucket.tokens + now.duration_since(bucket.last).as_secs_f64() * rate).min(rate);
     bucket.last = now;
-    let allowed = bucket.tokens >= 1.0;
-    if allowed {
-        bucket.tokens -= 1.0;
-    }
+    bucket.tokens = (bucket.tokens - 1.0).max(0.0);
     ctx.usage = Some((page.to_string(), (rate - bucket.tokens) / rate * 100.0));
     let now_ms = ctx.st.now_ms();
     let arrived = ctx.arrived;
-    ctx.st
-        .send_stats
-        .entry(page.to_string())
-        .or_default()
-        .record_call(arrived, now_ms, !allowed);
+    let stats = ctx.st.send_stats.entry(page.to_string()).or_default();
+    let allowed = stats.calls_in_the_second_before(arrived) < limit as usize;
+    stats.record_call(arrived, now_ms, !allowed);
     allowed
 }
 

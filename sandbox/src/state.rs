@@ -64,6 +64,9 @@ pub struct Knobs {
     pub tag_era: TagEra,
     /// Send API calls per second per Page before code 613.
     pub rate_limit_per_second: u32,
+    /// Each Graph call is seen a random 0 to this many ms after it came (its way to Meta).
+    #[serde(default)]
+    pub arrival_jitter_ms: u64,
     /// An absolute http(s) URL (checked when changed).
     pub webhook_url: String,
     /// Deliver every webhook POST twice (same bytes).
@@ -104,6 +107,7 @@ impl Knobs {
         Knobs {
             tag_era: t.tag_era,
             rate_limit_per_second: t.rate_limit_per_second,
+            arrival_jitter_ms: 0,
             webhook_url: config.webhook_url.to_string(),
             webhook_duplicate: false,
             webhook_reorder: false,
@@ -293,6 +297,15 @@ pub struct SendStats {
 }
 
 impl SendStats {
+    /// Calls that came in during the second before `at`: in (at - 1 s, at].
+    pub fn calls_in_the_second_before(&self, at: Instant) -> usize {
+        let one_second = std::time::Duration::from_secs(1);
+        self.recent
+            .iter()
+            .filter(|&&t| t <= at && at.duration_since(t) < one_second)
+            .count()
+    }
+
     pub fn record_call(&mut self, at: Instant, at_ms: i64, throttled: bool) {
         self.calls += 1;
         if throttled {
@@ -528,6 +541,21 @@ mod tests {
         stats.record_call(start + Duration::from_millis(1001), 0, true);
         assert_eq!(stats.max_in_one_second, 301);
         assert_eq!((stats.calls, stats.throttled), (302, 1));
+    }
+
+    #[test]
+    fn the_limit_looks_at_the_second_before_each_call() {
+        let mut stats = SendStats::default();
+        let start = Instant::now();
+        let ms = |n: u64| start + Duration::from_millis(n);
+        for n in [0, 100, 200] {
+            stats.record_call(ms(n), 0, false);
+        }
+        assert_eq!(stats.calls_in_the_second_before(ms(999)), 3);
+        // A call exactly one second old no longer counts.
+        assert_eq!(stats.calls_in_the_second_before(ms(1000)), 2);
+        assert_eq!(stats.calls_in_the_second_before(ms(1150)), 1);
+        assert_eq!(stats.calls_in_the_second_before(ms(1200)), 0);
     }
 
     #[test]

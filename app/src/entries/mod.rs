@@ -654,12 +654,17 @@ mod server_side {
             return outbox::mark_not_sent(&state.db, &queued.id, &reason).await;
         }
         debug_assert_eq!(path, Some(Path::Response.as_str()));
+        // Replies count against the Page's limit with its notices, and go first: they only wait
+        // while the second is full.
+        let pacer = state.pacers.for_page(to.page_row_id);
+        let call = pacer.within_limit().await;
         let started = now_ms();
-        match state
+        let answer = state
             .graph
             .send(to.facebook_page_id, &token, &request)
-            .await
-        {
+            .await;
+        drop(call);
+        match answer {
             Ok((sent, _usage)) => {
                 let path = Path::Response.as_str();
                 outbox::mark_sent(&state.db, &queued.id, &sent.message_id, started, path, None)

@@ -675,8 +675,8 @@ pub(crate) fn watermark_of(read: bool, subscriber: &str) -> String {
 
 /// A subquery for the subscriber id of a person on a Page, `page` and `psid` being the caller's
 /// SQL (placeholders) for the Page's row id and the person's page-scoped id.
-pub(crate) fn subscriber_by_psid(page: &str, psid: &str) -> String {
-    format!("SELECT id FROM subscribers WHERE page_id = {page} AND psid = {psid}")
+pub(crate) fn subscribers_by_psids(page: &str, psids: &str) -> String {
+    format!("SELECT id FROM subscribers WHERE page_id = {page} AND psid IN ({psids})")
 }
 
 /// A subquery for how many entries a campaign has; `campaign` is the caller's SQL for its id.

@@ -246,27 +246,37 @@ async fn mark_by_watermarks(
     Ok(marked)
 }
 
-/// After a receipt's watermark is committed: everything sent to the person before it.
+/// After receipts' watermarks are committed: everything sent to these people of the Page
+/// before them.
 pub async fn apply_watermarks(
     conn: &mut sqlx::AnyConnection,
     page_row_id: &str,
-    psid: &str,
+    psids: &[&str],
 ) -> Result<u64, sqlx::Error> {
+    if psids.is_empty() {
+        return Ok(0);
+    }
     let selection = format!(
         "subscriber_id IN ({})",
-        crate::entries::store::subscriber_by_psid("$2", "$3")
+        crate::entries::store::subscribers_by_psids("$2", &crate::db::placeholders(3, psids.len()))
     );
-    mark_by_watermarks(conn, &selection, &[page_row_id, psid]).await
+    let mut binds = vec![page_row_id];
+    binds.extend_from_slice(psids);
+    mark_by_watermarks(conn, &selection, &binds).await
 }
 
-/// After sends are committed as sent: receipts that arrived before them.
+/// After sends are committed as sent: receipts that arrived before them. Both statements in one
+/// transaction: one commit, not two.
 pub async fn catch_up(db: &Db, ids: &[&str]) -> Result<u64, sqlx::Error> {
     if ids.is_empty() {
         return Ok(0);
     }
     let selection = format!("id IN ({})", crate::db::placeholders(2, ids.len()));
-    let mut conn = db.acquire().await?;
-    mark_by_watermarks(&mut conn, &selection, ids).await
+    let _turn = crate::db::sqlite_write_turn(db).await;
+    let mut tx = db.begin().await?;
+    let marked = mark_by_watermarks(&mut tx, &selection, ids).await?;
+    tx.commit().await?;
+    Ok(marked)
 }
 
 /// Failed and held-back messages of a campaign, newest first, for the admin.

@@ -25,6 +25,7 @@ mod insight;
 mod lifecycle;
 mod notices;
 mod notices_crash;
+mod pacing;
 mod public_pages;
 mod receipts;
 mod retention;

@@ -21,7 +21,7 @@ const CONCURRENCY: usize = 8;
 
 /// The sandbox alone on a port of its own, as `server sandbox` runs it, sending webhooks to the
 /// product's port.
-async fn sandbox(webhooks_to: u16) -> (Sandbox, tokio::sync::oneshot::Sender<()>) {
+pub(crate) async fn sandbox(webhooks_to: u16) -> (Sandbox, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let config = SandboxConfig {

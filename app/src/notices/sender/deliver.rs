@@ -105,7 +105,7 @@ impl Run {
                     Path::Utility => templates::request(&row.psid, &row.title, &text),
                 }
             };
-            self.pacer.ready().await;
+            let call = self.pacer.ready().await;
             if self.paused.lock().expect("lock").is_some() {
                 // The Page was paused while this send waited its turn: it would only fail the
                 // same way, one more call per message in flight.
@@ -117,6 +117,8 @@ impl Run {
                 .graph
                 .send(&self.page.facebook_page_id, &self.page.token, &request)
                 .await;
+            // Meta has answered: the call counts against the Page's limit one second more.
+            drop(call);
             let error = match answer {
                 Ok((sent, usage)) => {
                     self.pacer.succeeded();

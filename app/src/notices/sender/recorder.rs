@@ -11,6 +11,10 @@ pub(super) struct Sent {
     pub(super) note: Option<&'static str>,
 }
 
+/// How long a send's record waits for the sends behind it. The send holds its place among the
+/// sends in flight meanwhile, not Meta's count (its answer is back).
+const GATHER: std::time::Duration = std::time::Duration::from_millis(20);
+
 pub(super) type Ack = tokio::sync::oneshot::Sender<Result<(), sqlx::Error>>;
 
 /// Records sent messages together: one transaction for every send that finished while the last
@@ -28,6 +32,10 @@ impl Recorder {
         let (queue, mut waiting) = tokio::sync::mpsc::unbounded_channel::<(Sent, Ack)>();
         tokio::spawn(async move {
             while let Some(first) = waiting.recv().await {
+                // The sends finishing right behind this one share its commit. At Meta's pace they
+                // finish one by one, a few milliseconds apart: without this wait nearly every
+                // commit held one send.
+                tokio::time::sleep(GATHER).await;
                 let mut batch = vec![first];
                 while batch.len() < BATCH as usize {
                     match waiting.try_recv() {
@@ -49,12 +57,14 @@ impl Recorder {
 
     pub(super) async fn commit(db: &Db, batch: &[(Sent, Ack)]) -> Result<(), sqlx::Error> {
         // Every statement writes: SQLite takes the write lock at the first one, no read before.
+        let turn = crate::db::sqlite_write_turn(db).await;
         let mut tx = db.begin().await?;
         for (sent, _) in batch {
             let (id, mid) = (&sent.id, &sent.message_id);
             outbox::mark_sent(&mut *tx, id, mid, sent.sent_at, sent.path, sent.note).await?;
         }
         tx.commit().await?;
+        drop(turn);
         // Meta's receipts may have come in while the answers were on their way.
         let ids: Vec<&str> = batch.iter().map(|(sent, _)| sent.id.as_str()).collect();
         // The sends are recorded either way; a receipt missed here is applied by the next
