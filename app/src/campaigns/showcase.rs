@@ -12,6 +12,11 @@
 //! used, so it is kept with the copy too (`page`): rendered once per copy, per frame and per
 //! stage of the campaign's life (worked out at each request, so a page never shows a stage the
 //! clock has left).
+//!
+//! When a copy turns a second old, one request reads the campaign again and the others keep
+//! using the copy meanwhile (for [`REFRESH_FOR`] at most). Every request reading it again at
+//! the same moment had 256 connections' worth of queries queued on the database once a second:
+//! that second's requests made the page's slowest (issue #19).
 
 use super::store::{self, Published};
 use crate::db::Db;
@@ -23,17 +28,27 @@ use std::{
 
 /// How long a copy is used.
 const FRESH_FOR: Duration = Duration::from_secs(1);
+/// How long the other requests keep using a copy while one request reads the campaign again. A
+/// read that takes longer (or whose request went away) lets the next request read it too.
+const REFRESH_FOR: Duration = Duration::from_secs(2);
 /// Beyond this many copies every copy is dropped: slugs are few, so this only stops a flood of
 /// different slugs from growing memory (slugs that match nothing are never kept anyway).
 const MAX_COPIES: usize = 10_000;
 
 #[derive(Default)]
 pub struct Showcase {
-    copies: Mutex<HashMap<String, (Instant, Arc<Published>)>>,
+    copies: Mutex<HashMap<String, Kept>>,
     /// Rendered pages by (slug, variant), each with the copy it was rendered from: a page is
     /// used only with that very copy (`Arc::ptr_eq`; the kept `Arc` stops its address from being
     /// reused by another campaign).
     pages: Mutex<HashMap<PageKey, Rendered>>,
+}
+
+/// A copy: when it was read, and since when a request has been reading it again, if one is.
+struct Kept {
+    at: Instant,
+    copy: Arc<Published>,
+    refreshing_since: Option<Instant>,
 }
 
 /// (slug, variant) of a rendered page.
@@ -44,18 +59,45 @@ type Rendered = (Arc<Published>, Arc<str>);
 impl Showcase {
     /// The published campaign at `slug`, from a fresh copy or the database.
     pub async fn find(&self, db: &Db, slug: &str) -> Result<Option<Arc<Published>>, sqlx::Error> {
-        if let Some(copy) = self.fresh(slug) {
-            return Ok(Some(copy));
+        {
+            let mut copies = self.copies.lock().expect("showcase lock");
+            if let Some(kept) = copies.get_mut(slug) {
+                let refreshing = kept
+                    .refreshing_since
+                    .is_some_and(|since| since.elapsed() < REFRESH_FOR);
+                if kept.at.elapsed() < FRESH_FOR || refreshing {
+                    return Ok(Some(kept.copy.clone()));
+                }
+                // This request reads it again; the others use the copy meanwhile.
+                kept.refreshing_since = Some(Instant::now());
+            }
         }
-        let Some(found) = store::find_published(db, slug).await? else {
+        let found = match store::find_published(db, slug).await {
+            Ok(found) => found,
+            Err(e) => {
+                // The next request tries again.
+                let mut copies = self.copies.lock().expect("showcase lock");
+                if let Some(kept) = copies.get_mut(slug) {
+                    kept.refreshing_since = None;
+                }
+                return Err(e);
+            }
+        };
+        let mut copies = self.copies.lock().expect("showcase lock");
+        let Some(found) = found else {
+            copies.remove(slug);
             return Ok(None);
         };
         let found = Arc::new(found);
-        let mut copies = self.copies.lock().expect("showcase lock");
         if copies.len() >= MAX_COPIES {
             copies.clear();
         }
-        copies.insert(slug.to_string(), (Instant::now(), found.clone()));
+        let kept = Kept {
+            at: Instant::now(),
+            copy: found.clone(),
+            refreshing_since: None,
+        };
+        copies.insert(slug.to_string(), kept);
         Ok(Some(found))
     }
 
@@ -86,13 +128,5 @@ impl Showcase {
         }
         pages.insert(key, (campaign.clone(), html.clone()));
         html
-    }
-
-    fn fresh(&self, slug: &str) -> Option<Arc<Published>> {
-        let copies = self.copies.lock().expect("showcase lock");
-        copies
-            .get(slug)
-            .filter(|(kept, _)| kept.elapsed() < FRESH_FOR)
-            .map(|(_, copy)| copy.clone())
     }
 }

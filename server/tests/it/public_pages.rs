@@ -164,3 +164,51 @@ both_databases!(
         server.stop().await;
     }
 );
+
+both_databases!(
+    when_the_copy_of_a_campaign_ages_one_request_reads_it_again_and_the_others_use_the_copy,
+    |url: String| async move {
+        // Background jobs off: a draw they make drops every copy, as any change does.
+        let server =
+            TestServer::start_with(&url, &[("DEMO_CAMPAIGN", "on"), ("BACKGROUND_JOBS", "off")])
+                .await;
+        let (db, showcase) = (&server.state.db, &server.state.showcase);
+        let title = |c: Option<std::sync::Arc<app::campaigns::store::Published>>| {
+            c.expect("the demo is published").title.clone()
+        };
+        let before = title(showcase.find(db, "demo").await.unwrap());
+        sqlx::query("UPDATE campaigns SET title = 'Changed elsewhere' WHERE slug = 'demo'")
+            .execute(db)
+            .await
+            .unwrap();
+        // Fresh: the copy is used.
+        assert_eq!(title(showcase.find(db, "demo").await.unwrap()), before);
+        // Aged: one request reads the database again, and while it does (held here by a pool
+        // with every connection taken), the others use the copy instead of all asking the
+        // database at the same moment.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let mut held = Vec::new();
+        for _ in 0..db.options().get_max_connections() {
+            held.push(db.acquire().await.unwrap());
+        }
+        use futures::FutureExt;
+        let mut reading = Box::pin(showcase.find(db, "demo"));
+        assert!(
+            (&mut reading).now_or_never().is_none(),
+            "it waits for a connection"
+        );
+        for _ in 0..19 {
+            let at_once = showcase.find(db, "demo").now_or_never();
+            let found = at_once.expect("the copy, without waiting for the database");
+            assert_eq!(title(found.unwrap()), before);
+        }
+        drop(held);
+        assert_eq!(title(reading.await.unwrap()), "Changed elsewhere");
+        // Then the new copy for everyone.
+        assert_eq!(
+            title(showcase.find(db, "demo").await.unwrap()),
+            "Changed elsewhere"
+        );
+        server.stop().await;
+    }
+);
