@@ -36,13 +36,6 @@ impl WebhookIntake {
             written = &mut outcome => return written.unwrap_or_else(|_| Err(INTERRUPTED.into())),
             turn = intake.turn.lock() => turn,
         };
-        // While webhooks keep coming (a receipt per message of a notice going out), the turn
-        // waits a moment for the ones right behind it: at Meta's pace they come a few
-        // milliseconds apart and one at a time, and each would have had a commit of its own.
-        let busy = take(&intake.last_write).is_some_and(|at| at.elapsed() < BUSY);
-        if busy {
-            tokio::time::sleep(GATHER).await;
-        }
         let waiting = std::mem::take(&mut *take(&intake.queue));
         if !waiting.is_empty() {
             let rows = waiting.iter().flat_map(|(rows, _)| rows).collect();
@@ -51,18 +44,12 @@ impl WebhookIntake {
                 let _ = done.send(result.as_ref().map(|_| ()).map_err(ToString::to_string));
             }
         }
-        *take(&intake.last_write) = Some(std::time::Instant::now());
         drop(turn);
         outcome.await.unwrap_or_else(|_| Err(INTERRUPTED.into()))
     }
 }
 
 const INTERRUPTED: &str = "webhook store interrupted";
-
-/// A write this recent means webhooks are coming steadily: the next turn gathers for [`GATHER`].
-/// A lone webhook after a quiet spell (a person entering) is written at once.
-const BUSY: std::time::Duration = std::time::Duration::from_millis(100);
-const GATHER: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// The std lock is only held to push or drain, never across an await.
 fn take<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -74,8 +61,6 @@ fn take<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub struct WebhookIntake {
     queue: std::sync::Mutex<Vec<Waiting>>,
     turn: tokio::sync::Mutex<()>,
-    /// When the last turn wrote.
-    last_write: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 type Waiting = (
