@@ -654,8 +654,8 @@ mod server_side {
             return outbox::mark_not_sent(&state.db, &queued.id, &reason).await;
         }
         debug_assert_eq!(path, Some(Path::Response.as_str()));
-        // Replies count against the Page's limit with its notices, and go first: they only wait
-        // while the second is full.
+        // Replies count against the Page's limit with its notices, without the notices' spacing
+        // or throttling holds: a reply waits only while the second is full.
         let pacer = state.pacers.for_page(to.page_row_id);
         let call = pacer.within_limit().await;
         let started = now_ms();

@@ -21,7 +21,7 @@ const CONCURRENCY: usize = 8;
 
 /// The sandbox alone on a port of its own, as `server sandbox` runs it, sending webhooks to the
 /// product's port.
-pub(crate) async fn sandbox(webhooks_to: u16) -> (Sandbox, tokio::sync::oneshot::Sender<()>) {
+async fn sandbox(webhooks_to: u16) -> (Sandbox, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let config = SandboxConfig {
@@ -47,6 +47,29 @@ pub(crate) async fn sandbox(webhooks_to: u16) -> (Sandbox, tokio::sync::oneshot:
     (Sandbox::new(&base), stop)
 }
 
+/// A fan-out's world: the product's port to come, a sandbox of its own sending webhooks there
+/// (and its stop), the database, and `people` subscribers of Sunny Bakery seeded with key `key`.
+pub(crate) async fn world(
+    url: &str,
+    key: &str,
+    people: usize,
+    label: &str,
+) -> (
+    u16,
+    Sandbox,
+    tokio::sync::oneshot::Sender<()>,
+    app::db::Db,
+    crowd::Crowd,
+) {
+    let port = crowd::free_port();
+    let (sandbox, stop) = sandbox(port).await;
+    sandbox.wait_ready(Duration::from_secs(10)).await;
+    let db = app::db::connect(url, 4).await.unwrap();
+    let cipher = crowd::cipher(key);
+    let crowd = crowd::seed(&db, &cipher, &sandbox, "sunnybakery", people, label).await;
+    (port, sandbox, stop, db, crowd)
+}
+
 /// (messages still queued or sending, messages settled as sent, delivered or read).
 async fn progress(db: &app::db::Db, notice: &str) -> (i64, i64) {
     sqlx::query_as(
@@ -64,19 +87,8 @@ both_databases!(
     killed_mid_fan_out_then_restarted_everyone_gets_the_notice,
     |url: String| async move {
         let key = "k".repeat(40);
-        let port = crowd::free_port();
-        let (sandbox, stop_sandbox) = sandbox(port).await;
-        sandbox.wait_ready(Duration::from_secs(10)).await;
-        let db = app::db::connect(&url, 4).await.unwrap();
-        let crowd = crowd::seed(
-            &db,
-            &crowd::cipher(&key),
-            &sandbox,
-            "sunnybakery",
-            SUBSCRIBERS,
-            "crash",
-        )
-        .await;
+        let (port, sandbox, stop_sandbox, db, crowd) =
+            world(&url, &key, SUBSCRIBERS, "crash").await;
         let notice = app::notices::schedule::end_notice_id(&crowd.campaign);
         let binary = std::path::Path::new(env!("CARGO_BIN_EXE_server"));
         let log = std::env::temp_dir().join(format!("giveaway-crash-{}.log", app::db::new_id()));

@@ -16,9 +16,8 @@ both_databases!(
     no_call_is_refused_however_unevenly_calls_arrive,
     |url: String| async move {
         let key = "k".repeat(40);
-        let port = crowd::free_port();
-        let (sandbox, stop_sandbox) = crate::notices_crash::sandbox(port).await;
-        sandbox.wait_ready(Duration::from_secs(10)).await;
+        let (port, sandbox, stop_sandbox, db, crowd) =
+            crate::notices_crash::world(&url, &key, SUBSCRIBERS, "pacing").await;
         sandbox
             .control(
                 reqwest::Method::PATCH,
@@ -26,16 +25,6 @@ both_databases!(
                 json!({ "rate_limit_per_second": LIMIT, "arrival_jitter_ms": 300 }),
             )
             .await;
-        let db = app::db::connect(&url, 4).await.unwrap();
-        let crowd = crowd::seed(
-            &db,
-            &crowd::cipher(&key),
-            &sandbox,
-            "sunnybakery",
-            SUBSCRIBERS,
-            "pacing",
-        )
-        .await;
         let binary = std::path::Path::new(env!("CARGO_BIN_EXE_server"));
         let log = std::env::temp_dir().join(format!("giveaway-pacing-{}.log", app::db::new_id()));
         let limit = LIMIT.to_string();
