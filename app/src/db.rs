@@ -42,23 +42,83 @@ impl Backend {
     }
 }
 
-/// The turn of the busiest writers on SQLite: the notice sender's records, the receipts'
-/// processing and the webhook intake take it around their transactions. SQLite lets one
-/// connection write at a time, and a connection finding the lock taken sleeps in SQLite's busy
-/// handler, 1, 2, 5, 10 … up to 100 ms at a time, long after the lock is free: with three Pages
-/// sending, their writers slept some 15 s of every 12 (strace), and each Page reached only 0.7 of
-/// Meta's rate. Queued here, the next writer goes the moment the last one commits. PostgreSQL
-/// writes concurrently: no turn. One turn per process, whichever SQLite file (tests open many).
+/// A connection to write with, for the busiest writers: the notice sender's records, the
+/// receipts' processing and the webhook intake.
+///
+/// On SQLite it is the one connection of the process that these writers share for that file,
+/// taken in turns. SQLite lets one connection write at a time, and a connection finding the lock
+/// taken sleeps in SQLite's busy handler, 1, 2, 5, 10 … up to 100 ms at a time, long after the
+/// lock is free: with three Pages sending, their writers slept some 15 s of every 12 (strace).
+/// Queued here, the next writer goes the moment the last one commits. And one connection keeps
+/// its page cache: SQLite empties a connection's cache whenever another connection has written
+/// since, and the pool's connections took turns writing, each reading back the pages the last
+/// one changed. PostgreSQL writes concurrently: any connection of the pool, no turn.
+///
 /// Never taken while holding it: a writer takes it around one transaction, and nothing inside
-/// waits for another turn.
-pub async fn sqlite_write_turn(db: &Db) -> Option<tokio::sync::MutexGuard<'static, ()>> {
-    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let url = &db.connect_options().database_url;
-    if Backend::of_url(url.as_str()) == Some(Backend::Sqlite) {
-        Some(TURN.lock().await)
-    } else {
-        None
+/// waits for another.
+pub async fn writer(db: &Db) -> Result<Writer, sqlx::Error> {
+    use sqlx::ConnectOptions;
+    let options = db.connect_options();
+    let url = options.database_url.as_str();
+    if Backend::of_url(url) != Some(Backend::Sqlite) {
+        return Ok(Writer::Pooled(db.acquire().await?));
     }
+    type Shared = std::sync::Arc<tokio::sync::Mutex<Option<sqlx::AnyConnection>>>;
+    static WRITERS: std::sync::Mutex<Option<std::collections::HashMap<String, Shared>>> =
+        std::sync::Mutex::new(None);
+    let shared = WRITERS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get_or_insert_with(Default::default)
+        .entry(url.to_string())
+        .or_default()
+        .clone();
+    let mut turn = shared.lock_owned().await;
+    if turn.is_none() {
+        let mut conn = options.connect().await?;
+        sqlite_pragmas(&mut conn).await?;
+        *turn = Some(conn);
+    }
+    match tokio::sync::OwnedMutexGuard::try_map(turn, Option::as_mut) {
+        Ok(conn) => Ok(Writer::Sqlite(conn)),
+        Err(_) => Err(sqlx::Error::PoolClosed),
+    }
+}
+
+/// See [`writer`]: derefs to the connection.
+pub enum Writer {
+    Sqlite(tokio::sync::OwnedMappedMutexGuard<Option<sqlx::AnyConnection>, sqlx::AnyConnection>),
+    Pooled(sqlx::pool::PoolConnection<sqlx::Any>),
+}
+
+impl std::ops::Deref for Writer {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        match self {
+            Writer::Sqlite(conn) => conn,
+            Writer::Pooled(conn) => conn,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Writer {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        match self {
+            Writer::Sqlite(conn) => conn,
+            Writer::Pooled(conn) => conn,
+        }
+    }
+}
+
+/// Every SQLite connection's settings: the pool's and the writer's.
+async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+    // WAL lets readers work while one writer commits; the busy timeout turns writer contention
+    // into a short wait instead of an error.
+    conn.execute("PRAGMA journal_mode = WAL").await?;
+    conn.execute("PRAGMA busy_timeout = 5000").await?;
+    conn.execute("PRAGMA foreign_keys = ON").await?;
+    conn.execute("PRAGMA synchronous = NORMAL").await?;
+    Ok(())
 }
 
 /// Checks the shape of a `DATABASE_URL` before anything connects, so a typo is reported as a bad
@@ -126,12 +186,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbError> {
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if backend == Backend::Sqlite {
-                    // WAL lets readers work while one writer commits; the busy timeout turns
-                    // writer contention into a short wait instead of an error.
-                    conn.execute("PRAGMA journal_mode = WAL").await?;
-                    conn.execute("PRAGMA busy_timeout = 5000").await?;
-                    conn.execute("PRAGMA foreign_keys = ON").await?;
-                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    sqlite_pragmas(conn).await?;
                 }
                 Ok(())
             })
@@ -246,6 +301,38 @@ mod tests {
             .unwrap_err()
             .contains("must start with"));
         assert!(check_url("data/x.db").is_err());
+    }
+
+    #[tokio::test]
+    async fn sqlite_writers_share_one_connection_in_turns() {
+        let dir = std::env::temp_dir().join(format!("giveaway-writer-{}", new_id()));
+        let db = connect(&format!("sqlite://{}/w.db", dir.display()), 4)
+            .await
+            .unwrap();
+        // A temporary table lives on the connection that made it: the next writer sees it.
+        let mut first = writer(&db).await.unwrap();
+        first
+            .execute("CREATE TEMP TABLE mine (x INTEGER)")
+            .await
+            .unwrap();
+        // A second writer waits for the first to finish.
+        let db2 = db.clone();
+        let second = tokio::spawn(async move {
+            let mut w = writer(&db2).await.unwrap();
+            w.execute("INSERT INTO mine (x) VALUES (1)").await.map(drop)
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!second.is_finished(), "the second writer waited its turn");
+        drop(first);
+        second
+            .await
+            .unwrap()
+            .expect("the same connection, with its table");
+        // The pool's connections are others: they never saw the table.
+        assert!(sqlx::query("SELECT x FROM mine")
+            .fetch_one(&db)
+            .await
+            .is_err());
     }
 
     #[test]

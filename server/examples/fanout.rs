@@ -194,6 +194,7 @@ async fn run(binary: &Path, backend: &str, pages: usize, per_page: usize) -> Fig
     crowd::wait_product(&sandbox.http, product_port, Duration::from_secs(60), &log).await;
 
     let cpu_before = Cpu::read(&[product.id(), sandbox_process.id()]);
+    let work_before = Work::read(product.id());
     let ended = Instant::now();
     let ended_ms = app::db::now_ms();
     for c in &crowds {
@@ -229,6 +230,7 @@ async fn run(binary: &Path, backend: &str, pages: usize, per_page: usize) -> Fig
     }
     let total_s = ended.elapsed().as_secs_f64();
     let cpu = Cpu::read(&[product.id(), sandbox_process.id()]).since(&cpu_before);
+    let asked = Work::read(product.id()).since(&work_before);
     let peak_rss_mb = peak_rss_kb(product.id()) as f64 / 1024.0;
     let sandbox_rss_mb = peak_rss_kb(sandbox_process.id()) as f64 / 1024.0;
 
@@ -316,6 +318,14 @@ async fn run(binary: &Path, backend: &str, pages: usize, per_page: usize) -> Fig
          {cpu_ms_per_message:.3} ms per message, its receipt included",
         cpu.seconds[0]
     );
+    let per = |n: u64| n as f64 / messages.max(1) as f64;
+    println!(
+        "  per message, its receipt included: {:.1} read and {:.1} write calls (files and \
+         sockets), {:.1} thread switches",
+        per(asked.reads),
+        per(asked.writes),
+        per(asked.switches)
+    );
     let ideal_s = per_page as f64 / LIMIT;
     println!(
         "  {total_s:.1} s from the end to the last message settled (ideal {ideal_s:.1} s, {:.3}x); first call after {first_call_s:.2} s",
@@ -354,6 +364,52 @@ async fn run(binary: &Path, backend: &str, pages: usize, per_page: usize) -> Fig
 }
 
 /// CPU time from `/proc`: the whole machine's and some processes', in clock ticks.
+/// What the product process asked of the kernel, counted by Linux: read and write system calls
+/// (`/proc/<pid>/io`: the database's page reads and writes, the sockets') and thread switches
+/// (`/proc/<pid>/task/*/status`: each wake-up of a waiting thread is one).
+#[derive(Default)]
+struct Work {
+    reads: u64,
+    writes: u64,
+    switches: u64,
+}
+
+impl Work {
+    fn read(pid: u32) -> Work {
+        let field = |text: &str, name: &str| -> u64 {
+            text.lines()
+                .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+                .unwrap_or(0)
+        };
+        let io = std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap_or_default();
+        let mut work = Work {
+            reads: field(&io, "syscr:"),
+            writes: field(&io, "syscw:"),
+            switches: 0,
+        };
+        for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+            .into_iter()
+            .flatten()
+        {
+            let status = task
+                .ok()
+                .and_then(|t| std::fs::read_to_string(t.path().join("status")).ok())
+                .unwrap_or_default();
+            work.switches += field(&status, "voluntary_ctxt_switches:")
+                + field(&status, "nonvoluntary_ctxt_switches:");
+        }
+        work
+    }
+
+    fn since(&self, before: &Work) -> Work {
+        Work {
+            reads: self.reads.saturating_sub(before.reads),
+            writes: self.writes.saturating_sub(before.writes),
+            switches: self.switches.saturating_sub(before.switches),
+        }
+    }
+}
+
 struct Cpu {
     at: Instant,
     busy: u64,

@@ -667,8 +667,14 @@ mod server_side {
         match answer {
             Ok((sent, _usage)) => {
                 let path = Path::Response.as_str();
-                outbox::mark_sent(&state.db, &queued.id, &sent.message_id, started, path, None)
-                    .await?;
+                let accepted = outbox::Accepted {
+                    id: &queued.id,
+                    message_id: &sent.message_id,
+                    sent_at: started,
+                    path,
+                    note: None,
+                };
+                outbox::mark_sent(&state.db, &[accepted]).await?;
                 // Meta's receipt may have come in while the answer was on its way.
                 outbox::catch_up(&state.db, &[&queued.id]).await.map(drop)
             }

@@ -634,31 +634,33 @@ pub async fn reach(db: &Db, campaign_id: &str, since: i64) -> Result<Reach, sqlx
     .await
 }
 
-/// Raises the person's delivery watermark (and read watermark, if `read`) to `watermark`, never
-/// lowering them (`messenger::outbox::note_watermark` says when).
+/// Raises people's delivery and read watermarks, never lowering them; each row is (Page row,
+/// PSID, delivery watermark, read watermark), a watermark of 0 leaving it as it is
+/// (`messenger::outbox::Receipts::store` says when). One statement for the rows, each person
+/// once.
 pub async fn raise_watermarks<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     ex: E,
-    page_row_id: &str,
-    psid: &str,
-    read: bool,
-    watermark: i64,
+    people: &[(&str, &str, i64, i64)],
 ) -> Result<(), sqlx::Error> {
-    let read = if read {
-        ", read_watermark = CASE WHEN read_watermark < $1 THEN $1 ELSE read_watermark END"
-    } else {
-        ""
-    };
-    sqlx::query(&format!(
+    if people.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
         "UPDATE subscribers
-            SET delivered_watermark = CASE WHEN delivered_watermark < $1 THEN $1
-                                           ELSE delivered_watermark END{read}
-          WHERE page_id = $2 AND psid = $3"
-    ))
-    .bind(watermark)
-    .bind(page_row_id)
-    .bind(psid)
-    .execute(ex)
-    .await?;
+            SET delivered_watermark = CASE WHEN delivered_watermark < CAST(v.column3 AS BIGINT)
+                                           THEN CAST(v.column3 AS BIGINT)
+                                           ELSE delivered_watermark END,
+                read_watermark = CASE WHEN read_watermark < CAST(v.column4 AS BIGINT)
+                                      THEN CAST(v.column4 AS BIGINT) ELSE read_watermark END
+           FROM (VALUES {}) AS v
+          WHERE subscribers.page_id = v.column1 AND subscribers.psid = v.column2",
+        crate::db::value_rows(people.len(), 4)
+    );
+    let mut query = sqlx::query(&sql);
+    for &(page, psid, delivered, read) in people {
+        query = query.bind(page).bind(psid).bind(delivered).bind(read);
+    }
+    query.execute(ex).await?;
     Ok(())
 }
 

@@ -157,60 +157,25 @@ async fn apply_receipts(
     if receipts.is_empty() {
         return Ok(Vec::new());
     }
-    let people: Vec<_> = receipts
-        .iter()
-        .filter_map(|r| receipt_of(r, pages))
-        .collect();
+    let mut round = super::outbox::Receipts::default();
+    for (page_row_id, psid, event) in receipts.iter().filter_map(|r| receipt_of(r, pages)) {
+        round.add(page_row_id, psid, event);
+    }
     // Every statement writes: SQLite takes the write lock at the first one, no read before.
-    let turn = crate::db::sqlite_write_turn(&state.db).await;
-    let mut tx = state.db.begin().await?;
-    for (page_row_id, psid, event) in &people {
-        note_receipt(&mut tx, page_row_id, psid, event).await?;
-    }
+    let mut writer = crate::db::writer(&state.db).await?;
+    let mut tx = sqlx::Connection::begin(&mut *writer).await?;
+    round.store(&mut tx).await?;
     tx.commit().await?;
-    drop(turn);
-    // Only once the watermarks are committed (see `outbox::note_watermark`); each Page's people
+    // Only once the watermarks are committed (see `outbox::Receipts::store`); each Page's people
     // at once, in chunks under SQLite's limit of bound values.
-    let mut by_page: HashMap<&str, Vec<&str>> = HashMap::new();
-    for (page_row_id, psid, _) in people {
-        let psids = by_page.entry(page_row_id).or_default();
-        if !psids.contains(&psid) {
-            psids.push(psid);
-        }
-    }
-    let _turn = crate::db::sqlite_write_turn(&state.db).await;
-    let mut tx = state.db.begin().await?;
-    for (page_row_id, psids) in by_page {
+    let mut tx = sqlx::Connection::begin(&mut *writer).await?;
+    for (page_row_id, psids) in round.people() {
         for chunk in psids.chunks(400) {
             super::outbox::apply_watermarks(&mut tx, page_row_id, chunk).await?;
         }
     }
     tx.commit().await?;
     Ok(receipts.iter().map(|r| r.id.clone()).collect())
-}
-
-/// Keeps a receipt: the messages it names are delivered now, and its watermark is kept on the
-/// person for everything sent before it (applied by `outbox::apply_watermarks`).
-async fn note_receipt(
-    conn: &mut sqlx::AnyConnection,
-    page_row_id: &str,
-    psid: &str,
-    event: &MessagingEvent,
-) -> Result<(), sqlx::Error> {
-    use super::outbox::{delivered_mids, note_watermark, Receipt};
-    if let Some(read) = &event.read {
-        return note_watermark(&mut *conn, page_row_id, psid, Receipt::Read, read.watermark).await;
-    }
-    let delivery = event.delivery.as_ref();
-    let watermark = delivery.map_or(0, |d| d.watermark);
-    let mids = delivery.and_then(|d| d.mids.as_deref()).unwrap_or_default();
-    let at = if watermark > 0 {
-        watermark
-    } else {
-        event.timestamp
-    };
-    delivered_mids(&mut *conn, page_row_id, mids, at).await?;
-    note_watermark(&mut *conn, page_row_id, psid, Receipt::Delivery, watermark).await
 }
 
 /// Splits a batch into one queue per (Page, sender), each in the batch's order. Page-level
@@ -277,7 +242,7 @@ async fn process_in_order(
 /// transaction is a commit, the costliest part of processing.
 async fn mark_processed(state: &AppState, ids: &[String]) -> Result<(), sqlx::Error> {
     let now = now_ms();
-    let _turn = crate::db::sqlite_write_turn(&state.db).await;
+    let mut writer = crate::db::writer(&state.db).await?;
     for chunk in ids.chunks(200) {
         let sql = format!(
             "UPDATE webhook_events SET processed_at = $1, error = NULL WHERE id IN ({})",
@@ -287,7 +252,7 @@ async fn mark_processed(state: &AppState, ids: &[String]) -> Result<(), sqlx::Er
         for id in chunk {
             query = query.bind(id);
         }
-        query.execute(&state.db).await?;
+        query.execute(&mut *writer).await?;
     }
     Ok(())
 }
@@ -317,8 +282,10 @@ async fn process(
     match kind {
         EventKind::Echo | EventKind::Unknown | EventKind::Change => Ok(()),
         EventKind::Delivery | EventKind::Read => {
+            let mut round = super::outbox::Receipts::default();
+            round.add(page_row_id, &psid, event);
             let mut conn = state.db.acquire().await?;
-            note_receipt(&mut conn, page_row_id, &psid, event).await?;
+            round.store(&mut conn).await?;
             super::outbox::apply_watermarks(&mut conn, page_row_id, &[&psid]).await?;
             Ok(())
         }

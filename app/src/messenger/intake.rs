@@ -77,16 +77,16 @@ const ROWS_PER_INSERT: usize = 500;
 /// transaction.
 async fn write_events(db: &Db, rows: Vec<&Stored>) -> Result<(), sqlx::Error> {
     let now = now_ms();
-    let _turn = crate::db::sqlite_write_turn(db).await;
+    let mut writer = crate::db::writer(db).await?;
     let chunks: Vec<&[&Stored]> = rows.chunks(ROWS_PER_INSERT).collect();
     if let [chunk] = chunks.as_slice() {
         let sql = insert_sql(chunk.len());
         return bind_events(sqlx::query(&sql), chunk, now)
-            .execute(db)
+            .execute(&mut *writer)
             .await
             .map(drop);
     }
-    let mut tx = db.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *writer).await?;
     for chunk in chunks {
         let sql = insert_sql(chunk.len());
         bind_events(sqlx::query(&sql), chunk, now)

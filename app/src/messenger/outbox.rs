@@ -3,8 +3,10 @@
 //! (purpose, campaign, subscriber) sendable once, whoever tries.
 
 use super::graph::GraphError;
+use super::webhook::MessagingEvent;
 use crate::db::{is_unique_violation, new_id, now_ms, Db};
 use sqlx::{Any, Executor};
+use std::collections::HashMap;
 
 pub struct Queued {
     pub id: String,
@@ -45,31 +47,53 @@ pub async fn queue(db: &Db, message: NewMessage<'_>) -> Result<Option<Queued>, s
     }
 }
 
-/// Meta accepted it. `sent_at` is when the call started: Meta stamps the message during the call,
-/// so a delivery watermark at or after that stamp covers it. `note` keeps how it got there (for
-/// example that the tag was refused before the template carried it).
+/// A message Meta accepted. `sent_at` is when the call started: Meta stamps the message during
+/// the call, so a delivery watermark at or after that stamp covers it. `note` keeps how it got
+/// there (for example that the tag was refused before the template carried it).
+pub struct Accepted<'a> {
+    pub id: &'a str,
+    pub message_id: &'a str,
+    pub sent_at: i64,
+    pub path: &'a str,
+    pub note: Option<&'a str>,
+}
+
+/// The most messages [`mark_sent`] records in one statement (six values each, well under both
+/// databases' limit of bound values).
+pub const MARK_SENT_AT_ONCE: usize = 500;
+
+/// Records messages Meta accepted, in one statement: a statement per message was, with the
+/// receipts', most of the work the database did while notices went out.
 pub async fn mark_sent<'e, E: Executor<'e, Database = Any>>(
     ex: E,
-    id: &str,
-    message_id: &str,
-    sent_at: i64,
-    path: &str,
-    note: Option<&str>,
+    accepted: &[Accepted<'_>],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE outgoing_messages SET status = 'sent', message_id = $1, sent_at = $2, updated_at = $3,
-                path = $4, attempts = attempts + 1, error_code = NULL, error_subcode = NULL,
-                error_reason = $5, next_attempt_at = NULL
-         WHERE id = $6",
-    )
-    .bind(message_id)
-    .bind(sent_at)
-    .bind(now_ms())
-    .bind(path)
-    .bind(note)
-    .bind(id)
-    .execute(ex)
-    .await?;
+    if accepted.is_empty() {
+        return Ok(());
+    }
+    debug_assert!(accepted.len() <= MARK_SENT_AT_ONCE);
+    // A `VALUES` list joined to the rows it updates: the same SQL on SQLite and PostgreSQL
+    // (both name its columns column1, column2 …; PostgreSQL types them text unless cast).
+    let sql = format!(
+        "UPDATE outgoing_messages SET status = 'sent', message_id = v.column2, sent_at = CAST(v.column3 AS BIGINT),
+                updated_at = CAST(v.column4 AS BIGINT), path = v.column5, attempts = attempts + 1, error_code = NULL,
+                error_subcode = NULL, error_reason = v.column6, next_attempt_at = NULL
+           FROM (VALUES {}) AS v
+          WHERE outgoing_messages.id = v.column1",
+        crate::db::value_rows(accepted.len(), 6)
+    );
+    let now = now_ms();
+    let mut query = sqlx::query(&sql);
+    for a in accepted {
+        query = query
+            .bind(a.id)
+            .bind(a.message_id)
+            .bind(a.sent_at)
+            .bind(now)
+            .bind(a.path)
+            .bind(a.note);
+    }
+    query.execute(ex).await?;
     Ok(())
 }
 
@@ -164,52 +188,88 @@ pub async fn mark_not_sent(db: &Db, id: &str, reason: &str) -> Result<(), sqlx::
     Ok(())
 }
 
-/// A delivery event naming its messages (`mids`).
-pub async fn delivered_mids<'e, E: Executor<'e, Database = Any>>(
-    ex: E,
-    page_row_id: &str,
-    mids: &[String],
-    at: i64,
-) -> Result<u64, sqlx::Error> {
-    if mids.is_empty() {
-        return Ok(0);
-    }
-    let sql = format!(
-        "UPDATE outgoing_messages SET status = 'delivered', delivered_at = $1, updated_at = $1
-         WHERE page_id = $2 AND status = 'sent' AND message_id IN ({})",
-        crate::db::placeholders(3, mids.len())
-    );
-    let mut query = sqlx::query(&sql).bind(at).bind(page_row_id);
-    for mid in mids {
-        query = query.bind(mid);
-    }
-    Ok(query.execute(ex).await?.rows_affected())
+/// What a round of receipts says: the messages delivery events named (`mids`), and each
+/// person's highest watermarks.
+#[derive(Default)]
+pub struct Receipts<'a> {
+    /// (Page row, mid, when delivered).
+    mids: Vec<(&'a str, &'a str, i64)>,
+    /// (Page row, PSID) → (delivery watermark, read watermark), 0 when none came.
+    watermarks: HashMap<(&'a str, &'a str), (i64, i64)>,
 }
 
-/// Which receipt a watermark comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Receipt {
-    Delivery,
-    /// Read implies delivered.
-    Read,
-}
+/// Receipts' messages and people per statement: four values each, well under both databases'
+/// limit of bound values.
+const RECEIPTS_AT_ONCE: usize = 400;
 
-/// Keeps the latest watermark Meta reported for this person on this Page. It is written, and
-/// committed, before the messages are marked (`apply_watermarks`), and a send is marked against
-/// it again after its own commit (`catch_up`): whichever of the two comes second sees the other,
-/// on SQLite and PostgreSQL alike, so a receipt that overtakes the send's answer is not lost.
-pub async fn note_watermark<'e, E: Executor<'e, Database = Any>>(
-    ex: E,
-    page_row_id: &str,
-    psid: &str,
-    receipt: Receipt,
-    watermark: i64,
-) -> Result<(), sqlx::Error> {
-    if watermark <= 0 {
-        return Ok(());
+impl<'a> Receipts<'a> {
+    /// Adds a delivery or read event of the person `psid` on the Page.
+    pub fn add(&mut self, page_row_id: &'a str, psid: &'a str, event: &'a MessagingEvent) {
+        let (delivered, read) = if let Some(read) = &event.read {
+            // Read implies delivered.
+            (read.watermark, read.watermark)
+        } else if let Some(delivery) = &event.delivery {
+            let at = if delivery.watermark > 0 {
+                delivery.watermark
+            } else {
+                event.timestamp
+            };
+            for mid in delivery.mids.as_deref().unwrap_or_default() {
+                self.mids.push((page_row_id, mid, at));
+            }
+            (delivery.watermark, 0)
+        } else {
+            return;
+        };
+        if delivered > 0 {
+            let kept = self.watermarks.entry((page_row_id, psid)).or_default();
+            kept.0 = kept.0.max(delivered);
+            kept.1 = kept.1.max(read);
+        }
     }
-    let read = receipt == Receipt::Read;
-    crate::entries::store::raise_watermarks(ex, page_row_id, psid, read, watermark).await
+
+    /// The people whose watermarks these receipts raise, by Page.
+    pub fn people(&self) -> HashMap<&'a str, Vec<&'a str>> {
+        let mut by_page: HashMap<&str, Vec<&str>> = HashMap::new();
+        for &(page, psid) in self.watermarks.keys() {
+            by_page.entry(page).or_default().push(psid);
+        }
+        by_page
+    }
+
+    /// Marks the named messages delivered and keeps the people's watermarks for everything sent
+    /// before them. The watermarks must be committed before the messages are marked by them
+    /// (`apply_watermarks`), and a send is marked against them again after its own commit
+    /// (`catch_up`): whichever of the two comes second sees the other, on SQLite and PostgreSQL
+    /// alike, so a receipt that overtakes the send's answer is not lost. A statement per round,
+    /// not per receipt.
+    pub async fn store(&self, conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+        for chunk in self.mids.chunks(RECEIPTS_AT_ONCE) {
+            let sql = format!(
+                "UPDATE outgoing_messages SET status = 'delivered',
+                        delivered_at = CAST(v.column3 AS BIGINT),
+                        updated_at = CAST(v.column3 AS BIGINT)
+                   FROM (VALUES {}) AS v
+                  WHERE outgoing_messages.message_id = v.column2
+                    AND outgoing_messages.page_id = v.column1 AND outgoing_messages.status = 'sent'",
+                crate::db::value_rows(chunk.len(), 3)
+            );
+            let mut query = sqlx::query(&sql);
+            for &(page, mid, at) in chunk {
+                query = query.bind(page).bind(mid).bind(at);
+            }
+            query.execute(&mut *conn).await?;
+        }
+        let people: Vec<_> = self
+            .watermarks
+            .iter()
+            .map(|(&(page, psid), &(delivered, read))| (page, psid, delivered, read))
+            .collect();
+        for chunk in people.chunks(RECEIPTS_AT_ONCE) {
+            crate::entries::store::raise_watermarks(&mut *conn, chunk).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Marks the sent messages that `selection` (a condition on `outgoing_messages`, its
@@ -272,8 +332,8 @@ pub async fn catch_up(db: &Db, ids: &[&str]) -> Result<u64, sqlx::Error> {
         return Ok(0);
     }
     let selection = format!("id IN ({})", crate::db::placeholders(2, ids.len()));
-    let _turn = crate::db::sqlite_write_turn(db).await;
-    let mut tx = db.begin().await?;
+    let mut writer = crate::db::writer(db).await?;
+    let mut tx = sqlx::Connection::begin(&mut *writer).await?;
     let marked = mark_by_watermarks(&mut tx, &selection, ids).await?;
     tx.commit().await?;
     Ok(marked)

@@ -102,7 +102,7 @@ impl Demo {
             .unwrap_or_default()
     }
 
-    async fn post_webhook(&self, body: &Value, signature: Option<String>) -> u16 {
+    pub(crate) async fn post_webhook(&self, body: &Value, signature: Option<String>) -> u16 {
         let bytes = serde_json::to_vec(body).unwrap();
         let signature = signature.unwrap_or_else(|| sign(&Secret::new(SANDBOX_APP_SECRET), &bytes));
         self.http
@@ -118,11 +118,11 @@ impl Demo {
     }
 }
 
-fn envelope(events: Vec<Value>) -> Value {
+pub(crate) fn envelope(events: Vec<Value>) -> Value {
     json!({ "object": "page", "entry": [{ "id": SUNNY, "time": 1, "messaging": events }] })
 }
 
-fn event(psid: &str, timestamp: i64, body: Value) -> Value {
+pub(crate) fn event(psid: &str, timestamp: i64, body: Value) -> Value {
     let mut e =
         json!({ "sender": { "id": psid }, "recipient": { "id": SUNNY }, "timestamp": timestamp });
     for (k, v) in body.as_object().unwrap() {

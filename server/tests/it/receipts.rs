@@ -3,8 +3,9 @@
 //! (`latency_ms` delays the answer, not the receipt): the receipt is processed while the send is
 //! still in flight, and must still mark the message delivered once the send is recorded.
 
+use crate::entrants::{envelope, event};
 use crate::support::Demo;
-use app::notices;
+use app::{messenger::inbox, notices};
 use serde_json::json;
 
 impl Demo {
@@ -65,6 +66,77 @@ both_databases!(
         )
         .await;
         assert_eq!(ctx.overtaken("end_notice").await, 2);
+        ctx.stop().await;
+    }
+);
+
+both_databases!(
+    a_round_of_receipts_keeps_each_persons_highest_watermark_and_marks_their_messages,
+    |url: String| async move {
+        let ctx = Demo::start(&url, &[]).await;
+        for user in ["alice", "bob"] {
+            ctx.subscribe(user, 0).await;
+        }
+        let confirmations =
+            "SELECT COUNT(*) FROM outgoing_messages WHERE kind = 'confirmation' AND status = 'delivered'";
+        ctx.counts(confirmations, 2).await;
+        // As if no receipt had come yet.
+        for sql in [
+            "UPDATE outgoing_messages SET status = 'sent', delivered_at = NULL",
+            "UPDATE subscribers SET delivered_watermark = 0, read_watermark = 0",
+        ] {
+            sqlx::query(sql).execute(ctx.db()).await.unwrap();
+        }
+        let (alice, bob) = (ctx.psid("alice").await, ctx.psid("bob").await);
+        let mid: String = sqlx::query_scalar(
+            "SELECT o.message_id FROM outgoing_messages o JOIN subscribers s ON s.id = o.subscriber_id
+             WHERE s.psid = $1",
+        )
+        .bind(&alice)
+        .fetch_one(ctx.db())
+        .await
+        .unwrap();
+        let t = app::db::now_ms();
+        // One webhook, one round: Alice's message named by its mid, then two watermarks of hers
+        // (the higher first), and Bob's read receipt.
+        let events = vec![
+            event(
+                &alice,
+                t,
+                json!({ "delivery": { "mids": [mid], "watermark": 0 } }),
+            ),
+            event(
+                &alice,
+                t + 1,
+                json!({ "delivery": { "watermark": t + 50 } }),
+            ),
+            event(
+                &alice,
+                t + 2,
+                json!({ "delivery": { "watermark": t + 10 } }),
+            ),
+            event(&bob, t + 3, json!({ "read": { "watermark": t + 20 } })),
+        ];
+        assert_eq!(ctx.post_webhook(&envelope(events), None).await, 200);
+        inbox::process_pending(ctx.state()).await.unwrap();
+        let watermarks = |psid: &str| {
+            format!("SELECT delivered_watermark * 10 + read_watermark FROM subscribers WHERE psid = '{psid}'")
+        };
+        assert_eq!(ctx.scalar(&watermarks(&alice)).await, (t + 50) * 10);
+        assert_eq!(ctx.scalar(&watermarks(&bob)).await, (t + 20) * 11);
+        let status = |psid: &str| {
+            format!(
+                "SELECT COUNT(*) FROM outgoing_messages o JOIN subscribers s ON s.id = o.subscriber_id
+                 WHERE s.psid = '{psid}' AND o.status = '{}'",
+                if psid == alice { "delivered" } else { "read" }
+            )
+        };
+        assert_eq!(
+            ctx.scalar(&status(&alice)).await,
+            1,
+            "Alice's message delivered"
+        );
+        assert_eq!(ctx.scalar(&status(&bob)).await, 1, "Bob's message read");
         ctx.stop().await;
     }
 );

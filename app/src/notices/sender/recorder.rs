@@ -57,14 +57,23 @@ impl Recorder {
 
     pub(super) async fn commit(db: &Db, batch: &[(Sent, Ack)]) -> Result<(), sqlx::Error> {
         // Every statement writes: SQLite takes the write lock at the first one, no read before.
-        let turn = crate::db::sqlite_write_turn(db).await;
-        let mut tx = db.begin().await?;
-        for (sent, _) in batch {
-            let (id, mid) = (&sent.id, &sent.message_id);
-            outbox::mark_sent(&mut *tx, id, mid, sent.sent_at, sent.path, sent.note).await?;
+        let mut writer = crate::db::writer(db).await?;
+        let mut tx = sqlx::Connection::begin(&mut *writer).await?;
+        let accepted: Vec<_> = batch
+            .iter()
+            .map(|(sent, _)| outbox::Accepted {
+                id: &sent.id,
+                message_id: &sent.message_id,
+                sent_at: sent.sent_at,
+                path: sent.path,
+                note: sent.note,
+            })
+            .collect();
+        for chunk in accepted.chunks(outbox::MARK_SENT_AT_ONCE) {
+            outbox::mark_sent(&mut *tx, chunk).await?;
         }
         tx.commit().await?;
-        drop(turn);
+        drop(writer);
         // Meta's receipts may have come in while the answers were on their way.
         let ids: Vec<&str> = batch.iter().map(|(sent, _)| sent.id.as_str()).collect();
         // The sends are recorded either way; a receipt missed here is applied by the next
