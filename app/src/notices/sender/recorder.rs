@@ -31,11 +31,15 @@ impl Recorder {
     pub(super) fn start(db: Db) -> Recorder {
         let (queue, mut waiting) = tokio::sync::mpsc::unbounded_channel::<(Sent, Ack)>();
         tokio::spawn(async move {
+            let mut last_commit: Option<tokio::time::Instant> = None;
             while let Some(first) = waiting.recv().await {
-                // The sends finishing right behind this one share its commit. At Meta's pace they
-                // finish one by one, a few milliseconds apart: without this wait nearly every
-                // commit held one send.
-                tokio::time::sleep(GATHER).await;
+                // While sends keep finishing, the ones right behind this one share its commit. At
+                // Meta's pace they finish one by one, a few milliseconds apart: without this wait
+                // nearly every commit held one send. A lone send (a small Page, a retry) after a
+                // quiet spell is recorded at once.
+                if last_commit.is_some_and(|at| at.elapsed() < GATHER) {
+                    tokio::time::sleep(GATHER).await;
+                }
                 let mut batch = vec![first];
                 while batch.len() < BATCH as usize {
                     match waiting.try_recv() {
@@ -44,6 +48,7 @@ impl Recorder {
                     }
                 }
                 let result = Self::commit(&db, &batch).await;
+                last_commit = Some(tokio::time::Instant::now());
                 for (_, ack) in batch {
                     let _ = ack.send(match &result {
                         Ok(()) => Ok(()),
