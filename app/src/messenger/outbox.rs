@@ -611,7 +611,8 @@ pub async fn claim_notice_batch(
     .bind(now_ms())
     .bind(page_row_id)
     .bind(limit)
-    .fetch_all(db)
+    // Through the writer: on SQLite a claim by another connection would empty its page cache.
+    .fetch_all(&mut *crate::db::writer(db).await?)
     .await
 }
 
