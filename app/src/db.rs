@@ -42,8 +42,8 @@ impl Backend {
     }
 }
 
-/// A connection to write with, for the busiest writers: the notice sender's claims and records,
-/// the receipts' processing and the webhook intake.
+/// A connection to write with, for the busiest writers: the notice sender's records, the
+/// receipts' processing and the webhook intake.
 ///
 /// On SQLite it is the one connection of the process that these writers share for that file,
 /// taken in turns. SQLite lets one connection write at a time, and a connection finding the lock
@@ -77,10 +77,6 @@ pub async fn writer(db: &Db) -> Result<Writer, sqlx::Error> {
     if turn.is_none() {
         let mut conn = options.connect().await?;
         sqlite_pragmas(&mut conn).await?;
-        // The pages the sends and receipts touch (their rows, the indexes on them, the people),
-        // kept: with SQLite's default of 2 MB a fan-out to 100,000 people read some 200 pages a
-        // message back from the file. Taken as used, not up front.
-        conn.execute("PRAGMA cache_size = -32768").await?;
         *turn = Some(conn);
     }
     match tokio::sync::OwnedMutexGuard::try_map(turn, Option::as_mut) {

@@ -611,8 +611,7 @@ pub async fn claim_notice_batch(
     .bind(now_ms())
     .bind(page_row_id)
     .bind(limit)
-    // Through the writer: on SQLite a claim by another connection would empty its page cache.
-    .fetch_all(&mut *crate::db::writer(db).await?)
+    .fetch_all(db)
     .await
 }
 
