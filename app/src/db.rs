@@ -64,12 +64,12 @@ pub async fn writer(db: &Db) -> Result<Writer, sqlx::Error> {
         return Ok(Writer::Pooled(db.acquire().await?));
     }
     type Shared = std::sync::Arc<tokio::sync::Mutex<Option<sqlx::AnyConnection>>>;
-    static WRITERS: std::sync::Mutex<Option<std::collections::HashMap<String, Shared>>> =
-        std::sync::Mutex::new(None);
+    static WRITERS: std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashMap<String, Shared>>,
+    > = std::sync::LazyLock::new(Default::default);
     let shared = WRITERS
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .get_or_insert_with(Default::default)
         .entry(url.to_string())
         .or_default()
         .clone();

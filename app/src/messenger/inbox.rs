@@ -87,8 +87,9 @@ pub async fn process_pending(state: &AppState) -> Result<usize, sqlx::Error> {
                 pages.insert(event.page_id.clone(), row);
             }
         }
-        // Delivery receipts only move messages from sent to delivered, and no other event waits
-        // on them: a batch's receipts go in one transaction, ahead of the people's other events.
+        // Delivery and read receipts only move messages on (sent, delivered, read), and no other
+        // event waits on them: a batch's receipts go in one round, ahead of the people's other
+        // events.
         // A commit per receipt was most of the database's work while notices went out.
         let (receipts, batch): (Vec<Pending>, Vec<Pending>) = batch
             .into_iter()
@@ -135,13 +136,14 @@ pub async fn process_pending(state: &AppState) -> Result<usize, sqlx::Error> {
     }
 }
 
-/// (Page row, PSID, event) of a delivery receipt from someone on a connected Page.
+/// (Page row, PSID, event) of a delivery or read receipt from someone on a connected Page.
 fn receipt_of<'a>(
     stored: &'a Pending,
     pages: &'a HashMap<FacebookPageId, Option<PageRowId>>,
 ) -> Option<(&'a str, &'a str, &'a MessagingEvent)> {
     let event = stored.event.as_ref()?;
-    if stored.kind == EventKind::Change || event.kind() != EventKind::Delivery {
+    let receipt = matches!(event.kind(), EventKind::Delivery | EventKind::Read);
+    if stored.kind == EventKind::Change || !receipt {
         return None;
     }
     let page_row_id = pages.get(&stored.page_id)?.as_deref()?;
@@ -275,20 +277,16 @@ async fn process(
     let Some(event) = &stored.event else {
         return Ok(());
     };
-    let Some(psid) = event.sender.id.clone() else {
+    if event.sender.id.is_none() {
         return Ok(());
-    };
-    let kind = event.kind();
-    match kind {
-        EventKind::Echo | EventKind::Unknown | EventKind::Change => Ok(()),
-        EventKind::Delivery | EventKind::Read => {
-            let mut round = super::outbox::Receipts::default();
-            round.add(page_row_id, &psid, event);
-            let mut conn = state.db.acquire().await?;
-            round.store(&mut conn).await?;
-            super::outbox::apply_watermarks(&mut conn, page_row_id, &[&psid]).await?;
-            Ok(())
-        }
+    }
+    match event.kind() {
+        // Receipts (delivery, read) were applied with the batch's, in `apply_receipts`.
+        EventKind::Echo
+        | EventKind::Unknown
+        | EventKind::Change
+        | EventKind::Delivery
+        | EventKind::Read => Ok(()),
         _ => match subscriber {
             Some(subscriber) => {
                 crate::entries::on_interaction(
