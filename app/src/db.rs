@@ -172,6 +172,9 @@ pub enum DbError {
 
 /// Connects and applies pending migrations. The pool is always handed around explicitly (axum
 /// state, Leptos context) so tests can run many databases side by side.
+/// A pooled connection idle longer than this is pinged before it is used.
+const PING_IDLE_AFTER: Duration = Duration::from_secs(10);
+
 pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbError> {
     install_default_drivers();
     let backend =
@@ -183,6 +186,19 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbError> {
     let pool = AnyPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
+        // sqlx pings a connection when it goes back to the pool, and by default again when it is
+        // taken: a round trip to PostgreSQL (a hop to SQLite's worker thread) around every
+        // statement. The ping on return already finds a broken one; taking it, only one that sat
+        // idle (PostgreSQL restarted meanwhile, a proxy dropped it) is checked again.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PING_IDLE_AFTER {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if backend == Backend::Sqlite {
