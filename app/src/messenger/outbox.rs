@@ -594,25 +594,27 @@ pub async fn next_notice_attempt(db: &Db, page_row_id: &str) -> Result<Option<i6
 
 /// Claims up to `limit` of the Page's due notice messages, oldest first, for one sender: a
 /// conditional update, so two senders never claim the same message.
+/// Walks the Page's queue in order through its partial index (`outgoing_messages_queued`), no
+/// sorting of everything queued.
+const CLAIM_NOTICE_BATCH: &str = "UPDATE outgoing_messages SET status = 'sending', updated_at = $1
+     WHERE id IN (SELECT id FROM outgoing_messages
+                  WHERE page_id = $2 AND status = 'queued' AND notice_id IS NOT NULL
+                    AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
+                  ORDER BY created_at, id LIMIT $3)
+       AND status = 'queued'
+     RETURNING id";
+
 pub async fn claim_notice_batch(
     db: &Db,
     page_row_id: &str,
     limit: i64,
 ) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "UPDATE outgoing_messages SET status = 'sending', updated_at = $1
-         WHERE id IN (SELECT id FROM outgoing_messages
-                      WHERE page_id = $2 AND status = 'queued' AND notice_id IS NOT NULL
-                        AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
-                      ORDER BY created_at, id LIMIT $3)
-           AND status = 'queued'
-         RETURNING id",
-    )
-    .bind(now_ms())
-    .bind(page_row_id)
-    .bind(limit)
-    .fetch_all(db)
-    .await
+    sqlx::query_scalar(CLAIM_NOTICE_BATCH)
+        .bind(now_ms())
+        .bind(page_row_id)
+        .bind(limit)
+        .fetch_all(db)
+        .await
 }
 
 /// Gives back the claimed messages that did not go.
@@ -655,4 +657,34 @@ pub(crate) const MESSAGE_BODY: &str = "o.body";
 /// `WHERE` condition and order of a batch of `n` claimed messages, their ids bound from `$1`.
 pub(crate) fn batch_ids(n: usize) -> String {
     format!("o.id IN ({}) ORDER BY o.id", crate::db::placeholders(1, n))
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Row;
+
+    /// A claim reads the Page's queue in order from its index: sorting all of it at every claim
+    /// cost 16 ms a batch at 30,000 queued messages (issue #19).
+    #[tokio::test]
+    async fn a_claim_walks_the_queue_index_without_sorting() {
+        let dir = std::env::temp_dir().join(format!("giveaway-claim-{}", crate::db::new_id()));
+        let db = crate::db::connect(&format!("sqlite://{}/c.db", dir.display()), 2)
+            .await
+            .unwrap();
+        let plan: Vec<String> =
+            sqlx::query(&format!("EXPLAIN QUERY PLAN {}", super::CLAIM_NOTICE_BATCH))
+                .bind(0i64)
+                .bind("page")
+                .bind(64i64)
+                .fetch_all(&db)
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| row.get::<String, _>("detail"))
+                .collect();
+        let plan = plan.join("\n");
+        assert!(plan.contains("outgoing_messages_queued"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
