@@ -140,3 +140,35 @@ both_databases!(
         ctx.stop().await;
     }
 );
+
+both_databases!(
+    receipts_arriving_apart_share_one_commit,
+    |url: String| async move {
+        let ctx = Demo::start(&url, &[]).await;
+        // Two webhooks of one receipt each, 5 ms apart (Meta sends one per message delivered):
+        // the first waits for company and the second joins its commit, stamped with one time.
+        let receipt = |psid: &str, t: i64| {
+            envelope(vec![event(
+                psid,
+                t,
+                json!({ "delivery": { "mids": [format!("m_{psid}")], "watermark": t } }),
+            )])
+        };
+        let t = app::db::now_ms();
+        let (one, two) = (receipt("p1", t), receipt("p2", t + 1));
+        let (first, second) = tokio::join!(ctx.post_webhook(&one, None), async {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            ctx.post_webhook(&two, None).await
+        });
+        assert_eq!((first, second), (200, 200));
+        let times: Vec<i64> = sqlx::query_scalar(
+            "SELECT received_at FROM webhook_events WHERE kind = 'delivery' AND sender_id IN ('p1', 'p2')",
+        )
+        .fetch_all(ctx.db())
+        .await
+        .unwrap();
+        assert_eq!(times.len(), 2, "both stored");
+        assert_eq!(times[0], times[1], "one commit for both: {times:?}");
+        ctx.stop().await;
+    }
+);
