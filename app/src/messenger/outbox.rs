@@ -609,11 +609,14 @@ pub async fn claim_notice_batch(
     page_row_id: &str,
     limit: i64,
 ) -> Result<Vec<String>, sqlx::Error> {
+    // Through the writer: on SQLite a pool connection came to each claim with its page cache
+    // emptied by the writer's commits since, and read back every page the claim touched.
+    let mut writer = crate::db::writer(db).await?;
     sqlx::query_scalar(CLAIM_NOTICE_BATCH)
         .bind(now_ms())
         .bind(page_row_id)
         .bind(limit)
-        .fetch_all(db)
+        .fetch_all(&mut *writer)
         .await
 }
 
