@@ -25,6 +25,10 @@ use std::{
 };
 use tokio::net::TcpListener;
 
+/// The product's allocator (server/src/main.rs): the product runs in this process here.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CONCURRENCY: usize = 32;
 /// The connections of the latency run (issue #19: p99 under 25 ms at 256).
 const CROWD: usize = 256;

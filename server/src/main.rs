@@ -8,6 +8,10 @@ use std::process::ExitCode;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc rather than the system's malloc (see Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Giveaways on Messenger. Settings come from the environment (and a `.env` file): see the
 /// README, "Settings".
 #[derive(Debug, Parser)]
