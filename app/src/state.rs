@@ -10,8 +10,20 @@ use leptos::config::LeptosOptions;
 use std::{num::NonZeroU32, sync::Arc};
 use tokio::sync::Notify;
 
+/// Cheap to clone: axum hands every request its own copy, and cloning the fields one by one (a
+/// reference count each, the instance id's string) showed in the profile of a webhook flood.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub settings: Arc<Settings>,
@@ -52,7 +64,7 @@ impl AppState {
             settings.sending.rate_per_page,
             std::time::Duration::from_millis(settings.sending.retry_base_ms),
         );
-        AppState {
+        AppState(Arc::new(Shared {
             leptos_options,
             token_cipher: settings.secret_key.token_cipher(),
             db,
@@ -68,7 +80,7 @@ impl AppState {
             instance_id: crate::db::new_id(),
             tally: Arc::default(),
             health: Arc::new(Notify::new()),
-        }
+        }))
     }
 }
 
