@@ -174,11 +174,11 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
-/// Connects and applies pending migrations. The pool is always handed around explicitly (axum
-/// state, Leptos context) so tests can run many databases side by side.
 /// A pooled connection idle longer than this is pinged before it is used.
 const PING_IDLE_AFTER: Duration = Duration::from_secs(10);
 
+/// Connects and applies pending migrations. The pool is always handed around explicitly (axum
+/// state, Leptos context) so tests can run many databases side by side.
 pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbError> {
     install_default_drivers();
     let backend =

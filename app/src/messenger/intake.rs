@@ -66,7 +66,8 @@ impl WebhookIntake {
 const INTERRUPTED: &str = "webhook store interrupted";
 
 /// How long a POST holding only delivery and read receipts waits for others to share its commit.
-/// Meta waits up to 20 s for its answer; what a person wrote never waits.
+/// Well inside the 5 s Meta gives a webhook's answer (facts file, webhooks); what a person
+/// wrote never waits.
 const RECEIPTS_GATHER: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// The std lock is only held to push or drain, never across an await.
