@@ -27,6 +27,8 @@ both_databases!(
         let demo = Demo::start(&url, &[]).await;
         demo.subscribe("alice", 0).await;
         demo.subscribe("bob", 0).await;
+        // Their confirmations' delivery receipts are in before anything is erased.
+        demo.settle().await;
         // Alice entered with a Facebook login too: her app-scoped id is on her entry.
         let alice_psid = demo.psid("alice").await;
         sqlx::query(
