@@ -142,8 +142,7 @@ fn receipt_of<'a>(
     pages: &'a HashMap<FacebookPageId, Option<PageRowId>>,
 ) -> Option<(&'a str, &'a str, &'a MessagingEvent)> {
     let event = stored.event.as_ref()?;
-    let receipt = matches!(event.kind(), EventKind::Delivery | EventKind::Read);
-    if stored.kind == EventKind::Change || !receipt {
+    if stored.kind == EventKind::Change || !event.kind().is_receipt() {
         return None;
     }
     let page_row_id = pages.get(&stored.page_id)?.as_deref()?;

@@ -31,9 +31,7 @@ impl WebhookIntake {
         // Receipts wait for company: Meta sends one webhook per message delivered or read,
         // a few milliseconds apart while a notice goes out, and nobody waits on them. Written
         // alone, each cost a commit (a third of the database's time per message sent).
-        let receipts_only = rows
-            .iter()
-            .all(|r| matches!(r.kind, EventKind::Delivery | EventKind::Read));
+        let receipts_only = rows.iter().all(|r| r.kind.is_receipt());
         take(&intake.queue).push((rows, done));
         if receipts_only {
             tokio::select! {

@@ -592,8 +592,6 @@ pub async fn next_notice_attempt(db: &Db, page_row_id: &str) -> Result<Option<i6
     .await
 }
 
-/// Claims up to `limit` of the Page's due notice messages, oldest first, for one sender: a
-/// conditional update, so two senders never claim the same message.
 /// Walks the Page's queue in order through its partial index (`outgoing_messages_queued`), no
 /// sorting of everything queued.
 const CLAIM_NOTICE_BATCH: &str = "UPDATE outgoing_messages SET status = 'sending', updated_at = $1
@@ -604,6 +602,8 @@ const CLAIM_NOTICE_BATCH: &str = "UPDATE outgoing_messages SET status = 'sending
        AND status = 'queued'
      RETURNING id";
 
+/// Claims up to `limit` of the Page's due notice messages, oldest first, for one sender: a
+/// conditional update, so two senders never claim the same message.
 pub async fn claim_notice_batch(
     db: &Db,
     page_row_id: &str,

@@ -359,6 +359,11 @@ impl EventKind {
             EventKind::Message | EventKind::QuickReply | EventKind::Postback | EventKind::Referral
         )
     }
+
+    /// A delivery or read receipt: it only moves the Page's messages on, and nothing waits on it.
+    pub fn is_receipt(self) -> bool {
+        matches!(self, EventKind::Delivery | EventKind::Read)
+    }
 }
 
 impl MessagingEvent {
