@@ -385,16 +385,17 @@ pub(crate) fn campaign_messages(separator: &str) -> String {
     format!("CAST(COALESCE(pm.n, 0) AS TEXT) || '{separator}' || CAST(COALESCE(pm.f, 0) AS TEXT)")
 }
 
+/// Read from the partial index `outgoing_messages_problems`, which holds only these messages.
+const PROBLEMS: &str = "SELECT kind, status, error_code, error_subcode, error_reason, updated_at
+     FROM outgoing_messages WHERE campaign_id = $1 AND status IN ('failed', 'not_sent')
+     ORDER BY updated_at DESC LIMIT $2";
+
 pub async fn problems(db: &Db, campaign_id: &str, limit: i64) -> Result<Vec<Problem>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT kind, status, error_code, error_subcode, error_reason, updated_at
-         FROM outgoing_messages WHERE campaign_id = $1 AND status IN ('failed', 'not_sent')
-         ORDER BY updated_at DESC LIMIT $2",
-    )
-    .bind(campaign_id)
-    .bind(limit)
-    .fetch_all(db)
-    .await
+    sqlx::query_as(PROBLEMS)
+        .bind(campaign_id)
+        .bind(limit)
+        .fetch_all(db)
+        .await
 }
 
 /// How many confirmations of a campaign went (sent, delivered or read) and how many did not
@@ -687,6 +688,38 @@ mod tests {
                 .collect();
         let plan = plan.join("\n");
         assert!(plan.contains("outgoing_messages_queued"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// A status change rewrites an entry of every index holding `status`: only the index by
+    /// person (the entrants list's counts) holds it, and a campaign's failures come from their
+    /// own partial index, in order (issue #19).
+    #[tokio::test]
+    async fn status_changes_touch_one_full_index_and_failures_have_their_own() {
+        let dir = std::env::temp_dir().join(format!("giveaway-status-{}", crate::db::new_id()));
+        let db = crate::db::connect(&format!("sqlite://{}/s.db", dir.display()), 2)
+            .await
+            .unwrap();
+        let holding: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT m.name FROM sqlite_master m, pragma_index_info(m.name) i
+             WHERE m.type = 'index' AND m.tbl_name = 'outgoing_messages' AND i.name = 'status'",
+        )
+        .fetch_all(&db)
+        .await
+        .unwrap();
+        assert_eq!(holding, ["outgoing_messages_person"]);
+        let plan: Vec<String> = sqlx::query(&format!("EXPLAIN QUERY PLAN {}", super::PROBLEMS))
+            .bind("campaign")
+            .bind(20i64)
+            .fetch_all(&db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get::<String, _>("detail"))
+            .collect();
+        let plan = plan.join("\n");
+        assert!(plan.contains("outgoing_messages_problems"), "{plan}");
         assert!(!plan.contains("TEMP B-TREE"), "{plan}");
         let _ = std::fs::remove_dir_all(dir);
     }
