@@ -675,6 +675,12 @@ pub(crate) fn watermark_of(read: bool, subscriber: &str) -> String {
     format!("(SELECT s.{column} FROM subscribers s WHERE s.id = {subscriber})")
 }
 
+/// A condition: someone the Page knows has the PSID `psid` (the caller's SQL for both). An
+/// erased person's PSID is gone from their row, so it is false for them.
+pub(crate) fn known_on_page(page: &str, psid: &str) -> String {
+    format!("EXISTS (SELECT 1 FROM subscribers s WHERE s.page_id = {page} AND s.psid = {psid})")
+}
+
 /// A subquery for the subscriber id of a person on a Page, `page` and `psid` being the caller's
 /// SQL (placeholders) for the Page's row id and the person's page-scoped id.
 pub(crate) fn subscribers_by_psids(page: &str, psids: &str) -> String {

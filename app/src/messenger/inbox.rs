@@ -175,6 +175,16 @@ async fn apply_receipts(
             super::outbox::apply_watermarks(&mut tx, page_row_id, chunk).await?;
         }
     }
+    // Receipts from people the Page no longer knows (erased since) keep no PSID: same commit.
+    let mut by_page: HashMap<&str, Vec<&str>> = HashMap::new();
+    for receipt in receipts {
+        if let Some((page_row_id, _, _)) = receipt_of(receipt, pages) {
+            by_page.entry(page_row_id).or_default().push(&receipt.id);
+        }
+    }
+    for (page_row_id, ids) in by_page {
+        super::retention::forget_unknown_senders(&mut tx, page_row_id, &ids).await?;
+    }
     tx.commit().await?;
     Ok(receipts.iter().map(|r| r.id.clone()).collect())
 }

@@ -61,6 +61,32 @@ pub async fn forget_person(
     Ok(payloads)
 }
 
+/// Empties the receipts (of `ids`, all of the Page `page_row_id`) whose sender is nobody the
+/// Page knows: someone erased (their PSID is gone from `subscribers`) or never known. A delivery
+/// or read receipt can still come after an erasure, and it changes nothing then; kept whole, it
+/// would hold the PSID the erasure removed until the purge. The rows stay, as in `purge`.
+pub async fn forget_unknown_senders(
+    conn: &mut sqlx::AnyConnection,
+    page_row_id: &str,
+    ids: &[&str],
+) -> Result<u64, sqlx::Error> {
+    let mut emptied = 0;
+    for chunk in ids.chunks(400) {
+        let sql = format!(
+            "UPDATE webhook_events SET payload = '', sender_id = NULL
+              WHERE id IN ({}) AND NOT {}",
+            crate::db::placeholders(2, chunk.len()),
+            crate::entries::store::known_on_page("$1", "webhook_events.sender_id"),
+        );
+        let mut query = sqlx::query(&sql).bind(page_row_id);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        emptied += query.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(emptied)
+}
+
 /// `purge` every hour (and at start), for what is older than the setting's days.
 pub async fn worker(state: AppState) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));

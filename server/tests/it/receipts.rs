@@ -172,3 +172,71 @@ both_databases!(
         ctx.stop().await;
     }
 );
+
+both_databases!(
+    a_receipt_from_someone_erased_keeps_no_trace_of_them,
+    |url: String| async move {
+        let ctx = Demo::start(&url, &[]).await;
+        for user in ["alice", "bob"] {
+            ctx.subscribe(user, 0).await;
+        }
+        ctx.settle().await;
+        let (alice, bob) = (ctx.psid("alice").await, ctx.psid("bob").await);
+        let alice_row: String = sqlx::query_scalar("SELECT id FROM subscribers WHERE psid = $1")
+            .bind(&alice)
+            .fetch_one(ctx.db())
+            .await
+            .unwrap();
+        app::privacy::erasure::erase_subscriber(ctx.state(), &alice_row)
+            .await
+            .unwrap();
+        let traces = |psid: &str| {
+            format!(
+                "SELECT COUNT(*) FROM webhook_events WHERE sender_id = '{psid}' OR payload LIKE '%{psid}%'"
+            )
+        };
+        assert_eq!(ctx.scalar(&traces(&alice)).await, 0, "erased");
+        let kept = ctx.scalar("SELECT COUNT(*) FROM webhook_events").await;
+        // Meta's late receipts for her (delivered, then read), and one for Bob, in one round.
+        let t = app::db::now_ms();
+        let events = vec![
+            event(
+                &alice,
+                t,
+                json!({ "delivery": { "mids": ["m_late"], "watermark": t } }),
+            ),
+            event(&alice, t + 1, json!({ "read": { "watermark": t + 1 } })),
+            event(&bob, t + 2, json!({ "read": { "watermark": t + 2 } })),
+        ];
+        assert_eq!(ctx.post_webhook(&envelope(events), None).await, 200);
+        inbox::process_pending(ctx.state()).await.unwrap();
+        assert_eq!(
+            ctx.scalar("SELECT COUNT(*) FROM webhook_events").await,
+            kept + 3,
+            "the rows stay (a duplicate from Meta is still refused)"
+        );
+        assert_eq!(
+            ctx.scalar(&traces(&alice)).await,
+            0,
+            "her late receipts name nobody"
+        );
+        assert_eq!(
+            ctx.scalar(&format!(
+                "SELECT COUNT(*) FROM webhook_events WHERE kind = 'read' AND sender_id = '{bob}'"
+            ))
+            .await,
+            1,
+            "Bob's is kept like any other, until the purge"
+        );
+        assert_eq!(
+            ctx.scalar(&format!(
+                "SELECT COUNT(*) FROM outgoing_messages o JOIN subscribers s ON s.id = o.subscriber_id
+                 WHERE s.psid = '{bob}' AND o.status = 'read'"
+            ))
+            .await,
+            1,
+            "and applied"
+        );
+        ctx.stop().await;
+    }
+);
