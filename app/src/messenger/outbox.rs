@@ -667,26 +667,44 @@ pub(crate) fn batch_ids(n: usize) -> String {
 mod tests {
     use sqlx::Row;
 
+    /// A migrated SQLite database in a directory of its own (removed by the caller).
+    async fn migrated(name: &str) -> (std::path::PathBuf, crate::db::Db) {
+        let dir = std::env::temp_dir().join(format!("giveaway-{name}-{}", crate::db::new_id()));
+        let db = crate::db::connect(&format!("sqlite://{}/{name}.db", dir.display()), 2)
+            .await
+            .unwrap();
+        (dir, db)
+    }
+
+    /// SQLite's plan for `sql` with `bind`'s values, one step a line.
+    async fn plan(
+        db: &crate::db::Db,
+        sql: &str,
+        bind: impl for<'q> FnOnce(
+            sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+        )
+            -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> String {
+        let explain = format!("EXPLAIN QUERY PLAN {sql}");
+        let steps: Vec<String> = bind(sqlx::query(&explain))
+            .fetch_all(db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get::<String, _>("detail"))
+            .collect();
+        steps.join("\n")
+    }
+
     /// A claim reads the Page's queue in order from its index: sorting all of it at every claim
     /// cost 16 ms a batch at 30,000 queued messages (issue #19).
     #[tokio::test]
     async fn a_claim_walks_the_queue_index_without_sorting() {
-        let dir = std::env::temp_dir().join(format!("giveaway-claim-{}", crate::db::new_id()));
-        let db = crate::db::connect(&format!("sqlite://{}/c.db", dir.display()), 2)
-            .await
-            .unwrap();
-        let plan: Vec<String> =
-            sqlx::query(&format!("EXPLAIN QUERY PLAN {}", super::CLAIM_NOTICE_BATCH))
-                .bind(0i64)
-                .bind("page")
-                .bind(64i64)
-                .fetch_all(&db)
-                .await
-                .unwrap()
-                .iter()
-                .map(|row| row.get::<String, _>("detail"))
-                .collect();
-        let plan = plan.join("\n");
+        let (dir, db) = migrated("claim").await;
+        let plan = plan(&db, super::CLAIM_NOTICE_BATCH, |q| {
+            q.bind(0i64).bind("page").bind(64i64)
+        })
+        .await;
         assert!(plan.contains("outgoing_messages_queued"), "{plan}");
         assert!(!plan.contains("TEMP B-TREE"), "{plan}");
         let _ = std::fs::remove_dir_all(dir);
@@ -697,10 +715,7 @@ mod tests {
     /// own partial index, in order (issue #19).
     #[tokio::test]
     async fn status_changes_touch_one_full_index_and_failures_have_their_own() {
-        let dir = std::env::temp_dir().join(format!("giveaway-status-{}", crate::db::new_id()));
-        let db = crate::db::connect(&format!("sqlite://{}/s.db", dir.display()), 2)
-            .await
-            .unwrap();
+        let (dir, db) = migrated("status").await;
         let holding: Vec<String> = sqlx::query_scalar(
             "SELECT DISTINCT m.name FROM sqlite_master m, pragma_index_info(m.name) i
              WHERE m.type = 'index' AND m.tbl_name = 'outgoing_messages' AND i.name = 'status'",
@@ -709,16 +724,7 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(holding, ["outgoing_messages_person"]);
-        let plan: Vec<String> = sqlx::query(&format!("EXPLAIN QUERY PLAN {}", super::PROBLEMS))
-            .bind("campaign")
-            .bind(20i64)
-            .fetch_all(&db)
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| row.get::<String, _>("detail"))
-            .collect();
-        let plan = plan.join("\n");
+        let plan = plan(&db, super::PROBLEMS, |q| q.bind("campaign").bind(20i64)).await;
         assert!(plan.contains("outgoing_messages_problems"), "{plan}");
         assert!(!plan.contains("TEMP B-TREE"), "{plan}");
         let _ = std::fs::remove_dir_all(dir);
