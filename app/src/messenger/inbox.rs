@@ -160,8 +160,16 @@ async fn apply_receipts(
         return Ok(Vec::new());
     }
     let mut round = super::outbox::Receipts::default();
-    for (page_row_id, psid, event) in receipts.iter().filter_map(|r| receipt_of(r, pages)) {
-        round.add(page_row_id, psid, event);
+    // Each Page's receipts by id, for emptying those of people it no longer knows (below).
+    let mut ids_by_page: HashMap<&str, Vec<&str>> = HashMap::new();
+    for receipt in receipts {
+        if let Some((page_row_id, psid, event)) = receipt_of(receipt, pages) {
+            round.add(page_row_id, psid, event);
+            ids_by_page
+                .entry(page_row_id)
+                .or_default()
+                .push(&receipt.id);
+        }
     }
     // Every statement writes: SQLite takes the write lock at the first one, no read before.
     let mut writer = crate::db::writer(&state.db).await?;
@@ -177,13 +185,7 @@ async fn apply_receipts(
         }
     }
     // Receipts from people the Page no longer knows (erased since) keep no PSID: same commit.
-    let mut by_page: HashMap<&str, Vec<&str>> = HashMap::new();
-    for receipt in receipts {
-        if let Some((page_row_id, _, _)) = receipt_of(receipt, pages) {
-            by_page.entry(page_row_id).or_default().push(&receipt.id);
-        }
-    }
-    for (page_row_id, ids) in by_page {
+    for (page_row_id, ids) in ids_by_page {
         super::retention::forget_unknown_senders(&mut tx, page_row_id, &ids).await?;
     }
     tx.commit().await?;
