@@ -15,6 +15,11 @@
 //! Evenly spaced calls keep the pace smooth between those bounds; tokio's timer wakes a waiting
 //! call up to a millisecond late, so a late call may be followed by up to three quicker ones.
 //!
+//! Callers waiting for room in the window wait their turn, one at a time at the window: when all
+//! of a run's sends (up to 64) waited on the same moment, each freed place woke them all, and all
+//! but one set their timer again, some ten timer wake-ups a message and a good part of the
+//! product's CPU while sending.
+//!
 //! The pace holds across instances because a Page has one sender job at a time (see `jobs`); the
 //! replies to what people write (confirmations, answers) take their turn in the same count, in
 //! the instance that received the message.
@@ -22,7 +27,10 @@
 use crate::messenger::graph::Usage;
 use std::{
     collections::{HashMap, VecDeque},
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
     time::Duration,
 };
 use tokio::time::Instant;
@@ -40,6 +48,10 @@ pub struct Pacer {
     /// The theoretical time of the next call (GCRA): never before it, less the catch-up.
     next_at: Mutex<Option<Instant>>,
     window: Mutex<Window>,
+    /// Held by the one caller waiting at the window; the others queue for it in order.
+    turn: tokio::sync::Mutex<()>,
+    /// How many times callers looked at the window for room (one per wake-up).
+    looks: AtomicU64,
     /// No call before this instant (throttling, high usage).
     hold_until: Mutex<Option<Instant>>,
     /// Consecutive throttling answers: each doubles the pause.
@@ -81,6 +93,8 @@ impl Pacer {
             catch_up: (per_second / 100).min(3),
             next_at: Mutex::new(None),
             window: Mutex::new(Window::default()),
+            turn: tokio::sync::Mutex::new(()),
+            looks: AtomicU64::new(0),
             hold_until: Mutex::new(None),
             throttled_in_a_row: Mutex::new(0),
             backoff_base,
@@ -98,7 +112,11 @@ impl Pacer {
             }
         }
         let call = self.within_limit().await;
-        tokio::time::sleep_until(self.slot(Instant::now())).await;
+        let at = self.slot(Instant::now());
+        // A slot already due needs no timer.
+        if at > Instant::now() {
+            tokio::time::sleep_until(at).await;
+        }
         call
     }
 
@@ -115,7 +133,10 @@ impl Pacer {
     /// Waits until one more call keeps the Page within its limit, holds and spacing aside: a
     /// reply to what a person just wrote goes at once, unless the second is full.
     pub async fn within_limit(&self) -> Call<'_> {
+        // FIFO: the caller first in line looks and waits; the next one only once it is through.
+        let _turn = self.turn.lock().await;
         loop {
+            self.looks.fetch_add(1, Ordering::Relaxed);
             let wait = {
                 let mut window = self.window.lock().expect("pacer lock");
                 let now = Instant::now();
@@ -260,6 +281,44 @@ mod tests {
         }
         // The sixth call waited for one second after the first answer.
         assert!(started.elapsed() >= ONE_SECOND + Duration::from_millis(20));
+    }
+
+    #[tokio::test]
+    async fn a_freed_place_wakes_one_waiting_caller_not_all() {
+        // Two a second, both taken and answered: twenty callers wait for the window. Each of
+        // them looks once or twice (when its turn comes, and once more if the place is not free
+        // yet), not once per freed place.
+        let pacer = Arc::new(Pacer::new(2, Duration::from_secs(1)));
+        drop((pacer.within_limit().await, pacer.within_limit().await));
+        let before = pacer.looks.load(Ordering::Relaxed);
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let waiting: Vec<_> = (0..20)
+            .map(|i| {
+                let (pacer, order) = (pacer.clone(), order.clone());
+                tokio::spawn(async move {
+                    let call = pacer.within_limit().await;
+                    order.lock().unwrap().push(i);
+                    drop(call);
+                })
+            })
+            .collect();
+        // Let them all queue, then free the window: four seconds serve eight of them.
+        tokio::time::sleep(Duration::from_millis(4100)).await;
+        let served = order.lock().unwrap().clone();
+        for task in waiting {
+            task.abort();
+        }
+        assert!(served.len() >= 6, "served {served:?}");
+        let looks = pacer.looks.load(Ordering::Relaxed) - before;
+        assert!(
+            looks <= 2 * served.len() as u64 + 2,
+            "{looks} looks for {} callers served",
+            served.len()
+        );
+        // Served in the order they asked.
+        let mut sorted = served.clone();
+        sorted.sort();
+        assert_eq!(served, sorted);
     }
 
     #[test]
