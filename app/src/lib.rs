@@ -13,6 +13,7 @@ pub mod handoff;
 pub mod home;
 pub mod html;
 pub mod insight;
+pub mod loading;
 pub mod messenger;
 pub mod notices;
 pub mod pages;

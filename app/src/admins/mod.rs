@@ -108,7 +108,7 @@ pub fn LoginPage() -> impl IntoView {
 
 #[component]
 pub fn AdminHome() -> impl IntoView {
-    let admin = Resource::new(|| (), |_| whoami());
+    let admin = crate::loading::load(|| (), |_| whoami());
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || {

@@ -153,7 +153,7 @@ pub fn AlertsPanel(#[prop(optional)] campaign_id: Option<String>) -> impl IntoVi
     let reconnect = ServerAction::<crate::pages::ConnectPage>::new();
     let resume = ServerAction::<crate::pages::paused::ResumePage>::new();
     let retry = ServerAction::<crate::pages::reach::RetryTemplate>::new();
-    let alerts = Resource::new(
+    let alerts = crate::loading::load(
         move || {
             (
                 campaign_id.clone(),

@@ -271,9 +271,9 @@ pub async fn campaign_action(id: String, action: String) -> Result<Option<String
 /// last two weeks as a sparkline, and how many alerts stand against it (its own and its Page's).
 #[component]
 pub fn CampaignList() -> impl IntoView {
-    let campaigns = Resource::new(|| (), |_| list_campaigns());
-    let trends = Resource::new(|| (), |_| crate::insight::campaign_trends());
-    let alerts = Resource::new(|| (), |_| crate::alerts::my_alerts(None));
+    let campaigns = crate::loading::load(|| (), |_| list_campaigns());
+    let trends = crate::loading::load(|| (), |_| crate::insight::campaign_trends());
+    let alerts = crate::loading::load(|| (), |_| crate::alerts::my_alerts(None));
     view! {
         <section class="card" aria-labelledby="campaigns-heading">
             <h2 id="campaigns-heading">"Campaigns"</h2>

@@ -243,7 +243,7 @@ pub fn EntrantsPage() -> impl IntoView {
     let disqualify = ServerAction::<DisqualifyEntry>::new();
     let reinstate = ServerAction::<ReinstateEntry>::new();
     let erase = ServerAction::<EraseEntrant>::new();
-    let list = Resource::new(
+    let list = crate::loading::load(
         move || {
             (
                 id(),

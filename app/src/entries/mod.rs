@@ -135,7 +135,7 @@ pub async fn public_base_url() -> Result<String, AppError> {
 pub fn EntriesPanel(campaign_id: String) -> impl leptos::IntoView {
     use leptos::prelude::*;
     let entrants = format!("/admin/campaigns/{campaign_id}/entrants");
-    let report = Resource::new(move || campaign_id.clone(), campaign_entries);
+    let report = crate::loading::load(move || campaign_id.clone(), campaign_entries);
     view! {
         <section class="card" data-testid="entries-panel">
             <h2>"Entries"</h2>

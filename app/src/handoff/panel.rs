@@ -14,7 +14,7 @@ pub fn HandoffPanel(facebook_page_id: String) -> impl IntoView {
     // The log changes by itself (the worker sends in the background): refreshed on demand.
     let refreshed = RwSignal::new(0u32);
     let id = facebook_page_id.clone();
-    let handoff = Resource::new(
+    let handoff = crate::loading::load(
         move || {
             (
                 add.version().get(),

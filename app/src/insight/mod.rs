@@ -262,7 +262,7 @@ pub fn InsightPanel(campaign_id: String) -> impl IntoView {
             on_cleanup(move || handle.clear());
         }
     });
-    let insight = Resource::new(
+    let insight = crate::loading::load(
         move || (campaign_id.clone(), zone.get(), by_day.get(), tick.get()),
         |(id, zone, by_day, _)| campaign_insight(id, zone, by_day),
     );

@@ -111,13 +111,13 @@ pub fn NoticeStatistics(scope: Scope, #[prop(optional)] live: bool) -> impl Into
     let tick = ticker(2_000);
     let filter = RwSignal::new(Filter::default());
     let scope_for_stats = scope.clone();
-    let stats = Resource::new(
+    let stats = crate::loading::load(
         move || (tick.get(), filter.get()),
         move |(_, f)| notice_statistics(scope_for_stats.clone(), f),
     );
     let shown = RwSignal::new(None::<Filter>);
     let scope_for_people = scope.clone();
-    let people = Resource::new(
+    let people = crate::loading::load(
         move || shown.get(),
         move |f| {
             let scope = scope_for_people.clone();

@@ -7,7 +7,7 @@ use super::*;
 pub fn PagesPanel() -> impl IntoView {
     let connect = ServerAction::<ConnectPage>::new();
     let check = ServerAction::<CheckPage>::new();
-    let pages = Resource::new(
+    let pages = crate::loading::load(
         move || (connect.version().get(), check.version().get()),
         |_| my_pages(),
     );

@@ -296,7 +296,7 @@ pub fn OutsideWindowLine(facebook_page_id: String, state: OutsideWindow) -> impl
 /// For the campaign editor: whom the end notice can reach today and how.
 #[component]
 pub fn NoticeReachPanel(campaign_id: String) -> impl IntoView {
-    let reach = Resource::new(move || campaign_id.clone(), notice_reach);
+    let reach = crate::loading::load(move || campaign_id.clone(), notice_reach);
     view! {
         <section class="card" data-testid="notice-reach" aria-labelledby="reach-heading">
             <h2 id="reach-heading">"Who the end notice reaches"</h2>

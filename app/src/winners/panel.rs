@@ -192,7 +192,7 @@ pub fn WinnersPanel(campaign_id: String) -> impl IntoView {
     let draw = ServerAction::<DrawWinners>::new();
     let disqualify = ServerAction::<DisqualifyWinner>::new();
     let id = campaign_id.clone();
-    let report = Resource::new(
+    let report = crate::loading::load(
         move || (id.clone(), draw.version().get(), disqualify.version().get()),
         |(id, _, _)| campaign_winners(id),
     );

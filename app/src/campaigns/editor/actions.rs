@@ -13,7 +13,7 @@ use super::*;
 #[component]
 pub(super) fn CampaignLifecycle(
     act: ServerAction<CampaignAction>,
-    current: Resource<Result<Option<crate::campaigns::Campaign>, AppError>>,
+    current: Resource<Result<Option<crate::campaigns::Campaign>, AppError>, crate::loading::Json>,
 ) -> impl IntoView {
     let last = RwSignal::new(None::<LifecycleAction>);
     let confirm_delete = RwSignal::new(false);

@@ -7,7 +7,7 @@ use super::*;
 #[component]
 pub(super) fn CampaignLinks(slug: String, page_id: String) -> impl IntoView {
     let path = format!("/c/{slug}");
-    let base = Resource::new(|| (), |_| crate::entries::public_base_url());
+    let base = crate::loading::load(|| (), |_| crate::entries::public_base_url());
     // The embed code runs on the business's own site: the script must come from this server.
     let embed = Memo::new(move |_| {
         let base = base.get().and_then(Result::ok).unwrap_or_default();

@@ -64,7 +64,7 @@ pub fn CampaignEditor() -> impl IntoView {
         }
     };
 
-    let existing = Resource::new(id, |id| async move {
+    let existing = crate::loading::load(id, |id| async move {
         match id {
             Some(id) => get_campaign(id).await.map(Some),
             None => Ok(None),
@@ -82,7 +82,7 @@ pub fn CampaignEditor() -> impl IntoView {
     // after every save and lifecycle action (publishing fixes the Page), apart from `existing`,
     // which fills the form once and so never overwrites what the admin is typing.
     let act = ServerAction::<CampaignAction>::new();
-    let current = Resource::new(
+    let current = crate::loading::load(
         move || (id(), act.version().get(), save.version().get()),
         |(id, _, _)| async move {
             match id {
@@ -314,7 +314,7 @@ pub fn CampaignEditor() -> impl IntoView {
 /// the Page is asked about now (and its answer recorded), and the admin is sent to reconnect it.
 #[component]
 fn ReconnectBanner(campaign_id: String) -> impl IntoView {
-    let needs = Resource::new(
+    let needs = crate::loading::load(
         move || campaign_id.clone(),
         |id| async move { page_needs_reconnect(get_campaign(id).await?.form.page_id).await },
     );

@@ -11,7 +11,7 @@ pub(super) fn PageChoice(
     error: Signal<Option<String>>,
     children: Children,
 ) -> impl IntoView {
-    let pages = Resource::new(|| (), |_| my_pages());
+    let pages = crate::loading::load(|| (), |_| my_pages());
     view! {
         <div class="field" data-field="page_id">
             <label for="page_id">"Page"</label>
