@@ -188,7 +188,8 @@ pub fn read_entry(entry: &Value) -> Option<EntryRead> {
     }
     let messaging = entry.get("messaging").and_then(Value::as_array);
     for raw in messaging.into_iter().flatten() {
-        match serde_json::from_value::<MessagingEvent>(raw.clone()) {
+        // Read from the tree in place: `from_value` would take a deep copy of it first.
+        match MessagingEvent::deserialize(raw) {
             Ok(event) if event.kind() == EventKind::Unknown => {
                 let kinds: Vec<&str> = raw
                     .as_object()
