@@ -6,7 +6,9 @@
 //! is lost if this process dies right after; `inbox` processes them afterwards.
 
 use super::intake::Stored;
-use super::webhook::{read_entry, verify_signature, EventKind, Ignored};
+use super::webhook::{
+    read_entry, read_plain, verify_signature, EventKind, Ignored, MessagingEvent, PlainEntry,
+};
 use crate::pages::FacebookPageId;
 use crate::state::AppState;
 use axum::{
@@ -56,15 +58,20 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         tracing::warn!(error = %e, "webhook refused: bad signature");
         return (StatusCode::FORBIDDEN, format!("webhook refused: {e}")).into_response();
     }
-    let envelope: Value = match serde_json::from_slice(&body) {
-        Ok(v @ Value::Object(_)) => v,
-        _ => return (StatusCode::BAD_REQUEST, "body is not a JSON object").into_response(),
+    let rows = match read_plain(&body) {
+        Some(entries) => plain_rows(entries),
+        None => {
+            let envelope: Value = match serde_json::from_slice(&body) {
+                Ok(v @ Value::Object(_)) => v,
+                _ => return (StatusCode::BAD_REQUEST, "body is not a JSON object").into_response(),
+            };
+            if envelope.get("object").and_then(Value::as_str) != Some("page") {
+                tracing::info!(object = ?envelope.get("object"), "webhook for another object ignored");
+                return (StatusCode::OK, "EVENT_RECEIVED").into_response();
+            }
+            events_of(&envelope)
+        }
     };
-    if envelope.get("object").and_then(Value::as_str) != Some("page") {
-        tracing::info!(object = ?envelope.get("object"), "webhook for another object ignored");
-        return (StatusCode::OK, "EVENT_RECEIVED").into_response();
-    }
-    let rows = events_of(&envelope);
     match state.webhook_intake.store(&state.db, rows).await {
         Ok(()) => {
             state.inbox.notify_one();
@@ -78,6 +85,31 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     }
 }
 
+/// The rows of a POST of the usual kind (see [`read_plain`]): each event stored as Meta wrote it.
+fn plain_rows(entries: Vec<PlainEntry<'_>>) -> Vec<Stored> {
+    let mut rows = Vec::new();
+    for entry in entries {
+        let page_id = FacebookPageId::from(entry.page_id);
+        for (event, raw) in entry.events {
+            rows.push(stored(&page_id, event, raw.to_string()));
+        }
+    }
+    rows
+}
+
+fn stored(page_id: &FacebookPageId, event: MessagingEvent, payload: String) -> Stored {
+    Stored {
+        dedupe_key: event.dedupe_key(page_id),
+        kind: event.kind(),
+        timestamp: event.timestamp,
+        sender_id: event.sender.id,
+        payload,
+        page_id: page_id.clone(),
+    }
+}
+
+/// The rows of any other POST, read as a tree: what the product does not know is named in the
+/// log and left out.
 fn events_of(envelope: &Value) -> Vec<Stored> {
     let mut rows = Vec::new();
     let entries = envelope.get("entry").and_then(Value::as_array);
@@ -97,14 +129,7 @@ fn events_of(envelope: &Value) -> Vec<Stored> {
             }
         }
         for (event, raw) in read.events {
-            rows.push(Stored {
-                dedupe_key: event.dedupe_key(&page_id),
-                sender_id: event.sender.id.clone(),
-                kind: event.kind(),
-                timestamp: event.timestamp,
-                payload: raw.to_string(),
-                page_id: page_id.clone(),
-            });
+            rows.push(stored(&page_id, event, raw.to_string()));
         }
         // Page-level changes (utility template status updates).
         for change in read.changes {
@@ -121,4 +146,92 @@ fn events_of(envelope: &Value) -> Vec<Stored> {
         }
     }
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a row says, its payload read back (the text differs: as sent, or rewritten).
+    fn said(rows: &[Stored]) -> Vec<(String, String, Option<String>, String, i64, Value)> {
+        rows.iter()
+            .map(|r| {
+                (
+                    r.dedupe_key.clone(),
+                    r.page_id.to_string(),
+                    r.sender_id.clone(),
+                    r.kind.as_str().to_string(),
+                    r.timestamp,
+                    serde_json::from_str(&r.payload).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    fn tree_rows(body: &str) -> Vec<Stored> {
+        events_of(&serde_json::from_str(body).unwrap())
+    }
+
+    #[test]
+    fn plain_bodies_give_the_rows_the_tree_gives() {
+        let bodies = [
+            // Several entries and events, the kinds Meta sends most.
+            r#"{"object":"page","entry":[
+              {"id":"101","time":1800000000000,"messaging":[
+                {"sender":{"id":"9001"},"recipient":{"id":"101"},"timestamp":1800000000001,
+                 "message":{"mid":"m_1","text":"hello","quick_reply":{"payload":"KW:yes"}}},
+                {"sender":{"id":"9002"},"recipient":{"id":"101"},"timestamp":1800000000002,
+                 "postback":{"mid":"m_2","title":"Get Started","payload":"GET_STARTED",
+                   "referral":{"ref":"abc","source":"SHORTLINK","type":"OPEN_THREAD"}}},
+                {"sender":{"id":"9003"},"recipient":{"id":"101"},"timestamp":1800000000003,
+                 "delivery":{"mids":["m_a","m_b"],"watermark":1800000000000}}]},
+              {"id":102,"time":1800000000004,"messaging":[
+                {"sender":{"id":"9004"},"recipient":{"id":"102"},"timestamp":1800000000005,
+                 "read":{"watermark":1800000000004}},
+                {"sender":{"id":"9005"},"recipient":{"id":"102"},"timestamp":1800000000006,
+                 "referral":{"ref":"xyz","source":"SHORTLINK","type":"OPEN_THREAD"}}]}]}"#,
+            // The app dashboard's samples: every value a string.
+            r#"{"object":"page","entry":[{"id":"101","time":"1527459824","messaging":[
+                {"sender":{"id":"9001"},"recipient":{"id":"101"},"timestamp":"1527459824",
+                 "message":{"mid":"m_3","text":"hi","is_echo":"false"}}]}]}"#,
+            // An entry with no events at all.
+            r#"{"object":"page","entry":[{"id":"101","time":1,"messaging":[]}]}"#,
+        ];
+        for body in bodies {
+            let plain = read_plain(body.as_bytes()).expect("read as plain");
+            let rows = plain_rows(plain);
+            assert_eq!(said(&rows), said(&tree_rows(body)), "{body}");
+        }
+        // Stored as sent: the exact text of the event, not a rewriting of it.
+        let body = r#"{"object":"page","entry":[{"id":"101","messaging":[ {"timestamp":5, "sender":{"id":"9"},"recipient":{"id":"101"},"message":{"mid":"m","text":"x"}} ]}]}"#;
+        let rows = plain_rows(read_plain(body.as_bytes()).unwrap());
+        assert_eq!(
+            rows[0].payload,
+            r#"{"timestamp":5, "sender":{"id":"9"},"recipient":{"id":"101"},"message":{"mid":"m","text":"x"}}"#
+        );
+    }
+
+    #[test]
+    fn anything_unusual_is_read_as_a_tree() {
+        let unusual = [
+            // Another object, not a JSON object, no entries.
+            r#"{"object":"instagram","entry":[]}"#,
+            r#"[1,2]"#,
+            r#"{"object":"page"}"#,
+            // A field beside the envelope's, an entry field the product does not read.
+            r#"{"object":"page","entry":[],"extra":1}"#,
+            r#"{"object":"page","entry":[{"id":"101","standby":[{"sender":{"id":"9"}}]}]}"#,
+            // No Page id, an empty one.
+            r#"{"object":"page","entry":[{"time":1,"messaging":[]}]}"#,
+            r#"{"object":"page","entry":[{"id":"","messaging":[]}]}"#,
+            // Page changes (template reviews).
+            r#"{"object":"page","entry":[{"id":"101","changes":[{"field":"message_template_status_update","value":{}}]}]}"#,
+            // An event kind the product does not know, a malformed event.
+            r#"{"object":"page","entry":[{"id":"101","messaging":[{"sender":{"id":"9"},"recipient":{"id":"101"},"timestamp":1,"reaction":{"mid":"m"}}]}]}"#,
+            r#"{"object":"page","entry":[{"id":"101","messaging":[{"sender":{"id":"9"},"recipient":{"id":"101"},"timestamp":{"a":1},"message":{"mid":"m"}}]}]}"#,
+        ];
+        for body in unusual {
+            assert!(read_plain(body.as_bytes()).is_none(), "{body}");
+        }
+    }
 }
