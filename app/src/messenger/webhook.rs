@@ -285,9 +285,8 @@ struct PlainEntryFields<'a> {
     #[serde(default, deserialize_with = "lenient::id")]
     id: Option<String>,
     /// Not needed for messaging events (each has its own timestamp), only allowed.
-    #[serde(default, borrow)]
-    #[allow(dead_code)]
-    time: Option<&'a serde_json::value::RawValue>,
+    #[serde(default, rename = "time")]
+    _time: serde::de::IgnoredAny,
     #[serde(default, borrow)]
     messaging: Vec<&'a serde_json::value::RawValue>,
     #[serde(default, borrow)]
@@ -323,26 +322,6 @@ pub fn read_plain(body: &[u8]) -> Option<Vec<PlainEntry<'_>>> {
         entries.push(PlainEntry { page_id, events });
     }
     Some(entries)
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct Envelope {
-    pub object: String,
-    #[serde(default)]
-    pub entry: Vec<Entry>,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct Entry {
-    #[serde(deserialize_with = "lenient::id")]
-    pub id: Option<String>,
-    #[serde(default, deserialize_with = "lenient::int_or_null")]
-    pub time: i64,
-    #[serde(default)]
-    pub messaging: Vec<MessagingEvent>,
-    /// Page-level change notifications (template status updates arrive here).
-    #[serde(default)]
-    pub changes: Vec<serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -580,18 +559,14 @@ mod tests {
           {"sender":{"id":"U"},"recipient":{"id":"P"},"timestamp":8,"read":{"watermark":8}},
           {"sender":{"id":"U"},"recipient":{"id":"P"},"timestamp":9,"reaction":{"reaction":"love"}}
         ]}]}"#;
-        let envelope: Envelope = serde_json::from_str(raw).unwrap();
-        let kinds: Vec<_> = envelope.entry[0]
-            .messaging
-            .iter()
-            .map(|e| e.kind())
-            .collect();
+        let body: Value = serde_json::from_str(raw).unwrap();
+        let events: Vec<MessagingEvent> = Vec::deserialize(&body["entry"][0]["messaging"]).unwrap();
+        let kinds: Vec<_> = events.iter().map(|e| e.kind()).collect();
         use EventKind::*;
         assert_eq!(
             kinds,
             [Message, QuickReply, Echo, Postback, Referral, Optin, Delivery, Read, Unknown]
         );
-        let events = &envelope.entry[0].messaging;
         assert_eq!(events[3].referral_ref(), Some("abc"));
         assert_eq!(events[4].referral_ref(), Some("def"));
         assert_eq!(events[0].dedupe_key("P"), "mid:m1");
