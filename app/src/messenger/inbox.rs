@@ -38,7 +38,7 @@ pub async fn worker(state: AppState) {
 
 /// How long a wake-up waits for the events behind it while events keep coming: the fewer rounds,
 /// the less each receipt costs (see the sends' recorder, `notices::sender`, for the figures).
-const GATHER: Duration = Duration::from_millis(50);
+const GATHER: Duration = Duration::from_millis(100);
 
 #[derive(sqlx::FromRow)]
 struct Pending {
