@@ -15,8 +15,8 @@ pub(super) struct Sent {
 /// sends in flight meanwhile, not Meta's count (its answer is back), so at 300 a second some 30
 /// sends wait here: the default of 64 in flight (`SEND_CONCURRENCY`) leaves the pace room (with
 /// 32 it fell to 0.99 of the limit). Each round is a fixed cost: the fan-out's CPU a message,
-/// one Page, went from 0.81 to 0.61 ms on SQLite with 20 -> 50 ms, and 0.69 -> 0.62 (PostgreSQL
-/// 0.41 -> 0.34) with 50 -> 100 ms, the inbox's and the receipts' rounds alike (README).
+/// one Page, went from 0.81 to 0.61 ms on SQLite with 20 -> 50 ms; 50 -> 100 ms (the inbox's
+/// and the receipts' rounds alike) with claims of 128 cut about a tenth more (README).
 const GATHER: std::time::Duration = std::time::Duration::from_millis(100);
 
 pub(super) type Ack = tokio::sync::oneshot::Sender<Result<(), sqlx::Error>>;
