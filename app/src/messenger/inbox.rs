@@ -116,7 +116,7 @@ pub async fn process_pending(state: &AppState) -> Result<usize, sqlx::Error> {
             .collect()
             .await;
         let mut failure = None;
-        let mut processed = receipts_applied;
+        let mut processed = Vec::new();
         for (ids, failed) in outcomes {
             processed.extend(ids);
             if failure.is_none() {
@@ -124,7 +124,7 @@ pub async fn process_pending(state: &AppState) -> Result<usize, sqlx::Error> {
             }
         }
         mark_processed(state, &processed).await?;
-        done += processed.len();
+        done += receipts_applied + processed.len();
         if let Some((id, e)) = failure {
             // Left unprocessed for the next sweep (with the rest of that person's events).
             sqlx::query("UPDATE webhook_events SET error = $1 WHERE id = $2")
@@ -150,14 +150,14 @@ fn receipt_of<'a>(
     Some((page_row_id, event.sender.id.as_deref()?, event))
 }
 
-/// Applies a batch's receipts in one transaction; returns their ids, all processed.
+/// Applies a batch's receipts and marks them processed; returns how many.
 async fn apply_receipts(
     state: &AppState,
     pages: &HashMap<FacebookPageId, Option<PageRowId>>,
     receipts: &[Pending],
-) -> Result<Vec<String>, sqlx::Error> {
+) -> Result<usize, sqlx::Error> {
     if receipts.is_empty() {
-        return Ok(Vec::new());
+        return Ok(0);
     }
     let mut round = super::outbox::Receipts::default();
     // Each Page's receipts by id, for emptying those of people it no longer knows (below).
@@ -188,8 +188,12 @@ async fn apply_receipts(
     for (page_row_id, ids) in ids_by_page {
         super::retention::forget_unknown_senders(&mut tx, page_row_id, &ids).await?;
     }
+    // Done in the same commit as their effect: a commit of its own per round cost as much as
+    // the receipts' statements (issue #19). Applying them again after a crash changes nothing.
+    let ids: Vec<String> = receipts.iter().map(|r| r.id.clone()).collect();
+    mark_processed_on(&mut tx, &ids).await?;
     tx.commit().await?;
-    Ok(receipts.iter().map(|r| r.id.clone()).collect())
+    Ok(ids.len())
 }
 
 /// Splits a batch into one queue per (Page, sender), each in the batch's order. Page-level
@@ -255,8 +259,18 @@ async fn process_in_order(
 /// One statement per chunk rather than per event: on SQLite every statement outside a
 /// transaction is a commit, the costliest part of processing.
 async fn mark_processed(state: &AppState, ids: &[String]) -> Result<(), sqlx::Error> {
-    let now = now_ms();
+    if ids.is_empty() {
+        return Ok(());
+    }
     let mut writer = crate::db::writer(&state.db).await?;
+    mark_processed_on(&mut writer, ids).await
+}
+
+async fn mark_processed_on(
+    conn: &mut sqlx::AnyConnection,
+    ids: &[String],
+) -> Result<(), sqlx::Error> {
+    let now = now_ms();
     for chunk in ids.chunks(200) {
         let sql = format!(
             "UPDATE webhook_events SET processed_at = $1, error = NULL WHERE id IN ({})",
@@ -266,7 +280,7 @@ async fn mark_processed(state: &AppState, ids: &[String]) -> Result<(), sqlx::Er
         for id in chunk {
             query = query.bind(id);
         }
-        query.execute(&mut *writer).await?;
+        query.execute(&mut *conn).await?;
     }
     Ok(())
 }
