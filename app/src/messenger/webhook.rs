@@ -480,7 +480,11 @@ impl MessagingEvent {
     }
 
     /// A key that is the same for the same event delivered twice: the message id when there is
-    /// one, otherwise sender, timestamp and kind (Meta's advice).
+    /// one, otherwise sender, timestamp and kind (Meta's advice). The timestamp leads, so that
+    /// the keys of receipts, stored by the hundred while a notice goes out, land at the end of
+    /// the unique index instead of on a page each by PSID (issue #19). Keys written before it led
+    /// differ from the same event's key now: a duplicate spanning the upgrade is processed twice,
+    /// which changes nothing (processing is idempotent).
     pub fn dedupe_key(&self, page_id: &str) -> String {
         let mid = self
             .message
@@ -496,13 +500,13 @@ impl MessagingEvent {
                     _ => String::new(),
                 };
                 format!(
-                    "{page_id}:{}:{}:{}{extra}",
+                    "{}:{page_id}:{}:{}{extra}",
+                    self.timestamp,
                     self.sender
                         .id
                         .as_deref()
                         .or(self.sender.user_ref.as_deref())
                         .unwrap_or("-"),
-                    self.timestamp,
                     self.kind().as_str()
                 )
             }
@@ -570,7 +574,7 @@ mod tests {
         assert_eq!(events[3].referral_ref(), Some("abc"));
         assert_eq!(events[4].referral_ref(), Some("def"));
         assert_eq!(events[0].dedupe_key("P"), "mid:m1");
-        assert_eq!(events[4].dedupe_key("P"), "P:U:5:referral");
+        assert_eq!(events[4].dedupe_key("P"), "5:P:U:referral");
         assert_ne!(events[6].dedupe_key("P"), events[7].dedupe_key("P"));
     }
 
