@@ -278,11 +278,17 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
 /// takes new rows at its end, and rows made together share pages: with fully random ids every
 /// row a notice's message touched, and every webhook event stored, dirtied a page of its own
 /// (issue #19; fan-out CPU a message about a fifth less on SQLite). Random bits alone within a
-/// millisecond gave back a tenth of it: a bulk insert makes hundreds of rows in one. Ids are
-/// never secrets (tokens and nonces have their own generators); the time they reveal is when a
-/// row was made.
+/// millisecond gave back a tenth of it: a bulk insert makes hundreds of rows in one. Such an id
+/// reveals when its row was made and, beside another id, much of its neighbours': where knowing
+/// an id grants something, use [`new_unguessable_id`].
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
+}
+
+/// An id that is also a capability (an entry's link, an uploaded image's public name): 128
+/// random bits, hex, the same form as [`new_id`].
+pub fn new_unguessable_id() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
 }
 
 /// `$from, $from+1, …`: `n` numbered placeholders for a list (`IN (…)`), from `$from`.
@@ -304,6 +310,22 @@ pub fn value_rows(rows: usize, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn row_ids_sort_as_made_and_capabilities_share_nothing() {
+        let made: Vec<String> = (0..2000).map(|_| new_id()).collect();
+        assert!(
+            made.windows(2).all(|w| w[0] < w[1]),
+            "ids made in order sort in order"
+        );
+        assert!(made
+            .iter()
+            .all(|id| id.len() == 32 && hex::decode(id).is_ok()));
+        // Two capabilities made one after the other: no common time prefix to guess from.
+        let (a, b) = (new_unguessable_id(), new_unguessable_id());
+        assert_eq!((a.len(), b.len()), (32, 32));
+        assert_ne!(a[..8], b[..8]);
+    }
 
     #[test]
     fn placeholders_are_numbered_for_lists_and_rows() {

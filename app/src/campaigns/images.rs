@@ -20,7 +20,7 @@ use super::rules::{is_upload_name, IMAGE_MAX_BYTES, UPLOADS_PATH};
 use crate::settings::AbuseSettings;
 use crate::{
     admins::guard::session_admin,
-    db::{new_id, now_ms, Db},
+    db::{new_unguessable_id, now_ms, Db},
     state::AppState,
 };
 use axum::{
@@ -180,7 +180,8 @@ async fn upload(State(state): State<AppState>, session: Session, request: Reques
             "This file is not a PNG, JPEG, GIF or WebP image.",
         );
     };
-    let name = format!("{}.{}", new_id(), kind.extension);
+    // Served to anyone who has the name (README): an image of a draft must not be guessable.
+    let name = format!("{}.{}", new_unguessable_id(), kind.extension);
     // Counted first, then checked with itself included: two uploads at once cannot both slip
     // under the quota (at worst both are refused).
     let counted = match reserve(&state.db, &admin.id, &name, bytes.len() as i64).await {

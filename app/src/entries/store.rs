@@ -3,7 +3,7 @@
 //! it when two tries meet and say what happened instead of failing.
 
 use super::refs::new_nonce;
-use crate::db::{is_unique_violation, new_id, now_ms, Db};
+use crate::db::{is_unique_violation, new_id, new_unguessable_id, now_ms, Db};
 use rand::Rng;
 
 pub use super::{EntrySource, EntryStatus};
@@ -166,7 +166,8 @@ pub async fn create_pending(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let id = new_id();
+        // The entry's link is its capability (README, entry page).
+        let id = new_unguessable_id();
         let inserted = sqlx::query(
             "INSERT INTO entries (id, campaign_id, status, ref_nonce, fallback_code, asid, created_at,
                                   source, origin, utm_source)
@@ -357,7 +358,7 @@ pub async fn confirm(
         } else {
             // Someone else already confirmed this entry: a fresh one for this person, who came
             // by a forwarded link.
-            let fresh = new_id();
+            let fresh = new_unguessable_id();
             let inserted = sqlx::query(
                 "INSERT INTO entries (id, campaign_id, status, ref_nonce, fallback_code, created_at,
                                       source)
