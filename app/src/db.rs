@@ -286,7 +286,8 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }
 
-/// An id that is also a capability (an entry's link, an uploaded image's public name): 128
+/// An id that is also a capability (an entry's link, an uploaded image's public name, a
+/// deletion request's status page): 128
 /// random bits, hex, the same form as [`new_id`].
 pub fn new_unguessable_id() -> String {
     hex::encode(rand::random::<[u8; 16]>())

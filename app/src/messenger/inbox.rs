@@ -188,8 +188,8 @@ async fn apply_receipts(
     for (page_row_id, ids) in ids_by_page {
         super::retention::forget_unknown_senders(&mut tx, page_row_id, &ids).await?;
     }
-    // Done in the same commit as their effect: a commit of its own per round cost as much as
-    // the receipts' statements (issue #19). Applying them again after a crash changes nothing.
+    // Done in the same commit as their effect, one commit fewer a round (no CPU change measured,
+    // README). Applying them again after a crash changes nothing.
     let ids: Vec<String> = receipts.iter().map(|r| r.id.clone()).collect();
     mark_processed_on(&mut tx, &ids).await?;
     tx.commit().await?;

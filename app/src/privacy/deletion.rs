@@ -42,7 +42,8 @@ crate::word_enum! {
 
 /// Records a request already carried out; answers its code (for the status page).
 pub async fn record(db: &Db, origin: Origin, summary: &str) -> Result<String, sqlx::Error> {
-    let code = new_code();
+    // 128 random bits, hexadecimal: the status page's only key.
+    let code = crate::db::new_unguessable_id();
     let now = now_ms();
     sqlx::query(
         "INSERT INTO deletion_requests (code, origin, requested_at, completed_at, summary)
@@ -61,14 +62,6 @@ pub async fn record(db: &Db, origin: Origin, summary: &str) -> Result<String, sq
 pub fn status_url(settings: &crate::settings::Settings, code: &str) -> String {
     let base = settings.public_base_url.as_str().trim_end_matches('/');
     format!("{base}/deletion/{code}")
-}
-
-/// 128 random bits, hexadecimal: the status page's only key.
-fn new_code() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
 }
 
 /// What a status page shows.
