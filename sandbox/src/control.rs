@@ -26,7 +26,7 @@
 //! | `POST /interactions` `kind: ice_breaker` | `{"user", "page", "payload"?, "index"?}` | taps one of the Page's ice breaker questions (by payload, or by position from 0) in a new thread: a postback with its question and payload, no referral. With ice breakers set, `get_started` in a new thread answers 409 (`error` names the ice breakers) and sends nothing |
 //! | `POST /people` | `{"page", "count", "prefix"?, "ago_ms"?}` | `count` people (`{prefix}1`..., default prefix `person`; existing ones reused) who tapped Get Started on the Page `ago_ms` ago (default now): threads open, no webhook. Answers `{"page_id","people":[{"user","psid"}]}` |
 //! | `POST /pages` | `{"username", "name"?, "id"?, "category"?, "admin"?}` | a new Page, with `admin` (default `admin`) holding every task; gone at reset. Answers `{"id","username","name","admin"}` |
-//! | `GET /pages/{page}/sends` | | the Page's Send API calls as its rate limit saw them: `{"limit_per_second","calls","accepted","throttled","first_ms","last_ms","span_s","calls_per_second","max_in_one_second","per_second"}`; `calls_per_second` is (calls - 1) / span, `max_in_one_second` the busiest sliding one-second window, `per_second` the calls in each whole second since the first |
+//! | `GET /pages/{page}/sends` | | the Page's Send API calls as its rate limit saw them: `{"limit_per_second","calls","accepted","throttled","in_batches","batches","first_ms","last_ms","span_s","calls_per_second","max_in_one_second","per_second"}`; `calls_per_second` is (calls - 1) / span, `max_in_one_second` the busiest sliding one-second window, `in_batches` the calls that came within batch requests (`POST /` with `batch`) and `batches` those requests, `per_second` the calls in each whole second since the first |
 //! | `DELETE /pages/{page}/sends` | | starts those figures again |
 //! | `GET /threads/{page}/{user}` | | `{"psid","started","blocked","window_open","last_interaction_ms","messages":[{"mid","from","timestamp","body","messaging_type"?,"tag"?}]}` |
 //! | `GET /requests` | `?path=<substring>&method=POST&since=<seq>` | every Graph call received, oldest first: `{"data":[{"seq","time","method","path","query","body","status","error_code"?,"error_subcode"?}]}`; tokens and secrets shown as `***` |
@@ -553,6 +553,8 @@ pub async fn sends(AxState(sb): AxState<Shared>, Path(page): Path<String>) -> Re
         "calls": stats.calls,
         "accepted": stats.accepted,
         "throttled": stats.throttled,
+        "in_batches": stats.in_batches,
+        "batches": stats.batches,
         "first_ms": stats.first.map(|f| f.1),
         "last_ms": stats.last.map(|l| l.1),
         "span_s": span_s,

@@ -175,15 +175,7 @@ pub async fn handle(
     }
     let arrived = Instant::now();
     let rest = uri.path().strip_prefix("/sandbox/graph").unwrap_or("");
-    let mut segs: Vec<String> = rest
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
-    let version = match segs.first() {
-        Some(first) if is_version(first) => segs.remove(0),
-        _ => crate::GRAPH_VERSION.to_string(),
-    };
+    let (segs, version) = segments(rest, crate::GRAPH_VERSION);
     let path = format!("/{}", segs.join("/"));
     if method == Method::GET && segs.len() == 2 && segs[1] == "picture" {
         if let Some(response) = page_picture(&sb, &segs[0]) {
@@ -191,26 +183,18 @@ pub async fn handle(
         }
     }
     let parsed = Params::parse(uri.query(), &headers, &body);
+    if method == Method::POST && segs.is_empty() {
+        if let Ok(params) = &parsed {
+            if params.str("batch").is_some() {
+                return batch(&sb, &version, params, &headers, arrived).await;
+            }
+        }
+    }
     let log_body = match &parsed {
         Ok(p) => redact_value(&p.body),
         Err(_) => Value::String(String::from_utf8_lossy(&body).chars().take(2000).collect()),
     };
-    let log_query: BTreeMap<String, String> = uri
-        .query()
-        .map(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .map(|(k, v)| {
-                    let v = if is_secret_param(&k) {
-                        "***".to_string()
-                    } else {
-                        v
-                    };
-                    (k, v)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let log_query = redacted_query(uri.query().unwrap_or(""));
 
     let (result, latency_ms, usage) = process(
         &sb, &method, segs, version, path, parsed, &headers, log_query, log_body, arrived,
@@ -258,6 +242,165 @@ fn page_picture(sb: &Shared, node: &str) -> Option<Response> {
         )
             .into_response(),
     )
+}
+
+/// Meta's limit on the calls of one batch request.
+const BATCH_MAX: usize = 50;
+
+/// `POST /` with `batch=[{"method","relative_url","body"?},...]` (Graph's batch requests): each
+/// operation is a call of its own, routed, checked, logged and counted against its Page's
+/// limit as if it had come alone, at the moment the batch arrived (Meta: "each call within the
+/// batch is counted separately"). Operations without a token of their own use the batch's
+/// `access_token` and `appsecret_proof`. The answer is an array in the operations' order of
+/// `{"code","headers"?,"body"}`, the body as JSON text; `include_headers=false` leaves the
+/// headers out. More than 50 operations, or a `batch` that is not an array of operations, is
+/// refused whole with code 100 (Meta's limit; its exact words are not documented, these are
+/// the sandbox's).
+async fn batch(
+    sb: &Shared,
+    version: &str,
+    outer: &Params,
+    headers: &HeaderMap,
+    arrived: Instant,
+) -> Response {
+    let ops = match outer.json("batch") {
+        Some(Value::Array(ops)) if ops.iter().all(Value::is_object) => ops,
+        _ => {
+            return GraphError::param("The parameter batch must be a JSON array of requests")
+                .into_response()
+        }
+    };
+    if ops.len() > BATCH_MAX {
+        return GraphError::param(format!(
+            "Too many requests in batch message. Maximum batch size is {BATCH_MAX}"
+        ))
+        .into_response();
+    }
+    let include_headers = outer.str("include_headers").as_deref() != Some("false");
+    let inherited: Vec<(String, String)> = ["access_token", "appsecret_proof"]
+        .into_iter()
+        .filter_map(|k| outer.str(k).map(|v| (k.to_string(), v)))
+        .collect();
+    let mut answers = Vec::with_capacity(ops.len());
+    let mut latency_ms = 0;
+    let mut busiest: Option<(String, f64)> = None;
+    // The Pages whose calls this batch carried.
+    let mut pages: Vec<String> = Vec::new();
+    for op in &ops {
+        let method = op["method"]
+            .as_str()
+            .unwrap_or("GET")
+            .to_ascii_uppercase()
+            .parse::<Method>()
+            .unwrap_or(Method::GET);
+        let relative = op["relative_url"].as_str().unwrap_or("");
+        let (path, query) = relative.split_once('?').unwrap_or((relative, ""));
+        let (segs, op_version) = segments(path, version);
+        let body = op["body"].as_str().unwrap_or("");
+        let parsed = Params::parse(Some(query), &form_headers(), body.as_bytes()).map(|mut p| {
+            if p.str("access_token").is_none() {
+                p.query.extend(inherited.iter().cloned());
+            }
+            p
+        });
+        let log_body = match &parsed {
+            Ok(p) => redact_value(&with_json_text_read(&p.body)),
+            Err(_) => Value::String(body.chars().take(2000).collect()),
+        };
+        let log_query = redacted_query(query);
+        let path = format!("/{}", segs.join("/"));
+        let (result, op_latency, usage) = process(
+            sb, &method, segs, op_version, path, parsed, headers, log_query, log_body, arrived,
+        );
+        latency_ms = latency_ms.max(op_latency);
+        let (code, body) = match result {
+            Ok(value) => (200, value),
+            Err(e) => (e.status.as_u16(), e.body()),
+        };
+        let mut answer = json!({ "code": code, "body": body.to_string() });
+        if include_headers {
+            let mut op_headers = HeaderMap::new();
+            if let Some((page, percent)) = &usage {
+                add_usage_headers(&mut op_headers, page, *percent);
+            }
+            let mut listed = vec![json!({
+                "name": "Content-Type",
+                "value": "application/json; charset=UTF-8",
+            })];
+            for (name, value) in &op_headers {
+                listed
+                    .push(json!({ "name": name.as_str(), "value": value.to_str().unwrap_or("") }));
+            }
+            answer["headers"] = Value::Array(listed);
+        }
+        answers.push(answer);
+        if let Some((page, percent)) = usage {
+            let mut st = sb.lock();
+            let stats = st.send_stats.entry(page.clone()).or_default();
+            stats.in_batches += 1;
+            if !pages.contains(&page) {
+                stats.batches += 1;
+                pages.push(page.clone());
+            }
+            drop(st);
+            if busiest.as_ref().is_none_or(|(_, p)| percent > *p) {
+                busiest = Some((page, percent));
+            }
+        }
+    }
+    if latency_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(latency_ms)).await;
+    }
+    let mut response = Json(Value::Array(answers)).into_response();
+    // The batch's own answer carries the usage too: the fullest of its Pages' buckets.
+    if let Some((page, percent)) = busiest {
+        add_usage_headers(response.headers_mut(), &page, percent);
+    }
+    response
+}
+
+/// A query string as the request log shows it: secrets as `***`.
+fn redacted_query(query: &str) -> BTreeMap<String, String> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .map(|(k, v)| {
+            let v = if is_secret_param(&k) {
+                "***".to_string()
+            } else {
+                v
+            };
+            (k, v)
+        })
+        .collect()
+}
+
+/// The headers a batch operation's form body is read with.
+fn form_headers() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    headers
+}
+
+/// A form body's JSON-text fields (`recipient`, `message`) as the JSON they hold, for the
+/// request log: a call in a batch reads there as it would have come alone.
+fn with_json_text_read(body: &Value) -> Value {
+    match body {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let read = v
+                        .as_str()
+                        .filter(|s| s.starts_with('{') || s.starts_with('['))
+                        .and_then(|s| serde_json::from_str(s).ok());
+                    (k.clone(), read.unwrap_or_else(|| v.clone()))
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 /// Meta's throttling headers (facts file §8): percentages of the quota, so a careful sender slows
@@ -346,6 +489,20 @@ fn process(
     };
     st.requests.push_back(entry);
     (result, latency_ms, usage)
+}
+
+/// A Graph path's segments and its version (the leading `vX.Y`, else `default_version`).
+fn segments(path: &str, default_version: &str) -> (Vec<String>, String) {
+    let mut segs: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let version = match segs.first() {
+        Some(first) if is_version(first) => segs.remove(0),
+        _ => default_version.to_string(),
+    };
+    (segs, version)
 }
 
 fn is_version(seg: &str) -> bool {

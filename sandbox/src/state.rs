@@ -284,6 +284,9 @@ pub struct SendStats {
     pub accepted: u64,
     /// Calls refused with 613 because the Page's bucket was empty.
     pub throttled: u64,
+    /// Calls that came within a batch request, and the batch requests that carried them.
+    pub in_batches: u64,
+    pub batches: u64,
     /// First and last call: (when it came in, on the sandbox clock in ms).
     pub first: Option<(Instant, i64)>,
     pub last: Option<(Instant, i64)>,

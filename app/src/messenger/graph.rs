@@ -172,7 +172,7 @@ impl ApiError {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum GraphError {
     /// Meta answered with its error envelope.
     #[error("Graph API error {}: {}", .error.code, .error.message)]
@@ -482,6 +482,18 @@ pub enum MessagingType {
     Update,
     MessageTag,
     Utility,
+}
+
+impl MessagingType {
+    /// As Meta spells it (what serde writes).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessagingType::Response => "RESPONSE",
+            MessagingType::Update => "UPDATE",
+            MessagingType::MessageTag => "MESSAGE_TAG",
+            MessagingType::Utility => "UTILITY",
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
@@ -1013,6 +1025,121 @@ impl GraphClient {
         self.post(&format!("{page_id}/messages"), page_token, request)
             .await
     }
+
+    /// Sends up to [`BATCH_MAX`] messages in one HTTP call (Graph's batch requests): Meta counts
+    /// each one against the Page's limit as a call of its own, but the HTTP exchange, the
+    /// token's proof and the usage headers are paid once. One answer per request, in order; an
+    /// error of the whole call (network, token, Meta's 5xx) is every request's. Meta may leave
+    /// an operation without an answer (null, when it timed out): its outcome is unknown, and it
+    /// is answered as a network failure (retried, so it may arrive twice).
+    pub async fn send_batch(
+        &self,
+        page_id: &str,
+        page_token: &Secret,
+        requests: &[SendRequest],
+    ) -> Result<(Vec<Result<SendResponse, GraphError>>, Usage), GraphError> {
+        let relative_url = format!("{page_id}/messages");
+        let operations: Vec<BatchOperation> = requests
+            .iter()
+            .map(|request| BatchOperation {
+                method: "POST",
+                relative_url: &relative_url,
+                body: form_body(request),
+            })
+            .collect();
+        let batch = serde_json::to_string(&operations).map_err(|e| GraphError::Unexpected {
+            status: 0,
+            detail: format!("cannot write the batch: {e}"),
+        })?;
+        let mut url = self.versioned.clone();
+        url.path_segments_mut().expect("an http(s) base").push("");
+        let proof = self.appsecret_proof(page_token);
+        let request = self.http.post(url).form(&[
+            ("access_token", page_token.expose()),
+            ("appsecret_proof", proof.as_str()),
+            ("include_headers", "false"),
+            ("batch", batch.as_str()),
+        ]);
+        let (answers, usage): (Vec<Option<BatchAnswer>>, Usage) = self.execute(request).await?;
+        if answers.len() != requests.len() {
+            return Err(GraphError::Unexpected {
+                status: 200,
+                detail: format!(
+                    "{} answers to a batch of {} requests",
+                    answers.len(),
+                    requests.len()
+                ),
+            });
+        }
+        let results = answers
+            .into_iter()
+            .map(|answer| {
+                let Some(BatchAnswer { code, body }) = answer else {
+                    return Err(GraphError::Network("no answer within the batch".into()));
+                };
+                let body = body.unwrap_or_default();
+                if (200..300).contains(&code) {
+                    return serde_json::from_str(&body).map_err(|e| GraphError::Unexpected {
+                        status: code,
+                        detail: format!("cannot read the answer: {e}"),
+                    });
+                }
+                Err(match serde_json::from_str::<Envelope>(&body) {
+                    Ok(envelope) => GraphError::Api {
+                        status: code,
+                        error: Box::new(envelope.error),
+                        usage: usage.clone(),
+                    },
+                    Err(_) => GraphError::Unexpected {
+                        status: code,
+                        detail: body.chars().take(200).collect(),
+                    },
+                })
+            })
+            .collect();
+        Ok((results, usage))
+    }
+}
+
+/// Meta's limit on the calls of one batch request.
+pub const BATCH_MAX: usize = 50;
+
+#[derive(Serialize)]
+struct BatchOperation<'a> {
+    method: &'static str,
+    relative_url: &'a str,
+    body: String,
+}
+
+#[derive(Deserialize)]
+struct BatchAnswer {
+    code: u16,
+    #[serde(default)]
+    body: Option<String>,
+}
+
+/// A Send API request as a batch operation's body: form fields, objects as JSON text, as a
+/// form-encoded call to `/messages` carries them.
+fn form_body(request: &SendRequest) -> String {
+    // The parts are plain data: writing them cannot fail.
+    fn json(value: &impl Serialize) -> String {
+        serde_json::to_string(value).unwrap_or_default()
+    }
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    form.append_pair("recipient", &json(&request.recipient));
+    if let Some(kind) = request.messaging_type {
+        form.append_pair("messaging_type", kind.as_str());
+    }
+    if let Some(tag) = &request.tag {
+        form.append_pair("tag", tag);
+    }
+    if let Some(message) = &request.message {
+        form.append_pair("message", &json(message));
+    }
+    if let Some(action) = &request.sender_action {
+        form.append_pair("sender_action", action);
+    }
+    form.finish()
 }
 
 /// Meta says "it worked" three ways: `{"success":true}`, `{"success":"true"}` (as documented

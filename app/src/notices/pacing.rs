@@ -72,15 +72,18 @@ struct Window {
 /// A call let go. Dropping it says that its answer is back (or that it was never made): it
 /// counts for one second more.
 #[must_use = "a call counts until it is dropped, when its answer is back"]
-pub struct Call<'a> {
-    pacer: &'a Pacer,
+pub struct Call {
+    pacer: Arc<Pacer>,
+    /// The calls it stands for: one, or a batch's.
+    calls: usize,
 }
 
-impl Drop for Call<'_> {
+impl Drop for Call {
     fn drop(&mut self) {
         let mut window = self.pacer.window.lock().expect("pacer lock");
-        window.in_flight -= 1;
-        window.answered.push_back(Instant::now());
+        window.in_flight -= self.calls;
+        let now = Instant::now();
+        window.answered.extend(std::iter::repeat_n(now, self.calls));
     }
 }
 
@@ -103,7 +106,16 @@ impl Pacer {
 
     /// Waits until the Page may make its next notice call: after any hold, within the limit,
     /// evenly spaced. The call counts until the returned [`Call`] is dropped.
-    pub async fn ready(&self) -> Call<'_> {
+    pub async fn ready(self: &Arc<Self>) -> Call {
+        self.ready_for(1).await
+    }
+
+    /// [`Pacer::ready`] for a batch of `calls` calls that leave together: the batch waits for
+    /// room for all of them in the window and for the last of their evenly spaced moments, so
+    /// batches keep the same pace as single calls. More calls than the limit would never fit:
+    /// callers keep batches under [`Pacer::batch_size`].
+    pub async fn ready_for(self: &Arc<Self>, calls: usize) -> Call {
+        let calls = calls.clamp(1, self.limit);
         loop {
             let hold = *self.hold_until.lock().expect("pacer lock");
             match hold {
@@ -111,13 +123,20 @@ impl Pacer {
                 _ => break,
             }
         }
-        let call = self.within_limit().await;
-        let at = self.slot(Instant::now());
+        let now = Instant::now();
+        // One moment reserved per call; the batch leaves at the last of them.
+        let mut at = now;
+        for _ in 0..calls {
+            at = self.slot(now);
+        }
         // A slot already due needs no timer.
-        if at > Instant::now() {
+        if at > now {
             tokio::time::sleep_until(at).await;
         }
-        call
+        // The window last: the calls count from the moment they may leave, not while they wait
+        // for their moment (a batch's last moment is some 50 ms away, which counted would have
+        // cost a twentieth of the pace).
+        self.within_limit_for(calls).await
     }
 
     /// Reserves the next evenly spaced moment for a call asked for at `now` (GCRA: a theoretical
@@ -132,7 +151,18 @@ impl Pacer {
 
     /// Waits until one more call keeps the Page within its limit, holds and spacing aside: a
     /// reply to what a person just wrote goes at once, unless the second is full.
-    pub async fn within_limit(&self) -> Call<'_> {
+    pub async fn within_limit(self: &Arc<Self>) -> Call {
+        self.within_limit_for(1).await
+    }
+
+    /// How many notice calls go in one batch: a twentieth of a second's worth (15 at 300 a
+    /// second, one batch every 50 ms), at most Meta's 50. Larger batches would make each call
+    /// wait longer for its batch's last moment, holding its place among the sends in flight.
+    pub fn batch_size(&self) -> usize {
+        (self.limit / 20).clamp(1, crate::messenger::graph::BATCH_MAX)
+    }
+
+    async fn within_limit_for(self: &Arc<Self>, calls: usize) -> Call {
         // FIFO: the caller first in line looks and waits; the next one only once it is through.
         let _turn = self.turn.lock().await;
         loop {
@@ -147,9 +177,12 @@ impl Pacer {
                 {
                     window.answered.pop_front();
                 }
-                if window.in_flight + window.answered.len() < self.limit {
-                    window.in_flight += 1;
-                    return Call { pacer: self };
+                if window.in_flight + window.answered.len() + calls <= self.limit {
+                    window.in_flight += calls;
+                    return Call {
+                        pacer: self.clone(),
+                        calls,
+                    };
                 }
                 // Every counted call is still under way: look again shortly.
                 window
@@ -281,6 +314,39 @@ mod tests {
         }
         // The sixth call waited for one second after the first answer.
         assert!(started.elapsed() >= ONE_SECOND + Duration::from_millis(20));
+    }
+
+    #[tokio::test]
+    async fn batches_keep_the_pace_and_the_window_of_single_calls() {
+        // Ten a second, batches of three: whenever Meta saw a batch (between leaving and its
+        // answer 20 ms later), no one second holds more than ten calls; and the batches leave
+        // at the pace of their calls, not at once.
+        let pacer = Arc::new(Pacer::new(10, Duration::from_secs(1)));
+        assert_eq!(pacer.batch_size(), 1, "a twentieth of ten a second");
+        let started = Instant::now();
+        let mut batches = Vec::new();
+        for _ in 0..7 {
+            let call = pacer.ready_for(3).await;
+            let left = Instant::now();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            batches.push((left, Instant::now()));
+            drop(call);
+        }
+        for &(left, _) in &batches {
+            let together = 3 * batches
+                .iter()
+                .filter(|(l, a)| *l <= left && *a + ONE_SECOND > left)
+                .count();
+            assert!(together <= 10, "{together} calls within one second");
+        }
+        // 21 calls at ten a second: past two seconds.
+        assert!(
+            started.elapsed() >= Duration::from_millis(1800),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(Pacer::new(300, Duration::from_secs(1)).batch_size(), 15);
+        assert_eq!(Pacer::new(5000, Duration::from_secs(1)).batch_size(), 50);
     }
 
     #[tokio::test]

@@ -53,6 +53,16 @@ impl World {
         )
     }
 
+    /// Meta stops accepting `token` (as when its user revoked it).
+    async fn revoke(&self, token: &Secret) {
+        self.control(
+            "POST",
+            "/tokens/revoke",
+            json!({"access_token": token.expose()}),
+        )
+        .await;
+    }
+
     /// `user` writes to the Page (opening the 24-hour window); answers their PSID.
     async fn message_from(&self, user: &str, ago_ms: i64) -> String {
         let acted = self
@@ -279,12 +289,7 @@ async fn sends_succeed_inside_the_window_and_each_failure_is_classified() {
     .await;
 
     // A revoked Page token asks for reconnection.
-    w.control(
-        "POST",
-        "/tokens/revoke",
-        json!({"access_token": page.expose()}),
-    )
-    .await;
+    w.revoke(&page).await;
     let revoked = w
         .graph
         .send(BAKERY, &page, &SendRequest::text(&alice, "hi"))
@@ -351,4 +356,179 @@ async fn the_legacy_era_accepts_the_tag_and_utility_templates_reach_people_outsi
         ),
         "{last}"
     );
+}
+
+#[tokio::test]
+async fn a_batch_is_one_request_whose_calls_meta_counts_one_by_one() {
+    let w = World::start().await;
+    let (_, page) = w.tokens("admin", Some(BAKERY)).await;
+    let page = page.unwrap();
+    let alice = w.message_from("alice", 0).await;
+    let bob = w.message_from("bob", 25 * 3600 * 1000).await;
+    w.control("DELETE", &format!("/pages/{BAKERY}/sends"), json!({}))
+        .await;
+
+    // Each request answered in its place: sent, outside the window, too long, sent.
+    let requests = [
+        SendRequest::text(&alice, "first").with_quick_reply("JOIN", "JOIN"),
+        SendRequest::text(&bob, "late"),
+        SendRequest::text(&alice, &"x".repeat(2001)),
+        SendRequest::update(&alice, "second"),
+    ];
+    let (answers, usage) = w.graph.send_batch(BAKERY, &page, &requests).await.unwrap();
+    assert_eq!(answers.len(), 4);
+    let first = answers[0].as_ref().unwrap();
+    assert_eq!(first.recipient_id, alice);
+    assert!(first.message_id.starts_with("m_"));
+    let class = |i: usize| answers[i].as_ref().unwrap_err().class();
+    assert_eq!(class(1), ErrorClass::OutsideWindow);
+    assert_eq!(class(2), ErrorClass::InvalidParameter);
+    assert!(answers[3].as_ref().unwrap().message_id.starts_with("m_"));
+    assert!(usage.max_percent.is_some(), "the batch's usage headers");
+    // What reached Alice's thread is what was asked, quick reply included.
+    let thread = w
+        .control("GET", &format!("/threads/{BAKERY}/alice"), json!({}))
+        .await;
+    let from_page: Vec<&Value> = thread["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["from"] == "page")
+        .collect();
+    assert_eq!(from_page.len(), 2, "{thread}");
+    assert_eq!(from_page[0]["body"]["text"], "first");
+    assert_eq!(from_page[0]["body"]["quick_replies"][0]["title"], "JOIN");
+    assert_eq!(from_page[0]["messaging_type"], "RESPONSE");
+    assert_eq!(from_page[1]["messaging_type"], "UPDATE");
+    // Four calls against the Page's limit, in one HTTP request.
+    let sends = w
+        .control("GET", &format!("/pages/{BAKERY}/sends"), json!({}))
+        .await;
+    assert_eq!(sends["calls"], 4, "{sends}");
+    assert_eq!(sends["accepted"], 2, "{sends}");
+    assert_eq!(sends["in_batches"], 4, "{sends}");
+    assert_eq!(sends["batches"], 1, "{sends}");
+
+    // The limit holds call by call: three a second leaves the last two of five refused.
+    w.control("PATCH", "/settings", json!({"rate_limit_per_second": 3}))
+        .await;
+    w.control("DELETE", &format!("/pages/{BAKERY}/sends"), json!({}))
+        .await;
+    let five: Vec<SendRequest> = (0..5)
+        .map(|i| SendRequest::update(&alice, &format!("burst {i}")))
+        .collect();
+    let (answers, _) = w.graph.send_batch(BAKERY, &page, &five).await.unwrap();
+    let throttled = answers
+        .iter()
+        .filter(|a| {
+            a.as_ref()
+                .is_err_and(|e| e.class() == ErrorClass::Throttled)
+        })
+        .count();
+    assert_eq!(throttled, 2, "{answers:?}");
+    w.control("PATCH", "/settings", json!({"rate_limit_per_second": 300}))
+        .await;
+
+    // A token Meta refuses fails every request of the batch.
+    w.revoke(&page).await;
+    let (answers, _) = w
+        .graph
+        .send_batch(BAKERY, &page, &requests[..2])
+        .await
+        .unwrap();
+    for answer in &answers {
+        assert_eq!(
+            answer.as_ref().unwrap_err().class(),
+            ErrorClass::TokenInvalid
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_sandbox_refuses_a_batch_meta_would_refuse() {
+    let w = World::start().await;
+    let (_, page) = w.tokens("admin", Some(BAKERY)).await;
+    let page = page.unwrap();
+    let alice = w.message_from("alice", 0).await;
+    let graph = w.app.state().settings.facebook.graph_url.clone();
+    let url = format!(
+        "{}/{}/",
+        graph.as_str().trim_end_matches('/'),
+        w.app.state().settings.facebook.graph_version
+    );
+    let post = |batch: String, include_headers: Option<&'static str>| {
+        let mut form = vec![
+            ("access_token", page.expose().to_string()),
+            ("appsecret_proof", w.graph.appsecret_proof(&page)),
+            ("batch", batch),
+        ];
+        if let Some(include) = include_headers {
+            form.push(("include_headers", include.to_string()));
+        }
+        let url = url.clone();
+        async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let op = json!({
+        "method": "POST",
+        "relative_url": format!("{BAKERY}/messages"),
+        "body": format!("recipient=%7B%22id%22%3A%22{alice}%22%7D&messaging_type=RESPONSE&message=%7B%22text%22%3A%22hi%22%7D"),
+    });
+
+    // Fifty-one operations: refused whole, nothing sent.
+    let (status, body) = post(json!(vec![op.clone(); 51]).to_string(), None).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], 100, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Maximum batch size is 50"));
+    // Not an array of operations.
+    let (status, body) = post("{\"method\":\"GET\"}".into(), None).await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (400, json!(100)),
+        "{body}"
+    );
+
+    // Fifty: each answered with its code, headers unless left out, and its body as JSON text.
+    let (status, body) = post(json!(vec![op.clone(); 2]).to_string(), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body[0]["code"], 200);
+    assert!(body[0]["headers"].is_array(), "{body}");
+    let sent: Value = serde_json::from_str(body[0]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(sent["recipient_id"], alice.as_str());
+    let (_, body) = post(json!([op]).to_string(), Some("false")).await;
+    assert!(body[0].get("headers").is_none(), "{body}");
+
+    // With a wrong proof of the token, each operation is refused as a call of its own would be.
+    let (status, body) = {
+        let form = [
+            ("access_token", page.expose().to_string()),
+            ("appsecret_proof", "0".repeat(64)),
+            ("batch", json!([op]).to_string()),
+        ];
+        let response = reqwest::Client::new()
+            .post(&url)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        (
+            response.status().as_u16(),
+            response.json::<Value>().await.unwrap(),
+        )
+    };
+    assert_eq!(status, 200, "{body}");
+    let refused: Value = serde_json::from_str(body[0]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body[0]["code"], 400, "{body}");
+    assert_eq!(refused["error"]["code"], 100, "{refused}");
 }

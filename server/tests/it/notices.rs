@@ -785,6 +785,46 @@ both_databases!(
 );
 
 both_databases!(
+    a_notice_to_many_goes_in_batches_each_call_counted,
+    |url: String| async move {
+        let ctx = Demo::start(&url, &[]).await;
+        ctx.crowd(40, "batch").await;
+        ctx.settle_template().await;
+        ctx.clear_sends().await;
+        let n = ctx.update_notice("Batched news").await;
+        ctx.settle().await;
+        // Everyone got it once, each recorded with the message id Meta gave it.
+        assert_eq!(ctx.count(&n, "sent").await, 40);
+        for i in [1, 17, 40] {
+            let person = format!("batch{i}");
+            assert_eq!(
+                ctx.received(&person, "Batched news").await.len(),
+                1,
+                "{person}"
+            );
+        }
+        let distinct = ctx
+            .scalar(&format!(
+                "SELECT COUNT(DISTINCT message_id) FROM outgoing_messages WHERE notice_id = '{n}'"
+            ))
+            .await;
+        assert_eq!(distinct, 40);
+        // Forty calls against the Page's limit, most of them within batch requests: fewer
+        // HTTP requests than messages.
+        let sends = ctx
+            .control(reqwest::Method::GET, "pages/sunnybakery/sends", json!({}))
+            .await;
+        assert_eq!(sends["calls"], 40, "{sends}");
+        let (in_batches, batches) = (
+            sends["in_batches"].as_i64().unwrap(),
+            sends["batches"].as_i64().unwrap(),
+        );
+        assert!(in_batches >= 20 && batches < in_batches / 2, "{sends}");
+        ctx.stop().await;
+    }
+);
+
+both_databases!(
     notices_go_as_update_and_confirmations_as_response,
     |url: String| async move {
         let ctx = Demo::start(&url, &[]).await;

@@ -105,20 +105,12 @@ impl Run {
                     Path::Utility => templates::request(&row.psid, &row.title, &text),
                 }
             };
-            let call = self.pacer.ready().await;
-            if self.paused.lock().expect("lock").is_some() {
+            // At Meta's pace, with the run's other sends (`batches`).
+            let Some((answer, started)) = self.batches.send(request).await else {
                 // The Page was paused while this send waited its turn: it would only fail the
                 // same way, one more call per message in flight.
                 return outbox::requeue(db, &row.id, None, None).await;
-            }
-            let started = now_ms();
-            let answer = self
-                .state
-                .graph
-                .send(&self.page.facebook_page_id, &self.page.token, &request)
-                .await;
-            // Meta has answered: the call counts against the Page's limit one second more.
-            drop(call);
+            };
             let error = match answer {
                 Ok((sent, usage)) => {
                     self.pacer.succeeded();

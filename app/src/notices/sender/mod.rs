@@ -1,5 +1,6 @@
 //! The sender of one Page: takes that Page's queued notice messages a batch at a time, asks the
-//! send policy how each may go, sends it at Meta's pace, and records what happened. Errors are
+//! send policy how each may go, sends it at Meta's pace (gathered into Graph batch requests,
+//! `batches`), and records what happened. Errors are
 //! handled by class (facts file §4):
 //!
 //! | class | outcome |
@@ -18,6 +19,7 @@
 //! crash, the next holder of the Page's job puts `sending` messages back in the queue: those, and
 //! only those, can go twice.
 
+mod batches;
 mod deliver;
 mod page;
 mod queue;
@@ -36,6 +38,7 @@ use crate::pages::{FacebookPageId, PageRowId, TokenStatus};
 use crate::secrets::Secret;
 use crate::state::AppState;
 use crate::stored::Flag;
+use batches::*;
 use page::*;
 use queue::*;
 use recorder::*;
@@ -99,6 +102,7 @@ struct Run {
     /// Meta refuses every send of the Page: the run stops and the Page is paused.
     paused: Mutex<Option<Pause>>,
     recorder: Recorder,
+    batches: Batches,
 }
 
 pub async fn run(state: &AppState, job: &jobs::Job, owner: &str) -> Result<(), sqlx::Error> {
@@ -114,6 +118,7 @@ pub async fn run(state: &AppState, job: &jobs::Job, owner: &str) -> Result<(), s
         // Page is reconnected or enabled.
         return jobs::finish(db, job, owner).await;
     };
+    let (batches, queue) = Batches::channel();
     let run = Arc::new(Run {
         state: state.clone(),
         pacer: state.pacers.for_page(page_row_id),
@@ -126,7 +131,9 @@ pub async fn run(state: &AppState, job: &jobs::Job, owner: &str) -> Result<(), s
         paused: Mutex::new(None),
         recorder: Recorder::start(db.clone()),
         page,
+        batches,
     });
+    Batches::start(&run, queue);
     let mut sends = Sends::default();
     let outcome = pump(state, job, owner, page_row_id, &run, &mut sends).await;
     if outcome.is_err() {
