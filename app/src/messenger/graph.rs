@@ -1071,33 +1071,7 @@ impl GraphClient {
                 ),
             });
         }
-        let results = answers
-            .into_iter()
-            .map(|answer| {
-                let Some(BatchAnswer { code, body }) = answer else {
-                    return Err(GraphError::Network("no answer within the batch".into()));
-                };
-                let body = body.unwrap_or_default();
-                if (200..300).contains(&code) {
-                    return serde_json::from_str(&body).map_err(|e| GraphError::Unexpected {
-                        status: code,
-                        detail: format!("cannot read the answer: {e}"),
-                    });
-                }
-                Err(match serde_json::from_str::<Envelope>(&body) {
-                    Ok(envelope) => GraphError::Api {
-                        status: code,
-                        error: Box::new(envelope.error),
-                        usage: usage.clone(),
-                    },
-                    Err(_) => GraphError::Unexpected {
-                        status: code,
-                        detail: body.chars().take(200).collect(),
-                    },
-                })
-            })
-            .collect();
-        Ok((results, usage))
+        Ok((answered(answers, &usage), usage))
     }
 }
 
@@ -1116,6 +1090,40 @@ struct BatchAnswer {
     code: u16,
     #[serde(default)]
     body: Option<String>,
+}
+
+/// Each operation's answer as a call of its own would have had it: Meta's error envelope
+/// classified, the batch's usage headers attached, no answer a network failure.
+fn answered(
+    answers: Vec<Option<BatchAnswer>>,
+    usage: &Usage,
+) -> Vec<Result<SendResponse, GraphError>> {
+    answers
+        .into_iter()
+        .map(|answer| {
+            let Some(BatchAnswer { code, body }) = answer else {
+                return Err(GraphError::Network("no answer within the batch".into()));
+            };
+            let body = body.unwrap_or_default();
+            if (200..300).contains(&code) {
+                return serde_json::from_str(&body).map_err(|e| GraphError::Unexpected {
+                    status: code,
+                    detail: format!("cannot read the answer: {e}"),
+                });
+            }
+            Err(match serde_json::from_str::<Envelope>(&body) {
+                Ok(envelope) => GraphError::Api {
+                    status: code,
+                    error: Box::new(envelope.error),
+                    usage: usage.clone(),
+                },
+                Err(_) => GraphError::Unexpected {
+                    status: code,
+                    detail: body.chars().take(200).collect(),
+                },
+            })
+        })
+        .collect()
 }
 
 /// A Send API request as a batch operation's body: form fields, objects as JSON text, as a
@@ -1334,6 +1342,60 @@ mod tests {
             utility["message"]["template"]["components"][0]["parameters"][0],
             serde_json::json!({"type": "text", "parameter_name": "title", "text": "T"})
         );
+    }
+
+    #[test]
+    fn a_batch_operation_carries_the_request_as_a_form() {
+        let tagged = SendRequest::tagged("123", "Ends & \"soon\"", "CONFIRMED_EVENT_UPDATE");
+        let fields: std::collections::HashMap<String, String> =
+            url::form_urlencoded::parse(form_body(&tagged).as_bytes())
+                .into_owned()
+                .collect();
+        let json = |k: &str| serde_json::from_str::<serde_json::Value>(&fields[k]).unwrap();
+        assert_eq!(json("recipient"), serde_json::json!({"id": "123"}));
+        assert_eq!(json("message")["text"], "Ends & \"soon\"");
+        assert_eq!(fields["messaging_type"], "MESSAGE_TAG");
+        assert_eq!(fields["tag"], "CONFIRMED_EVENT_UPDATE");
+        assert!(!fields.contains_key("sender_action"));
+        // The same fields, as JSON, as the plain call's body.
+        let plain = serde_json::to_value(&tagged).unwrap();
+        assert_eq!(plain["messaging_type"], "MESSAGE_TAG");
+        assert_eq!(plain["message"], json("message"));
+    }
+
+    #[test]
+    fn each_batch_answer_is_classified_as_a_call_of_its_own() {
+        let usage = Usage {
+            max_percent: Some(40.0),
+            minutes_to_regain_access: None,
+        };
+        let answer = |code: u16, body: &str| {
+            Some(BatchAnswer {
+                code,
+                body: Some(body.to_string()),
+            })
+        };
+        let results = answered(
+            vec![
+                answer(200, r#"{"recipient_id":"1","message_id":"m_1"}"#),
+                answer(
+                    400,
+                    r#"{"error":{"message":"(#613) Calls to this api have exceeded the rate limit.","type":"OAuthException","code":613}}"#,
+                ),
+                None,
+                answer(500, "<html>oops</html>"),
+                answer(200, "not json"),
+            ],
+            &usage,
+        );
+        assert_eq!(results[0].as_ref().unwrap().message_id, "m_1");
+        let err = |i: usize| results[i].as_ref().unwrap_err();
+        assert_eq!(err(1).class(), ErrorClass::Throttled);
+        assert_eq!(err(1).usage(), Some(&usage));
+        // No answer: the outcome is unknown, tried again as a network failure.
+        assert_eq!(err(2).class(), ErrorClass::Transient);
+        assert_eq!(err(3).class(), ErrorClass::Transient);
+        assert_eq!(err(4).class(), ErrorClass::Permanent);
     }
 
     #[test]
