@@ -63,8 +63,13 @@ async fn gather(run: Weak<Run>, mut incoming: mpsc::UnboundedReceiver<Waiting>) 
         let size = queued.len().min(run.pacer.batch_size());
         let call = run.pacer.ready_for(size).await;
         // More came in while the batch waited: they go with the next one.
-        let batch: Vec<Waiting> = queued.drain(..size).collect();
-        if run.paused.lock().expect("lock").is_some() {
+        // A send that is no longer waiting was aborted (another instance holds the Page now, or
+        // the run stopped): its message is not ours to send any more.
+        let batch: Vec<Waiting> = queued
+            .drain(..size)
+            .filter(|w| !w.answer.is_closed())
+            .collect();
+        if batch.is_empty() || run.paused.lock().expect("lock").is_some() {
             // Paused while these waited their turn: they would only fail the same way. Their
             // senders see no answer and put their messages back.
             continue;
