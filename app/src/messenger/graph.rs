@@ -716,25 +716,7 @@ impl GraphClient {
             .bytes()
             .await
             .map_err(|_| GraphError::Network("body not received".into()))?;
-        if (200..300).contains(&status) {
-            return serde_json::from_slice(&body)
-                .map(|v| (v, usage.clone()))
-                .map_err(|e| GraphError::Unexpected {
-                    status,
-                    detail: format!("cannot read the answer: {e}"),
-                });
-        }
-        match serde_json::from_slice::<Envelope>(&body) {
-            Ok(envelope) => Err(GraphError::Api {
-                status,
-                error: Box::new(envelope.error),
-                usage,
-            }),
-            Err(_) => Err(GraphError::Unexpected {
-                status,
-                detail: String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
-            }),
-        }
+        read_answer(status, &body, &usage).map(|v| (v, usage))
     }
 
     async fn get<T: DeserializeOwned>(
@@ -1092,6 +1074,32 @@ struct BatchAnswer {
     body: Option<String>,
 }
 
+/// One answer of Graph, a whole call's or a batch operation's: the value on success, else Meta's
+/// error envelope with the usage headers, else what came instead.
+fn read_answer<T: DeserializeOwned>(
+    status: u16,
+    body: &[u8],
+    usage: &Usage,
+) -> Result<T, GraphError> {
+    if (200..300).contains(&status) {
+        return serde_json::from_slice(body).map_err(|e| GraphError::Unexpected {
+            status,
+            detail: format!("cannot read the answer: {e}"),
+        });
+    }
+    match serde_json::from_slice::<Envelope>(body) {
+        Ok(envelope) => Err(GraphError::Api {
+            status,
+            error: Box::new(envelope.error),
+            usage: usage.clone(),
+        }),
+        Err(_) => Err(GraphError::Unexpected {
+            status,
+            detail: String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
+        }),
+    }
+}
+
 /// Each operation's answer as a call of its own would have had it: Meta's error envelope
 /// classified, the batch's usage headers attached, no answer a network failure.
 fn answered(
@@ -1100,28 +1108,11 @@ fn answered(
 ) -> Vec<Result<SendResponse, GraphError>> {
     answers
         .into_iter()
-        .map(|answer| {
-            let Some(BatchAnswer { code, body }) = answer else {
-                return Err(GraphError::Network("no answer within the batch".into()));
-            };
-            let body = body.unwrap_or_default();
-            if (200..300).contains(&code) {
-                return serde_json::from_str(&body).map_err(|e| GraphError::Unexpected {
-                    status: code,
-                    detail: format!("cannot read the answer: {e}"),
-                });
+        .map(|answer| match answer {
+            Some(BatchAnswer { code, body }) => {
+                read_answer(code, body.unwrap_or_default().as_bytes(), usage)
             }
-            Err(match serde_json::from_str::<Envelope>(&body) {
-                Ok(envelope) => GraphError::Api {
-                    status: code,
-                    error: Box::new(envelope.error),
-                    usage: usage.clone(),
-                },
-                Err(_) => GraphError::Unexpected {
-                    status: code,
-                    detail: body.chars().take(200).collect(),
-                },
-            })
+            None => Err(GraphError::Network("no answer within the batch".into())),
         })
         .collect()
 }

@@ -104,16 +104,11 @@ impl Pacer {
         }
     }
 
-    /// Waits until the Page may make its next notice call: after any hold, within the limit,
-    /// evenly spaced. The call counts until the returned [`Call`] is dropped.
-    pub async fn ready(self: &Arc<Self>) -> Call {
-        self.ready_for(1).await
-    }
-
-    /// [`Pacer::ready`] for a batch of `calls` calls that leave together: the batch waits for
-    /// room for all of them in the window and for the last of their evenly spaced moments, so
-    /// batches keep the same pace as single calls. More calls than the limit would never fit:
-    /// callers keep batches under [`Pacer::batch_size`].
+    /// Waits until the Page may make its next `calls` notice calls, which leave together (a
+    /// batch, or a single call): after any hold, evenly spaced (the batch waits for the last of
+    /// its calls' moments), then within the limit, so batches keep the same pace as single
+    /// calls. The calls count until the returned [`Call`] is dropped. More calls than the limit
+    /// would never fit: callers keep batches under [`Pacer::batch_size`].
     pub async fn ready_for(self: &Arc<Self>, calls: usize) -> Call {
         let calls = calls.clamp(1, self.limit);
         loop {
@@ -295,7 +290,7 @@ mod tests {
         let calls = futures::future::join_all((0..10).map(|_| {
             let pacer = pacer.clone();
             async move {
-                let call = pacer.ready().await;
+                let call = pacer.ready_for(1).await;
                 let left = Instant::now();
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 let answered = Instant::now();
