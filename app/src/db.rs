@@ -42,6 +42,20 @@ impl Backend {
     }
 }
 
+/// A transaction of the pool that reads before it writes. On SQLite it takes the write lock at
+/// once (`BEGIN IMMEDIATE`): a transaction that has read cannot wait for the lock, and if
+/// another connection committed since its read, SQLite refuses its first write at once
+/// ("database is locked"), busy timeout or not. While notices go out, the receipts and the
+/// sends' records commit several times a second, so a read-then-write transaction (an erasure,
+/// a draw) could fail for no fault of its own. PostgreSQL: a plain `BEGIN`.
+pub async fn begin_write(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    if Backend::of_url(db.connect_options().database_url.as_str()) == Some(Backend::Sqlite) {
+        db.begin_with("BEGIN IMMEDIATE").await
+    } else {
+        db.begin().await
+    }
+}
+
 /// A connection to write with, for the busiest writers: the notice sender's records, the
 /// receipts' processing and the webhook intake.
 ///

@@ -208,7 +208,7 @@ pub async fn erase_subscriber(
     subscriber_id: &str,
     now: i64,
 ) -> Result<Vec<(String, String)>, sqlx::Error> {
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin_write(db).await?;
     let entries: Vec<(String, String)> = sqlx::query_as(
         "SELECT id, campaign_id FROM entries WHERE subscriber_id = $1 ORDER BY created_at",
     )

@@ -194,7 +194,7 @@ pub async fn freeze(
         issue_ticket(db, campaign_id, &entry).await?;
     }
 
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin_write(db).await?;
     let eligible: Vec<(String, String)> = sqlx::query_as(
         "SELECT t.ticket, t.entry_id FROM tickets t JOIN entries e ON e.id = t.entry_id
          WHERE t.campaign_id = $1 AND e.status = 'confirmed' AND e.duplicate_of IS NULL",
@@ -299,7 +299,7 @@ pub async fn record_draw(
     results: &DrawResults,
     now: i64,
 ) -> Result<Draw, WinnersError> {
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin_write(db).await?;
     let claim_hours: Option<i64> =
         sqlx::query_scalar("SELECT claim_hours FROM draws WHERE campaign_id = $1")
             .bind(campaign_id)
