@@ -148,9 +148,15 @@ pub async fn check_now(state: &AppState) -> Result<Vec<String>, sqlx::Error> {
         };
         // Asked once per Page, and only when an entry waits.
         let silent = match oldest_waiting {
-            Some(oldest) => crate::messenger::inbox::last_received(db, &page.facebook_page_id)
-                .await?
-                .is_none_or(|last| last < oldest),
+            Some(oldest) => {
+                // Receipts count too: they are applied on arrival and not kept with the rest.
+                let event = crate::messenger::inbox::last_received(db, &page.facebook_page_id);
+                let receipt = crate::pages::store::receipts_received(db, &page.facebook_page_id);
+                event
+                    .await?
+                    .max(receipt.await?)
+                    .is_none_or(|last| last < oldest)
+            }
             None => false,
         };
         if subscribed == Some(false) {

@@ -150,7 +150,9 @@ fn receipt_of<'a>(
     Some((page_row_id, event.sender.id.as_deref()?, event))
 }
 
-/// Applies a batch's receipts and marks them processed; returns how many.
+/// Applies a batch's receipts and marks them processed; returns how many. Receipts are applied
+/// on arrival and not stored (`intake`): these are the ones an earlier version stored, still
+/// applied after an upgrade, or while an older instance runs beside this one.
 async fn apply_receipts(
     state: &AppState,
     pages: &HashMap<FacebookPageId, Option<PageRowId>>,
@@ -171,19 +173,8 @@ async fn apply_receipts(
                 .push(&receipt.id);
         }
     }
-    // Every statement writes: SQLite takes the write lock at the first one, no read before.
     let mut writer = crate::db::writer(&state.db).await?;
-    let mut tx = sqlx::Connection::begin(&mut *writer).await?;
-    round.store(&mut tx).await?;
-    tx.commit().await?;
-    // Only once the watermarks are committed (see `outbox::Receipts::store`); each Page's people
-    // at once, in chunks under SQLite's limit of bound values.
-    let mut tx = sqlx::Connection::begin(&mut *writer).await?;
-    for (page_row_id, psids) in round.people() {
-        for chunk in psids.chunks(400) {
-            super::outbox::apply_watermarks(&mut tx, page_row_id, chunk).await?;
-        }
-    }
+    let mut tx = round.apply(&mut writer).await?;
     // Receipts from people the Page no longer knows (erased since) keep no PSID: same commit.
     for (page_row_id, ids) in ids_by_page {
         super::retention::forget_unknown_senders(&mut tx, page_row_id, &ids).await?;

@@ -1,10 +1,13 @@
-//! Webhook events on their way into `webhook_events`: each POST's rows are committed before Meta
-//! gets its 200, and concurrent POSTs share commits. Knows the database only, not the app state
-//! (which holds the one `WebhookIntake`).
+//! Webhook events on their way in: each POST's events are committed before Meta gets its 200,
+//! and concurrent POSTs share commits. What people do is stored in `webhook_events` for the inbox
+//! to process; delivery and read receipts are applied there and then and not kept. Knows the
+//! database only, not the app state (which holds the one `WebhookIntake`).
 
-use super::webhook::EventKind;
+use super::outbox::Receipts;
+use super::webhook::{EventKind, MessagingEvent};
 use crate::db::{new_id, now_ms, Db};
 use crate::pages::FacebookPageId;
+use std::collections::HashMap;
 
 /// One event as stored.
 pub struct Stored {
@@ -16,14 +19,33 @@ pub struct Stored {
     pub(super) payload: String,
 }
 
+/// A delivery or read receipt of a Page.
+pub struct Receipt {
+    pub(super) page_id: FacebookPageId,
+    pub(super) event: MessagingEvent,
+}
+
+/// What one POST brought.
+#[derive(Default)]
+pub struct Arrived {
+    pub(super) events: Vec<Stored>,
+    pub(super) receipts: Vec<Receipt>,
+}
+
+impl Arrived {
+    fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.receipts.is_empty()
+    }
+}
+
 impl WebhookIntake {
-    /// Stores a POST's events; answers once they are committed. Concurrent POSTs share commits
-    /// (group commit): each adds its rows to a queue, and whoever takes the write turn writes every
-    /// queued row in one transaction and answers their owners. Under a flood this turns one commit per
-    /// webhook into one per turn, and a lone webhook still commits at once (unless it holds only
-    /// receipts, which wait [`RECEIPTS_GATHER`] for company).
-    pub async fn store(&self, db: &Db, rows: Vec<Stored>) -> Result<(), String> {
-        if rows.is_empty() {
+    /// Stores a POST's events and applies its receipts; answers once they are committed.
+    /// Concurrent POSTs share commits (group commit): each adds what it brought to a queue, and
+    /// whoever takes the write turn writes everything queued and answers the owners. Under a flood
+    /// this turns one commit per webhook into one per turn, and a lone webhook still commits at
+    /// once (unless it holds only receipts, which wait [`RECEIPTS_GATHER`] for company).
+    pub async fn store(&self, db: &Db, arrived: Arrived) -> Result<(), String> {
+        if arrived.is_empty() {
             return Ok(());
         }
         let (done, mut outcome) = tokio::sync::oneshot::channel();
@@ -31,8 +53,8 @@ impl WebhookIntake {
         // Receipts wait for company: Meta sends one webhook per message delivered or read,
         // a few milliseconds apart while a notice goes out, and nobody waits on them. Written
         // alone, each cost a commit (a third of the database's time per message sent).
-        let receipts_only = rows.iter().all(|r| r.kind.is_receipt());
-        take(&intake.queue).push((rows, done));
+        let receipts_only = arrived.events.is_empty();
+        take(&intake.queue).push((arrived, done));
         if receipts_only {
             tokio::select! {
                 biased;
@@ -50,15 +72,75 @@ impl WebhookIntake {
         };
         let waiting = std::mem::take(&mut *take(&intake.queue));
         if !waiting.is_empty() {
-            let rows = waiting.iter().flat_map(|(rows, _)| rows).collect();
-            let result = write_events(db, rows).await;
-            for (_, done) in waiting {
-                let _ = done.send(result.as_ref().map(|_| ()).map_err(ToString::to_string));
+            intake
+                .turns
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let events: Vec<&Stored> = waiting.iter().flat_map(|(a, _)| &a.events).collect();
+            let receipts: Vec<&Receipt> = waiting.iter().flat_map(|(a, _)| &a.receipts).collect();
+            let stored = if events.is_empty() {
+                Ok(())
+            } else {
+                write_events(db, events).await.map_err(|e| e.to_string())
+            };
+            let applied = if receipts.is_empty() {
+                Ok(())
+            } else {
+                apply_receipts(db, &receipts)
+                    .await
+                    .map_err(|e| e.to_string())
+            };
+            for (arrived, done) in waiting {
+                // Each owner hears of the part it brought: a failure makes Meta send it again,
+                // and both parts can be done twice without harm.
+                let mut result = Ok(());
+                if !arrived.events.is_empty() {
+                    result = result.and(stored.clone());
+                }
+                if !arrived.receipts.is_empty() {
+                    result = result.and(applied.clone());
+                }
+                let _ = done.send(result);
             }
         }
         drop(turn);
         outcome.await.unwrap_or_else(|_| Err(INTERRUPTED.into()))
     }
+
+    /// How many write turns the intake has taken: each is one group of commits.
+    pub fn turns(&self) -> u64 {
+        self.turns.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Applies receipts of connected Pages in one round (`outbox::Receipts`), and notes the time
+/// on their Pages. Receipts of Pages not connected, or without a sender, change nothing and are
+/// dropped; those of people a Page no longer knows (erased) match no one and leave no trace.
+async fn apply_receipts(db: &Db, receipts: &[&Receipt]) -> Result<(), sqlx::Error> {
+    let mut named: Vec<&str> = receipts.iter().map(|r| r.page_id.as_str()).collect();
+    named.sort_unstable();
+    named.dedup();
+    let pages: HashMap<FacebookPageId, crate::pages::PageRowId> =
+        crate::pages::store::row_ids(db, &named)
+            .await?
+            .into_iter()
+            .collect();
+    let mut round = Receipts::default();
+    for receipt in receipts {
+        if let (Some(page_row_id), Some(psid)) = (
+            pages.get(&receipt.page_id),
+            receipt.event.sender.id.as_deref(),
+        ) {
+            round.add(page_row_id, psid, &receipt.event);
+        }
+    }
+    if pages.is_empty() {
+        return Ok(());
+    }
+    let mut writer = crate::db::writer(db).await?;
+    let mut tx = round.apply(&mut writer).await?;
+    let page_rows: Vec<&str> = pages.values().map(|p| p.as_str()).collect();
+    crate::pages::store::stamp_receipts(&mut tx, &page_rows, now_ms()).await?;
+    tx.commit().await
 }
 
 const INTERRUPTED: &str = "webhook store interrupted";
@@ -79,12 +161,10 @@ fn take<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub struct WebhookIntake {
     queue: std::sync::Mutex<Vec<Waiting>>,
     turn: tokio::sync::Mutex<()>,
+    turns: std::sync::atomic::AtomicU64,
 }
 
-type Waiting = (
-    Vec<Stored>,
-    tokio::sync::oneshot::Sender<Result<(), String>>,
-);
+type Waiting = (Arrived, tokio::sync::oneshot::Sender<Result<(), String>>);
 
 /// Rows per statement: under SQLite's limit of bound values, at 8 a row.
 const ROWS_PER_INSERT: usize = 500;

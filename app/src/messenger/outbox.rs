@@ -270,6 +270,27 @@ impl<'a> Receipts<'a> {
         }
         Ok(())
     }
+
+    /// Applies the round: [`Self::store`] in a commit of its own, then everything sent to its
+    /// people before their watermarks (`apply_watermarks`) in a second transaction, returned open
+    /// for the caller's own statements of the same commit. Applying a round twice changes nothing.
+    pub async fn apply<'c>(
+        &self,
+        writer: &'c mut sqlx::AnyConnection,
+    ) -> Result<sqlx::Transaction<'c, Any>, sqlx::Error> {
+        // Every statement writes: SQLite takes the write lock at the first one, no read before.
+        let mut tx = sqlx::Connection::begin(&mut *writer).await?;
+        self.store(&mut tx).await?;
+        tx.commit().await?;
+        // Each Page's people at once, in chunks under SQLite's limit of bound values.
+        let mut tx = sqlx::Connection::begin(writer).await?;
+        for (page_row_id, psids) in self.people() {
+            for chunk in psids.chunks(400) {
+                apply_watermarks(&mut tx, page_row_id, chunk).await?;
+            }
+        }
+        Ok(tx)
+    }
 }
 
 /// Marks the sent messages that `selection` (a condition on `outgoing_messages`, its

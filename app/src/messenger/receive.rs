@@ -5,7 +5,7 @@
 //! events are stored (each once, by a dedupe key; `intake`) before Meta gets its 200, so nothing
 //! is lost if this process dies right after; `inbox` processes them afterwards.
 
-use super::intake::Stored;
+use super::intake::{Arrived, Receipt, Stored};
 use super::webhook::{
     read_entry, read_plain, verify_signature, EventKind, Ignored, MessagingEvent, PlainEntry,
 };
@@ -58,8 +58,8 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         tracing::warn!(error = %e, "webhook refused: bad signature");
         return (StatusCode::FORBIDDEN, format!("webhook refused: {e}")).into_response();
     }
-    let rows = match read_plain(&body) {
-        Some(entries) => plain_rows(entries),
+    let arrived = match read_plain(&body) {
+        Some(entries) => plain_arrived(entries),
         None => {
             let envelope: Value = match serde_json::from_slice(&body) {
                 Ok(v @ Value::Object(_)) => v,
@@ -72,9 +72,12 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             events_of(&envelope)
         }
     };
-    match state.webhook_intake.store(&state.db, rows).await {
+    let to_process = !arrived.events.is_empty();
+    match state.webhook_intake.store(&state.db, arrived).await {
         Ok(()) => {
-            state.inbox.notify_one();
+            if to_process {
+                state.inbox.notify_one();
+            }
             (StatusCode::OK, "EVENT_RECEIVED").into_response()
         }
         Err(e) => {
@@ -85,33 +88,50 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     }
 }
 
-/// The rows of a POST of the usual kind (see [`read_plain`]): each event stored as Meta wrote it.
-fn plain_rows(entries: Vec<PlainEntry<'_>>) -> Vec<Stored> {
-    let mut rows = Vec::new();
+/// What a POST of the usual kind brought (see [`read_plain`]): each event stored as Meta wrote it.
+fn plain_arrived(entries: Vec<PlainEntry<'_>>) -> Arrived {
+    let mut arrived = Arrived::default();
     for entry in entries {
         let page_id = FacebookPageId::from(entry.page_id);
         for (event, raw) in entry.events {
-            rows.push(stored(&page_id, event, raw.to_string()));
+            arrive(&mut arrived, &page_id, event, raw);
         }
     }
-    rows
+    arrived
 }
 
-fn stored(page_id: &FacebookPageId, event: MessagingEvent, payload: String) -> Stored {
-    Stored {
+/// Where an event goes. Receipts only move the Page's messages on (sent, delivered, read) and
+/// nothing else waits on them: they are applied at once and not kept. Storing each (an insert
+/// into four indexes, the inbox's read, the update marking it processed) was over a third of the
+/// CPU a notice cost on SQLite (README, "Fan-out"). Everything else is stored, to be processed
+/// in order by the inbox.
+fn arrive(
+    arrived: &mut Arrived,
+    page_id: &FacebookPageId,
+    event: MessagingEvent,
+    raw: impl ToString,
+) {
+    if event.kind().is_receipt() {
+        arrived.receipts.push(Receipt {
+            page_id: page_id.clone(),
+            event,
+        });
+        return;
+    }
+    arrived.events.push(Stored {
         dedupe_key: event.dedupe_key(page_id),
         kind: event.kind(),
         timestamp: event.timestamp,
         sender_id: event.sender.id,
-        payload,
+        payload: raw.to_string(),
         page_id: page_id.clone(),
-    }
+    });
 }
 
-/// The rows of any other POST, read as a tree: what the product does not know is named in the
+/// What any other POST brought, read as a tree: what the product does not know is named in the
 /// log and left out.
-fn events_of(envelope: &Value) -> Vec<Stored> {
-    let mut rows = Vec::new();
+fn events_of(envelope: &Value) -> Arrived {
+    let mut arrived = Arrived::default();
     let entries = envelope.get("entry").and_then(Value::as_array);
     for entry in entries.into_iter().flatten() {
         let Some(read) = read_entry(entry) else {
@@ -129,13 +149,13 @@ fn events_of(envelope: &Value) -> Vec<Stored> {
             }
         }
         for (event, raw) in read.events {
-            rows.push(stored(&page_id, event, raw.to_string()));
+            arrive(&mut arrived, &page_id, event, raw);
         }
         // Page-level changes (utility template status updates).
         for change in read.changes {
             let payload = change.to_string();
             let digest = hex::encode(Sha256::digest(payload.as_bytes()));
-            rows.push(Stored {
+            arrived.events.push(Stored {
                 dedupe_key: format!("change:{page_id}:{digest}"),
                 sender_id: None,
                 kind: EventKind::Change,
@@ -145,16 +165,24 @@ fn events_of(envelope: &Value) -> Vec<Stored> {
             });
         }
     }
-    rows
+    arrived
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// What a row says, its payload read back (the text differs: as sent, or rewritten).
-    fn said(rows: &[Stored]) -> Vec<(String, String, Option<String>, String, i64, Value)> {
-        rows.iter()
+    /// What was stored (each row, its payload read back: the text differs, as sent or rewritten)
+    /// and the receipts to apply.
+    type Said = (
+        Vec<(String, String, Option<String>, String, i64, Value)>,
+        Vec<(String, MessagingEvent)>,
+    );
+
+    fn said(arrived: &Arrived) -> Said {
+        let rows = arrived
+            .events
+            .iter()
             .map(|r| {
                 (
                     r.dedupe_key.clone(),
@@ -165,10 +193,16 @@ mod tests {
                     serde_json::from_str(&r.payload).unwrap(),
                 )
             })
-            .collect()
+            .collect();
+        let receipts = arrived
+            .receipts
+            .iter()
+            .map(|r| (r.page_id.to_string(), r.event.clone()))
+            .collect();
+        (rows, receipts)
     }
 
-    fn tree_rows(body: &str) -> Vec<Stored> {
+    fn tree_rows(body: &str) -> Arrived {
         events_of(&serde_json::from_str(body).unwrap())
     }
 
@@ -199,14 +233,20 @@ mod tests {
         ];
         for body in bodies {
             let plain = read_plain(body.as_bytes()).expect("read as plain");
-            let rows = plain_rows(plain);
-            assert_eq!(said(&rows), said(&tree_rows(body)), "{body}");
+            let arrived = plain_arrived(plain);
+            assert_eq!(said(&arrived), said(&tree_rows(body)), "{body}");
         }
+        let arrived = plain_arrived(read_plain(bodies[0].as_bytes()).unwrap());
+        assert_eq!(
+            (arrived.events.len(), arrived.receipts.len()),
+            (3, 2),
+            "receipts are applied, not stored"
+        );
         // Stored as sent: the exact text of the event, not a rewriting of it.
         let body = r#"{"object":"page","entry":[{"id":"101","messaging":[ {"timestamp":5, "sender":{"id":"9"},"recipient":{"id":"101"},"message":{"mid":"m","text":"x"}} ]}]}"#;
-        let rows = plain_rows(read_plain(body.as_bytes()).unwrap());
+        let arrived = plain_arrived(read_plain(body.as_bytes()).unwrap());
         assert_eq!(
-            rows[0].payload,
+            arrived.events[0].payload,
             r#"{"timestamp":5, "sender":{"id":"9"},"recipient":{"id":"101"},"message":{"mid":"m","text":"x"}}"#
         );
     }

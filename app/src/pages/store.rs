@@ -245,6 +245,59 @@ pub async fn row_id(db: &Db, facebook_page_id: &str) -> Result<Option<PageRowId>
         .await
 }
 
+/// The connected Pages among `facebook_page_ids`: (Meta's id, row id) of each.
+pub async fn row_ids(
+    db: &Db,
+    facebook_page_ids: &[&str],
+) -> Result<Vec<(FacebookPageId, PageRowId)>, sqlx::Error> {
+    let mut found = Vec::new();
+    for chunk in facebook_page_ids.chunks(400) {
+        let sql = format!(
+            "SELECT facebook_page_id, id FROM pages WHERE facebook_page_id IN ({})",
+            crate::db::placeholders(1, chunk.len())
+        );
+        let mut query = sqlx::query_as(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        found.extend(query.fetch_all(db).await?);
+    }
+    Ok(found)
+}
+
+/// Notes that delivery or read receipts of these Pages (row ids) arrived at `at`: receipts are
+/// not kept, and a Page that still sends them is not silent (`receipts_received`).
+pub async fn stamp_receipts(
+    conn: &mut sqlx::AnyConnection,
+    page_row_ids: &[&str],
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    for chunk in page_row_ids.chunks(400) {
+        let sql = format!(
+            "UPDATE pages SET receipts_received_at = $1 WHERE id IN ({})",
+            crate::db::placeholders(2, chunk.len())
+        );
+        let mut query = sqlx::query(&sql).bind(at);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// When the last delivery or read receipt of the Page (its Facebook id) arrived, if one did.
+pub async fn receipts_received(
+    db: &Db,
+    facebook_page_id: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT receipts_received_at FROM pages WHERE facebook_page_id = $1")
+        .bind(facebook_page_id)
+        .fetch_optional(db)
+        .await
+        .map(Option::flatten)
+}
+
 /// A Page's row id and the name Facebook gave it, by its Facebook id.
 #[derive(sqlx::FromRow)]
 pub struct Named {

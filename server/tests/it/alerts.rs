@@ -2,6 +2,7 @@
 //! state) and cleared once it is fixed; one POST to `ALERT_WEBHOOK_URL` per new alert (retried
 //! when the tool fails); who sees them.
 
+use crate::entrants::{envelope, event};
 use crate::support::{Demo, Tool, BAKERY};
 use app::alerts::{check_now, notify, Alert, AlertKind};
 use app::db::now_ms;
@@ -123,11 +124,14 @@ both_databases!(
         assert_eq!(status, 200, "{body}");
         // Meta's review answers by webhook.
         demo.settle().await;
-        // An entry handed out 40 minutes ago, still pending, and no webhook from the Page since.
-        sqlx::query("DELETE FROM webhook_events")
-            .execute(demo.db())
-            .await
-            .unwrap();
+        // An entry handed out 40 minutes ago, still pending, and no webhook from the Page since
+        // (neither an event kept nor a receipt applied).
+        for sql in [
+            "DELETE FROM webhook_events",
+            "UPDATE pages SET receipts_received_at = NULL",
+        ] {
+            sqlx::query(sql).execute(demo.db()).await.unwrap();
+        }
         let (entry, _) = demo.open_entry("demo").await;
         let entry_id = entry.rsplit('/').next().unwrap().to_string();
         sqlx::query("UPDATE entries SET created_at = $1 WHERE id = $2")
@@ -164,6 +168,22 @@ both_databases!(
             reach.message.contains("would reach 0 of 1 entrants"),
             "{reach:?}"
         );
+        // A read receipt comes from the Page: its webhooks still arrive, though receipts are
+        // applied on arrival and not kept.
+        let psid = demo.psid("alice").await;
+        let t = now_ms();
+        let receipt = envelope(vec![event(&psid, t, json!({ "read": { "watermark": t } }))]);
+        assert_eq!(demo.post_webhook(&receipt, None).await, 200);
+        check_now(state).await.unwrap();
+        let shown = kinds(&alerts(&admin, None).await);
+        assert!(!shown.contains(&AlertKind::Webhooks), "{shown:?}");
+        // Silent again, for the rest of the test.
+        sqlx::query("UPDATE pages SET receipts_received_at = NULL")
+            .execute(demo.db())
+            .await
+            .unwrap();
+        check_now(state).await.unwrap();
+        assert!(kinds(&alerts(&admin, None).await).contains(&AlertKind::Webhooks));
 
         // Fixed one by one, each clears at the next round.
         let (status, body) = admin
