@@ -216,3 +216,50 @@ both_databases!(sessions_round_trip_and_expire, |url: String| async move {
         .unwrap();
     assert_eq!(n, 0);
 });
+
+both_databases!(
+    a_transaction_that_reads_then_writes_survives_a_commit_in_between,
+    |url: String| async move {
+        let pool = db::connect(&url, 4).await.unwrap();
+        let page = seed_page(&pool).await;
+        // An erasure or a draw: it reads, and writes what it read.
+        let mut tx = db::begin_write(&pool).await.unwrap();
+        let name: String = sqlx::query_scalar("SELECT name FROM pages WHERE id = $1")
+            .bind(&page)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        // Meanwhile the receipts' writer commits (on SQLite it waits for the transaction).
+        let other = {
+            let (pool, page) = (pool.clone(), page.clone());
+            tokio::spawn(async move {
+                let mut writer = db::writer(&pool).await?;
+                sqlx::query("UPDATE pages SET receipts_received_at = $1 WHERE id = $2")
+                    .bind(now_ms())
+                    .bind(&page)
+                    .execute(&mut *writer)
+                    .await
+                    .map(drop)
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        // With a plain BEGIN, SQLite refused this write at once ("database is locked").
+        sqlx::query("UPDATE pages SET name = $1 WHERE id = $2")
+            .bind(format!("{name}, renamed"))
+            .bind(&page)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        other.await.unwrap().unwrap();
+        let (name, stamped): (String, Option<i64>) =
+            sqlx::query_as("SELECT name, receipts_received_at FROM pages WHERE id = $1")
+                .bind(&page)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(name, "Test Page, renamed");
+        assert!(stamped.is_some());
+        pool.close().await;
+    }
+);
