@@ -142,6 +142,9 @@ const DAY_MS: i64 = 86_400_000;
 pub struct SendingSettings {
     /// Send API calls per second per Page (Meta allows 300 for text).
     pub rate_per_page: u32,
+    /// The most notice calls one Graph batch request carries (Meta allows 50); 1 sends each
+    /// call on its own, for a deployment that wants plain calls only.
+    pub batch_max: usize,
     /// Calls in flight at once per Page, a call waiting for its record included (the sends'
     /// recorder gathers 100 ms of them, some 30 at Meta's pace): 64 leaves the pace room.
     pub concurrency: usize,
@@ -160,6 +163,7 @@ impl Default for SendingSettings {
     fn default() -> Self {
         SendingSettings {
             rate_per_page: DEFAULT_SEND_RATE_PER_PAGE,
+            batch_max: crate::messenger::graph::BATCH_MAX,
             concurrency: 64,
             retry_base_ms: 2_000,
             max_attempts: 5,
@@ -420,6 +424,11 @@ impl Settings {
         let sending = SendingSettings {
             rate_per_page: number("SEND_RATE_PER_PAGE", defaults.rate_per_page.into(), 10_000)?
                 as u32,
+            batch_max: number(
+                "SEND_BATCH_MAX",
+                defaults.batch_max as u64,
+                defaults.batch_max as u64,
+            )? as usize,
             concurrency: number("SEND_CONCURRENCY", defaults.concurrency as u64, 1_000)? as usize,
             retry_base_ms: number("SEND_RETRY_BASE_MS", defaults.retry_base_ms, 3_600_000)?,
             max_attempts: number("SEND_MAX_ATTEMPTS", defaults.max_attempts as u64, 100)? as i64,
@@ -762,6 +771,8 @@ mod tests {
                 "DELETION_KEYWORD",
             ),
             (&[("RETENTION_DAYS", "0")], "RETENTION_DAYS"),
+            (&[("SEND_BATCH_MAX", "51")], "SEND_BATCH_MAX"),
+            (&[("SEND_BATCH_MAX", "0")], "SEND_BATCH_MAX"),
             (&[("RETENTION_DAYS", "a month")], "RETENTION_DAYS"),
             (
                 &[("DRAW_BEACON_URL", "https://api.example/x?y=1")],

@@ -62,6 +62,7 @@ impl AppState {
         let graph = GraphClient::new(&settings.facebook);
         let pacers = Pacers::new(
             settings.sending.rate_per_page,
+            settings.sending.batch_max,
             std::time::Duration::from_millis(settings.sending.retry_base_ms),
         );
         AppState(Arc::new(Shared {

@@ -45,6 +45,8 @@ pub struct Pacer {
     /// The spacing of evenly paced calls, and how many may follow a late one at once.
     interval: Duration,
     catch_up: u32,
+    /// The most calls one batch request carries.
+    batch_max: usize,
     /// The theoretical time of the next call (GCRA): never before it, less the catch-up.
     next_at: Mutex<Option<Instant>>,
     window: Mutex<Window>,
@@ -94,6 +96,7 @@ impl Pacer {
             limit: per_second as usize,
             interval: ONE_SECOND / per_second,
             catch_up: (per_second / 100).min(3),
+            batch_max: crate::messenger::graph::BATCH_MAX,
             next_at: Mutex::new(None),
             window: Mutex::new(Window::default()),
             turn: tokio::sync::Mutex::new(()),
@@ -151,10 +154,16 @@ impl Pacer {
     }
 
     /// How many notice calls go in one batch: a twentieth of a second's worth (15 at 300 a
-    /// second, one batch every 50 ms), at most Meta's 50. Larger batches would make each call
-    /// wait longer for its batch's last moment, holding its place among the sends in flight.
+    /// second, one batch every 50 ms), at most Meta's 50 or the operator's `SEND_BATCH_MAX`
+    /// (1: every call on its own). Larger batches would make each call wait longer for its
+    /// batch's last moment, holding its place among the sends in flight.
     pub fn batch_size(&self) -> usize {
-        (self.limit / 20).clamp(1, crate::messenger::graph::BATCH_MAX)
+        (self.limit / 20).clamp(1, self.batch_max)
+    }
+
+    fn with_batch_max(mut self, batch_max: usize) -> Pacer {
+        self.batch_max = batch_max.clamp(1, crate::messenger::graph::BATCH_MAX);
+        self
     }
 
     async fn within_limit_for(self: &Arc<Self>, calls: usize) -> Call {
@@ -254,14 +263,16 @@ impl Pacer {
 #[derive(Clone)]
 pub struct Pacers {
     per_second: u32,
+    batch_max: usize,
     backoff_base: Duration,
     pages: Arc<Mutex<HashMap<String, Arc<Pacer>>>>,
 }
 
 impl Pacers {
-    pub fn new(per_second: u32, backoff_base: Duration) -> Pacers {
+    pub fn new(per_second: u32, batch_max: usize, backoff_base: Duration) -> Pacers {
         Pacers {
             per_second,
+            batch_max,
             backoff_base,
             pages: Arc::default(),
         }
@@ -272,7 +283,10 @@ impl Pacers {
             .lock()
             .expect("pacers lock")
             .entry(page_row_id.to_string())
-            .or_insert_with(|| Arc::new(Pacer::new(self.per_second, self.backoff_base)))
+            .or_insert_with(|| {
+                let pacer = Pacer::new(self.per_second, self.backoff_base);
+                Arc::new(pacer.with_batch_max(self.batch_max))
+            })
             .clone()
     }
 }
@@ -342,6 +356,15 @@ mod tests {
         );
         assert_eq!(Pacer::new(300, Duration::from_secs(1)).batch_size(), 15);
         assert_eq!(Pacer::new(5000, Duration::from_secs(1)).batch_size(), 50);
+        // The operator's cap (`SEND_BATCH_MAX`): 1 sends every call on its own.
+        let capped = |limit, max| {
+            Pacer::new(limit, Duration::from_secs(1))
+                .with_batch_max(max)
+                .batch_size()
+        };
+        assert_eq!(capped(300, 1), 1);
+        assert_eq!(capped(300, 10), 10);
+        assert_eq!(capped(300, 500), 15);
     }
 
     #[tokio::test]

@@ -825,6 +825,27 @@ both_databases!(
 );
 
 both_databases!(
+    with_send_batch_max_1_each_notice_call_goes_on_its_own,
+    |url: String| async move {
+        // The operator's way back to plain calls (`SEND_BATCH_MAX=1`).
+        let ctx = Demo::start(&url, &[("SEND_BATCH_MAX", "1")]).await;
+        ctx.crowd(20, "plain").await;
+        ctx.settle_template().await;
+        ctx.clear_sends().await;
+        let n = ctx.update_notice("Plain news").await;
+        ctx.settle().await;
+        assert_eq!(ctx.count(&n, "sent").await, 20);
+        let sends = ctx
+            .control(reqwest::Method::GET, "pages/sunnybakery/sends", json!({}))
+            .await;
+        assert_eq!(sends["calls"], 20, "{sends}");
+        assert_eq!(sends["batches"], 0, "{sends}");
+        assert_eq!(sends["in_batches"], 0, "{sends}");
+        ctx.stop().await;
+    }
+);
+
+both_databases!(
     notices_go_as_update_and_confirmations_as_response,
     |url: String| async move {
         let ctx = Demo::start(&url, &[]).await;
