@@ -3,7 +3,8 @@
 //!
 //! A POST is trusted only after its signature checks out over the exact bytes received. Its
 //! events are stored (each once, by a dedupe key; `intake`) before Meta gets its 200, so nothing
-//! is lost if this process dies right after; `inbox` processes them afterwards.
+//! is lost if this process dies right after; `inbox` processes them afterwards. Its delivery and
+//! read receipts are applied by then instead, and not stored.
 
 use super::intake::{Arrived, Receipt, Stored};
 use super::webhook::{
