@@ -82,8 +82,9 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             (StatusCode::OK, "EVENT_RECEIVED").into_response()
         }
         Err(e) => {
-            // Not stored, so not acknowledged: Meta delivers it again.
-            tracing::error!(error = %e, "webhook events could not be stored");
+            // Not stored (or its receipts not applied), so not acknowledged: Meta delivers it
+            // again, and doing either twice changes nothing.
+            tracing::error!(error = %e, "webhook events could not be stored or receipts applied");
             (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response()
         }
     }
